@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "RNNKit",
+    products: [
+        .library(name: "RNNKit", targets: ["RNNKit"]),
+        .executable(name: "rnnkit", targets: ["rnnkit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+    ],
+    targets: [
+        // C bindings: the only places that see C types. Swift code imports them internally.
+        .systemLibrary(
+            name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
+            providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(
+            name: "CJSONC", path: "Sources/CJSONC", pkgConfig: "json-c",
+            providers: [.apt(["libjson-c-dev"])]),
+        .target(
+            name: "RNNKit",
+            dependencies: [
+                "CHDF5", "CJSONC",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ]),
+        .executableTarget(
+            name: "rnnkit",
+            dependencies: [
+                "RNNKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(name: "RNNKitTests", dependencies: ["RNNKit"]),
+        .testTarget(name: "RNNKitCLITests", dependencies: ["rnnkit"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,26 @@
+// HDF5 exposes its predefined types and property-list defaults as macros that expand to
+// global ids initialised by H5open(). Swift cannot import those macros, so each one gets a
+// prefixed static inline function here. Call rnnkit_H5open() (done by the Swift wrapper) first.
+#ifndef RNNKIT_CHDF5_SHIM_H
+#define RNNKIT_CHDF5_SHIM_H
+#include <hdf5.h>
+
+#define RNNKIT_HDF5_SHIM static inline __attribute__((__always_inline__))
+
+RNNKIT_HDF5_SHIM hid_t rnnkit_H5P_DEFAULT(void) { return H5P_DEFAULT; }
+RNNKIT_HDF5_SHIM hid_t rnnkit_H5S_ALL(void) { return H5S_ALL; }
+RNNKIT_HDF5_SHIM hid_t rnnkit_H5E_DEFAULT(void) { return H5E_DEFAULT; }
+RNNKIT_HDF5_SHIM hid_t rnnkit_H5P_FILE_ACCESS(void) { return H5P_FILE_ACCESS; }
+RNNKIT_HDF5_SHIM hid_t rnnkit_H5P_FILE_CREATE(void) { return H5P_FILE_CREATE; }
+RNNKIT_HDF5_SHIM hid_t rnnkit_H5P_GROUP_CREATE(void) { return H5P_GROUP_CREATE; }
+RNNKIT_HDF5_SHIM hid_t rnnkit_H5P_LINK_CREATE(void) { return H5P_LINK_CREATE; }
+RNNKIT_HDF5_SHIM hid_t rnnkit_H5T_NATIVE_FLOAT(void) { return H5T_NATIVE_FLOAT; }
+RNNKIT_HDF5_SHIM hid_t rnnkit_H5T_NATIVE_DOUBLE(void) { return H5T_NATIVE_DOUBLE; }
+RNNKIT_HDF5_SHIM hid_t rnnkit_H5T_NATIVE_INT64(void) { return H5T_NATIVE_INT64; }
+RNNKIT_HDF5_SHIM hid_t rnnkit_H5T_C_S1(void) { return H5T_C_S1; }
+RNNKIT_HDF5_SHIM hid_t rnnkit_H5T_IEEE_F32LE(void) { return H5T_IEEE_F32LE; }
+RNNKIT_HDF5_SHIM hid_t rnnkit_H5T_IEEE_F64LE(void) { return H5T_IEEE_F64LE; }
+RNNKIT_HDF5_SHIM size_t rnnkit_H5T_VARIABLE(void) { return H5T_VARIABLE; }
+RNNKIT_HDF5_SHIM hsize_t rnnkit_H5S_UNLIMITED(void) { return H5S_UNLIMITED; }
+
+#endif

@@ -1,0 +1,151 @@
+/// The layer graph checked and resolved: every reference points at an existing tensor, there
+/// are no cycles, every output is computed from the inputs, and every tensor has a shape.
+/// Problems are collected, not thrown, so that `validate` can list all of them.
+public struct GraphAnalysis: Sendable {
+    /// Layer calls in an order where each call's inputs are computed before it.
+    public private(set) var order: [NodeID] = []
+    /// Output shapes of each call, by layer name and node index.
+    public private(set) var outputShapes: [NodeID: [Shape]] = [:]
+    public private(set) var problems: [Problem] = []
+
+    public struct NodeID: Hashable, Sendable {
+        public var layer: Int
+        public var node: Int
+    }
+
+    public init(_ model: Model) {
+        var state: [NodeID: VisitState] = [:]
+        let layerIndices = Dictionary(model.layers.enumerated().map { ($1.name, $0) },
+                                      uniquingKeysWith: { first, _ in first })
+        for (index, layer) in model.layers.enumerated() where layer.isInput {
+            resolveInput(model, index: index, state: &state)
+            _ = layer
+        }
+        for output in model.outputs {
+            visit(model, output, from: "/outputs", layerIndices: layerIndices, state: &state)
+        }
+        // A layer that no output depends on is not run; Keras would keep it, so say so.
+        for (index, layer) in model.layers.enumerated() where !layer.isInput {
+            let used = (0..<max(layer.nodes.count, 1)).contains { state[NodeID(layer: index, node: $0)] == .done }
+            if !used && !state.keys.contains(where: { $0.layer == index }) {
+                problems.append(Problem(.warning, layer.name, "layer is not connected to any model output"))
+            }
+        }
+        if model.outputs.isEmpty {
+            problems.append(Problem(.error, "/outputs", "model has no outputs"))
+        }
+        if model.inputs.isEmpty {
+            problems.append(Problem(.error, "/inputs", "model has no inputs"))
+        }
+        for input in model.inputs where !(layerIndices[input.layer].map { model.layers[$0].isInput } ?? false) {
+            problems.append(Problem(.error, "/inputs", "model input '\(input.layer)' is not an InputLayer"))
+        }
+    }
+
+    private enum VisitState { case visiting, done, failed }
+
+    private mutating func resolveInput(_ model: Model, index: Int, state: inout [NodeID: VisitState]) {
+        let id = NodeID(layer: index, node: 0)
+        guard let input = model.layers[index].definition as? InputLayer else { return }
+        outputShapes[id] = [input.batchShape]
+        state[id] = .done
+        order.append(id)
+    }
+
+    /// Depth-first resolution of the call that produces `ref`. Returns its shape, or nil when
+    /// it cannot be computed (the reason is recorded once, where it arises).
+    @discardableResult
+    private mutating func visit(_ model: Model, _ ref: TensorRef, from location: String,
+                                layerIndices: [String: Int], state: inout [NodeID: VisitState]) -> Shape? {
+        guard let layerIndex = layerIndices[ref.layer] else {
+            problems.append(Problem(.error, location, "reference to unknown layer '\(ref.layer)'"))
+            return nil
+        }
+        let layer = model.layers[layerIndex]
+        let id = NodeID(layer: layerIndex, node: ref.node)
+        guard layer.isInput || ref.node < layer.nodes.count, ref.node >= 0 else {
+            problems.append(Problem(.error, location,
+                                    "reference to call \(ref.node) of layer '\(ref.layer)', which has \(layer.nodes.count)"))
+            return nil
+        }
+        switch state[id] {
+        case .visiting?:
+            problems.append(Problem(.error, layer.name, "the layer graph has a cycle through '\(layer.name)'"))
+            state[id] = .failed
+            return nil
+        case .failed?:
+            return nil
+        case .done?:
+            return shape(of: ref, id: id, layer: layer, location: location)
+        case nil:
+            break
+        }
+        state[id] = .visiting
+        var inputShapes: [Shape] = []
+        var inputsKnown = true
+        for (position, input) in layer.nodes[ref.node].inputs.enumerated() {
+            let inputLocation = "\(layer.name): input \(position) (\(input.layer))"
+            if let shape = visit(model, input, from: inputLocation, layerIndices: layerIndices, state: &state) {
+                inputShapes.append(shape)
+            } else {
+                inputsKnown = false
+            }
+        }
+        if state[id] == .failed { return nil }
+        guard inputsKnown, let definition = layer.definition else {
+            state[id] = .failed
+            return nil
+        }
+        if layer.nodes[ref.node].inputs.isEmpty {
+            problems.append(Problem(.error, layer.name, "layer is called on no inputs"))
+            state[id] = .failed
+            return nil
+        }
+        do {
+            outputShapes[id] = try definition.outputShapes(for: inputShapes)
+        } catch let error as RNNKitError {
+            problems.append(Problem(.error, layer.name, error.message))
+            state[id] = .failed
+            return nil
+        } catch {
+            problems.append(Problem(.error, layer.name, "\(error)"))
+            state[id] = .failed
+            return nil
+        }
+        state[id] = .done
+        order.append(id)
+        return shape(of: ref, id: id, layer: layer, location: location)
+    }
+
+    private mutating func shape(of ref: TensorRef, id: NodeID, layer: ModelLayer, location: String) -> Shape? {
+        guard let shapes = outputShapes[id], ref.index >= 0, ref.index < shapes.count else {
+            problems.append(Problem(.error, location,
+                                    "reference to output \(ref.index) of '\(layer.name)', which has \(outputShapes[id]?.count ?? 0)"))
+            return nil
+        }
+        return shapes[ref.index]
+    }
+
+    /// The shapes a layer's first call received, which fix its weight shapes.
+    public func inputShapes(ofLayer index: Int, in model: Model) -> [Shape]? {
+        let layer = model.layers[index]
+        guard let node = layer.nodes.first else { return nil }
+        var shapes: [Shape] = []
+        for input in node.inputs {
+            guard let producer = model.layerIndex(named: input.layer),
+                  let outputs = outputShapes[NodeID(layer: producer, node: input.node)],
+                  input.index < outputs.count
+            else { return nil }
+            shapes.append(outputs[input.index])
+        }
+        return shapes
+    }
+
+    public func shape(of ref: TensorRef, in model: Model) -> Shape? {
+        guard let producer = model.layerIndex(named: ref.layer),
+              let outputs = outputShapes[NodeID(layer: producer, node: ref.node)],
+              ref.index < outputs.count
+        else { return nil }
+        return outputs[ref.index]
+    }
+}

@@ -1,0 +1,19 @@
+/// A tensor shape as Keras reports it: `nil` for an unknown dimension (the batch, or a time
+/// axis declared as `None`).
+public typealias Shape = [Int?]
+
+/// The largest size RNNKit accepts for one dimension read from a file. Real recurrent models
+/// are far below it; anything above is a corrupt or hostile file, refused before allocation.
+public let maximumDimension = 1 << 24
+
+extension Array where Element == Int? {
+    /// The concrete dimensions, or nil when any is unknown.
+    var concrete: [Int]? {
+        var result: [Int] = []
+        for dimension in self {
+            guard let dimension else { return nil }
+            result.append(dimension)
+        }
+        return result
+    }
+}

@@ -1,0 +1,120 @@
+/// A Keras `config` object being decoded, with the JSON pointer of where it sits in its file,
+/// so that every error names the exact place (`/config/layers/2/config/units`).
+public struct KerasConfig: Sendable {
+    public let object: JSONObject
+    public let pointer: String
+    /// The major version of the Keras that wrote the file (2 or 3); it changes hard_sigmoid.
+    public let kerasMajorVersion: Int
+
+    public init(object: JSONObject, pointer: String, kerasMajorVersion: Int) {
+        self.object = object
+        self.pointer = pointer
+        self.kerasMajorVersion = kerasMajorVersion
+    }
+
+    func path(_ key: String) -> String { pointer + "/" + key }
+
+    func error(_ key: String, _ message: String) -> RNNKitError {
+        RNNKitError(.invalidModel, message, location: path(key))
+    }
+
+    public func has(_ key: String) -> Bool {
+        if let value = object[key] { return !value.isNull }
+        return false
+    }
+
+    public func value(_ key: String) -> JSONValue? { object[key] }
+
+    public func int(_ key: String, default defaultValue: Int? = nil) throws -> Int {
+        guard let value = object[key], !value.isNull else {
+            if let defaultValue { return defaultValue }
+            throw error(key, "missing '\(key)'")
+        }
+        guard let int = value.intValue else { throw error(key, "'\(key)' is not an integer") }
+        return int
+    }
+
+    /// A size such as `units`: positive and within `maximumDimension`, so that a corrupt file
+    /// can never make RNNKit allocate by its word.
+    public func dimension(_ key: String, default defaultValue: Int? = nil) throws -> Int {
+        if case .number(let text)? = object[key], Int(text) == nil, Double(text).map({ $0 > 1e15 }) == true {
+            throw error(key, "'\(key)' is \(text), above the limit \(maximumDimension)")
+        }
+        let size = try int(key, default: defaultValue)
+        guard size > 0 else { throw error(key, "'\(key)' must be positive, got \(size)") }
+        guard size <= maximumDimension else {
+            throw error(key, "'\(key)' is \(size), above the limit \(maximumDimension)")
+        }
+        return size
+    }
+
+    public func bool(_ key: String, default defaultValue: Bool) throws -> Bool {
+        guard let value = object[key], !value.isNull else { return defaultValue }
+        guard let bool = value.boolValue else { throw error(key, "'\(key)' is not a boolean") }
+        return bool
+    }
+
+    public func double(_ key: String, default defaultValue: Double) throws -> Double {
+        guard let value = object[key], !value.isNull else { return defaultValue }
+        guard let double = value.doubleValue else { throw error(key, "'\(key)' is not a number") }
+        return double
+    }
+
+    public func string(_ key: String, default defaultValue: String? = nil) throws -> String {
+        guard let value = object[key], !value.isNull else {
+            if let defaultValue { return defaultValue }
+            throw error(key, "missing '\(key)'")
+        }
+        guard let string = value.stringValue else { throw error(key, "'\(key)' is not a string") }
+        return string
+    }
+
+    /// An activation, given by name or (Keras 3) as a serialized function object.
+    public func activation(_ key: String, default defaultName: String) throws -> Activation {
+        var name = defaultName
+        switch object[key] {
+        case nil, .null?: break
+        case .string(let given)?: name = given
+        case .object(let serialized)?:
+            guard let given = serialized["config"]?.stringValue ?? serialized["class_name"]?.stringValue else {
+                throw error(key, "'\(key)' is not an activation name")
+            }
+            name = given
+        default: throw error(key, "'\(key)' is not an activation name")
+        }
+        guard let activation = Activation(kerasName: name, kerasMajorVersion: kerasMajorVersion) else {
+            throw error(key, "unsupported activation '\(name)'")
+        }
+        return activation
+    }
+
+    /// A nested `{"class_name", "config"}` object, e.g. the layer inside Bidirectional.
+    public func nestedLayer(_ key: String) throws -> (className: String, config: KerasConfig)? {
+        guard let value = object[key], !value.isNull else { return nil }
+        guard let nested = value.objectValue,
+              let className = nested["class_name"]?.stringValue,
+              let config = nested["config"]?.objectValue
+        else { throw error(key, "'\(key)' is not a layer object") }
+        return (className, KerasConfig(object: config, pointer: path(key) + "/config",
+                                       kerasMajorVersion: kerasMajorVersion))
+    }
+
+    /// A shape list such as `batch_shape`: `null` stays unknown, negatives are refused.
+    public func shape(_ key: String) throws -> Shape? {
+        guard let value = object[key], !value.isNull else { return nil }
+        guard let items = value.arrayValue else { throw error(key, "'\(key)' is not a list") }
+        return try items.enumerated().map { index, item in
+            if item.isNull { return nil }
+            guard let dimension = item.intValue else {
+                throw error(key + "/\(index)", "dimension is not an integer")
+            }
+            guard dimension >= 0 else {
+                throw error(key + "/\(index)", "negative dimension \(dimension)")
+            }
+            guard dimension <= maximumDimension else {
+                throw error(key + "/\(index)", "dimension \(dimension) is above the limit \(maximumDimension)")
+            }
+            return dimension
+        }
+    }
+}

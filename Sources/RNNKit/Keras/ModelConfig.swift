@@ -1,0 +1,221 @@
+/// Turns a Keras model config (`model_config` of an .h5 file, `config.json` of a .keras
+/// archive, or `model.to_json()` text) into a `Model` without weights.
+///
+/// Both Keras 2 and Keras 3 spellings are read: Sequential configs as a bare list or with
+/// `layers`; Functional nodes as Keras 2 `[name, node, index, kwargs]` lists or Keras 3
+/// `{"args", "kwargs"}` objects holding `__keras_tensor__` entries. A layer whose config cannot
+/// be decoded stays in the model without a definition, and the reason joins its problems.
+public enum KerasModelConfig {
+    public static func parse(_ root: JSONValue, kerasVersion: String?, source: String) throws -> Model {
+        guard let rootObject = root.objectValue,
+              let className = rootObject["class_name"]?.stringValue
+        else {
+            throw RNNKitError(.invalidModel, "model config has no 'class_name'", file: source, location: "/")
+        }
+        let version = kerasVersion ?? rootObject["keras_version"]?.stringValue
+            ?? (rootObject["module"] != nil ? "3" : "2")
+        var parser = Parser(major: kerasMajor(version))
+        let config = rootObject["config"] ?? .null
+        var model: Model
+        switch className {
+        case "Sequential":
+            model = try parser.sequential(config, pointer: "/config")
+        case "Functional", "Model":
+            model = try parser.functional(config, pointer: "/config")
+        default:
+            throw RNNKitError(.invalidModel,
+                              "unsupported model class '\(className)' (expected Sequential or Functional)",
+                              file: source, location: "/class_name")
+        }
+        model.kerasVersion = version
+        model.source = source
+        model.problems = parser.problems
+        return model
+    }
+
+    private struct Parser {
+        let major: Int
+        var problems: [Problem] = []
+
+        mutating func sequential(_ config: JSONValue, pointer: String) throws -> Model {
+            // Keras ≤ 2.2.2 wrote the layer list itself as the config.
+            let entries: [JSONValue]
+            let listPointer: String
+            if let list = config.arrayValue {
+                entries = list
+                listPointer = pointer
+            } else if let list = config["layers"]?.arrayValue {
+                entries = list
+                listPointer = pointer + "/layers"
+            } else {
+                throw RNNKitError(.invalidModel, "Sequential config has no layer list", location: pointer)
+            }
+            var layers = entries.enumerated().map { layer($1, pointer: "\(listPointer)/\($0)") }
+            if !(layers.first?.isInput ?? false) {
+                layers.insert(try implicitInput(config, first: entries.first, firstName: layers.first?.name,
+                                                pointer: pointer), at: 0)
+            }
+            for index in layers.indices.dropFirst() {
+                layers[index].nodes = [LayerNode(inputs: [TensorRef(layer: layers[index - 1].name)])]
+            }
+            return Model(name: config["name"]?.stringValue ?? "sequential", isSequential: true,
+                         layers: layers, inputs: layers.first.map { [TensorRef(layer: $0.name)] } ?? [],
+                         outputs: layers.count > 1 ? [TensorRef(layer: layers[layers.count - 1].name)] : [],
+                         kerasVersion: "")
+        }
+
+        /// Sequential models without an InputLayer give their input shape on the first layer
+        /// (`batch_input_shape`) or as `build_input_shape`.
+        func implicitInput(_ config: JSONValue, first: JSONValue?, firstName: String?,
+                           pointer: String) throws -> ModelLayer {
+            let firstConfig = first?["config"]?.objectValue ?? JSONObject()
+            let shapeSource: (JSONObject, String)
+            if firstConfig["batch_input_shape"] != nil {
+                shapeSource = (firstConfig, pointer + "/layers/0/config")
+            } else if let object = config.objectValue, object["build_input_shape"] != nil {
+                shapeSource = (JSONObject([("batch_shape", object["build_input_shape"]!)]), pointer)
+            } else {
+                throw RNNKitError(.invalidModel, "Sequential model has no input shape (no InputLayer, "
+                                  + "batch_input_shape or build_input_shape)", location: pointer)
+            }
+            var inputConfig = shapeSource.0
+            if inputConfig["batch_shape"] == nil { inputConfig["batch_shape"] = inputConfig["batch_input_shape"] }
+            let definition = try InputLayer(config: KerasConfig(object: inputConfig, pointer: shapeSource.1,
+                                                                kerasMajorVersion: major))
+            return ModelLayer(name: (firstName ?? "model") + "_input", className: InputLayer.className,
+                              definition: definition, configPointer: shapeSource.1)
+        }
+
+        mutating func functional(_ config: JSONValue, pointer: String) throws -> Model {
+            guard let entries = config["layers"]?.arrayValue else {
+                throw RNNKitError(.invalidModel, "Functional config has no 'layers' list", location: pointer)
+            }
+            var layers: [ModelLayer] = []
+            for (index, entry) in entries.enumerated() {
+                let layerPointer = "\(pointer)/layers/\(index)"
+                var layer = layer(entry, pointer: layerPointer)
+                if let name = entry["name"]?.stringValue { layer.name = name }
+                switch entry["inbound_nodes"] {
+                case .array(let nodes)?:
+                    for (nodeIndex, node) in nodes.enumerated() {
+                        do {
+                            layer.nodes.append(try self.node(node, pointer: "\(layerPointer)/inbound_nodes/\(nodeIndex)"))
+                        } catch let error as RNNKitError {
+                            problems.append(Problem(error, at: layer.name))
+                        }
+                    }
+                case nil, .null?: break
+                default:
+                    problems.append(Problem(.error, layerPointer + "/inbound_nodes", "inbound_nodes is not a list"))
+                }
+                layers.append(layer)
+            }
+            var seen = Set<String>()
+            for layer in layers where !seen.insert(layer.name).inserted {
+                problems.append(Problem(.error, layer.configPointer, "duplicate layer name '\(layer.name)'"))
+            }
+            return Model(name: config["name"]?.stringValue ?? "functional", isSequential: false, layers: layers,
+                         inputs: try references(config["input_layers"], pointer: pointer + "/input_layers"),
+                         outputs: try references(config["output_layers"], pointer: pointer + "/output_layers"),
+                         kerasVersion: "")
+        }
+
+        mutating func layer(_ entry: JSONValue, pointer: String) -> ModelLayer {
+            let className = entry["class_name"]?.stringValue ?? ""
+            let configObject = entry["config"]?.objectValue ?? JSONObject()
+            let name = configObject["name"]?.stringValue ?? entry["name"]?.stringValue ?? className.lowercased()
+            let config = KerasConfig(object: configObject, pointer: pointer + "/config", kerasMajorVersion: major)
+            var definition: (any LayerDefinition)?
+            do {
+                guard !className.isEmpty else {
+                    throw RNNKitError(.invalidModel, "layer has no 'class_name'", location: pointer)
+                }
+                guard entry["config"]?.objectValue != nil else {
+                    throw RNNKitError(.invalidModel, "layer has no 'config' object", location: pointer)
+                }
+                definition = try LayerRegistry.decode(className: className, config: config)
+            } catch let error as RNNKitError {
+                problems.append(Problem(.error, "\(name) (\(error.location ?? pointer))", error.message))
+            } catch {
+                problems.append(Problem(.error, name, "\(error)"))
+            }
+            if let recurrent = definition as? any RecurrentLayerDefinition, recurrent.options.stateful {
+                problems.append(Problem(.warning, name, "stateful layer: RNNKit starts every prediction from zero states"))
+            }
+            return ModelLayer(name: name, className: className,
+                              trainable: configObject["trainable"]?.boolValue ?? true,
+                              definition: definition, configPointer: pointer)
+        }
+
+        /// One call of a layer, in either Keras node format. Recurrent layers' initial states
+        /// are appended after the sequence input.
+        func node(_ node: JSONValue, pointer: String) throws -> LayerNode {
+            if let object = node.objectValue {  // Keras 3
+                var inputs = try kerasTensors(in: object["args"] ?? .null, pointer: pointer + "/args")
+                if let kwargs = object["kwargs"]?.objectValue {
+                    for (key, value) in kwargs.entries {
+                        let found = try kerasTensors(in: value, pointer: "\(pointer)/kwargs/\(key)")
+                        guard found.isEmpty || key == "initial_state" else {
+                            throw RNNKitError(.invalidModel, "tensor argument '\(key)' is not supported",
+                                              location: "\(pointer)/kwargs/\(key)")
+                        }
+                        inputs += found
+                    }
+                }
+                return LayerNode(inputs: inputs)
+            }
+            guard let entries = node.arrayValue else {
+                throw RNNKitError(.invalidModel, "inbound node is neither a list nor an object", location: pointer)
+            }
+            var inputs: [TensorRef] = []
+            for (index, entry) in entries.enumerated() {  // Keras 2: [name, node, index, kwargs]
+                let entryPointer = "\(pointer)/\(index)"
+                inputs.append(try reference(entry, pointer: entryPointer))
+                if let kwargs = entry.arrayValue?.dropFirst(3).first?.objectValue,
+                   let states = kwargs["initial_state"] {
+                    inputs += try references(states, pointer: entryPointer + "/3/initial_state")
+                }
+            }
+            return LayerNode(inputs: inputs)
+        }
+
+        func kerasTensors(in value: JSONValue, pointer: String) throws -> [TensorRef] {
+            switch value {
+            case .array(let items):
+                return try items.enumerated().flatMap { try kerasTensors(in: $1, pointer: "\(pointer)/\($0)") }
+            case .object(let object) where object["class_name"]?.stringValue == "__keras_tensor__":
+                return [try reference(object["config"]?["keras_history"] ?? .null,
+                                      pointer: pointer + "/config/keras_history")]
+            case .object(let object):
+                return try object.entries.flatMap { try kerasTensors(in: $0.value, pointer: "\(pointer)/\($0.key)") }
+            default:
+                return []
+            }
+        }
+
+        /// `["name", node, index]` (extra elements ignored).
+        func reference(_ value: JSONValue, pointer: String) throws -> TensorRef {
+            guard let items = value.arrayValue, items.count >= 3, let name = items[0].stringValue,
+                  let node = items[1].intValue, let index = items[2].intValue
+            else {
+                throw RNNKitError(.invalidModel, "expected a [layer, node, index] reference", location: pointer)
+            }
+            return TensorRef(layer: name, node: node, index: index)
+        }
+
+        /// A single reference, a list of them, or (Keras 3) a dict of them.
+        func references(_ value: JSONValue?, pointer: String) throws -> [TensorRef] {
+            switch value {
+            case nil, .null?: return []
+            case .array(let items)? where items.first?.stringValue != nil:
+                return [try reference(.array(items), pointer: pointer)]
+            case .array(let items)?:
+                return try items.enumerated().map { try reference($1, pointer: "\(pointer)/\($0)") }
+            case .object(let object)?:
+                return try object.entries.map { try reference($0.value, pointer: "\(pointer)/\($0.key)") }
+            default:
+                throw RNNKitError(.invalidModel, "expected layer references", location: pointer)
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+/// A dense, row-major (C order) float32 tensor: the unit in which weights are read, checked,
+/// converted and computed.
+public struct Tensor: Equatable, Sendable {
+    public private(set) var shape: [Int]
+    public var scalars: [Float]
+
+    /// Creates a tensor; `scalars.count` must equal the product of `shape`.
+    public init(shape: [Int], scalars: [Float]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+        precondition(Tensor.elementCount(shape) == scalars.count,
+                     "shape \(shape) does not hold \(scalars.count) scalars")
+        self.shape = shape
+        self.scalars = scalars
+    }
+
+    public init(zeros shape: [Int]) {
+        self.init(shape: shape, scalars: Array(repeating: 0, count: Tensor.elementCount(shape)))
+    }
+
+    public var rank: Int { shape.count }
+    public var count: Int { scalars.count }
+
+    /// The same scalars seen with another shape of the same element count.
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        Tensor(shape: newShape, scalars: scalars)
+    }
+
+    /// Product of the dimensions, or nil when it overflows `Int`. Shapes read from files go
+    /// through this so that an absurd shape is an error, never a trap or a huge allocation.
+    public static func checkedElementCount(_ shape: [Int]) -> Int? {
+        var product = 1
+        for dimension in shape {
+            guard dimension >= 0 else { return nil }
+            let (next, overflow) = product.multipliedReportingOverflow(by: dimension)
+            if overflow { return nil }
+            product = next
+        }
+        return product
+    }
+
+    static func elementCount(_ shape: [Int]) -> Int {
+        guard let count = checkedElementCount(shape) else {
+            preconditionFailure("shape \(shape) overflows")
+        }
+        return count
+    }
+}
+
+extension Tensor: CustomStringConvertible {
+    public var description: String { "Tensor\(shape)" }
+}
+
+/// Formats a shape the way Keras prints it: `(None, 4, 3)`.
+public func formatShape(_ shape: [Int?]) -> String {
+    let parts = shape.map { $0.map(String.init) ?? "None" }
+    return "(" + parts.joined(separator: ", ") + (shape.count == 1 ? ",)" : ")")
+}

@@ -1,0 +1,6 @@
+import ArgumentParser
+
+@main
+struct RNNKitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rnnkit")
+}
