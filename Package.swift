@@ -31,8 +31,10 @@ let package = Package(
                 "RNNKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .testTarget(name: "RNNKitTests", dependencies: ["RNNKit"]),
-        .testTarget(name: "RNNKitCLITests", dependencies: ["rnnkit"]),
+        // Test helpers (fixture paths); not a product.
+        .target(name: "RNNKitTestSupport", path: "Sources/RNNKitTestSupport"),
+        .testTarget(name: "RNNKitTests", dependencies: ["RNNKit", "RNNKitTestSupport"]),
+        .testTarget(name: "RNNKitCLITests", dependencies: ["rnnkit", "RNNKitTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -12,6 +12,7 @@ RNNKIT_HDF5_SHIM hid_t rnnkit_H5S_ALL(void) { return H5S_ALL; }
 RNNKIT_HDF5_SHIM hid_t rnnkit_H5E_DEFAULT(void) { return H5E_DEFAULT; }
 RNNKIT_HDF5_SHIM hid_t rnnkit_H5P_FILE_ACCESS(void) { return H5P_FILE_ACCESS; }
 RNNKIT_HDF5_SHIM hid_t rnnkit_H5P_FILE_CREATE(void) { return H5P_FILE_CREATE; }
+RNNKIT_HDF5_SHIM hid_t rnnkit_H5P_DATASET_CREATE(void) { return H5P_DATASET_CREATE; }
 RNNKIT_HDF5_SHIM hid_t rnnkit_H5P_GROUP_CREATE(void) { return H5P_GROUP_CREATE; }
 RNNKIT_HDF5_SHIM hid_t rnnkit_H5P_LINK_CREATE(void) { return H5P_LINK_CREATE; }
 RNNKIT_HDF5_SHIM hid_t rnnkit_H5T_NATIVE_FLOAT(void) { return H5T_NATIVE_FLOAT; }
@@ -20,6 +21,10 @@ RNNKIT_HDF5_SHIM hid_t rnnkit_H5T_NATIVE_INT64(void) { return H5T_NATIVE_INT64; 
 RNNKIT_HDF5_SHIM hid_t rnnkit_H5T_C_S1(void) { return H5T_C_S1; }
 RNNKIT_HDF5_SHIM hid_t rnnkit_H5T_IEEE_F32LE(void) { return H5T_IEEE_F32LE; }
 RNNKIT_HDF5_SHIM hid_t rnnkit_H5T_IEEE_F64LE(void) { return H5T_IEEE_F64LE; }
+RNNKIT_HDF5_SHIM hid_t rnnkit_H5T_STD_I32LE(void) { return H5T_STD_I32LE; }
+RNNKIT_HDF5_SHIM unsigned rnnkit_H5F_ACC_RDONLY(void) { return H5F_ACC_RDONLY; }
+RNNKIT_HDF5_SHIM unsigned rnnkit_H5F_ACC_RDWR(void) { return H5F_ACC_RDWR; }
+RNNKIT_HDF5_SHIM unsigned rnnkit_H5F_ACC_TRUNC(void) { return H5F_ACC_TRUNC; }
 RNNKIT_HDF5_SHIM size_t rnnkit_H5T_VARIABLE(void) { return H5T_VARIABLE; }
 RNNKIT_HDF5_SHIM hsize_t rnnkit_H5S_UNLIMITED(void) { return H5S_UNLIMITED; }
 

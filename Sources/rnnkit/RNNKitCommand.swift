@@ -1,6 +1,52 @@
 import ArgumentParser
+import Foundation
+import RNNKit
 
+/// `rnnkit`: inspect, validate, run and convert Keras recurrent models.
+///
+/// Exit status: 0 success, 1 invalid model, 2 unreadable input or bad usage.
 @main
 struct RNNKitCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rnnkit")
+    static let configuration = CommandConfiguration(
+        commandName: "rnnkit",
+        abstract: "Inspect and validate Keras recurrent models (SimpleRNN, LSTM, GRU, Bidirectional).",
+        subcommands: [Summary.self, Validate.self])
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as RNNKitError {
+            printError(error.description)
+            Foundation.exit(error.exitCode)
+        } catch let exit as ExitCode {
+            Foundation.exit(exit.rawValue)
+        } catch {
+            // Help and version requests exit 0; every other parsing problem is bad usage (2).
+            if exitCode(for: error) == .success { self.exit(withError: error) }
+            printError(fullMessage(for: error))
+            Foundation.exit(2)
+        }
+    }
+}
+
+/// The model file and its optional weights, shared by every command that reads a model.
+struct ModelArguments: ParsableArguments {
+    @Argument(help: "The model: Keras .h5, .keras, architecture JSON (with --weights) or RNNKit JSON.")
+    var model: String
+
+    @Option(help: "Weights for an architecture JSON: a legacy .h5 or a Keras 3 .weights.h5.")
+    var weights: String?
+
+    func load() throws -> Model {
+        try Model.load(contentsOf: model, weights: weights)
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data(("rnnkit: error: " + message + "\n").utf8))
+}
+
+func printJSON(_ value: JSONValue) {
+    print(JSONWriter.string(value, pretty: true))
 }

@@ -1,0 +1,746 @@
+#!/usr/bin/env python3
+"""Generate the Keras test fixtures used by RNNKit.
+
+Every fixture is built twice, once with Keras 3 (TensorFlow backend) and once
+with tf_keras 2, with the *same* weight values (drawn from a seeded NumPy RNG),
+then saved with every writer listed in README.md, run on seeded inputs, and
+reloaded to check that the saved files reproduce the expected outputs.
+
+Usage:
+    pip install -r Fixtures/requirements.txt
+    python3 Fixtures/generate_fixtures.py            # writes into Fixtures/
+    python3 Fixtures/generate_fixtures.py --out DIR  # writes somewhere else
+    python3 Fixtures/generate_fixtures.py --no-probe # skip the (slow) Keras
+                                                     # load probes of malformed/
+"""
+
+import os
+
+# Must be set before TensorFlow / Keras are imported.
+os.environ["KERAS_BACKEND"] = "tensorflow"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # bit-stable CPU math
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+import argparse
+import dataclasses
+import json
+import shutil
+import subprocess
+import sys
+import warnings
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Callable, List
+
+import absl.logging
+import h5py
+import numpy as np
+import tensorflow as tf
+import keras
+import tf_keras
+
+warnings.filterwarnings("ignore")
+tf.get_logger().setLevel("ERROR")
+absl.logging.set_verbosity(absl.logging.ERROR)  # e.g. "HDF5 format is legacy"
+
+RTOL, ATOL = 1e-5, 1e-6          # reload-vs-expected tolerance
+CROSS_ATOL = 1e-5                # Keras 3 vs tf_keras tolerance
+HARD_SIGMOID_MIN_DIFF = 1e-3     # hard_sigmoid fixtures must differ at least this much
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------
+
+def seed_for(name: str) -> int:
+    """A stable per-fixture seed (independent of the fixture's table position)."""
+    return zlib.crc32(name.encode("utf-8"))
+
+
+def floats(rng, *shape, low=-1.0, high=1.0):
+    return rng.uniform(low, high, size=shape).astype(np.float32)
+
+
+def reset_sessions():
+    """Reset both frameworks so auto-generated layer names restart (dense, lstm, ...)."""
+    tf_keras.backend.clear_session()
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(0)
+    tf_keras.utils.set_random_seed(0)
+
+
+def assign_weights(m3, mt, rng, scale=0.5):
+    """Draw every weight from uniform(-scale, scale) and set the same values in
+    both models, layer by layer (layers are paired by name)."""
+    for layer in m3.layers:
+        shapes = [w.shape for w in layer.get_weights()]
+        if not shapes:
+            continue
+        values = [rng.uniform(-scale, scale, size=s).astype(np.float32) for s in shapes]
+        layer.set_weights(values)
+        twin = mt.get_layer(layer.name)
+        twin_shapes = [w.shape for w in twin.get_weights()]
+        if twin_shapes != shapes:
+            raise RuntimeError(f"{layer.name}: Keras 3 shapes {shapes} != tf_keras {twin_shapes}")
+        twin.set_weights(values)
+    # Every tf_keras weight must have been covered.
+    for a, b in zip(m3.get_weights(), mt.get_weights()):
+        if a.shape != b.shape or not np.array_equal(a, b):
+            raise RuntimeError("weight mismatch between Keras 3 and tf_keras models")
+
+
+def as_list(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def predict(model, inputs):
+    """Inference-mode forward pass; returns a list of float32 arrays."""
+    feed = inputs if len(inputs) > 1 else inputs[0]
+    return [np.asarray(y, dtype=np.float32) for y in as_list(model(feed, training=False))]
+
+
+def shape_json(tensor):
+    return [None if d is None else int(d) for d in tensor.shape]
+
+
+def summarize(model):
+    layers = []
+    for layer in model.layers:
+        out = layer.output
+        shape = [shape_json(t) for t in out] if isinstance(out, (list, tuple)) else shape_json(out)
+        layers.append({
+            "name": layer.name,
+            "class_name": layer.__class__.__name__,
+            "output_shape": shape,
+            "params": int(layer.count_params()),
+        })
+    count = lambda ws: int(sum(int(np.prod(w.shape)) for w in ws))
+    return {
+        "total_params": int(model.count_params()),
+        "trainable_params": count(model.trainable_weights),
+        "non_trainable_params": count(model.non_trainable_weights),
+        "layers": layers,
+    }
+
+
+def write_json(path: Path, obj):
+    path.write_text(json.dumps(obj, indent=2) + "\n")
+
+
+def max_abs_diff(a_list, b_list):
+    return float(max(np.max(np.abs(a - b)) for a, b in zip(a_list, b_list)))
+
+
+def short_error(e: BaseException) -> str:
+    msg = " ".join(str(e).split())
+    return f"{type(e).__name__}: {msg[:300]}"
+
+
+# ---------------------------------------------------------------------------
+# Fixture builders. `K` is either the `keras` (3) or the `tf_keras` module;
+# the layer APIs used here are identical in both.
+# ---------------------------------------------------------------------------
+
+def build_simple_rnn(K):
+    L = K.layers
+    model = K.Sequential([K.Input((4, 5)), L.SimpleRNN(3), L.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    return model
+
+
+def build_lstm_sequences(K):
+    L = K.layers
+    return K.Sequential([K.Input((5, 3)), L.LSTM(4, return_sequences=True),
+                         L.TimeDistributed(L.Dense(2))])
+
+
+def build_gru_reset_after(K):
+    L = K.layers
+    return K.Sequential([K.Input((5, 4)), L.GRU(3, reset_after=True), L.Dense(2)])
+
+
+def build_gru_reset_before(K):
+    L = K.layers
+    return K.Sequential([K.Input((5, 3)),
+                         L.GRU(3, reset_after=False, go_backwards=True, return_sequences=True),
+                         L.GlobalAveragePooling1D()])
+
+
+def build_stacked_lstm(K):
+    L = K.layers
+    return K.Sequential([K.Input((6, 4)), L.LSTM(6, return_sequences=True), L.LSTM(4),
+                         L.Dense(3, activation="softmax")])
+
+
+def bidirectional_builder(rnn_class: str, merge_mode: str):
+    def build(K):
+        L = K.layers
+        rnn = getattr(L, rnn_class)(3, return_sequences=True)
+        return K.Sequential([K.Input((5, 4)), L.Bidirectional(rnn, merge_mode=merge_mode),
+                             L.GlobalMaxPooling1D()])
+    return build
+
+
+def build_bidirectional_none(K):
+    L = K.layers
+    x = K.Input((5, 4))
+    fwd, bwd = L.Bidirectional(L.GRU(2), merge_mode=None)(x)
+    merged = L.Concatenate()([fwd, bwd])
+    y = L.Dense(1)(merged)
+    return K.Model(x, [y, bwd])
+
+
+def build_embedding_mask(K):
+    L = K.layers
+    return K.Sequential([K.Input((6,), dtype="int32"), L.Embedding(20, 4, mask_zero=True),
+                         L.LSTM(3), L.Dense(2)])
+
+
+def build_masking_gru(K):
+    L = K.layers
+    return K.Sequential([K.Input((6, 3)), L.Masking(0.0), L.GRU(3, return_sequences=True),
+                         L.Dense(1)])
+
+
+def build_seq2seq(K):
+    L = K.layers
+    encoder_in = K.Input((None, 4))
+    decoder_in = K.Input((None, 3))
+    _, h, c = L.LSTM(5, return_state=True)(encoder_in)
+    seq = L.LSTM(5, return_sequences=True)(decoder_in, initial_state=[h, c])
+    y = L.Dense(3, activation="softmax")(seq)
+    return K.Model([encoder_in, decoder_in], y)
+
+
+def build_activations(K):
+    L = K.layers
+    return K.Sequential([
+        K.Input((4, 3)),
+        L.SimpleRNN(3, activation="relu", return_sequences=True),
+        L.LSTM(3, activation="softsign", recurrent_activation="hard_sigmoid", use_bias=False),
+        L.RepeatVector(2),
+        L.GRU(2, activation="elu", recurrent_activation="hard_sigmoid", return_sequences=True),
+        L.Flatten(),
+        L.Dense(2),
+        L.Activation("softmax"),
+    ])
+
+
+def build_misc_layers(K):
+    L = K.layers
+    x = K.Input((5, 4))
+    a = L.Dropout(0.2)(x)
+    a = L.SpatialDropout1D(0.1)(a)
+    a = L.GaussianNoise(0.1)(a)
+    a = L.SimpleRNN(3, return_sequences=True)(a)
+    b = L.TimeDistributed(L.Dense(3))(x)
+    y = L.Add()([a, b])
+    y = L.GlobalMaxPooling1D()(y)
+    y = L.Dense(2)(y)
+    return K.Model(x, y)
+
+
+# ---------------------------------------------------------------------------
+# Input makers (batch of 2 or 3)
+# ---------------------------------------------------------------------------
+
+def float_inputs(*shape, scale=1.0):
+    return lambda rng: [floats(rng, *shape, low=-scale, high=scale)]
+
+
+def embedding_inputs(rng):
+    ids = rng.integers(1, 20, size=(3, 6)).astype(np.int32)
+    ids[1, 4:] = 0          # 2 trailing pads
+    ids[2, 2:] = 0          # 4 trailing pads
+    return [ids]
+
+
+def masking_inputs(rng):
+    x = floats(rng, 3, 6, 3)
+    x[0, 2] = 0.0           # a hole in the middle
+    x[0, 5] = 0.0           # ... and one at the end
+    x[1, 4:] = 0.0          # two trailing masked steps
+    # row 2 is unmasked
+    return [x]
+
+
+def seq2seq_inputs(rng):
+    return [floats(rng, 2, 5, 4), floats(rng, 2, 4, 3)]
+
+
+# ---------------------------------------------------------------------------
+# Fixture table
+# ---------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Fixture:
+    name: str
+    description: str
+    build: Callable
+    make_inputs: Callable
+    uses_hard_sigmoid: bool = False
+    weight_scale: float = 0.5     # weights ~ uniform(-weight_scale, weight_scale)
+
+
+FIXTURES: List[Fixture] = [
+    Fixture("simple_rnn",
+            "Sequential: SimpleRNN(3) on (4,5) -> Dense(1, sigmoid). 27 + 4 = 31 params. "
+            "Compiled (adam, binary_crossentropy), so files carry training/compile config.",
+            build_simple_rnn, float_inputs(3, 4, 5)),
+    Fixture("lstm_sequences",
+            "Sequential: LSTM(4, return_sequences=True) on (5,3) -> TimeDistributed(Dense(2)).",
+            build_lstm_sequences, float_inputs(2, 5, 3)),
+    Fixture("gru_reset_after",
+            "Sequential: GRU(3, reset_after=True) on (5,4) -> Dense(2). Bias shape (2, 9).",
+            build_gru_reset_after, float_inputs(3, 5, 4)),
+    Fixture("gru_reset_before",
+            "Sequential: GRU(3, reset_after=False, go_backwards=True, return_sequences=True) "
+            "on (5,3) -> GlobalAveragePooling1D. Bias shape (9,).",
+            build_gru_reset_before, float_inputs(2, 5, 3)),
+    Fixture("stacked_lstm",
+            "Sequential: LSTM(6, return_sequences=True) -> LSTM(4) -> Dense(3, softmax) on (6,4).",
+            build_stacked_lstm, float_inputs(3, 6, 4)),
+    Fixture("bidirectional_concat",
+            "Sequential: Bidirectional(LSTM(3, return_sequences=True), merge_mode='concat') "
+            "on (5,4) -> GlobalMaxPooling1D.",
+            bidirectional_builder("LSTM", "concat"), float_inputs(2, 5, 4)),
+    Fixture("bidirectional_sum",
+            "Sequential: Bidirectional(GRU(3, return_sequences=True), merge_mode='sum') "
+            "on (5,4) -> GlobalMaxPooling1D.",
+            bidirectional_builder("GRU", "sum"), float_inputs(2, 5, 4)),
+    Fixture("bidirectional_mul",
+            "Sequential: Bidirectional(SimpleRNN(3, return_sequences=True), merge_mode='mul') "
+            "on (5,4) -> GlobalMaxPooling1D.",
+            bidirectional_builder("SimpleRNN", "mul"), float_inputs(2, 5, 4)),
+    Fixture("bidirectional_ave",
+            "Sequential: Bidirectional(LSTM(3, return_sequences=True), merge_mode='ave') "
+            "on (5,4) -> GlobalMaxPooling1D.",
+            bidirectional_builder("LSTM", "ave"), float_inputs(2, 5, 4)),
+    Fixture("bidirectional_none",
+            "Functional: Bidirectional(GRU(2), merge_mode=None) on (5,4) gives [fwd, bwd]; "
+            "Concatenate -> Dense(1) is output 0, the backward branch itself is output 1.",
+            build_bidirectional_none, float_inputs(3, 5, 4)),
+    Fixture("embedding_mask",
+            "Sequential: int32 ids (6,) -> Embedding(20, 4, mask_zero=True) -> LSTM(3) -> Dense(2). "
+            "Rows 1 and 2 end in 2 and 4 padding zeros.",
+            build_embedding_mask, embedding_inputs),
+    Fixture("masking_gru",
+            "Sequential: Masking(0.0) -> GRU(3, return_sequences=True) -> Dense(1) on (6,3). "
+            "Row 0 has all-zero steps at t=2 and t=5, row 1 at t=4,5, row 2 none.",
+            build_masking_gru, masking_inputs),
+    Fixture("seq2seq",
+            "Functional encoder-decoder: encoder (None,4) -> LSTM(5, return_state=True) -> [h, c]; "
+            "decoder (None,3) -> LSTM(5, return_sequences=True, initial_state=[h, c]) -> "
+            "Dense(3, softmax). Inputs: encoder (2,5,4), decoder (2,4,3).",
+            build_seq2seq, seq2seq_inputs),
+    Fixture("activations",
+            "Sequential on (4,3): SimpleRNN(3, relu, seq) -> LSTM(3, softsign, hard_sigmoid, "
+            "use_bias=False) -> RepeatVector(2) -> GRU(2, elu, hard_sigmoid, seq) -> Flatten -> "
+            "Dense(2) -> Activation(softmax). Keras 3 and tf_keras outputs differ (hard_sigmoid). "
+            "Weights ~ uniform(-1, 1) and inputs ~ uniform(-3, 3) so gate pre-activations leave "
+            "the region where the two hard_sigmoid formulas nearly agree.",
+            build_activations, float_inputs(3, 4, 3, scale=3.0), uses_hard_sigmoid=True,
+            weight_scale=1.0),
+    Fixture("misc_layers",
+            "Functional on (5,4): Dropout(0.2) -> SpatialDropout1D(0.1) -> GaussianNoise(0.1) -> "
+            "SimpleRNN(3, seq) as branch a; TimeDistributed(Dense(3)) as branch b; Add -> "
+            "GlobalMaxPooling1D -> Dense(2). Outputs are inference-mode (training=False).",
+            build_misc_layers, float_inputs(2, 5, 4)),
+]
+
+
+# ---------------------------------------------------------------------------
+# Writers and verification
+# ---------------------------------------------------------------------------
+
+def save_keras3(model, d: Path):
+    model.save(d / "keras3.keras")
+    model.save(d / "keras3.h5")                       # Keras 3's legacy HDF5 writer
+    (d / "keras3.json").write_text(model.to_json())
+    model.save_weights(d / "keras3.weights.h5")
+
+
+def save_tfkeras(model, d: Path):
+    model.save(d / "tfkeras.h5", save_format="h5")
+    (d / "tfkeras.json").write_text(model.to_json())
+    model.save_weights(d / "tfkeras_weights.h5")      # legacy HDF5 weights-only
+
+
+def reload_keras3(d: Path):
+    yield "keras3.keras", keras.models.load_model(d / "keras3.keras")
+    yield "keras3.h5", keras.models.load_model(d / "keras3.h5")
+    m = keras.models.model_from_json((d / "keras3.json").read_text())
+    m.load_weights(d / "keras3.weights.h5")
+    yield "keras3.json+keras3.weights.h5", m
+
+
+def reload_tfkeras(d: Path):
+    yield "tfkeras.h5", tf_keras.models.load_model(d / "tfkeras.h5")
+    m = tf_keras.models.model_from_json((d / "tfkeras.json").read_text())
+    m.load_weights(d / "tfkeras_weights.h5")
+    yield "tfkeras.json+tfkeras_weights.h5", m
+
+
+def verify(reloader, d: Path, inputs, expected, failures: list):
+    """Reload each saved form and compare its predictions with `expected`."""
+    results = {}
+    try:
+        for label, model in reloader(d):
+            got = predict(model, inputs)
+            ok = len(got) == len(expected) and all(
+                g.shape == e.shape and np.allclose(g, e, rtol=RTOL, atol=ATOL)
+                for g, e in zip(got, expected))
+            results[label] = "ok" if ok else f"MISMATCH (max abs diff {max_abs_diff(got, expected):.3g})"
+            if not ok:
+                failures.append(f"{d.name}: {label} reload mismatch")
+    except Exception as e:  # record, keep going
+        results["error"] = short_error(e)
+        failures.append(f"{d.name}: reload failed: {short_error(e)}")
+    return results
+
+
+def cross_loads(d: Path, inputs, expected3, expectedt):
+    """Informational: what each framework does with the *other* one's files."""
+    checks = {
+        "keras3 load_model(tfkeras.h5)":
+            (lambda: keras.models.load_model(d / "tfkeras.h5"), expected3),
+        "keras3 model_from_json(keras3.json).load_weights(tfkeras_weights.h5)":
+            (lambda: _json_plus_weights(keras, d / "keras3.json", d / "tfkeras_weights.h5"), expected3),
+        "tf_keras load_model(keras3.h5)":
+            (lambda: tf_keras.models.load_model(d / "keras3.h5"), expectedt),
+    }
+    out = {}
+    for label, (load, expected) in checks.items():
+        try:
+            got = predict(load(), inputs)
+            diff = max_abs_diff(got, expected)
+            out[label] = "ok" if diff <= CROSS_ATOL else f"loads, outputs differ (max abs diff {diff:.3g})"
+        except Exception as e:
+            out[label] = short_error(e).replace(str(d) + "/", "")
+    return out
+
+
+def _json_plus_weights(K, json_path, weights_path):
+    m = K.models.model_from_json(json_path.read_text())
+    m.load_weights(weights_path)
+    return m
+
+
+def generate_fixture(fx: Fixture, root: Path, failures: list) -> dict:
+    d = root / fx.name
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True)
+    rng = np.random.default_rng(seed_for(fx.name))
+    notes = []
+
+    reset_sessions()
+    m3 = fx.build(keras)
+    mt = fx.build(tf_keras)
+    assign_weights(m3, mt, rng, fx.weight_scale)
+    inputs = fx.make_inputs(rng)
+    for i, x in enumerate(inputs):
+        np.save(d / f"input_{i}.npy", x)
+
+    expected3 = predict(m3, inputs)
+    expectedt = predict(mt, inputs)
+    for i, y in enumerate(expected3):
+        np.save(d / f"expected_keras3_{i}.npy", y)
+    for i, y in enumerate(expectedt):
+        np.save(d / f"expected_tfkeras_{i}.npy", y)
+
+    diff = max_abs_diff(expected3, expectedt)
+    if fx.uses_hard_sigmoid:
+        if diff < HARD_SIGMOID_MIN_DIFF:
+            failures.append(f"{fx.name}: Keras 3 and tf_keras outputs differ by only {diff:.3g}")
+    elif diff > CROSS_ATOL:
+        failures.append(f"{fx.name}: Keras 3 vs tf_keras outputs differ by {diff:.3g}")
+
+    writers, verification = [], {}
+    for writer, save, reloader, model, expected in [
+        ("keras3", save_keras3, reload_keras3, m3, expected3),
+        ("tfkeras", save_tfkeras, reload_tfkeras, mt, expectedt),
+    ]:
+        try:
+            save(model, d)
+        except Exception as e:
+            notes.append(f"{writer} writer skipped: {short_error(e)}")
+            failures.append(f"{fx.name}: {writer} writer failed: {short_error(e)}")
+            continue
+        writers.append(writer)
+        write_json(d / f"summary_{writer}.json", summarize(model))
+        verification[writer] = verify(reloader, d, inputs, expected, failures)
+
+    entry = {
+        "name": fx.name,
+        "description": fx.description,
+        "writers": writers,
+        "inputs": len(inputs),
+        "outputs": len(expected3),
+        "uses_hard_sigmoid": fx.uses_hard_sigmoid,
+        "seed": seed_for(fx.name),
+        "weight_range": [-fx.weight_scale, fx.weight_scale],
+        "input_shapes": [list(x.shape) for x in inputs],
+        "input_dtypes": [str(x.dtype) for x in inputs],
+        "output_shapes": [list(y.shape) for y in expected3],
+        "max_abs_diff_keras3_vs_tfkeras": diff,
+        "verification": verification,
+        "cross_loads": cross_loads(d, inputs, expected3, expectedt) if len(writers) == 2 else {},
+        "notes": notes,
+        "files": sorted(p.name for p in d.iterdir()),
+    }
+    print(f"  {fx.name:22s} writers={writers} k3-vs-tfk diff={diff:.2e}", flush=True)
+    return entry
+
+
+# ---------------------------------------------------------------------------
+# Malformed files (derived from simple_rnn)
+# ---------------------------------------------------------------------------
+
+def set_string_attr(attrs, name, text: str):
+    """Overwrite a scalar string attribute, keeping its HDF5 string type
+    (vlen ASCII stays vlen ASCII holding UTF-8 bytes, vlen UTF-8 stays UTF-8)."""
+    info = h5py.check_string_dtype(attrs.get_id(name).dtype)
+    if info is None or info.length is not None:
+        raise RuntimeError(f"attribute {name} is not a variable-length string")
+    value = text.encode("utf-8") if info.encoding == "ascii" else text
+    attrs.create(name, value, dtype=h5py.string_dtype(encoding=info.encoding))
+
+
+def get_model_config(f) -> dict:
+    raw = f.attrs["model_config"]
+    return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+
+
+def edit_copy(src: Path, dst: Path, edit: Callable):
+    shutil.copyfile(src, dst)
+    with h5py.File(dst, "r+") as f:
+        edit(f)
+
+
+def build_functional_base(path: Path):
+    """A small valid tf_keras Functional model: Input -> SimpleRNN(3) -> Dense(1)."""
+    reset_sessions()
+    L = tf_keras.layers
+    x = tf_keras.Input((4, 5))
+    y = L.Dense(1)(L.SimpleRNN(3)(x))
+    model = tf_keras.Model(x, y)
+    rng = np.random.default_rng(seed_for("functional_ok"))
+    model.set_weights([rng.uniform(-0.5, 0.5, size=w.shape).astype(np.float32)
+                       for w in model.get_weights()])
+    model.save(path, save_format="h5")
+
+
+def rewire(layer_name: str, inbound_from: str):
+    """Make `layer_name`'s first inbound node take its input from `inbound_from`."""
+    def edit(f):
+        cfg = get_model_config(f)
+        for layer in cfg["config"]["layers"]:
+            if layer["name"] == layer_name:
+                layer["inbound_nodes"][0][0][0] = inbound_from
+        set_string_attr(f.attrs, "model_config", json.dumps(cfg))
+    return edit
+
+
+def make_malformed(root: Path) -> list:
+    src = root / "simple_rnn"
+    d = root / "malformed"
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir()
+    h5 = src / "tfkeras.h5"
+    rnn = "model_weights/simple_rnn/simple_rnn/simple_rnn_cell"
+    entries = []
+
+    def add(name, description, probes):
+        entries.append({"file": name, "description": description, "probes": probes})
+
+    with h5py.File(d / "not_a_model.h5", "w") as f:
+        f.create_dataset("data", data=np.arange(6, dtype=np.float32).reshape(2, 3))
+    add("not_a_model.h5", "Valid HDF5 with only a dataset /data (float32 2x3); no Keras attributes.",
+        ["tf_keras", "keras3"])
+
+    # Keras 3 cannot load any tf_keras-written RNN .h5 (it rejects the `time_major`
+    # key), so files whose damage lies past the config are probed with tf_keras only.
+    def drop_recurrent(f):
+        del f[f"{rnn}/recurrent_kernel:0"]
+    edit_copy(h5, d / "missing_weight.h5", drop_recurrent)
+    add("missing_weight.h5", f"simple_rnn/tfkeras.h5 with dataset /{rnn}/recurrent_kernel:0 deleted "
+        "(weight_names still lists it).", ["tf_keras"])
+
+    def misshape(f):
+        path = "model_weights/dense/dense/kernel:0"
+        del f[path]
+        f.create_dataset(path, data=np.full((4, 1), 0.25, dtype=np.float32))
+    edit_copy(h5, d / "misshaped_weight.h5", misshape)
+    add("misshaped_weight.h5", "simple_rnn/tfkeras.h5 with /model_weights/dense/dense/kernel:0 "
+        "replaced by a (4,1) array (expected (3,1)).", ["tf_keras"])
+
+    def put_nan(f):
+        f[f"{rnn}/kernel:0"][0, 0] = np.nan
+    edit_copy(h5, d / "nan_weight.h5", put_nan)
+    add("nan_weight.h5", f"simple_rnn/tfkeras.h5 with /{rnn}/kernel:0[0,0] = NaN.", ["tf_keras"])
+
+    def unknown_layer(f):
+        cfg = get_model_config(f)
+        for layer in cfg["config"]["layers"]:
+            if layer["class_name"] == "Dense":
+                layer["class_name"] = "FancyDense"
+        set_string_attr(f.attrs, "model_config", json.dumps(cfg))
+    edit_copy(h5, d / "unknown_layer.h5", unknown_layer)
+    add("unknown_layer.h5", "simple_rnn/tfkeras.h5 with the Dense layer's class_name in "
+        "model_config changed to \"FancyDense\".", ["tf_keras"])
+
+    edit_copy(h5, d / "config_not_json.h5",
+              lambda f: set_string_attr(f.attrs, "model_config",
+                                        '{"class_name": "Sequential", "config": '))
+    add("config_not_json.h5", "simple_rnn/tfkeras.h5 with model_config set to the truncated JSON "
+        "'{\"class_name\": \"Sequential\", \"config\": '.", ["tf_keras", "keras3"])
+
+    base = d / "functional_ok.h5"
+    build_functional_base(base)
+    add("functional_ok.h5", "VALID control file: tf_keras Functional Input(4,5) 'input_1' -> "
+        "SimpleRNN(3) 'simple_rnn' -> Dense(1) 'dense', saved with model.save(h5). "
+        "dangling_ref.h5 and cyclic_ref.h5 are edits of it.", ["tf_keras"])
+    edit_copy(base, d / "dangling_ref.h5", rewire("dense", "no_such_layer"))
+    add("dangling_ref.h5", "functional_ok.h5 with the Dense layer's inbound node referring to "
+        "layer \"no_such_layer\", which does not exist.", ["tf_keras"])
+    edit_copy(base, d / "cyclic_ref.h5", rewire("simple_rnn", "dense"))
+    add("cyclic_ref.h5", "functional_ok.h5 with the SimpleRNN's inbound node referring to "
+        "\"dense\" (simple_rnn <- dense <- simple_rnn: a cycle; nothing consumes input_1).",
+        ["tf_keras"])
+
+    cfg = json.loads((src / "keras3.json").read_text())
+    for layer in cfg["config"]["layers"]:
+        if layer["class_name"] == "SimpleRNN":
+            layer["config"]["units"] = 2 ** 40
+    (d / "huge_units.json").write_text(json.dumps(cfg))
+    add("huge_units.json", "simple_rnn/keras3.json with SimpleRNN units = 1099511627776 (2^40). "
+        "Not load-probed: Keras would try to allocate terabytes.", [])
+
+    cfg = json.loads((src / "keras3.json").read_text())
+    for layer in cfg["config"]["layers"]:
+        if layer["class_name"] == "InputLayer":
+            layer["config"]["batch_shape"] = [None, 4, -5]
+    (d / "negative_dim.json").write_text(json.dumps(cfg))
+    add("negative_dim.json", "simple_rnn/keras3.json with the InputLayer batch_shape set to "
+        "[null, 4, -5] (build_config/build_input_shape left at [null, 4, 5]).", ["keras3_json"])
+
+    data = h5.read_bytes()
+    (d / "truncated.h5").write_bytes(data[: len(data) // 2])
+    add("truncated.h5", f"First {len(data) // 2} of the {len(data)} bytes of simple_rnn/tfkeras.h5.",
+        ["tf_keras", "keras3"])
+
+    data = bytearray((src / "keras3.keras").read_bytes())
+    mid, span = len(data) // 2, 16
+    for i in range(mid, mid + span):
+        data[i] ^= 0xFF
+    (d / "bitflipped.keras").write_bytes(bytes(data))
+    add("bitflipped.keras", f"simple_rnn/keras3.keras ({len(data)} bytes) with bytes "
+        f"[{mid}, {mid + span}) XOR 0xFF, which lies inside ZIP member "
+        f"'{zip_member_at(src / 'keras3.keras', mid)}' (its CRC-32 no longer matches).",
+        ["keras3_keras"])
+    return entries
+
+
+def zip_member_at(path: Path, offset: int) -> str:
+    with zipfile.ZipFile(path) as z:
+        infos = sorted(z.infolist(), key=lambda i: i.header_offset)
+        hit = [i.filename for i in infos if i.header_offset <= offset]
+        return hit[-1] if hit else "?"
+
+
+# Loading is done in a child process so a hang or crash in Keras cannot take
+# the generator down.
+PROBE_SNIPPET = r"""
+import os, re, sys, warnings
+os.environ["KERAS_BACKEND"] = "tensorflow"; os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+os.environ["CUDA_VISIBLE_DEVICES"] = ""; warnings.filterwarnings("ignore")
+kind, path = sys.argv[1], sys.argv[2]
+try:
+    if kind == "tf_keras":
+        import tf_keras; tf_keras.models.load_model(path)
+    elif kind == "keras3_json":
+        import keras; keras.models.model_from_json(open(path).read())
+    else:
+        import keras; keras.models.load_model(path)
+    print("RESULT loaded without error")
+except BaseException as e:
+    msg = re.sub(r" (object )?at 0x[0-9a-f]+", "", " ".join(str(e).split()))
+    if len(msg) > 400:
+        msg = msg[:200] + " ... " + msg[-200:]
+    print("RESULT " + type(e).__name__ + ": " + msg)
+"""
+
+PROBE_TIMEOUT = 60  # seconds; tf_keras loops forever on cyclic_ref.h5
+
+PROBE_LABELS = {
+    "tf_keras": "tf_keras.models.load_model",
+    "keras3": "keras.models.load_model",
+    "keras3_keras": "keras.models.load_model",
+    "keras3_json": "keras.models.model_from_json",
+}
+
+
+def probe_malformed(root: Path, entries: list):
+    d = root / "malformed"
+    for entry in entries:
+        results = {}
+        for kind in entry.pop("probes"):
+            try:
+                proc = subprocess.run([sys.executable, "-c", PROBE_SNIPPET, kind, entry["file"]],
+                                      cwd=d, capture_output=True, text=True, timeout=PROBE_TIMEOUT)
+                lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+                results[PROBE_LABELS[kind]] = (lines[-1][7:] if lines else
+                                               f"process died (exit {proc.returncode})")
+            except subprocess.TimeoutExpired:
+                results[PROBE_LABELS[kind]] = f"did not finish within {PROBE_TIMEOUT} s (killed)"
+        entry["keras_behaviour"] = results
+        print(f"  malformed/{entry['file']}: {results}", flush=True)
+
+
+# ---------------------------------------------------------------------------
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
+    parser.add_argument("--no-probe", action="store_true",
+                        help="do not record how Keras reacts to the malformed files")
+    args = parser.parse_args()
+    root = args.out
+    root.mkdir(parents=True, exist_ok=True)
+
+    failures: list = []
+    print(f"keras {keras.__version__}, tf_keras {tf_keras.__version__}, "
+          f"tensorflow {tf.__version__} -> {root}", flush=True)
+    fixtures = [generate_fixture(fx, root, failures) for fx in FIXTURES]
+
+    malformed = make_malformed(root)
+    if args.no_probe:
+        for e in malformed:
+            e.pop("probes")
+    else:
+        probe_malformed(root, malformed)
+
+    write_json(root / "manifest.json", {
+        "generator": {
+            "keras": keras.__version__,
+            "tf_keras": tf_keras.__version__,
+            "tensorflow": tf.__version__,
+            "h5py": h5py.__version__,
+            "numpy": np.__version__,
+            "keras_backend": keras.backend.backend(),
+            "script": "generate_fixtures.py",
+        },
+        "fixtures": fixtures,
+        "malformed": malformed,
+    })
+
+    if failures:
+        print("\nFAILURES:\n  " + "\n  ".join(failures))
+        sys.exit(1)
+    print("\nall fixtures generated and verified")
+
+
+if __name__ == "__main__":
+    main()

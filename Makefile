@@ -1,0 +1,36 @@
+# RNNKit: `make demo` and `make test` work on a fresh Debian machine with Swift installed.
+SWIFT ?= swift
+APT_PACKAGES := libhdf5-dev libjson-c-dev pkg-config
+RNNKIT := .build/debug/rnnkit
+
+.PHONY: deps build demo test clean
+
+# Installs the system libraries RNNKit links (apt-get when root; otherwise says what to install).
+deps:
+	@missing=""; \
+	for package in $(APT_PACKAGES); do \
+	  dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "RNNKit needs:$$missing. Install them with: sudo apt-get install$$missing"; exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	$(SWIFT) build --product rnnkit
+
+demo: build
+	$(RNNKIT) summary Fixtures/simple_rnn/keras3.keras
+	$(RNNKIT) validate Fixtures/seq2seq/tfkeras.h5
+	$(RNNKIT) summary Fixtures/stacked_lstm/tfkeras.json --weights Fixtures/stacked_lstm/tfkeras_weights.h5 --json
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+clean:
+	rm -rf .build

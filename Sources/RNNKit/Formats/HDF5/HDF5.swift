@@ -1,0 +1,82 @@
+import Foundation
+internal import CHDF5
+
+// A small wrapper over the HDF5 C API: HDF5File and HDF5Group (in their own files) are the only
+// types the rest of RNNKit sees; identifiers (`hid_t`) never leave this folder.
+
+/// The gate every libhdf5 call goes through.
+///
+/// The system libhdf5 is built without thread safety: two threads inside the library at once
+/// corrupt its global state. So every C call runs inside `locked`, whose lock is recursive because
+/// locked operations call other locked helpers (and deinits run while a lock is held).
+enum HDF5Library {
+    private static let lock = NSRecursiveLock()
+
+    /// Initialises the library and switches off its automatic error printing, once, before any
+    /// other call. Otherwise HDF5 dumps its whole error stack to stderr on every failure; RNNKit
+    /// reports failures itself, as thrown errors (see `HDF5ErrorStack`).
+    ///
+    /// Both calls fail only if the library cannot start at all, and then every later call fails
+    /// too and is reported, so their status is not checked here.
+    private static let initialized: Void = {
+        H5open()
+        H5Eset_auto2(rnnkit_H5E_DEFAULT(), nil, nil)
+    }()
+
+    static func locked<Result>(_ body: () throws -> Result) rethrows -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        initialized
+        return try body()
+    }
+}
+
+/// Where HDF5 calls are being made, so that a failure can name the file and the object in it.
+struct HDF5Site {
+    let file: String
+    /// The HDF5 object path (`/model_weights/dense`), or nil for the file as a whole.
+    let location: String?
+
+    /// Returns `status` when it is not negative; otherwise throws `.unreadable` with the HDF5
+    /// error stack's description. `action` completes "cannot …", e.g. "open the dataset".
+    @discardableResult
+    func check<Status: BinaryInteger>(_ status: Status, _ action: @autoclosure () -> String) throws -> Status {
+        guard status >= 0 else {
+            throw error(.unreadable, "cannot \(action()): \(HDF5ErrorStack.takeDescription())")
+        }
+        return status
+    }
+
+    /// Checks `id` as `check` does, runs `body` with it, and closes it with `close` afterwards
+    /// whether or not `body` throws. The scoped form for identifiers that live within one call.
+    func withID<Result>(
+        _ id: hid_t, _ action: @autoclosure () -> String, closedBy close: (hid_t) -> herr_t,
+        _ body: (hid_t) throws -> Result
+    ) throws -> Result {
+        try check(id, action())
+        defer { _ = close(id) }
+        return try body(id)
+    }
+
+    func error(_ kind: RNNKitError.Kind, _ message: String) -> RNNKitError {
+        RNNKitError(kind, message, file: file, location: location)
+    }
+}
+
+enum HDF5Path {
+    /// The object path of `relativePath` below the group at `groupPath`.
+    static func join(_ groupPath: String, _ relativePath: String) -> String {
+        groupPath == "/" ? "/" + relativePath : groupPath + "/" + relativePath
+    }
+
+    /// The link names along `relativePath`, or nil when it is not a plain relative path.
+    ///
+    /// Empty parts (a leading, doubled or trailing "/") and "." are refused, as keras's
+    /// `safe_get_h5_group` does: every part must name one link in one group, so that each link can
+    /// be checked before it is followed.
+    static func components(_ relativePath: String) -> [String]? {
+        let parts = relativePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty && $0 != "." }) else { return nil }
+        return parts
+    }
+}

@@ -1,0 +1,99 @@
+/// Keras 3's weights layout (`.weights.h5` files and `model.weights.h5` inside `.keras`
+/// archives): `layers/<snake_case class name>[_n]/.../vars/<i>`, located by the layer's class
+/// and position, never its name.
+enum Keras3WeightsH5 {
+    static func holdsWeights(_ group: HDF5Group) -> Bool {
+        group.hasChild("layers") || group.hasChild("vars")
+    }
+
+    /// The group name Keras gives each layer of `model.layers`: its class name in snake case,
+    /// numbered `_1`, `_2`... on repeats. Sequential models leave their InputLayer out.
+    static func groupNames(_ model: Model) -> [Int: String] {
+        var counts: [String: Int] = [:]
+        var names: [Int: String] = [:]
+        for (index, layer) in model.layers.enumerated() where !(model.isSequential && layer.isInput) {
+            let base = snakeCase(layer.className)
+            let seen = counts[base, default: 0]
+            counts[base] = seen + 1
+            names[index] = seen == 0 ? base : "\(base)_\(seen)"
+        }
+        return names
+    }
+
+    static func bindWeights(from root: HDF5Group, to model: inout Model, specs: [Int: [WeightSpec]]) throws {
+        let prefix = root.path == "/" ? "/" : root.path + "/"
+        let names = groupNames(model)
+        var expectedGroups = Set<String>()
+        for (index, groupName) in names.sorted(by: { $0.key < $1.key }) {
+            let path = "layers/" + groupName
+            expectedGroups.insert(groupName)
+            let layerSpecs = specs[index] ?? []
+            var pairs: [(WeightSpec, StoredWeight)] = []
+            for spec in layerSpecs {
+                let weightPath = path + "/" + spec.keras3Path
+                guard root.hasChild(weightPath) else {
+                    model.problems.append(Problem(.error, prefix + weightPath,
+                        "missing weight \(model.layers[index].name).\(spec.name)"))
+                    continue
+                }
+                do {
+                    pairs.append((spec, StoredWeight(location: prefix + weightPath,
+                                                     tensor: try root.readTensor(weightPath))))
+                } catch let error as RNNKitError {
+                    model.problems.append(Problem(error, at: prefix + weightPath))
+                }
+            }
+            if pairs.count == layerSpecs.count, !pairs.isEmpty {
+                WeightBinding.bind(pairs, to: index, model: &model)
+            }
+            if root.hasChild(path), specs[index] != nil {
+                let stored = try datasets(below: root.group(path))
+                if stored.count > layerSpecs.count {
+                    model.problems.append(Problem(.error, prefix + path,
+                        "\(stored.count) weights stored for layer '\(model.layers[index].name)', its config implies \(layerSpecs.count)"))
+                }
+            }
+        }
+        if root.hasChild("layers") {
+            for child in try root.group("layers").childNames() where !expectedGroups.contains(child) {
+                if try !datasets(below: root.group("layers/" + child)).isEmpty {
+                    model.problems.append(Problem(.error, prefix + "layers/" + child,
+                                                  "weights for a layer the model does not have"))
+                }
+            }
+        }
+    }
+
+    /// Every dataset path below a group (bounded by the file's real structure).
+    static func datasets(below group: HDF5Group) throws -> [String] {
+        var found: [String] = []
+        for child in try group.childNames() {
+            switch try group.kind(of: child) {
+            case .dataset: found.append(group.path + "/" + child)
+            case .group: found += try datasets(below: group.group(child))
+            case .other: continue
+            }
+        }
+        return found
+    }
+}
+
+/// Keras's `to_snake_case`: `SimpleRNN` → `simple_rnn`, `GlobalAveragePooling1D` →
+/// `global_average_pooling1d`.
+func snakeCase(_ name: String) -> String {
+    let characters = Array(name)
+    var result = ""
+    for (index, character) in characters.enumerated() {
+        if index > 0, character.isUppercase {
+            let previous = characters[index - 1]
+            let nextIsLower = index + 1 < characters.count && characters[index + 1].isLowercase
+            // A word starts at a capital that follows a lowercase letter or digit-less lowercase
+            // run ("eR" in SimpleRNN), or a capital followed by lowercase ("lA" in GlobalAverage).
+            if previous.isLowercase || (nextIsLower && previous != "_") {
+                result.append("_")
+            }
+        }
+        result.append(character)
+    }
+    return result.lowercased()
+}

@@ -1,0 +1,553 @@
+import Foundation
+
+/// RNNKit's own JSON model format: the architecture and the weights in one file, meant to be
+/// read and written by hand. Schemas/rnnkit-model.schema.json describes it.
+///
+/// ```json
+/// {"format": "rnnkit", "format_version": 1, "keras_version": "3.15.1", "name": "sequential",
+///  "inputs": ["input_layer"], "outputs": ["dense"],
+///  "layers": [
+///    {"name": "input_layer", "class_name": "InputLayer", "config": {"batch_shape": [null, 4, 5]}},
+///    {"name": "simple_rnn", "class_name": "SimpleRNN", "config": {"units": 3},
+///     "layout": "keras", "weights": {"kernel": {"shape": [5, 3], "data": [[0.1, 0.2, 0.3], ...]}, ...}},
+///    {"name": "dense", "class_name": "Dense", "config": {"units": 1}, "inputs": ["simple_rnn"], ...}]}
+/// ```
+///
+/// - Layer configs use Keras's vocabulary and defaults (those of `keras_version`, default "3").
+/// - A layer without `inputs` (other than an InputLayer) takes the previous layer's output, so a
+///   plain list reads like a Sequential model. `inputs` entries are `"layer"` or `"layer:k"`
+///   (output k); for recurrent layers, entries after the first are initial states. The top-level
+///   `inputs` default to the InputLayers, `outputs` to the last layer.
+/// - `weights` are named as in the layer's `layout` (default "keras"; see `WeightLayout`),
+///   without the layer-name prefix. Each is `{"shape": [...], "data": nested lists}`, a bare
+///   number for shape `[]`. Numbers are read from their text to float32, so written weights read
+///   back bit for bit; NaN and Infinity are not JSON numbers and are refused.
+public enum RNNKitJSON {
+    /// The value of the top-level `format` key.
+    public static let formatName = "rnnkit"
+    /// The only `format_version` this RNNKit reads and writes.
+    public static let formatVersion = 1
+
+    static let topKeys: Set = ["format", "format_version", "keras_version", "name", "inputs", "outputs", "layers"]
+    static let layerKeys: Set = ["name", "class_name", "config", "inputs", "layout", "weights"]
+    static let weightKeys: Set = ["shape", "data"]
+
+    /// Whether `json` claims to be an RNNKit model (`"format": "rnnkit"`), as opposed to a Keras
+    /// architecture.
+    public static func isRNNKitModel(_ json: JSONValue) -> Bool {
+        json["format"]?.stringValue == formatName
+    }
+
+    /// Reads an RNNKit JSON model.
+    ///
+    /// Structural errors (wrong JSON types, unknown keys, an unknown `format_version`, bad or
+    /// dangling `inputs`/`outputs` references, `data` not matching `shape`) throw
+    /// `RNNKitError(.invalidModel)` located by JSON pointer. Everything else (undecodable configs,
+    /// unknown classes or layouts, graph errors, missing, unexpected or misshaped weights) is
+    /// returned in `problems`, also located by JSON pointer (`/layers/1/weights/kernel`).
+    public static func read(_ json: JSONValue, source: String) throws -> Model {
+        do {
+            var reader = Reader()
+            return try reader.read(json, source: source)
+        } catch let error as RNNKitError {
+            throw error.inFile(source)
+        }
+    }
+
+    /// The RNNKit JSON of `model`, its weights in `layout`. Every layer is written, InputLayers
+    /// included; `inputs` are left out only for the layers of a Sequential model.
+    ///
+    /// Throws `RNNKitError(.invalidModel)` for what the format or the layout cannot hold: a
+    /// layer whose config could not be read, a layer called more than once, a name with ':',
+    /// NaN or infinite weights, a layer `layout` cannot express.
+    public static func write(_ model: Model, layout: WeightLayout) throws -> JSONValue {
+        var layers: [JSONValue] = []
+        for (index, layer) in model.layers.enumerated() {
+            layers.append(try write(layer, at: index, of: model, layout: layout))
+        }
+        let version = model.kerasVersion.isEmpty ? String(model.kerasMajorVersion) : model.kerasVersion
+        return .object(JSONObject([
+            ("format", .string(formatName)),
+            ("format_version", .int(formatVersion)),
+            ("keras_version", .string(version)),
+            ("name", .string(model.name)),
+            ("inputs", .array(try model.inputs.map(referenceText))),
+            ("outputs", .array(try model.outputs.map(referenceText))),
+            ("layers", .array(layers)),
+        ]))
+    }
+}
+
+// MARK: - Writing
+
+extension RNNKitJSON {
+    private static func write(_ layer: ModelLayer, at index: Int, of model: Model,
+                              layout: WeightLayout) throws -> JSONValue {
+        guard let definition = layer.definition else {
+            throw RNNKitError(.invalidModel, "layer '\(layer.name)' has no readable config, so it cannot be written",
+                              location: layer.name)
+        }
+        guard !layer.name.isEmpty, !layer.name.contains(":") else {
+            throw RNNKitError(.invalidModel,
+                              "layer name '\(layer.name)' cannot be written: RNNKit JSON names are non-empty and without ':'",
+                              location: layer.name)
+        }
+        var object = JSONObject([("name", .string(layer.name)), ("class_name", .string(definition.className))])
+        var config = definition.kerasConfig()
+        if !layer.trainable { config["trainable"] = .bool(false) }
+        object["config"] = .object(config)
+        if !layer.isInput {
+            guard layer.nodes.count == 1 else {
+                throw RNNKitError(.invalidModel,
+                                  "layer '\(layer.name)' is called \(layer.nodes.count) times; RNNKit JSON holds layers called once",
+                                  location: layer.name)
+            }
+            let inputs = layer.nodes[0].inputs
+            let follows = model.isSequential && index > 0 && inputs == [TensorRef(layer: model.layers[index - 1].name)]
+            if !follows { object["inputs"] = .array(try inputs.map(referenceText)) }
+        }
+        if !layer.weights.isEmpty {
+            let exported: [String: Tensor]
+            let order: [String]
+            do {
+                exported = try LayoutConversion.export(layer.weights, of: definition, to: layout)
+                order = try LayoutConversion.tensorNames(of: definition, in: layout)
+            } catch let error as RNNKitError {
+                throw RNNKitError(.invalidModel, "layer '\(layer.name)': \(error.message)",
+                                  location: layer.name + (error.location.map { "." + $0 } ?? ""))
+            }
+            var weights = JSONObject()
+            for name in order {
+                guard let tensor = exported[name] else { continue }
+                weights[name] = try tensorJSON(tensor, name: "\(layer.name).\(name)")
+            }
+            object["layout"] = .string(layout.rawValue)
+            object["weights"] = .object(weights)
+        }
+        return .object(object)
+    }
+
+    private static func referenceText(_ ref: TensorRef) throws -> JSONValue {
+        guard ref.node == 0 else {
+            throw RNNKitError(.invalidModel,
+                              "reference to call \(ref.node) of layer '\(ref.layer)': RNNKit JSON holds layers called once",
+                              location: ref.layer)
+        }
+        return .string(ref.index == 0 ? ref.layer : "\(ref.layer):\(ref.index)")
+    }
+
+    /// `{"shape": [...], "data": nested lists}`, each float as the shortest text that reads back
+    /// to the same bits.
+    static func tensorJSON(_ tensor: Tensor, name: String) throws -> JSONValue {
+        if let position = tensor.scalars.firstIndex(where: { !$0.isFinite }) {
+            let kind = tensor.scalars[position].isNaN ? "NaN" : "an infinite value"
+            throw RNNKitError(.invalidModel, "\(name) holds \(kind) at flat index \(position), which JSON cannot hold",
+                              location: name)
+        }
+        var offset = 0
+        func nested(_ shape: ArraySlice<Int>) -> JSONValue {
+            guard let size = shape.first else {
+                defer { offset += 1 }
+                return .float(tensor.scalars[offset])
+            }
+            var items: [JSONValue] = []
+            items.reserveCapacity(size)
+            for _ in 0..<size { items.append(nested(shape.dropFirst())) }
+            return .array(items)
+        }
+        let data = nested(tensor.shape[...])
+        return .object(JSONObject([("shape", .array(tensor.shape.map(JSONValue.int))), ("data", data)]))
+    }
+}
+
+// MARK: - Reading
+
+extension RNNKitJSON {
+    /// A JSON pointer reference token: `~` and `/` escaped.
+    static func token(_ key: String) -> String {
+        key.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+    }
+
+    static func error(_ location: String, _ message: String) -> RNNKitError {
+        RNNKitError(.invalidModel, message, location: location)
+    }
+
+    /// What a JSON value is, for messages.
+    static func kind(_ value: JSONValue) -> String {
+        switch value {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .number: "a number"
+        case .string: "a string"
+        case .array: "a list"
+        case .object: "an object"
+        }
+    }
+
+    static func checkKeys(_ object: JSONObject, _ allowed: Set<String>, at pointer: String) throws {
+        for key in object.keys where !allowed.contains(key) {
+            throw error("\(pointer)/\(token(key))",
+                        "unknown key '\(key)' (expected \(allowed.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    /// One layer as read, before the graph is resolved.
+    private struct Entry {
+        var pointer: String
+        var layer: ModelLayer
+        /// The `inputs` strings, when given, with their pointers.
+        var inputs: [(text: String, pointer: String)]?
+        /// nil when the `layout` is unknown (a problem says so).
+        var layout: WeightLayout?
+        /// nil when the layer has no `weights`.
+        var weights: [String: StoredWeight]?
+    }
+
+    private struct Reader {
+        var problems: [Problem] = []
+        var major = 3
+
+        mutating func read(_ json: JSONValue, source: String) throws -> Model {
+            guard let root = json.objectValue else {
+                throw error("", "an RNNKit model is a JSON object, found \(kind(json))")
+            }
+            try checkKeys(root, topKeys, at: "")
+            guard let format = root["format"] else { throw error("", "missing 'format' (\"rnnkit\")") }
+            guard format.stringValue == formatName else {
+                throw error("/format", "'format' must be \"\(formatName)\"")
+            }
+            guard let version = root["format_version"] else {
+                throw error("", "missing 'format_version' (\(formatVersion))")
+            }
+            guard case .number = version, let number = version.intValue else {
+                throw error("/format_version", "'format_version' is not an integer")
+            }
+            guard number == formatVersion else {
+                throw error("/format_version",
+                            "unsupported format_version \(number): this RNNKit reads format_version \(formatVersion)")
+            }
+            let kerasVersion = try string(root, "keras_version", at: "") ?? "3"
+            major = kerasMajor(kerasVersion)
+            let name = try string(root, "name", at: "") ?? "model"
+            guard let layersValue = root["layers"] else { throw error("", "missing 'layers'") }
+            guard let layerValues = layersValue.arrayValue else {
+                throw error("/layers", "'layers' is not a list")
+            }
+            guard !layerValues.isEmpty else { throw error("/layers", "'layers' is empty") }
+
+            var entries: [Entry] = []
+            var names: Set<String> = []
+            for (index, value) in layerValues.enumerated() {
+                let entry = try layer(value, pointer: "/layers/\(index)")
+                guard names.insert(entry.layer.name).inserted else {
+                    throw error(entry.pointer + "/name", "duplicate layer name '\(entry.layer.name)'")
+                }
+                entries.append(entry)
+            }
+
+            // The graph: explicit inputs, or the previous layer's output.
+            var layers: [ModelLayer] = []
+            for (index, entry) in entries.enumerated() {
+                var layer = entry.layer
+                if let inputs = entry.inputs {
+                    layer.nodes = [LayerNode(inputs: try inputs.map { try reference($0.text, at: $0.pointer, names: names) })]
+                } else if !layer.isInput {
+                    guard index > 0 else {
+                        throw error(entry.pointer, "the first layer has no 'inputs' and no previous layer to take them from")
+                    }
+                    layer.nodes = [LayerNode(inputs: [TensorRef(layer: entries[index - 1].layer.name)])]
+                }
+                layers.append(layer)
+            }
+            let inputs = try references(root, "inputs", names: names)
+                ?? layers.filter(\.isInput).map { TensorRef(layer: $0.name) }
+            let outputs = try references(root, "outputs", names: names)
+                ?? [TensorRef(layer: layers[layers.count - 1].name)]
+            let sequential = entries.allSatisfy { $0.inputs == nil } && inputs.count == 1
+            var model = Model(name: name, isSequential: sequential, layers: layers, inputs: inputs,
+                              outputs: outputs, kerasVersion: kerasVersion, source: source, problems: problems)
+            let specs = Model.analyze(&model)
+            for (index, entry) in entries.enumerated() {
+                bindWeights(entry, index: index, specs: specs[index], model: &model)
+            }
+            return model
+        }
+
+        func string(_ object: JSONObject, _ key: String, at pointer: String) throws -> String? {
+            guard let value = object[key] else { return nil }
+            guard let string = value.stringValue else {
+                throw error("\(pointer)/\(key)", "'\(key)' is not a string")
+            }
+            return string
+        }
+
+        mutating func layer(_ value: JSONValue, pointer: String) throws -> Entry {
+            guard let object = value.objectValue else {
+                throw error(pointer, "a layer is a JSON object, found \(kind(value))")
+            }
+            try checkKeys(object, layerKeys, at: pointer)
+            guard let name = try string(object, "name", at: pointer) else {
+                throw error(pointer, "layer has no 'name'")
+            }
+            guard !name.isEmpty, !name.contains(":") else {
+                throw error(pointer + "/name", "layer name '\(name)' must be non-empty and without ':'")
+            }
+            guard let className = try string(object, "class_name", at: pointer) else {
+                throw error(pointer, "layer '\(name)' has no 'class_name'")
+            }
+            guard let configValue = object["config"] else { throw error(pointer, "layer '\(name)' has no 'config'") }
+            guard let configObject = configValue.objectValue else {
+                throw error(pointer + "/config", "'config' is not an object")
+            }
+
+            var definition: (any LayerDefinition)?
+            if LayerRegistry.definitions[className] == nil {
+                problems.append(Problem(.error, pointer + "/class_name", "unsupported layer class '\(className)'"))
+            } else {
+                let config = KerasConfig(object: configObject, pointer: pointer + "/config", kerasMajorVersion: major)
+                do {
+                    definition = try LayerRegistry.decode(className: className, config: config)
+                } catch let error as RNNKitError {
+                    problems.append(Problem(error, at: pointer + "/config"))
+                }
+            }
+            if let recurrent = definition as? any RecurrentLayerDefinition, recurrent.options.stateful {
+                problems.append(Problem(.warning, pointer + "/config/stateful",
+                                        "stateful layer: RNNKit starts every prediction from zero states"))
+            }
+            let trainable = configObject["trainable"]?.boolValue ?? true
+            var entry = Entry(pointer: pointer,
+                              layer: ModelLayer(name: name, className: className, trainable: trainable,
+                                                definition: definition, configPointer: pointer + "/config"))
+
+            if let inputs = object["inputs"] {
+                guard className != InputLayer.className else {
+                    throw error(pointer + "/inputs", "an InputLayer takes no 'inputs'")
+                }
+                guard let items = inputs.arrayValue else {
+                    throw error(pointer + "/inputs", "'inputs' is not a list of layer references")
+                }
+                guard !items.isEmpty else { throw error(pointer + "/inputs", "'inputs' is empty") }
+                entry.inputs = try items.enumerated().map { position, item in
+                    guard let text = item.stringValue else {
+                        throw error("\(pointer)/inputs/\(position)",
+                                    "expected a layer reference \"layer\" or \"layer:k\", found \(kind(item))")
+                    }
+                    return (text, "\(pointer)/inputs/\(position)")
+                }
+            }
+
+            entry.layout = .keras
+            if let layoutValue = object["layout"] {
+                guard let layoutName = layoutValue.stringValue else {
+                    throw error(pointer + "/layout", "'layout' is not a string")
+                }
+                entry.layout = WeightLayout(rawValue: layoutName)
+                if entry.layout == nil {
+                    problems.append(Problem(.error, pointer + "/layout",
+                        "unknown layout '\(layoutName)' (expected \(WeightLayout.allCases.map(\.rawValue).joined(separator: ", ")))"))
+                }
+            }
+
+            if let weightsValue = object["weights"] {
+                guard let weights = weightsValue.objectValue else {
+                    throw error(pointer + "/weights", "'weights' is not an object of named tensors")
+                }
+                var stored: [String: StoredWeight] = [:]
+                for (key, value) in weights.entries {
+                    let location = "\(pointer)/weights/\(token(key))"
+                    stored[key] = StoredWeight(location: location, tensor: try tensor(value, pointer: location))
+                }
+                entry.weights = stored
+            }
+            return entry
+        }
+
+        /// `"layer"` or `"layer:k"`, naming an existing layer.
+        func reference(_ text: String, at pointer: String, names: Set<String>) throws -> TensorRef {
+            var name = text
+            var index = 0
+            if let colon = text.lastIndex(of: ":") {
+                let suffix = String(text[text.index(after: colon)...])
+                guard let output = Int(suffix), output >= 0, String(output) == suffix else {
+                    throw error(pointer, "bad reference '\(text)': expected \"layer\" or \"layer:k\" with k an output index")
+                }
+                name = String(text[..<colon])
+                index = output
+            }
+            guard names.contains(name) else {
+                throw error(pointer, "reference to unknown layer '\(name)'")
+            }
+            return TensorRef(layer: name, node: 0, index: index)
+        }
+
+        /// The top-level `inputs` or `outputs`, when given.
+        func references(_ root: JSONObject, _ key: String, names: Set<String>) throws -> [TensorRef]? {
+            guard let value = root[key] else { return nil }
+            guard let items = value.arrayValue else {
+                throw error("/\(key)", "'\(key)' is not a list of layer references")
+            }
+            return try items.enumerated().map { position, item in
+                guard let text = item.stringValue else {
+                    throw error("/\(key)/\(position)",
+                                "expected a layer reference \"layer\" or \"layer:k\", found \(kind(item))")
+                }
+                return try reference(text, at: "/\(key)/\(position)", names: names)
+            }
+        }
+
+        /// `{"shape": [...], "data": ...}`. The data's nesting is checked against the shape
+        /// before anything is allocated for it.
+        func tensor(_ value: JSONValue, pointer: String) throws -> Tensor {
+            guard let object = value.objectValue else {
+                throw error(pointer, "a weight is an object {\"shape\": [...], \"data\": [...]}, found \(kind(value))")
+            }
+            try checkKeys(object, weightKeys, at: pointer)
+            guard let shapeValue = object["shape"] else { throw error(pointer, "weight has no 'shape'") }
+            guard let dimensions = shapeValue.arrayValue else {
+                throw error(pointer + "/shape", "'shape' is not a list of dimensions")
+            }
+            var shape: [Int] = []
+            for (axis, item) in dimensions.enumerated() {
+                guard case .number = item, let size = item.intValue else {
+                    throw error("\(pointer)/shape/\(axis)", "dimension is not an integer")
+                }
+                guard size >= 0 else { throw error("\(pointer)/shape/\(axis)", "negative dimension \(size)") }
+                guard size <= maximumDimension else {
+                    throw error("\(pointer)/shape/\(axis)", "dimension \(size) is above the limit \(maximumDimension)")
+                }
+                shape.append(size)
+            }
+            guard let count = Tensor.checkedElementCount(shape) else {
+                throw error(pointer + "/shape", "shape \(formatShape(shape)) holds too many elements")
+            }
+            guard let data = object["data"] else { throw error(pointer, "weight has no 'data'") }
+            var path: [Int] = []
+            try checkNesting(data, shape: shape, pointer: pointer + "/data", path: &path)
+            var scalars: [Float] = []
+            scalars.reserveCapacity(count)
+            try collect(data, into: &scalars, pointer: pointer + "/data", path: &path)
+            return Tensor(shape: shape, scalars: scalars)
+        }
+
+        private func location(_ pointer: String, _ path: [Int]) -> String {
+            path.reduce(pointer) { "\($0)/\($1)" }
+        }
+
+        /// Lists of exactly the shape's sizes down to numbers. No allocation.
+        private func checkNesting(_ value: JSONValue, shape: [Int], pointer: String,
+                                  path: inout [Int]) throws {
+            let axis = path.count
+            guard axis < shape.count else {
+                guard case .number = value else {
+                    var message = "expected a number, found \(kind(value))"
+                    if case .string(let text) = value, Float(text)?.isFinite == false {
+                        message += "; NaN and Infinity are not JSON numbers, and RNNKit JSON holds finite weights only"
+                    }
+                    throw error(location(pointer, path), message)
+                }
+                return
+            }
+            let size = shape[axis]
+            guard let items = value.arrayValue else {
+                throw error(location(pointer, path),
+                            "expected a list of \(size) along axis \(axis) of shape \(formatShape(shape)), found \(kind(value))")
+            }
+            guard items.count == size else {
+                throw error(location(pointer, path),
+                            "expected \(size) item(s) along axis \(axis) of shape \(formatShape(shape)), found \(items.count)")
+            }
+            for (index, item) in items.enumerated() {
+                path.append(index)
+                try checkNesting(item, shape: shape, pointer: pointer, path: &path)
+                path.removeLast()
+            }
+        }
+
+        /// The numbers in row-major order, each rounded once from its text to float32.
+        private func collect(_ value: JSONValue, into scalars: inout [Float], pointer: String,
+                             path: inout [Int]) throws {
+            switch value {
+            case .array(let items):
+                for (index, item) in items.enumerated() {
+                    path.append(index)
+                    try collect(item, into: &scalars, pointer: pointer, path: &path)
+                    path.removeLast()
+                }
+            case .number(let text):
+                guard let scalar = Float(text), scalar.isFinite else {
+                    let isNumber = text.drop(while: { $0 == "-" }).first?.isNumber == true
+                    throw error(location(pointer, path), isNumber
+                        ? "\(text) is outside the float32 range"
+                        : "\(text) is not a JSON number: RNNKit JSON holds finite weights only")
+                }
+                scalars.append(scalar)
+            default:
+                break  // checkNesting let only numbers and lists through.
+            }
+        }
+
+        /// Binds a layer's weights, converted from its layout, to its specs.
+        func bindWeights(_ entry: Entry, index: Int, specs: [WeightSpec]?, model: inout Model) {
+            guard let definition = model.layers[index].definition, let specs, let layout = entry.layout else {
+                return  // Unknown class or layout, bad config or unknown input shapes: reported already.
+            }
+            let layerName = entry.layer.name
+            guard let stored = entry.weights else {
+                if !specs.isEmpty {
+                    let expected = (try? LayoutConversion.tensorNames(of: definition, in: layout))
+                        ?? specs.map(\.name)
+                    model.problems.append(Problem(.error, entry.pointer,
+                        "layer '\(layerName)' has no 'weights' (expected \(expected.joined(separator: ", ")))"))
+                }
+                return
+            }
+            if layout == .keras {
+                var complete = true
+                for spec in specs where stored[spec.name] == nil {
+                    model.problems.append(Problem(.error, "\(entry.pointer)/weights/\(token(spec.name))",
+                        "missing weight '\(spec.name)' of shape \(formatShape(spec.shape))"))
+                    complete = false
+                }
+                let expected = Set(specs.map(\.name))
+                for name in stored.keys.sorted() where !expected.contains(name) {
+                    let has = specs.isEmpty ? "has no weights"
+                        : "has " + specs.map(\.name).joined(separator: ", ")
+                    model.problems.append(Problem(.error, stored[name]!.location,
+                        "unexpected weight '\(name)': \(definition.className) layer '\(layerName)' \(has)"))
+                    complete = false
+                }
+                if complete {
+                    WeightBinding.bind(specs.map { ($0, stored[$0.name]!) }, to: index, model: &model)
+                }
+                return
+            }
+            let tensors = stored.mapValues(\.tensor)
+            let inputDim = specs.first { $0.name == "kernel" || $0.name.hasSuffix(".kernel") }?.shape.first
+            let issues = LayoutConversion.problems(in: tensors, of: definition, layout: layout, inputDim: inputDim)
+            for issue in issues {
+                let location = issue.location.map { "\(entry.pointer)/weights/\(token($0))" } ?? entry.pointer + "/layout"
+                model.problems.append(Problem(.error, location, issue.message))
+            }
+            guard issues.isEmpty else { return }
+            let weightsPointer = entry.pointer + "/weights"
+            do {
+                let keras = try LayoutConversion.importWeights(tensors, of: definition, from: layout, inputDim: inputDim)
+                let pairs = specs.compactMap { spec in
+                    keras[spec.name].map { (spec, StoredWeight(location: weightsPointer, tensor: $0)) }
+                }
+                guard pairs.count == specs.count, keras.count == specs.count else {
+                    model.problems.append(Problem(.error, weightsPointer,
+                        "the \(layout.rawValue) weights give \(keras.keys.sorted().joined(separator: ", ")), "
+                            + "layer '\(layerName)' needs \(specs.map(\.name).joined(separator: ", "))"))
+                    return
+                }
+                WeightBinding.bind(pairs, to: index, model: &model)
+            } catch let error as RNNKitError {
+                model.problems.append(Problem(error, at: weightsPointer))
+            } catch {
+                model.problems.append(Problem(.error, weightsPointer, "\(error)"))
+            }
+        }
+    }
+}

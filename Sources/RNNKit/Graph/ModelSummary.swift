@@ -1,0 +1,82 @@
+import Foundation
+
+/// What Keras's `model.summary()` reports: each layer's output shape and parameter count, and
+/// the totals. Sequential models hide their InputLayer, as Keras does.
+public struct ModelSummary: Sendable {
+    public struct Row: Sendable, Equatable {
+        public var name: String
+        public var className: String
+        /// One shape per output of the layer's first call (several with return_state).
+        public var outputShapes: [Shape]
+        public var params: Int
+        public var trainable: Bool
+    }
+
+    public var modelName: String
+    public var rows: [Row]
+
+    public init(_ model: Model) {
+        let analysis = GraphAnalysis(model)
+        let specs = WeightBinding.specs(of: model, analysis)
+        modelName = model.name
+        rows = model.layers.enumerated().compactMap { index, layer in
+            if model.isSequential && layer.isInput { return nil }
+            let node = GraphAnalysis.NodeID(layer: index, node: 0)
+            return Row(name: layer.name, className: layer.className,
+                       outputShapes: analysis.outputShapes[node] ?? [],
+                       params: specs[index]?.parameterCount ?? 0, trainable: layer.trainable)
+        }
+    }
+
+    public var totalParams: Int { rows.reduce(0) { $0 + $1.params } }
+    public var trainableParams: Int { rows.filter(\.trainable).reduce(0) { $0 + $1.params } }
+    public var nonTrainableParams: Int { totalParams - trainableParams }
+
+    /// `{"total_params", "trainable_params", "non_trainable_params", "layers": [...]}`.
+    public var json: JSONValue {
+        func shapeJSON(_ shape: Shape) -> JSONValue { .array(shape.map { $0.map(JSONValue.int) ?? .null }) }
+        let layers: [JSONValue] = rows.map { row in
+            let shapes = row.outputShapes.count == 1 ? shapeJSON(row.outputShapes[0])
+                : .array(row.outputShapes.map(shapeJSON))
+            return ["name": .string(row.name), "class_name": .string(row.className),
+                    "output_shape": shapes, "params": .int(row.params)]
+        }
+        return ["total_params": .int(totalParams), "trainable_params": .int(trainableParams),
+                "non_trainable_params": .int(nonTrainableParams), "layers": .array(layers)]
+    }
+
+    /// A table laid out like Keras 2's summary.
+    public var table: String {
+        let header = ["Layer (type)", "Output Shape", "Param #"]
+        let cells = rows.map { row -> [String] in
+            let shapes = row.outputShapes.map(formatShape)
+            return ["\(row.name) (\(row.className))",
+                    shapes.count == 1 ? shapes[0] : "[" + shapes.joined(separator: ", ") + "]",
+                    String(row.params)]
+        }
+        var widths = header.map(\.count)
+        for row in cells {
+            for (column, cell) in row.enumerated() { widths[column] = max(widths[column], cell.count) }
+        }
+        func line(_ values: [String]) -> String {
+            " " + zip(values, widths).map { $0.padding(toLength: $1 + 4, withPad: " ", startingAt: 0) }
+                .joined().trimmingTrailingSpaces()
+        }
+        let ruleWidth = widths.reduce(0, +) + 13
+        let thin = String(repeating: "_", count: ruleWidth)
+        let thick = String(repeating: "=", count: ruleWidth)
+        var lines = ["Model: \"\(modelName)\"", thin, line(header), thick]
+        lines += cells.map(line)
+        lines += [thick, "Total params: \(totalParams)", "Trainable params: \(trainableParams)",
+                  "Non-trainable params: \(nonTrainableParams)", thin]
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension String {
+    func trimmingTrailingSpaces() -> String {
+        var copy = self
+        while copy.last == " " { copy.removeLast() }
+        return copy
+    }
+}

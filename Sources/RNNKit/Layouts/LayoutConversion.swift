@@ -1,0 +1,523 @@
+/// Converts one layer's weights between the keras layout (names of `WeightSpec`: `kernel`,
+/// `recurrent_kernel`, `bias`, `forward.kernel`, `embeddings`...) and the other layouts of
+/// layouts.md, whose names are given here without the `<layer name>.` prefix (`W_i`,
+/// `weight_ih_l0_reverse`, `W`, `weight`...).
+///
+/// Every conversion only permutes and transposes, so a round trip is bit-exact. What a layout
+/// cannot express (a PyTorch GRU with reset_after=false, say) is refused with the reason.
+/// Non-recurrent layers keep their keras names in every layout except pytorch, where Dense
+/// becomes `weight` [units, in] (the kernel transposed) and `bias`, and Embedding `weight`.
+public enum LayoutConversion {
+    /// A layer's weights in the keras layout, converted to `layout`.
+    ///
+    /// Throws `RNNKitError(.invalidModel)` when `layout` cannot express the layer, or when a
+    /// weight is missing, unexpected or misshaped (the error's `location` is the tensor's name).
+    public static func export(_ weights: [String: Tensor], of definition: any LayerDefinition,
+                              to layout: WeightLayout) throws -> [String: Tensor] {
+        let layer = LayerWeights(definition)
+        if let reason = refusal(layer, layout) { throw RNNKitError(.invalidModel, reason) }
+        if let first = mismatches(weights, slots(layer, .keras), layout: .keras, inputDim: nil,
+                                  owner: definition.className).first {
+            throw first
+        }
+        return fromKeras(weights, layer, layout)
+    }
+
+    /// The inverse of `export`: tensors named and arranged as in `layout`, back to keras-layout
+    /// names. Missing, unexpected and misshaped tensors throw `RNNKitError(.invalidModel)`
+    /// naming the tensor (also as the error's `location`) and both shapes.
+    ///
+    /// Where a layout holds two biases that Keras adds (pytorch `bias_ih_l0` + `bias_hh_l0` for
+    /// SimpleRNN and LSTM, ONNX `Wb` + `Rb` outside GRU reset_after=true), the Keras bias is
+    /// their sum; it is exact whenever one of each pair is zero, as in exported files.
+    public static func importWeights(_ tensors: [String: Tensor], of definition: any LayerDefinition,
+                                     from layout: WeightLayout) throws -> [String: Tensor] {
+        try importWeights(tensors, of: definition, from: layout, inputDim: nil)
+    }
+
+    /// The names of a layer's tensors in `layout`, in the order files list them. Throws the
+    /// refusal when `layout` cannot express the layer.
+    public static func tensorNames(of definition: any LayerDefinition, in layout: WeightLayout) throws -> [String] {
+        let layer = LayerWeights(definition)
+        if let reason = refusal(layer, layout) { throw RNNKitError(.invalidModel, reason) }
+        return slots(layer, layout).map(\.name)
+    }
+
+    /// `importWeights` with the input feature count known, so that shape errors name the
+    /// exact expected shape.
+    static func importWeights(_ tensors: [String: Tensor], of definition: any LayerDefinition,
+                              from layout: WeightLayout, inputDim: Int?) throws -> [String: Tensor] {
+        if let first = problems(in: tensors, of: definition, layout: layout, inputDim: inputDim).first {
+            throw first
+        }
+        return toKeras(tensors, LayerWeights(definition), layout)
+    }
+
+    /// Everything that stops `tensors` from importing: the refusal (without a location), or
+    /// each missing, unexpected and misshaped tensor (located by its name).
+    static func problems(in tensors: [String: Tensor], of definition: any LayerDefinition,
+                         layout: WeightLayout, inputDim: Int?) -> [RNNKitError] {
+        let layer = LayerWeights(definition)
+        if let reason = refusal(layer, layout) { return [RNNKitError(.invalidModel, reason)] }
+        return mismatches(tensors, slots(layer, layout), layout: layout, inputDim: inputDim,
+                          owner: definition.className)
+    }
+}
+
+// MARK: - What a layer holds
+
+/// One recurrent cell's settings that decide its weights and what each layout can express.
+struct RecurrentCell {
+    var kind: CellKind
+    var units: Int
+    var useBias: Bool
+    /// GRU only: a [2, 3H] bias (input row, recurrent row).
+    var resetAfter: Bool
+    var activation: Activation
+    var recurrentActivation: Activation
+    /// The keras and split name prefix: "" for a layer, "forward." or "backward." in a Bidirectional.
+    var prefix: String
+    /// The backward direction of a Bidirectional (pytorch `_reverse`, ONNX direction 1).
+    var isBackward: Bool
+
+    init?(_ definition: any RecurrentLayerDefinition, prefix: String, isBackward: Bool) {
+        switch definition {
+        case is SimpleRNN: kind = .simpleRNN
+        case is LSTM: kind = .lstm
+        case is GRU: kind = .gru
+        default: return nil
+        }
+        resetAfter = (definition as? GRU)?.resetAfter ?? false
+        units = definition.options.units
+        useBias = definition.options.useBias
+        activation = definition.options.activation
+        recurrentActivation = definition.options.recurrentActivation
+        self.prefix = prefix
+        self.isBackward = isBackward
+    }
+
+    var gates: Int { GateOrder.gateCount(kind) }
+    var width: Int { gates * units }
+    var biasRows: Int { resetAfter ? 2 : 1 }
+    var className: String {
+        switch kind {
+        case .simpleRNN: SimpleRNN.className
+        case .lstm: LSTM.className
+        case .gru: GRU.className
+        }
+    }
+
+    /// The pytorch direction suffix.
+    var suffix: String { isBackward ? "_reverse" : "" }
+
+    /// Split-layout name of `matrix` ("W", "U", "b", "rb") for Keras gate `gate`.
+    func splitName(_ matrix: String, _ gate: String) -> String {
+        prefix + matrix + (gate.isEmpty ? "" : "_" + gate)
+    }
+}
+
+/// The weights of a layer, as far as layouts are concerned.
+enum LayerWeights {
+    /// A layer without weights (or one RNNKit cannot convert, whose tensors are all unexpected).
+    case none
+    /// One cell, or the forward and backward cells of a Bidirectional.
+    case recurrent([RecurrentCell])
+    /// Dense, and TimeDistributed(Dense).
+    case dense(units: Int, useBias: Bool)
+    case embedding(inputDim: Int, outputDim: Int)
+
+    init(_ definition: any LayerDefinition) {
+        switch definition {
+        case let bidirectional as Bidirectional:
+            if let forward = RecurrentCell(bidirectional.forward, prefix: "forward.", isBackward: false),
+               let backward = RecurrentCell(bidirectional.backward, prefix: "backward.", isBackward: true) {
+                self = .recurrent([forward, backward])
+            } else {
+                self = .none
+            }
+        case let recurrent as any RecurrentLayerDefinition:
+            self = RecurrentCell(recurrent, prefix: "", isBackward: false).map { .recurrent([$0]) } ?? .none
+        case let dense as Dense:
+            self = .dense(units: dense.units, useBias: dense.useBias)
+        case let timeDistributed as TimeDistributed:
+            self = .dense(units: timeDistributed.inner.units, useBias: timeDistributed.inner.useBias)
+        case let embedding as Embedding:
+            self = .embedding(inputDim: embedding.inputDim, outputDim: embedding.outputDim)
+        default:
+            self = .none
+        }
+    }
+}
+
+// MARK: - Refusals
+
+extension LayoutConversion {
+    /// Why `layout` cannot express `layer`, or nil when it can.
+    static func refusal(_ layer: LayerWeights, _ layout: WeightLayout) -> String? {
+        guard case .recurrent(let cells) = layer else { return nil }
+        switch layout {
+        case .keras, .split:
+            return nil
+        case .pytorch:
+            for cell in cells {
+                switch cell.kind {
+                case .gru where !cell.resetAfter:
+                    return "the pytorch layout cannot express GRU reset_after=false: torch.nn.GRU applies "
+                        + "the reset gate after the recurrent matmul, as Keras does with reset_after=true"
+                case .lstm, .gru:
+                    let module = cell.kind == .lstm ? "torch.nn.LSTM" : "torch.nn.GRU"
+                    if cell.activation != .tanh {
+                        return "the pytorch layout cannot express \(cell.className) activation "
+                            + "'\(cell.activation.kerasName)': \(module) uses tanh"
+                    }
+                    if cell.recurrentActivation != .sigmoid {
+                        return "the pytorch layout cannot express \(cell.className) recurrent_activation "
+                            + "'\(cell.recurrentActivation.kerasName)': \(module) uses sigmoid"
+                    }
+                case .simpleRNN:
+                    if cell.activation != .tanh && cell.activation != .relu {
+                        return "the pytorch layout cannot express SimpleRNN activation "
+                            + "'\(cell.activation.kerasName)': torch.nn.RNN offers tanh or relu"
+                    }
+                }
+            }
+            if cells.count == 2 {
+                if cells[0].useBias != cells[1].useBias {
+                    return "the pytorch layout cannot express a Bidirectional whose directions differ in "
+                        + "use_bias: one torch.nn module has one bias setting"
+                }
+                if cells[0].activation != cells[1].activation {
+                    return "the pytorch layout cannot express a Bidirectional whose directions differ in "
+                        + "activation: one torch.nn module has one nonlinearity"
+                }
+            }
+            return nil
+        case .onnx:
+            if cells.count == 2 {
+                if cells[0].useBias != cells[1].useBias {
+                    return "the onnx layout cannot express a Bidirectional whose directions differ in "
+                        + "use_bias: one operator has one B input"
+                }
+                if cells[0].resetAfter != cells[1].resetAfter {
+                    return "the onnx layout cannot express a Bidirectional whose directions differ in "
+                        + "reset_after: one GRU operator has one linear_before_reset"
+                }
+            }
+            return nil
+        }
+    }
+}
+
+// MARK: - Tensor slots and their checks
+
+/// A dimension of an expected tensor shape: fixed by the layer's config, or the layer's input
+/// feature count, which only the tensors (or the model graph) tell.
+enum Dim: Equatable {
+    case fixed(Int)
+    case input
+}
+
+/// A tensor a layout expects: its name and shape.
+struct Slot {
+    var name: String
+    var shape: [Dim]
+
+    init(_ name: String, _ shape: [Dim]) {
+        self.name = name
+        self.shape = shape
+    }
+
+    func describe(inputDim: Int?) -> String {
+        let parts = shape.map { dimension -> String in
+            switch dimension {
+            case .fixed(let size): String(size)
+            case .input: inputDim.map(String.init) ?? "I"
+            }
+        }
+        return "(" + parts.joined(separator: ", ") + (shape.count == 1 ? ",)" : ")")
+    }
+
+    func matches(_ shape: [Int], inputDim: Int?) -> Bool {
+        guard shape.count == self.shape.count else { return false }
+        return zip(shape, self.shape).allSatisfy { size, expected in
+            switch expected {
+            case .fixed(let fixed): size == fixed
+            case .input: inputDim.map { $0 == size } ?? true
+            }
+        }
+    }
+}
+
+extension LayoutConversion {
+    /// The tensors `layout` holds for `layer`, in file order.
+    static func slots(_ layer: LayerWeights, _ layout: WeightLayout) -> [Slot] {
+        switch layer {
+        case .none:
+            return []
+        case .dense(let units, let useBias):
+            let bias = useBias ? [Slot("bias", [.fixed(units)])] : []
+            if layout == .pytorch { return [Slot("weight", [.fixed(units), .input])] + bias }
+            return [Slot("kernel", [.input, .fixed(units)])] + bias
+        case .embedding(let inputDim, let outputDim):
+            return [Slot(layout == .pytorch ? "weight" : "embeddings", [.fixed(inputDim), .fixed(outputDim)])]
+        case .recurrent(let cells):
+            if layout == .onnx { return onnxSlots(cells) }
+            return cells.flatMap { recurrentSlots($0, layout) }
+        }
+    }
+
+    private static func recurrentSlots(_ cell: RecurrentCell, _ layout: WeightLayout) -> [Slot] {
+        let h = Dim.fixed(cell.units), width = Dim.fixed(cell.width)
+        switch layout {
+        case .keras:
+            var slots = [Slot(cell.prefix + "kernel", [.input, width]),
+                         Slot(cell.prefix + "recurrent_kernel", [h, width])]
+            if cell.useBias {
+                slots.append(Slot(cell.prefix + "bias", cell.resetAfter ? [.fixed(2), width] : [width]))
+            }
+            return slots
+        case .split:
+            let gates = GateOrder.kerasGates(cell.kind)
+            var slots = gates.map { Slot(cell.splitName("W", $0), [h, .input]) }
+                + gates.map { Slot(cell.splitName("U", $0), [h, h]) }
+            if cell.useBias {
+                slots += gates.map { Slot(cell.splitName("b", $0), [h]) }
+                if cell.resetAfter { slots += gates.map { Slot(cell.splitName("rb", $0), [h]) } }
+            }
+            return slots
+        case .pytorch:
+            var slots = [Slot("weight_ih_l0" + cell.suffix, [width, .input]),
+                         Slot("weight_hh_l0" + cell.suffix, [width, h])]
+            if cell.useBias {
+                slots += [Slot("bias_ih_l0" + cell.suffix, [width]), Slot("bias_hh_l0" + cell.suffix, [width])]
+            }
+            return slots
+        case .onnx:
+            return onnxSlots([cell])
+        }
+    }
+
+    private static func onnxSlots(_ cells: [RecurrentCell]) -> [Slot] {
+        let cell = cells[0]
+        let dirs = Dim.fixed(cells.count), width = Dim.fixed(cell.width)
+        var slots = [Slot("W", [dirs, width, .input]), Slot("R", [dirs, width, .fixed(cell.units)])]
+        if cell.useBias { slots.append(Slot("B", [dirs, .fixed(2 * cell.width)])) }
+        return slots
+    }
+
+    /// Each missing, unexpected or misshaped tensor, located by its name. The input feature
+    /// count, unless given, is taken from the first tensor that can tell it.
+    static func mismatches(_ tensors: [String: Tensor], _ slots: [Slot], layout: WeightLayout,
+                           inputDim given: Int?, owner: String) -> [RNNKitError] {
+        var inputDim = given
+        if inputDim == nil {
+            for slot in slots {
+                guard let axis = slot.shape.firstIndex(of: .input), let tensor = tensors[slot.name],
+                      slot.matches(tensor.shape, inputDim: nil) else { continue }
+                inputDim = tensor.shape[axis]
+                break
+            }
+        }
+        var errors: [RNNKitError] = []
+        for slot in slots {
+            guard let tensor = tensors[slot.name] else {
+                errors.append(RNNKitError(.invalidModel,
+                    "missing tensor '\(slot.name)' of shape \(slot.describe(inputDim: inputDim)) (\(layout.rawValue) layout)",
+                    location: slot.name))
+                continue
+            }
+            if !slot.matches(tensor.shape, inputDim: inputDim) {
+                errors.append(RNNKitError(.invalidModel,
+                    "tensor '\(slot.name)' has shape \(formatShape(tensor.shape)), expected \(slot.describe(inputDim: inputDim))",
+                    location: slot.name))
+            }
+        }
+        let known = Set(slots.map(\.name))
+        for name in tensors.keys.sorted() where !known.contains(name) {
+            let expected = slots.isEmpty
+                ? "\(owner) has no weights"
+                : "\(owner) in the \(layout.rawValue) layout has " + slots.map(\.name).joined(separator: ", ")
+            errors.append(RNNKitError(.invalidModel,
+                "unexpected tensor '\(name)' of shape \(formatShape(tensors[name]!.shape)): \(expected)",
+                location: name))
+        }
+        return errors
+    }
+}
+
+// MARK: - Conversions (on tensors already checked against their slots)
+
+extension LayoutConversion {
+    static func fromKeras(_ weights: [String: Tensor], _ layer: LayerWeights, _ layout: WeightLayout) -> [String: Tensor] {
+        switch (layer, layout) {
+        case (_, .keras), (.dense, .split), (.dense, .onnx), (.embedding, .split), (.embedding, .onnx):
+            return weights
+        case (.none, _):
+            return [:]
+        case (.dense(let units, _), .pytorch):
+            var out = ["weight": BlockMatrix.transposed(weights["kernel"]!, blocks: [0], units: units)]
+            out["bias"] = weights["bias"]
+            return out
+        case (.embedding, .pytorch):
+            return ["weight": weights["embeddings"]!]
+        case (.recurrent(let cells), .onnx):
+            return onnxFromKeras(weights, cells)
+        case (.recurrent(let cells), _):
+            var out: [String: Tensor] = [:]
+            for cell in cells {
+                let converted = layout == .split ? splitFromKeras(weights, cell) : pytorchFromKeras(weights, cell)
+                out.merge(converted) { first, _ in first }
+            }
+            return out
+        }
+    }
+
+    static func toKeras(_ tensors: [String: Tensor], _ layer: LayerWeights, _ layout: WeightLayout) -> [String: Tensor] {
+        switch (layer, layout) {
+        case (_, .keras), (.dense, .split), (.dense, .onnx), (.embedding, .split), (.embedding, .onnx):
+            return tensors
+        case (.none, _):
+            return [:]
+        case (.dense(let units, _), .pytorch):
+            var out = ["kernel": BlockMatrix.untransposed(tensors["weight"]!, blocks: [0], units: units)]
+            out["bias"] = tensors["bias"]
+            return out
+        case (.embedding, .pytorch):
+            return ["embeddings": tensors["weight"]!]
+        case (.recurrent(let cells), .onnx):
+            return onnxToKeras(tensors, cells)
+        case (.recurrent(let cells), _):
+            var out: [String: Tensor] = [:]
+            for cell in cells {
+                let converted = layout == .split ? splitToKeras(tensors, cell) : pytorchToKeras(tensors, cell)
+                out.merge(converted) { first, _ in first }
+            }
+            return out
+        }
+    }
+
+    /// The rows of a Keras bias: [b], or [input bias, recurrent bias] for GRU reset_after.
+    private static func biasRows(_ bias: Tensor, _ cell: RecurrentCell) -> [ArraySlice<Float>] {
+        (0..<cell.biasRows).map { bias.scalars[($0 * cell.width)..<(($0 + 1) * cell.width)] }
+    }
+
+    /// A Keras bias from an input and a recurrent bias in Keras gate order: stacked for GRU
+    /// reset_after, otherwise added.
+    private static func kerasBias(input: [Float], recurrent: [Float], _ cell: RecurrentCell) -> Tensor {
+        cell.resetAfter
+            ? Tensor(shape: [2, cell.width], scalars: input + recurrent)
+            : Tensor(shape: [cell.width], scalars: BlockMatrix.exactSum(input, recurrent))
+    }
+
+    // split: W_g = transpose of Keras block g, U_g likewise, b_g (and rb_g) its bias blocks.
+
+    private static func splitFromKeras(_ weights: [String: Tensor], _ cell: RecurrentCell) -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        let kernel = weights[cell.prefix + "kernel"]!, recurrent = weights[cell.prefix + "recurrent_kernel"]!
+        let bias = weights[cell.prefix + "bias"].map { biasRows($0, cell) }
+        for (block, gate) in GateOrder.kerasGates(cell.kind).enumerated() {
+            out[cell.splitName("W", gate)] = BlockMatrix.transposed(kernel, blocks: [block], units: cell.units)
+            out[cell.splitName("U", gate)] = BlockMatrix.transposed(recurrent, blocks: [block], units: cell.units)
+            if let bias {
+                for (row, name) in zip(bias, ["b", "rb"]) {
+                    out[cell.splitName(name, gate)] = Tensor(
+                        shape: [cell.units], scalars: BlockMatrix.permuted(row, blocks: [block], units: cell.units))
+                }
+            }
+        }
+        return out
+    }
+
+    private static func splitToKeras(_ tensors: [String: Tensor], _ cell: RecurrentCell) -> [String: Tensor] {
+        let gates = GateOrder.kerasGates(cell.kind)
+        let inKerasOrder = Array(0..<cell.gates)
+        func matrix(_ name: String) -> Tensor {
+            BlockMatrix.untransposed(BlockMatrix.concatenateRows(gates.map { tensors[cell.splitName(name, $0)]! }),
+                                     blocks: inKerasOrder, units: cell.units)
+        }
+        var out = [cell.prefix + "kernel": matrix("W"), cell.prefix + "recurrent_kernel": matrix("U")]
+        if cell.useBias {
+            let rows = ["b", "rb"].prefix(cell.biasRows).flatMap { name in
+                gates.flatMap { tensors[cell.splitName(name, $0)]!.scalars }
+            }
+            out[cell.prefix + "bias"] = Tensor(shape: cell.resetAfter ? [2, cell.width] : [cell.width], scalars: rows)
+        }
+        return out
+    }
+
+    // pytorch: weight_ih = transpose of the block-permuted kernel; one Keras bias goes to
+    // bias_ih with zeros in bias_hh, GRU reset_after's two rows to bias_ih and bias_hh.
+
+    private static func pytorchFromKeras(_ weights: [String: Tensor], _ cell: RecurrentCell) -> [String: Tensor] {
+        let order = GateOrder.permutation(cell.kind, .pytorch)
+        var out = [
+            "weight_ih_l0" + cell.suffix: BlockMatrix.transposed(weights[cell.prefix + "kernel"]!,
+                                                                 blocks: order, units: cell.units),
+            "weight_hh_l0" + cell.suffix: BlockMatrix.transposed(weights[cell.prefix + "recurrent_kernel"]!,
+                                                                 blocks: order, units: cell.units),
+        ]
+        if let bias = weights[cell.prefix + "bias"] {
+            let rows = biasRows(bias, cell).map { BlockMatrix.permuted($0, blocks: order, units: cell.units) }
+            out["bias_ih_l0" + cell.suffix] = Tensor(shape: [cell.width], scalars: rows[0])
+            out["bias_hh_l0" + cell.suffix] = rows.count == 2
+                ? Tensor(shape: [cell.width], scalars: rows[1]) : Tensor(zeros: [cell.width])
+        }
+        return out
+    }
+
+    private static func pytorchToKeras(_ tensors: [String: Tensor], _ cell: RecurrentCell) -> [String: Tensor] {
+        let order = GateOrder.permutation(cell.kind, .pytorch)
+        var out = [
+            cell.prefix + "kernel": BlockMatrix.untransposed(tensors["weight_ih_l0" + cell.suffix]!,
+                                                             blocks: order, units: cell.units),
+            cell.prefix + "recurrent_kernel": BlockMatrix.untransposed(tensors["weight_hh_l0" + cell.suffix]!,
+                                                                       blocks: order, units: cell.units),
+        ]
+        if cell.useBias {
+            let input = BlockMatrix.unpermuted(tensors["bias_ih_l0" + cell.suffix]!.scalars[...],
+                                               blocks: order, units: cell.units)
+            let recurrent = BlockMatrix.unpermuted(tensors["bias_hh_l0" + cell.suffix]!.scalars[...],
+                                                   blocks: order, units: cell.units)
+            out[cell.prefix + "bias"] = kerasBias(input: input, recurrent: recurrent, cell)
+        }
+        return out
+    }
+
+    // onnx: W[d], R[d] as in pytorch with ONNX's gate order; B[d] = [Wb | Rb], Rb zeros unless
+    // GRU reset_after (linear_before_reset=1).
+
+    private static func onnxFromKeras(_ weights: [String: Tensor], _ cells: [RecurrentCell]) -> [String: Tensor] {
+        var w: [Tensor] = [], r: [Tensor] = [], b: [Tensor] = []
+        for cell in cells {
+            let order = GateOrder.permutation(cell.kind, .onnx)
+            w.append(BlockMatrix.transposed(weights[cell.prefix + "kernel"]!, blocks: order, units: cell.units))
+            r.append(BlockMatrix.transposed(weights[cell.prefix + "recurrent_kernel"]!, blocks: order, units: cell.units))
+            if let bias = weights[cell.prefix + "bias"] {
+                let rows = biasRows(bias, cell).map { BlockMatrix.permuted($0, blocks: order, units: cell.units) }
+                let recurrent = rows.count == 2 ? rows[1] : [Float](repeating: 0, count: cell.width)
+                b.append(Tensor(shape: [2 * cell.width], scalars: rows[0] + recurrent))
+            }
+        }
+        var out = ["W": BlockMatrix.stack(w), "R": BlockMatrix.stack(r)]
+        if !b.isEmpty { out["B"] = BlockMatrix.stack(b) }
+        return out
+    }
+
+    private static func onnxToKeras(_ tensors: [String: Tensor], _ cells: [RecurrentCell]) -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for (direction, cell) in cells.enumerated() {
+            let order = GateOrder.permutation(cell.kind, .onnx)
+            out[cell.prefix + "kernel"] = BlockMatrix.untransposed(
+                BlockMatrix.slice(tensors["W"]!, direction), blocks: order, units: cell.units)
+            out[cell.prefix + "recurrent_kernel"] = BlockMatrix.untransposed(
+                BlockMatrix.slice(tensors["R"]!, direction), blocks: order, units: cell.units)
+            if cell.useBias {
+                let both = BlockMatrix.slice(tensors["B"]!, direction).scalars
+                let input = BlockMatrix.unpermuted(both[0..<cell.width], blocks: order, units: cell.units)
+                let recurrent = BlockMatrix.unpermuted(both[cell.width...], blocks: order, units: cell.units)
+                out[cell.prefix + "bias"] = kerasBias(input: input, recurrent: recurrent, cell)
+            }
+        }
+        return out
+    }
+}

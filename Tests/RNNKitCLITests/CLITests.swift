@@ -1,0 +1,90 @@
+import Foundation
+import RNNKitTestSupport
+import XCTest
+
+/// Runs the built `rnnkit` binary and checks its output and exit status, as a user meets them.
+final class CLITests: XCTestCase {
+    private struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    private func rnnkit(_ arguments: String...) throws -> Run {
+        // The test bundle sits beside the built products (on Linux the bundle URL may be that folder).
+        var products = Bundle(for: Self.self).bundleURL
+        if products.pathExtension == "xctest" { products.deleteLastPathComponent() }
+        let binary = products.appendingPathComponent("rnnkit")
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                   stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func testSummaryJSONReportsKerasCounts() throws {
+        let run = try rnnkit("summary", FixtureFiles.path("simple_rnn/keras3.keras"), "--json")
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(json?["total_params"] as? Int, 31)
+        let layers = json?["layers"] as? [[String: Any]]
+        XCTAssertEqual(layers?.map { $0["name"] as? String }, ["simple_rnn", "dense"])
+        XCTAssertEqual(layers?.map { $0["params"] as? Int }, [27, 4])
+    }
+
+    func testSummaryTable() throws {
+        let run = try rnnkit("summary", FixtureFiles.path("stacked_lstm/tfkeras.json"),
+                             "--weights", FixtureFiles.path("stacked_lstm/tfkeras_weights.h5"))
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("Total params:"), run.stdout)
+        XCTAssertTrue(run.stdout.contains("(LSTM)"), run.stdout)
+    }
+
+    func testValidModelExitsZero() throws {
+        let run = try rnnkit("validate", FixtureFiles.path("seq2seq/keras3.h5"))
+        XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
+        XCTAssertTrue(run.stdout.contains("valid"))
+    }
+
+    func testInvalidModelListsLocatedProblemsAndExitsOne() throws {
+        let path = FixtureFiles.path("malformed/misshaped_weight.h5")
+        let run = try rnnkit("validate", path)
+        XCTAssertEqual(run.status, 1)
+        XCTAssertTrue(run.stdout.contains("\(path): error: /model_weights/dense/"), run.stdout)
+        let json = try rnnkit("validate", path, "--json")
+        XCTAssertEqual(json.status, 1)
+        let report = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(report?["valid"] as? Bool, false)
+    }
+
+    func testUnreadableFileExitsTwoWithOneLineAndNoHDF5Dump() throws {
+        let path = FixtureFiles.path("malformed/truncated.h5")
+        let run = try rnnkit("validate", path)
+        XCTAssertEqual(run.status, 2)
+        XCTAssertEqual(run.stderr.split(separator: "\n").count, 1, run.stderr)
+        XCTAssertTrue(run.stderr.hasPrefix("rnnkit: error: \(path): "), run.stderr)
+        XCTAssertFalse(run.stderr.contains("HDF5-DIAG"))
+    }
+
+    func testConfigErrorExitsOne() throws {
+        let run = try rnnkit("summary", FixtureFiles.path("malformed/config_not_json.h5"))
+        XCTAssertEqual(run.status, 1, run.stderr)
+        XCTAssertTrue(run.stderr.contains("model_config is not valid JSON"), run.stderr)
+    }
+
+    func testBadUsageExitsTwo() throws {
+        XCTAssertEqual(try rnnkit("summary").status, 2)
+        XCTAssertEqual(try rnnkit("frobnicate").status, 2)
+        let weightsOnly = try rnnkit("summary", FixtureFiles.path("simple_rnn/tfkeras_weights.h5"))
+        XCTAssertEqual(weightsOnly.status, 2)
+        XCTAssertTrue(weightsOnly.stderr.contains("--weights"), weightsOnly.stderr)
+        XCTAssertEqual(try rnnkit("--help").status, 0)
+    }
+}
