@@ -9,8 +9,8 @@ import RNNKit
 struct RNNKitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rnnkit",
-        abstract: "Inspect and validate Keras recurrent models (SimpleRNN, LSTM, GRU, Bidirectional).",
-        subcommands: [Summary.self, Validate.self])
+        abstract: "Inspect, validate and run Keras recurrent models (SimpleRNN, LSTM, GRU, Bidirectional).",
+        subcommands: [Summary.self, Validate.self, Predict.self])
 
     static func main() {
         do {

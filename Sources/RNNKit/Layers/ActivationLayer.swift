@@ -12,4 +12,10 @@ public struct ActivationLayer: LayerDefinition {
     }
 
     public func kerasConfig() -> JSONObject { JSONObject([("activation", .string(activation.kerasName))]) }
+
+    public func forward(_ inputs: [LayerValue], weights: [String: Tensor]) throws -> [LayerValue] {
+        var value = inputs[0]
+        activation.apply(to: &value.tensor.scalars, width: value.tensor.shape.last ?? 1)
+        return [value]
+    }
 }

@@ -88,3 +88,58 @@ public struct Bidirectional: LayerDefinition {
         ])
     }
 }
+
+extension Bidirectional {
+    /// Runs both directions; the backward sequence is flipped back into time order before
+    /// merging. As in Keras, masked steps output zeros in sequence mode.
+    public func forward(_ inputs: [LayerValue], weights: [String: Tensor]) throws -> [LayerValue] {
+        let sequence = inputs[0]
+        let states = inputs.dropFirst().map(\.tensor)
+        let half = states.count / 2
+        func run(_ layer: any RecurrentLayerDefinition, prefix: String, states: [Tensor]) throws -> RecurrentLoop.Result {
+            var options = layer.options
+            options.zeroOutputForMask = options.returnSequences
+            let cell = try CellWeights(weights, prefix: prefix)
+            return layer.loop(options: options, weights: cell)
+                .run(sequence.tensor, mask: sequence.mask, initialStates: states, weights: cell)
+        }
+        let forwardResult = try run(forward, prefix: "forward.", states: Array(states.prefix(half)))
+        var backwardResult = try run(backward, prefix: "backward.", states: Array(states.suffix(states.count - half)))
+        let returnsSequences = forward.options.returnSequences
+        if returnsSequences { backwardResult.output = reversedInTime(backwardResult.output) }
+        let mask = returnsSequences ? sequence.mask : nil
+        let stateValues = (forwardResult.states + backwardResult.states).map { LayerValue($0) }
+        guard let mergeMode else {
+            return [LayerValue(forwardResult.output, mask: mask), LayerValue(backwardResult.output, mask: mask)]
+                + stateValues
+        }
+        let merged: Tensor
+        switch mergeMode {
+        case .concat:
+            merged = Concatenate.along(-1, [forwardResult.output, backwardResult.output])
+        case .sum, .mul, .ave:
+            var combined = forwardResult.output
+            for (index, other) in backwardResult.output.scalars.enumerated() {
+                let first = combined.scalars[index]
+                combined.scalars[index] = mergeMode == .sum ? first + other
+                    : mergeMode == .mul ? first * other : (first + other) / 2
+            }
+            merged = combined
+        }
+        return [LayerValue(merged, mask: mask)] + stateValues
+    }
+
+    /// [B, T, U] with the time axis reversed.
+    private func reversedInTime(_ tensor: Tensor) -> Tensor {
+        let batch = tensor.shape[0], steps = tensor.shape[1], units = tensor.shape[2]
+        var scalars = tensor.scalars
+        for row in 0..<batch {
+            for step in 0..<steps {
+                let source = (row * steps + (steps - 1 - step)) * units
+                let target = (row * steps + step) * units
+                scalars.replaceSubrange(target..<target + units, with: tensor.scalars[source..<source + units])
+            }
+        }
+        return Tensor(shape: tensor.shape, scalars: scalars)
+    }
+}

@@ -32,4 +32,16 @@ public struct Dense: LayerDefinition {
         JSONObject([("units", .int(units)), ("activation", .string(activation.kerasName)),
                     ("use_bias", .bool(useBias))])
     }
+
+    /// x·kernel + bias on the last axis, then the activation; a mask passes through.
+    public func forward(_ inputs: [LayerValue], weights: [String: Tensor]) throws -> [LayerValue] {
+        guard let kernel = weights["kernel"] else { throw RNNKitError(.invalidModel, "Dense has no bound kernel") }
+        let input = inputs[0].tensor
+        var scalars = Kernels.affine(input.scalars, rows: input.rowCount, kernel: kernel,
+                                     bias: weights["bias"]?.scalars)
+        activation.apply(to: &scalars, width: units)
+        var shape = input.shape
+        shape[shape.count - 1] = units
+        return [LayerValue(Tensor(shape: shape, scalars: scalars), mask: inputs[0].mask)]
+    }
 }

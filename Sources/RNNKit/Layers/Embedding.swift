@@ -25,4 +25,23 @@ public struct Embedding: LayerDefinition {
         JSONObject([("input_dim", .int(inputDim)), ("output_dim", .int(outputDim)),
                     ("mask_zero", .bool(maskZero))])
     }
+
+    /// Looks up each token id; ids outside [0, input_dim) are an error, as in Keras.
+    public func forward(_ inputs: [LayerValue], weights: [String: Tensor]) throws -> [LayerValue] {
+        guard let table = weights["embeddings"] else {
+            throw RNNKitError(.invalidModel, "Embedding has no bound embeddings")
+        }
+        let ids = inputs[0].tensor
+        var scalars: [Float] = []
+        scalars.reserveCapacity(ids.count * outputDim)
+        for value in ids.scalars {
+            guard value == value.rounded(), value >= 0, value < Float(inputDim) else {
+                throw RNNKitError(.badUsage, "token id \(value) is outside the vocabulary [0, \(inputDim))")
+            }
+            let row = Int(value) * outputDim
+            scalars += table.scalars[row..<row + outputDim]
+        }
+        return [LayerValue(Tensor(shape: ids.shape + [outputDim], scalars: scalars),
+                           mask: maskZero ? ids.scalars.map { $0 != 0 } : inputs[0].mask)]
+    }
 }

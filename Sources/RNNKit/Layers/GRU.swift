@@ -22,3 +22,36 @@ public struct GRU: RecurrentLayerDefinition {
         object["reset_after"] = .bool(resetAfter)
     }
 }
+
+extension GRU {
+    /// z = σ(x_z + h·R_z), r = σ(x_r + h·R_r); the candidate is φ(x_h + r·(h·R_h + b_h)) with
+    /// reset_after, φ(x_h + (r·h)·R_h) without; h' = z·h + (1 − z)·candidate.
+    public func step(_ projected: ArraySlice<Float>, _ states: inout [[Float]], batch: Int, weights: CellWeights) {
+        let units = options.units, width = 3 * units
+        let h = states[0]
+        let recurrent = recurrentProjection(h, batch: batch, weights: weights)
+        let gate = options.recurrentActivation
+        let start = projected.startIndex
+        var update = [Float](repeating: 0, count: batch * units)
+        var reset = update
+        for row in 0..<batch {
+            for unit in 0..<units {
+                let offset = row * width + unit, state = row * units + unit
+                update[state] = gate(projected[start + offset] + recurrent[offset])
+                reset[state] = gate(projected[start + offset + units] + recurrent[offset + units])
+            }
+        }
+        // Without reset_after the reset gate applies to h before the multiply.
+        let candidateRecurrent = resetAfter
+            ? recurrent
+            : recurrentProjection(zip(reset, h).map { $0 * $1 }, batch: batch, weights: weights)
+        for row in 0..<batch {
+            for unit in 0..<units {
+                let offset = row * width + 2 * units + unit, state = row * units + unit
+                let hidden = resetAfter ? reset[state] * candidateRecurrent[offset] : candidateRecurrent[offset]
+                let candidate = options.activation(projected[start + offset] + hidden)
+                states[0][state] = update[state] * h[state] + (1 - update[state]) * candidate
+            }
+        }
+    }
+}

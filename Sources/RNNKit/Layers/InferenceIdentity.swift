@@ -16,6 +16,8 @@ extension InferenceIdentityLayer {
     }
 
     public func kerasConfig() -> JSONObject { JSONObject([(Self.parameterKey, .double(parameter))]) }
+
+    public func forward(_ inputs: [LayerValue], weights: [String: Tensor]) throws -> [LayerValue] { inputs }
 }
 
 public struct Dropout: InferenceIdentityLayer {

@@ -33,3 +33,7 @@ public struct InputLayer: LayerDefinition {
                     ("dtype", .string(dtype))])
     }
 }
+
+extension InputLayer {
+    public func forward(_ inputs: [LayerValue], weights: [String: Tensor]) throws -> [LayerValue] { inputs }
+}

@@ -12,6 +12,9 @@ public protocol LayerDefinition: Sendable {
     func weightSpecs(for inputs: [Shape]) throws -> [WeightSpec]
     /// The Keras `config` object that re-creates this layer (name and trainable are added by the caller).
     func kerasConfig() -> JSONObject
+    /// Inference: the layer's outputs for these inputs, with bound weights named as in
+    /// `weightSpecs`. Inputs have already been checked against `outputShapes`.
+    func forward(_ inputs: [LayerValue], weights: [String: Tensor]) throws -> [LayerValue]
 }
 
 extension LayerDefinition {

@@ -15,4 +15,17 @@ public struct Masking: LayerDefinition {
     }
 
     public func kerasConfig() -> JSONObject { JSONObject([("mask_value", .float(maskValue))]) }
+
+    /// A step is masked when all its features equal `mask_value`; masked steps output zeros.
+    public func forward(_ inputs: [LayerValue], weights: [String: Tensor]) throws -> [LayerValue] {
+        var tensor = inputs[0].tensor
+        let features = tensor.shape[2]
+        var mask = [Bool](repeating: false, count: tensor.rowCount)
+        for step in mask.indices {
+            let range = step * features..<(step + 1) * features
+            mask[step] = tensor.scalars[range].contains { $0 != maskValue }
+            if !mask[step] { tensor.scalars.replaceSubrange(range, with: repeatElement(0, count: features)) }
+        }
+        return [LayerValue(tensor, mask: mask)]
+    }
 }

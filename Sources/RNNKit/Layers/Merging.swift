@@ -29,6 +29,30 @@ public struct Concatenate: LayerDefinition {
     }
 
     public func kerasConfig() -> JSONObject { JSONObject([("axis", .int(axis))]) }
+
+    public func forward(_ inputs: [LayerValue], weights: [String: Tensor]) throws -> [LayerValue] {
+        [LayerValue(Concatenate.along(axis, inputs.map(\.tensor)), mask: combinedMask(inputs))]
+    }
+
+    /// Interleaves the tensors' blocks along `axis`: for each index before the axis, the
+    /// tensors' slices one after another.
+    static func along(_ axis: Int, _ tensors: [Tensor]) -> Tensor {
+        let shapes = tensors.map(\.shape)
+        let rank = shapes[0].count
+        let resolved = axis < 0 ? rank + axis : axis
+        let outer = shapes[0][..<resolved].reduce(1, *)
+        let blocks = shapes.map { $0[resolved...].reduce(1, *) }
+        var scalars: [Float] = []
+        scalars.reserveCapacity(tensors.reduce(0) { $0 + $1.count })
+        for index in 0..<outer {
+            for (tensor, block) in zip(tensors, blocks) {
+                scalars += tensor.scalars[index * block..<(index + 1) * block]
+            }
+        }
+        var shape = shapes[0]
+        shape[resolved] = shapes.reduce(0) { $0 + $1[resolved] }
+        return Tensor(shape: shape, scalars: scalars)
+    }
 }
 
 /// Keras `Add`: element-wise sum of inputs of one shape.
@@ -52,6 +76,14 @@ public struct Add: LayerDefinition {
     }
 
     public func kerasConfig() -> JSONObject { JSONObject() }
+
+    public func forward(_ inputs: [LayerValue], weights: [String: Tensor]) throws -> [LayerValue] {
+        var sum = inputs[0].tensor
+        for input in inputs.dropFirst() {
+            for index in sum.scalars.indices { sum.scalars[index] += input.tensor.scalars[index] }
+        }
+        return [LayerValue(sum, mask: combinedMask(inputs))]
+    }
 }
 
 /// Two dimensions agree when equal or when either is unknown until run time.

@@ -12,6 +12,18 @@ public struct RepeatVector: LayerDefinition {
     }
 
     public func kerasConfig() -> JSONObject { JSONObject([("n", .int(count))]) }
+
+    public func forward(_ inputs: [LayerValue], weights: [String: Tensor]) throws -> [LayerValue] {
+        let input = inputs[0].tensor
+        let batch = input.shape[0], features = input.shape[1]
+        var scalars: [Float] = []
+        scalars.reserveCapacity(batch * count * features)
+        for row in 0..<batch {
+            let vector = input.scalars[row * features..<(row + 1) * features]
+            for _ in 0..<count { scalars += vector }
+        }
+        return [LayerValue(Tensor(shape: [batch, count, features], scalars: scalars))]
+    }
 }
 
 /// Keras `Flatten`: [B, d1, d2, ...] to [B, d1·d2·...]; the dimensions must be known.
@@ -36,4 +48,10 @@ public struct Flatten: LayerDefinition {
     }
 
     public func kerasConfig() -> JSONObject { JSONObject([("data_format", "channels_last")]) }
+
+    public func forward(_ inputs: [LayerValue], weights: [String: Tensor]) throws -> [LayerValue] {
+        let input = inputs[0].tensor
+        let batch = input.shape[0]
+        return [LayerValue(input.reshaped([batch, batch == 0 ? 0 : input.count / batch]))]
+    }
 }

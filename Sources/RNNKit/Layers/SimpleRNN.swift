@@ -10,3 +10,13 @@ public struct SimpleRNN: RecurrentLayerDefinition {
         options = try RecurrentOptions(config: config, hasGates: false)
     }
 }
+
+extension SimpleRNN {
+    public func step(_ projected: ArraySlice<Float>, _ states: inout [[Float]], batch: Int, weights: CellWeights) {
+        let recurrent = recurrentProjection(states[0], batch: batch, weights: weights)
+        let start = projected.startIndex
+        for index in recurrent.indices {
+            states[0][index] = options.activation(projected[start + index] + recurrent[index])
+        }
+    }
+}

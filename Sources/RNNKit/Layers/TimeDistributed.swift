@@ -31,4 +31,8 @@ public struct TimeDistributed: LayerDefinition {
     public func kerasConfig() -> JSONObject {
         JSONObject([("layer", ["class_name": "Dense", "config": .object(inner.kerasConfig())])])
     }
+
+    public func forward(_ inputs: [LayerValue], weights: [String: Tensor]) throws -> [LayerValue] {
+        try inner.forward(inputs, weights: weights)
+    }
 }

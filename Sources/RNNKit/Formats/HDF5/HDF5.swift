@@ -12,15 +12,20 @@ internal import CHDF5
 enum HDF5Library {
     private static let lock = NSRecursiveLock()
 
-    /// Initialises the library and switches off its automatic error printing, once, before any
-    /// other call. Otherwise HDF5 dumps its whole error stack to stderr on every failure; RNNKit
-    /// reports failures itself, as thrown errors (see `HDF5ErrorStack`).
+    /// Initialises the library, once, before any other call:
+    /// - switches off automatic error printing. Otherwise HDF5 dumps its whole error stack to
+    ///   stderr on every failure; RNNKit reports failures itself, as thrown errors (see
+    ///   `HDF5ErrorStack`).
+    /// - switches off filter plugins, shared libraries HDF5 would otherwise load from disk when a
+    ///   file names a filter it does not know. Model files use none (Keras writes no filters;
+    ///   gzip is built in), and a file should not decide which code runs.
     ///
-    /// Both calls fail only if the library cannot start at all, and then every later call fails
+    /// These calls fail only if the library cannot start at all, and then every later call fails
     /// too and is reported, so their status is not checked here.
     private static let initialized: Void = {
         H5open()
         H5Eset_auto2(rnnkit_H5E_DEFAULT(), nil, nil)
+        H5PLset_loading_state(0)
     }()
 
     static func locked<Result>(_ body: () throws -> Result) rethrows -> Result {

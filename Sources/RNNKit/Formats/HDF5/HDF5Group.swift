@@ -245,7 +245,10 @@ final class HDF5Group {
         _ relativePath: String, shape: [Int], values: [Double], storedAs type: StoredNumberType
     ) throws {
         try HDF5Library.locked {
-            let site = file.site(HDF5Path.join(path, relativePath))
+            let site = file.site(try pathForWriting(relativePath))
+            guard Tensor.checkedElementCount(shape) == values.count else {
+                throw site.error(.badUsage, "shape \(shape) does not hold \(values.count) values")
+            }
             try withFileType(type, site) { fileType in
                 try values.withUnsafeBytes { buffer in
                     try createDataset(
@@ -485,13 +488,14 @@ final class HDF5Group {
             // HDF5 does not convert between character sets, so read in the file's one.
             try site.check(H5Tset_cset(memoryType, H5Tget_cset(type)), "make a string type")
             var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
-            try pointers.withUnsafeMutableBytes { buffer in
-                _ = try site.check(H5Aread(attribute, memoryType, buffer.baseAddress), "read the attribute")
-            }
+            // Also after a failed read, which may have allocated some strings; nil ones are skipped.
             defer {
                 pointers.withUnsafeMutableBytes { buffer in
                     _ = H5Dvlen_reclaim(memoryType, space, rnnkit_H5P_DEFAULT(), buffer.baseAddress)
                 }
+            }
+            try pointers.withUnsafeMutableBytes { buffer in
+                _ = try site.check(H5Aread(attribute, memoryType, buffer.baseAddress), "read the attribute")
             }
             return pointers.map { pointer in
                 pointer.map { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) } ?? []

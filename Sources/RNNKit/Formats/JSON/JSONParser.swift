@@ -111,6 +111,7 @@ public enum JSONParser {
             }
             return .object(JSONObject(entries))
         default:
+            // json_type_null; json-c normally represents null as a nil object, handled above.
             return .null
         }
     }

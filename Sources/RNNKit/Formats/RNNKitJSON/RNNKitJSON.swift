@@ -475,7 +475,7 @@ extension RNNKitJSON {
                     path.removeLast()
                 }
             case .number(let text):
-                guard let scalar = Float(text), scalar.isFinite else {
+                guard let scalar = value.floatValue, scalar.isFinite else {
                     let isNumber = text.drop(while: { $0 == "-" }).first?.isNumber == true
                     throw error(location(pointer, path), isNumber
                         ? "\(text) is outside the float32 range"

@@ -1,0 +1,159 @@
+import Foundation
+
+/// A regular file opened read-only, with its size. Never blocks on a FIFO or device.
+final class ReadableFile {
+    let path: String
+    let size: UInt64
+    private let fd: Int32
+
+    init(path: String) throws {
+        self.path = path
+        let fd = Foundation.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw RNNKitError(.unreadable, "cannot open: \(String(cString: strerror(errno)))", file: path)
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let message = String(cString: strerror(errno))
+            Foundation.close(fd)
+            throw RNNKitError(.unreadable, "cannot stat: \(message)", file: path)
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            Foundation.close(fd)
+            throw RNNKitError(.unreadable, "not a regular file", file: path)
+        }
+        self.fd = fd
+        self.size = UInt64(max(0, info.st_size))
+    }
+
+    deinit { Foundation.close(fd) }
+
+    /// Fills `buffer` from `offset`; fails if the file ends first (it changed while being read).
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws {
+        var done = 0
+        while done < buffer.count {
+            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw RNNKitError(.unreadable, "read error: \(String(cString: strerror(errno)))", file: path)
+            }
+            if n == 0 {
+                throw RNNKitError(.unreadable, "the file ended early (was it changed while being read?)", file: path)
+            }
+            done += n
+        }
+    }
+
+    /// The whole file, which must not exceed `maxBytes`; `what` names the kind for the message.
+    func readAll(maxBytes: Int, what: String) throws -> [UInt8] {
+        guard size <= UInt64(max(0, maxBytes)) else {
+            throw RNNKitError(.unreadable, "\(what) file too large: \(size) bytes, the limit is \(maxBytes)",
+                              file: path)
+        }
+        var bytes = [UInt8](repeating: 0, count: Int(size))
+        try bytes.withUnsafeMutableBytes { try read(into: $0, at: 0) }
+        return bytes
+    }
+
+    /// Streams the file to `consumer` in chunks of at most `chunkSize` bytes.
+    func stream(chunkSize: Int = 1 << 20, _ consumer: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
+        defer { buffer.deallocate() }
+        var offset: UInt64 = 0
+        while offset < size {
+            let n = Int(min(UInt64(chunkSize), size - offset))
+            let part = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
+            try read(into: part, at: offset)
+            try consumer(UnsafeRawBufferPointer(part))
+            offset += UInt64(n)
+        }
+    }
+}
+
+/// Atomic replacement of a file: write a temporary file beside it, fsync, rename over it.
+enum AtomicFile {
+    /// Where `write(to:_:)` sends the content: an open temporary file.
+    final class Sink {
+        fileprivate let fd: Int32
+        fileprivate let target: String
+        fileprivate init(fd: Int32, target: String) { self.fd = fd; self.target = target }
+
+        func write(_ bytes: UnsafeRawBufferPointer) throws {
+            var done = 0
+            while done < bytes.count {
+                let n = Foundation.write(fd, bytes.baseAddress! + done, bytes.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw RNNKitError(.badUsage, "cannot write: \(String(cString: strerror(errno)))", file: target)
+                }
+                done += n
+            }
+        }
+
+        func write(_ data: Data) throws { try data.withUnsafeBytes { try write($0) } }
+        func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
+    }
+
+    /// Creates a unique temporary file in the folder of `path`, lets `body` fill it, flushes it to
+    /// disk and renames it over `path`. On any error the temporary file is removed and `path` is
+    /// left as it was.
+    static func write(to path: String, _ body: (Sink) throws -> Void) throws {
+        let folder = (path as NSString).deletingLastPathComponent
+        let base = (path as NSString).lastPathComponent
+        guard !base.isEmpty, base != ".", base != ".." else {
+            throw RNNKitError(.badUsage, "not a file name", file: path)
+        }
+        let (fd, temporary) = try createTemporary(folder: folder, base: base, target: path)
+        var isOpen = true
+        var renamed = false
+        defer {
+            if isOpen { Foundation.close(fd) }
+            if !renamed { unlink(temporary) }
+        }
+        // A replaced file keeps its permission bits; a new one gets 0666 less the umask.
+        var existing = stat()
+        if stat(path, &existing) == 0, (existing.st_mode & S_IFMT) == S_IFREG {
+            _ = fchmod(fd, existing.st_mode & 0o7777)
+        }
+        try body(Sink(fd: fd, target: path))
+        guard fsync(fd) == 0 else {
+            throw RNNKitError(.badUsage, "cannot write: \(String(cString: strerror(errno)))", file: path)
+        }
+        isOpen = false
+        guard Foundation.close(fd) == 0 else {
+            throw RNNKitError(.badUsage, "cannot write: \(String(cString: strerror(errno)))", file: path)
+        }
+        guard rename(temporary, path) == 0 else {
+            throw RNNKitError(.badUsage, "cannot replace the file: \(String(cString: strerror(errno)))", file: path)
+        }
+        renamed = true
+        // Make the rename itself durable; failure here does not undo a completed write.
+        let dirfd = Foundation.open(folder.isEmpty ? "." : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirfd >= 0 {
+            _ = fsync(dirfd)
+            Foundation.close(dirfd)
+        }
+    }
+
+    /// The prefix of every temporary file name, after a dot: `.<name>.rnnkit-tmp-<random>`.
+    static let marker = ".rnnkit-tmp-"
+
+    private static func createTemporary(folder: String, base: String, target: String) throws -> (Int32, String) {
+        // Keep the temporary name well under NAME_MAX (255 bytes) whatever the target's length.
+        var stem = base
+        while stem.utf8.count > 100 { stem.removeLast() }
+        let directory = folder.isEmpty ? "" : (folder.hasSuffix("/") ? folder : folder + "/")
+        for _ in 0..<32 {
+            let random = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+            let temporary = directory + "." + stem + marker + random
+            let fd = Foundation.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o666)
+            if fd >= 0 { return (fd, temporary) }
+            if errno != EEXIST {
+                throw RNNKitError(.badUsage, "cannot create a temporary file in "
+                    + "\(folder.isEmpty ? "." : folder): \(String(cString: strerror(errno)))", file: target)
+            }
+        }
+        throw RNNKitError(.badUsage, "cannot create a unique temporary file in \(folder.isEmpty ? "." : folder)",
+                          file: target)
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import ZIPFoundation
+
+/// NumPy `.npz` archives: a ZIP of `<name>.npy` entries, stored (`np.savez`) or deflated
+/// (`np.savez_compressed`).
+///
+/// Reading goes through `KerasZipReader`, the bounded ZIP reader of `.keras` archives: it checks
+/// the whole directory first (entry count, declared sizes, names that are absolute or contain
+/// `..`, agreement with ZIPFoundation's parse), then streams each entry with the declared size
+/// enforced while inflating and the CRC-32 checked. Each entry's bytes go straight into an
+/// `NPYDecoder`, so no entry is held in memory twice.
+enum NPZFormat {
+    static func read(_ path: String, limits: TensorFileLimits) throws -> [NamedTensor] {
+        let reader = try KerasZipReader(path: path)
+        switch try reader.signature() {
+        case .zip: break
+        case .empty: return []
+        case .other:
+            let head = try reader.fileSize >= 6 ? reader.readBytes(at: 0, count: 6) : []
+            if head == NPYFormat.magic {
+                throw RNNKitError(.unreadable, "not an .npz archive: this is a single .npy array "
+                    + "(rename it to .npy)", file: path)
+            }
+            throw RNNKitError(.unreadable, "not an .npz archive (not a ZIP file)", file: path)
+        }
+        let archiveLimits = ArchiveLimits(
+            maxEntryBytes: limits.maxArrayBytes, maxTotalBytes: limits.maxTotalBytes,
+            maxCompressionRatio: limits.maxCompressionRatio, maxEntries: limits.maxEntries)
+        try reader.readDirectory(limits: archiveLimits)
+        try reader.crossCheckWithZIPFoundation()
+
+        // Names first, so that an unusable archive fails before any data is read.
+        var names: [String] = []
+        var seen = Set<String>()
+        for entry in reader.entries {
+            guard entry.name.hasSuffix(".npy"), entry.name.count > 4 else {
+                throw reader.error("not an .npy entry: .npz archives hold only <name>.npy arrays", entry: entry)
+            }
+            let name = String(entry.name.dropLast(4))
+            guard seen.insert(name).inserted else {
+                throw reader.error("two entries hold the array '\(TensorFile.printable(name))'", entry: entry)
+            }
+            names.append(name)
+        }
+
+        var tensors: [NamedTensor] = []
+        for (entry, name) in zip(reader.entries, names) {
+            var decoder = NPYDecoder(totalBytes: entry.uncompressedSize, limits: limits, file: path,
+                                     location: entry.displayName)
+            try reader.stream(entry, maxBytes: limits.maxArrayBytes, limits: archiveLimits) { chunk in
+                try chunk.withUnsafeBytes { try decoder.feed($0) }
+            }
+            tensors.append(try decoder.finish(name: name))
+        }
+        return tensors
+    }
+
+    /// The bytes of an `.npz` archive holding `tensors` as stored `<name>.npy` entries, in order.
+    /// Built in memory with ZIPFoundation; names must be usable as entry names (and must read back).
+    static func archive(_ tensors: [NamedTensor], path: String) throws -> Data {
+        try TensorFile.checkUniqueNames(tensors, path: path)
+        for tensor in tensors { try checkEntryName(tensor.name, path: path) }
+        do {
+            let archive = try Archive(data: Data(), accessMode: .create)
+            for tensor in tensors {
+                let bytes = NPYFormat.encode(tensor.tensor)
+                try archive.addEntry(with: tensor.name + ".npy", type: .file, uncompressedSize: Int64(bytes.count),
+                                     compressionMethod: .none) { position, size in
+                    bytes.subdata(in: Int(position)..<(Int(position) + size))
+                }
+            }
+            guard let data = archive.data else {
+                throw RNNKitError(.badUsage, "cannot build the .npz archive in memory", file: path)
+            }
+            return data
+        } catch let error as RNNKitError {
+            throw error
+        } catch {
+            throw RNNKitError(.badUsage, "cannot build the .npz archive: \(error)", file: path)
+        }
+    }
+
+    /// Refuses names that `read` would refuse: empty, absolute, with a `..` component or a NUL.
+    static func checkEntryName(_ name: String, path: String) throws {
+        let shown = TensorFile.printable(name)
+        func refuse(_ why: String) -> RNNKitError {
+            RNNKitError(.badUsage, "array name '\(shown)' cannot name an .npz entry: \(why)", file: path)
+        }
+        guard !name.isEmpty else { throw refuse("it is empty") }
+        guard !name.utf8.contains(0) else { throw refuse("it contains a NUL character") }
+        guard let first = name.first, first != "/", first != "\\" else { throw refuse("it is an absolute path") }
+        let bytes = Array(name.utf8)
+        if bytes.count >= 2, bytes[1] == UInt8(ascii: ":"),
+           (0x41...0x5A).contains(bytes[0]) || (0x61...0x7A).contains(bytes[0]) {
+            throw refuse("it starts with a drive letter")
+        }
+        let components = name.split(omittingEmptySubsequences: false) { $0 == "/" || $0 == "\\" }
+        guard !components.contains("..") else { throw refuse("it contains a '..' component") }
+        guard name.utf8.count + 4 <= Int(UInt16.max) else { throw refuse("it is too long") }
+    }
+}

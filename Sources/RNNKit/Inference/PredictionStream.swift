@@ -1,0 +1,54 @@
+import Foundation
+
+/// Runs a unidirectional model one time step (or chunk of steps) at a time, carrying every
+/// recurrent layer's state from one call to the next. Feeding a sequence in chunks gives the
+/// same outputs as one whole-sequence `predict`: sequence outputs chunk by chunk, last-step
+/// outputs as of the end of the latest chunk.
+///
+/// A stream belongs to one caller (it is not for concurrent use); make one per sequence.
+public final class PredictionStream {
+    public let predictor: Predictor
+    private var carries: [String: RecurrentCarry]? = [:]
+    private var batchSize: Int?
+
+    /// Refuses models whose outputs need the whole sequence at once: Bidirectional layers,
+    /// go_backwards, initial states from other layers, pooling or flattening over time, RepeatVector.
+    public init(_ predictor: Predictor) throws {
+        self.predictor = predictor
+        for layer in predictor.model.layers {
+            guard let definition = layer.definition else { continue }
+            var reason: String?
+            switch definition {
+            case let recurrent as any RecurrentLayerDefinition:
+                if recurrent.options.goBackwards { reason = "it runs backwards in time" }
+                if layer.nodes.contains(where: { $0.inputs.count > 1 }) {
+                    reason = "its initial state comes from another layer"
+                }
+                if layer.nodes.count > 1 { reason = "it is called more than once" }
+            case is Bidirectional, is RepeatVector, is Flatten, is GlobalAveragePooling1D, is GlobalMaxPooling1D:
+                reason = "\(layer.className) needs the whole sequence"
+            default:
+                break
+            }
+            if let reason {
+                throw RNNKitError(.badUsage, "cannot stream this model: layer '\(layer.name)': \(reason)")
+            }
+        }
+    }
+
+    /// Feeds the next chunk ([B, t, features] per input) and returns the model's outputs for it.
+    public func feed(_ inputs: [Tensor]) throws -> [Tensor] {
+        if let batchSize, let first = inputs.first, first.shape.first != batchSize {
+            throw RNNKitError(.badUsage, "this stream runs batches of \(batchSize), got \(first.shape.first ?? 0)")
+        }
+        let outputs = try predictor.run(inputs, carries: &carries)
+        batchSize = inputs.first?.shape.first
+        return outputs
+    }
+
+    /// Starts a new sequence.
+    public func reset() {
+        carries = [:]
+        batchSize = nil
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import RNNKit
+import RNNKitTestSupport
+import XCTest
+
+/// Every fixture, in every file format, predicts what Keras predicted (max abs error ≤ 1e-5).
+final class InferenceTests: XCTestCase {
+    private func arrays(_ fixture: String, _ prefix: String) throws -> [Tensor] {
+        var tensors: [Tensor] = []
+        while FileManager.default.fileExists(atPath: FixtureFiles.path("\(fixture)/\(prefix)\(tensors.count).npy")) {
+            tensors.append(try TensorFile.read(FixtureFiles.path("\(fixture)/\(prefix)\(tensors.count).npy"))[0].tensor)
+        }
+        return tensors
+    }
+
+    func testEveryFixtureMatchesKerasOutputsInEveryFormat() throws {
+        var worst: (error: Float, file: String) = (0, "")
+        var checked = 0
+        for fixture in try FixtureFiles.manifest() {
+            let inputs = try arrays(fixture.name, "input_")
+            for writer in fixture.writers {
+                let expected = try arrays(fixture.name, "expected_\(writer)_")
+                for (modelPath, weightsPath) in FixtureFiles.files(of: fixture.name, writer: writer) {
+                    let outputs = try Predictor(contentsOf: modelPath, weights: weightsPath).predict(inputs)
+                    XCTAssertEqual(outputs.count, expected.count, modelPath)
+                    for (output, want) in zip(outputs, expected) {
+                        XCTAssertEqual(output.shape, want.shape, modelPath)
+                        let error = zip(output.scalars, want.scalars).map { abs($0 - $1) }.max() ?? .infinity
+                        XCTAssertLessThanOrEqual(error, 1e-5, modelPath)
+                        if error > worst.error { worst = (error, modelPath) }
+                    }
+                    checked += 1
+                }
+            }
+        }
+        print("InferenceTests: \(checked) model files, worst max abs error \(worst.error) in \(worst.file)")
+        XCTAssertGreaterThanOrEqual(checked, 75)
+    }
+
+    func testWrongInputsAreRefusedWithTheReason() throws {
+        let predictor = try Predictor(contentsOf: FixtureFiles.path("simple_rnn/keras3.keras"))
+        let cases: [([Tensor], String)] = [
+            ([], "takes 1 input(s), got 0"),
+            ([Tensor(zeros: [2, 4])], "expects shape (None, 4, 5), got (2, 4)"),
+            ([Tensor(zeros: [2, 4, 6])], "expects shape (None, 4, 5), got (2, 4, 6)"),
+        ]
+        for (inputs, message) in cases {
+            XCTAssertThrowsError(try predictor.predict(inputs)) { error in
+                XCTAssertEqual((error as? RNNKitError)?.kind, .badUsage)
+                XCTAssertTrue("\(error)".contains(message), "\(error)")
+            }
+        }
+    }
+
+    func testTokenOutsideVocabularyIsRefused() throws {
+        let predictor = try Predictor(contentsOf: FixtureFiles.path("embedding_mask/keras3.keras"))
+        let ids = Tensor(shape: [1, 6], scalars: [1, 2, 3, 20, 0, 0])
+        XCTAssertThrowsError(try predictor.predict([ids])) { error in
+            XCTAssertEqual((error as? RNNKitError)?.kind, .badUsage)
+            XCTAssertTrue("\(error)".contains("token id 20.0 is outside the vocabulary [0, 20)"), "\(error)")
+        }
+    }
+
+    func testConcurrentPredictionsAgree() throws {
+        let predictor = try Predictor(contentsOf: FixtureFiles.path("stacked_lstm/keras3.keras"))
+        let inputs = try arrays("stacked_lstm", "input_")
+        let reference = try predictor.predict(inputs)
+        let results = UnsafeMutableBufferPointer<Bool>.allocate(capacity: 16)
+        defer { results.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: 16) { index in
+            results[index] = (try? predictor.predict(inputs)) == reference
+        }
+        XCTAssertTrue(results.allSatisfy { $0 })
+    }
+
+    func testInvalidModelDoesNotRun() {
+        XCTAssertThrowsError(try Predictor(contentsOf: FixtureFiles.path("malformed/nan_weight.h5"))) { error in
+            XCTAssertEqual((error as? RNNKitError)?.kind, .invalidModel)
+            XCTAssertTrue("\(error)".contains("NaN"), "\(error)")
+        }
+    }
+}
+
+/// Feeding a sequence in chunks gives what one whole-sequence run gives.
+final class PredictionStreamTests: XCTestCase {
+    private func steps(_ tensor: Tensor, _ range: Range<Int>) -> Tensor {
+        let batch = tensor.shape[0], length = tensor.shape[1], width = tensor.count / (batch * length)
+        var scalars: [Float] = []
+        for row in 0..<batch {
+            scalars += tensor.scalars[(row * length + range.lowerBound) * width..<(row * length + range.upperBound) * width]
+        }
+        return Tensor(shape: [batch, range.count] + tensor.shape.dropFirst(2), scalars: scalars)
+    }
+
+    func testChunkedSequenceOutputsEqualWholeRun() throws {
+        for fixture in ["lstm_sequences", "masking_gru", "stacked_lstm", "embedding_mask"] {
+            let predictor = try Predictor(contentsOf: FixtureFiles.path("\(fixture)/keras3.keras"))
+            let input = try TensorFile.read(FixtureFiles.path("\(fixture)/input_0.npy"))[0].tensor
+            let whole = try predictor.predict([input])[0]
+            let stream = try PredictionStream(predictor)
+            let length = input.shape[1]
+            var pieces: [Tensor] = []
+            for range in [0..<1, 1..<3] + [3..<length] {
+                pieces.append(try stream.feed([steps(input, range)])[0])
+            }
+            if whole.rank == 3 {
+                let joined = (0..<whole.shape[0]).flatMap { row in
+                    pieces.flatMap { piece in
+                        let width = piece.count / piece.shape[0]
+                        return piece.scalars[row * width..<(row + 1) * width]
+                    }
+                }
+                XCTAssertEqual(joined, whole.scalars, fixture)
+            } else {
+                XCTAssertEqual(pieces.last, whole, fixture)
+            }
+            stream.reset()
+            XCTAssertEqual(try stream.feed([input])[0], whole, fixture)
+        }
+    }
+
+    func testModelsThatNeedTheWholeSequenceAreRefused() throws {
+        for fixture in ["bidirectional_concat", "seq2seq", "gru_reset_before"] {
+            let predictor = try Predictor(contentsOf: FixtureFiles.path("\(fixture)/keras3.keras"))
+            XCTAssertThrowsError(try PredictionStream(predictor), fixture) { error in
+                XCTAssertTrue("\(error)".contains("cannot stream this model"), "\(error)")
+            }
+        }
+    }
+}
