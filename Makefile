@@ -24,9 +24,12 @@ build: deps
 	$(SWIFT) build --product rnnkit
 
 demo: build
-	$(RNNKIT) summary Fixtures/simple_rnn/keras3.keras
-	$(RNNKIT) validate Fixtures/seq2seq/tfkeras.h5
-	$(RNNKIT) summary Fixtures/stacked_lstm/tfkeras.json --weights Fixtures/stacked_lstm/tfkeras_weights.h5 --json
+	$(RNNKIT) summary Fixtures/seq2seq/keras3.keras
+	$(RNNKIT) validate Fixtures/seq2seq/keras3.keras
+	$(RNNKIT) predict Fixtures/seq2seq/keras3.keras \
+	  --input Fixtures/seq2seq/input_0.npy --input Fixtures/seq2seq/input_1.npy --output .build/demo-output.npy
+	@echo "Wrote the encoder-decoder's predictions to .build/demo-output.npy; as JSON:"
+	$(RNNKIT) predict Fixtures/simple_rnn/keras3.keras --input Fixtures/simple_rnn/input_0.npy
 
 test: deps
 	$(SWIFT) build --build-tests

@@ -88,3 +88,49 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try rnnkit("--help").status, 0)
     }
 }
+
+extension CLITests {
+    func testPredictWritesKerasOutputs() throws {
+        let directory = try FixtureFiles.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let output = directory.appendingPathComponent("out.npy").path
+        let fixture = "seq2seq"
+        let run = try rnnkit("predict", FixtureFiles.path("\(fixture)/keras3.h5"),
+                             "--input", FixtureFiles.path("\(fixture)/input_0.npy"),
+                             "--input", FixtureFiles.path("\(fixture)/input_1.npy"), "--output", output)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let written = try Data(contentsOf: URL(fileURLWithPath: output))
+        XCTAssertEqual(Array(written.prefix(6)), [0x93] + Array("NUMPY".utf8))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["out.npy"])
+    }
+
+    func testPredictPrintsJSONWithoutOutput() throws {
+        let run = try rnnkit("predict", FixtureFiles.path("simple_rnn/keras3.keras"),
+                             "--input", FixtureFiles.path("simple_rnn/input_0.npy"))
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual((json?["output_0"] as? [[Double]])?.count, 3)
+    }
+
+    func testPredictRefusesWrongInputsWithOneLine() throws {
+        let cases: [([String], String)] = [
+            (["seq2seq/keras3.keras", "seq2seq/input_0.npy"], "the model takes 2 input(s)"),
+            (["embedding_mask/keras3.keras", "simple_rnn/input_0.npy"], "takes integer token ids, got float32"),
+            (["simple_rnn/keras3.keras", "lstm_sequences/input_0.npy"], "expects shape (None, 4, 5)"),
+        ]
+        for (files, message) in cases {
+            let run = try rnnkit("predict", FixtureFiles.path(files[0]), "--input", FixtureFiles.path(files[1]))
+            XCTAssertEqual(run.status, 2, run.stderr)
+            XCTAssertEqual(run.stderr.split(separator: "\n").count, 1, run.stderr)
+            XCTAssertTrue(run.stderr.contains(message), run.stderr)
+        }
+        XCTAssertEqual(try rnnkit("predict", FixtureFiles.path("simple_rnn/keras3.keras")).status, 2)
+    }
+
+    func testPredictOnInvalidModelExitsOne() throws {
+        let run = try rnnkit("predict", FixtureFiles.path("malformed/nan_weight.h5"),
+                             "--input", FixtureFiles.path("simple_rnn/input_0.npy"))
+        XCTAssertEqual(run.status, 1, run.stderr)
+        XCTAssertTrue(run.stderr.contains("NaN"), run.stderr)
+    }
+}

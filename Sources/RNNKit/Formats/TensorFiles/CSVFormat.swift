@@ -40,7 +40,7 @@ enum CSVFormat {
         guard let elements = Tensor.checkedElementCount(shape),
               case let (bytesNeeded, overflow) = elements.multipliedReportingOverflow(by: 4), !overflow,
               bytesNeeded <= limits.maxArrayBytes else {
-            throw RNNKitError(.badUsage, "\(count) windows of \(window) rows would take more than "
+            throw RNNKitError(.badUsage, "too large: \(count) windows of \(window) rows would take more than "
                 + "\(limits.maxArrayBytes) bytes", file: path)
         }
         var scalars: [Float] = []
