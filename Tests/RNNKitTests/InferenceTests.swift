@@ -128,3 +128,17 @@ final class PredictionStreamTests: XCTestCase {
         }
     }
 }
+
+/// The README's library example, kept runnable.
+final class ReadmeExampleTests: XCTestCase {
+    func testSeq2SeqAndStreamingExample() throws {
+        let seq2seq = try Predictor(contentsOf: FixtureFiles.path("seq2seq/keras3.keras"))
+        let encoderInput = Tensor(shape: [1, 5, 4], scalars: (0..<20).map { Float($0) / 20 })
+        let decoderInput = Tensor(shape: [1, 3, 3], scalars: Array(repeating: 0.1, count: 9))
+        let outputs = try seq2seq.predict([encoderInput, decoderInput])
+        XCTAssertEqual(outputs[0].shape, [1, 3, 3])
+        let stream = try PredictionStream(try Predictor(contentsOf: FixtureFiles.path("lstm_sequences/keras3.keras")))
+        let firstStep = try stream.feed([Tensor(shape: [1, 1, 3], scalars: [0.1, 0.2, 0.3])])
+        XCTAssertEqual(firstStep[0].shape, [1, 1, 2])
+    }
+}
