@@ -228,6 +228,20 @@ def build_activations(K):
     ])
 
 
+def build_activations_more(K):
+    L = K.layers
+    return K.Sequential([
+        K.Input((4, 3)),
+        L.SimpleRNN(3, activation="selu", return_sequences=True),
+        L.SimpleRNN(3, activation="softplus", return_sequences=True),
+        L.GRU(3, activation="swish", recurrent_activation="relu6", return_sequences=True),
+        L.LSTM(3, activation="gelu", return_sequences=True),
+        L.SimpleRNN(3, activation="leaky_relu", return_sequences=True),
+        L.SimpleRNN(2, activation="exponential"),
+        L.Dense(2, activation="linear"),
+    ])
+
+
 def build_misc_layers(K):
     L = K.layers
     x = K.Input((5, 4))
@@ -343,6 +357,11 @@ FIXTURES: List[Fixture] = [
             "the region where the two hard_sigmoid formulas nearly agree.",
             build_activations, float_inputs(3, 4, 3, scale=3.0), uses_hard_sigmoid=True,
             weight_scale=1.0),
+    Fixture("activations_more",
+            "Sequential on (4,3): SimpleRNN(selu) -> SimpleRNN(softplus) -> GRU(swish, "
+            "recurrent relu6) -> LSTM(gelu) -> SimpleRNN(leaky_relu) -> SimpleRNN(2, exponential) "
+            "-> Dense(2, linear): the remaining activations Keras offers.",
+            build_activations_more, float_inputs(2, 4, 3)),
     Fixture("misc_layers",
             "Functional on (5,4): Dropout(0.2) -> SpatialDropout1D(0.1) -> GaussianNoise(0.1) -> "
             "SimpleRNN(3, seq) as branch a; TimeDistributed(Dense(3)) as branch b; Add -> "

@@ -63,66 +63,85 @@ enum CSVFormat {
         var roundedIntegers = false
     }
 
+    /// One field of a record: its content range (inside the quotes, if quoted) and whether the
+    /// content has doubled quotes (`""`), which no number can contain.
+    private struct Field {
+        var start: Int
+        var end: Int
+        var escaped = false
+        var isEmpty: Bool { start == end }
+    }
+
     static func parse(_ bytes: [UInt8], path: String) throws -> Table {
+        try bytes.withUnsafeBufferPointer { try parse($0, path: path) }
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, path: String) throws -> Table {
         var table = Table()
-        var position = 0
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { position = 3 }
+        let count = bytes.count
+        var position = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         var line = 1
         var columnsLine = 0
         var sawFirst = false
-        var fields: [[UInt8]] = []
+        var fields: [Field] = []
 
         func error(_ message: String, _ at: Int) -> RNNKitError {
             RNNKitError(.unreadable, message, file: path, location: "line \(at)")
         }
+        func text(_ field: Field) -> String {
+            let raw = String(decoding: UnsafeBufferPointer(rebasing: bytes[field.start..<field.end]), as: UTF8.self)
+            return field.escaped ? raw.replacingOccurrences(of: "\"\"", with: "\"") : raw
+        }
+        func number(_ field: Field) -> Number? {
+            field.escaped ? nil : parseNumber(UnsafeBufferPointer(rebasing: bytes[field.start..<field.end]))
+        }
         let comma = UInt8(ascii: ","), quote = UInt8(ascii: "\""), cr: UInt8 = 0x0D, lf: UInt8 = 0x0A
-        func isBlank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
+        @inline(__always) func isBlank(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
+        @inline(__always) func endsField(_ c: UInt8) -> Bool { c == comma || c == lf || c == cr }
 
-        while position < bytes.count {
+        while position < count {
             // One record.
             let recordLine = line
             fields.removeAll(keepingCapacity: true)
             var endOfRecord = false
             while !endOfRecord {
-                while position < bytes.count, isBlank(bytes[position]) { position += 1 }
-                var field: [UInt8] = []
-                if position < bytes.count, bytes[position] == quote {
+                while position < count, isBlank(bytes[position]) { position += 1 }
+                var field = Field(start: position, end: position)
+                if position < count, bytes[position] == quote {
                     position += 1
+                    field.start = position
                     while true {
-                        guard position < bytes.count else {
-                            throw error("unterminated quoted field", recordLine)
-                        }
+                        guard position < count else { throw error("unterminated quoted field", recordLine) }
                         let c = bytes[position]
-                        position += 1
                         if c == quote {
-                            if position < bytes.count, bytes[position] == quote {
-                                field.append(quote)
-                                position += 1
+                            if position + 1 < count, bytes[position + 1] == quote {
+                                field.escaped = true
+                                position += 2
                                 continue
                             }
+                            field.end = position
+                            position += 1
                             break
                         }
-                        if c == lf || (c == cr && (position >= bytes.count || bytes[position] != lf)) { line += 1 }
-                        field.append(c)
+                        position += 1
+                        if c == lf || (c == cr && (position >= count || bytes[position] != lf)) { line += 1 }
                     }
-                    while position < bytes.count, isBlank(bytes[position]) { position += 1 }
-                    if position < bytes.count, ![comma, cr, lf].contains(bytes[position]) {
+                    while position < count, isBlank(bytes[position]) { position += 1 }
+                    if position < count, !endsField(bytes[position]) {
                         throw error("text after the closing quote of field \(fields.count + 1)", recordLine)
                     }
                 } else {
-                    while position < bytes.count, ![comma, cr, lf].contains(bytes[position]) {
-                        field.append(bytes[position])
-                        position += 1
-                    }
-                    while let last = field.last, isBlank(last) { field.removeLast() }
+                    while position < count, !endsField(bytes[position]) { position += 1 }
+                    field.end = position
+                    while field.end > field.start, isBlank(bytes[field.end - 1]) { field.end -= 1 }
                 }
                 fields.append(field)
-                if position >= bytes.count {
+                if position >= count {
                     endOfRecord = true
                 } else if bytes[position] == comma {
                     position += 1
                 } else {  // \n, \r\n or \r
-                    if bytes[position] == cr, position + 1 < bytes.count, bytes[position + 1] == lf { position += 1 }
+                    if bytes[position] == cr, position + 1 < count, bytes[position + 1] == lf { position += 1 }
                     position += 1
                     line += 1
                     endOfRecord = true
@@ -130,12 +149,11 @@ enum CSVFormat {
             }
             if fields.count == 1 && fields[0].isEmpty { continue }  // blank line
 
-            let numbers = fields.map(parseNumber)
             if !sawFirst {
                 sawFirst = true
                 table.columns = fields.count
                 columnsLine = recordLine
-                if numbers.allSatisfy({ $0 == nil }) && fields.contains(where: { !$0.isEmpty }) {
+                if fields.allSatisfy({ number($0) == nil }) && fields.contains(where: { !$0.isEmpty }) {
                     table.hasHeader = true
                     continue
                 }
@@ -143,19 +161,18 @@ enum CSVFormat {
                 throw error("ragged row: \(fields.count) fields, but line \(columnsLine) has \(table.columns)",
                             recordLine)
             }
-            for (index, number) in numbers.enumerated() {
-                guard let number else {
-                    let text = String(decoding: fields[index], as: UTF8.self)
-                    if text.isEmpty { throw error("empty field \(index + 1)", recordLine) }
-                    throw error("field \(index + 1) is not a number: '\(TensorFile.printable(String(text.prefix(40))))'",
-                                recordLine)
+            for (index, field) in fields.enumerated() {
+                guard let parsed = number(field) else {
+                    if field.isEmpty { throw error("empty field \(index + 1)", recordLine) }
+                    let shown = TensorFile.printable(String(text(field).prefix(40)))
+                    throw error("field \(index + 1) is not a number: '\(shown)'", recordLine)
                 }
-                guard let value = number.value else {
+                guard let value = parsed.value else {
                     throw error("field \(index + 1) is out of the float32 range", recordLine)
                 }
                 table.values.append(value)
-                if !number.isInteger { table.allIntegers = false }
-                if number.isInteger && !number.exactInteger { table.roundedIntegers = true }
+                if !parsed.isInteger { table.allIntegers = false }
+                if parsed.isInteger && !parsed.exactInteger { table.roundedIntegers = true }
             }
             table.rows += 1
         }
@@ -171,55 +188,86 @@ enum CSVFormat {
     }
 
     /// Parses one field as a decimal number, `nan`, `inf` or `infinity`; nil if it is not one.
-    static func parseNumber(_ field: [UInt8]) -> Number? {
-        parseNumber(field[...])
+    static func parseNumber(_ text: String) -> Number? {
+        var text = text
+        return text.withUTF8 { parseNumber($0) }
     }
 
-    static func parseNumber(_ field: ArraySlice<UInt8>) -> Number? {
-        var body = field
+    private static let powersOfTen: [Float] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10]
+
+    static func parseNumber(_ field: UnsafeBufferPointer<UInt8>) -> Number? {
+        var i = 0
+        let end = field.count
         var negative = false
-        if let first = body.first, first == UInt8(ascii: "+") || first == UInt8(ascii: "-") {
-            negative = first == UInt8(ascii: "-")
-            body = body.dropFirst()
+        if i < end, field[i] == UInt8(ascii: "+") || field[i] == UInt8(ascii: "-") {
+            negative = field[i] == UInt8(ascii: "-")
+            i += 1
         }
-        guard let first = body.first else { return nil }
-        if !(0x30...0x39).contains(first) && first != UInt8(ascii: ".") {
-            switch String(decoding: body, as: UTF8.self).lowercased() {
+        guard i < end else { return nil }
+        @inline(__always) func isDigit(_ c: UInt8) -> Bool { c &- 0x30 < 10 }
+        if !isDigit(field[i]) && field[i] != UInt8(ascii: ".") {
+            switch String(decoding: UnsafeBufferPointer(rebasing: field[i...]), as: UTF8.self).lowercased() {
             case "nan": return Number(value: .nan, isInteger: false, exactInteger: false)
             case "inf", "infinity":
                 return Number(value: negative ? -.infinity : .infinity, isInteger: false, exactInteger: false)
             default: return nil
             }
         }
-        // digits [. digits] | . digits, then [e [+-] digits]
-        var i = body.startIndex
-        func digits() -> Int {
-            let start = i
-            while i < body.endIndex, (0x30...0x39).contains(body[i]) { i += 1 }
-            return i - start
+        // digits [. digits] | . digits, then [e [+-] digits]. The digits are also accumulated for
+        // the exact fast path below (the mantissa saturates; then the slow path is taken).
+        var digits = 0
+        var mantissa: UInt64 = 0
+        var exponent = 0
+        while i < end, isDigit(field[i]) {
+            mantissa = mantissa < 1 << 56 ? mantissa * 10 + UInt64(field[i] &- 0x30) : .max
+            i += 1
+            digits += 1
         }
-        var count = digits()
         var isInteger = true
-        if i < body.endIndex, body[i] == UInt8(ascii: ".") {
+        if i < end, field[i] == UInt8(ascii: ".") {
             i += 1
-            count += digits()
             isInteger = false
+            while i < end, isDigit(field[i]) {
+                mantissa = mantissa < 1 << 56 ? mantissa * 10 + UInt64(field[i] &- 0x30) : .max
+                exponent -= 1
+                i += 1
+                digits += 1
+            }
         }
-        guard count > 0 else { return nil }
-        if i < body.endIndex, body[i] == UInt8(ascii: "e") || body[i] == UInt8(ascii: "E") {
+        guard digits > 0 else { return nil }
+        if i < end, field[i] == UInt8(ascii: "e") || field[i] == UInt8(ascii: "E") {
             i += 1
-            if i < body.endIndex, body[i] == UInt8(ascii: "+") || body[i] == UInt8(ascii: "-") { i += 1 }
-            guard digits() > 0 else { return nil }
             isInteger = false
+            var exponentNegative = false
+            if i < end, field[i] == UInt8(ascii: "+") || field[i] == UInt8(ascii: "-") {
+                exponentNegative = field[i] == UInt8(ascii: "-")
+                i += 1
+            }
+            var exponentDigits = 0
+            var written = 0
+            while i < end, isDigit(field[i]) {
+                written = min(written * 10 + Int(field[i] &- 0x30), 100_000)
+                i += 1
+                exponentDigits += 1
+            }
+            guard exponentDigits > 0 else { return nil }
+            exponent += exponentNegative ? -written : written
         }
-        guard i == body.endIndex else { return nil }
+        guard i == end else { return nil }
+        // Exact fast path (Clinger): a mantissa below 2^24 and a power of ten up to 10^10 are both
+        // exact in float32, so one multiplication or division rounds correctly, as strtof would.
+        if mantissa <= 1 << 24 && (-10...10).contains(exponent) {
+            let m = Float(mantissa)
+            let magnitude = exponent >= 0 ? m * powersOfTen[exponent] : m / powersOfTen[-exponent]
+            return Number(value: negative ? -magnitude : magnitude, isInteger: isInteger, exactInteger: true)
+        }
         let text = String(decoding: field, as: UTF8.self)
         guard let value = Float(text) else { return nil }
         guard value.isFinite else { return Number(value: nil, isInteger: isInteger, exactInteger: false) }
         var exact = true
-        if isInteger {
-            // Below 2^24 every integer is exact; above, compare with the exact integer when it fits.
-            if abs(value) >= 16_777_216 { exact = Int64(text).map { Float(exactly: $0) != nil } ?? false }
+        if isInteger && abs(value) >= 16_777_216 {
+            // Above 2^24 not every integer is a float; compare with the exact integer when it fits.
+            exact = Int64(text).map { Float(exactly: $0) != nil } ?? false
         }
         return Number(value: value, isInteger: isInteger, exactInteger: exact)
     }

@@ -113,7 +113,7 @@ enum AtomicFile {
         // A replaced file keeps its permission bits; a new one gets 0666 less the umask.
         var existing = stat()
         if stat(path, &existing) == 0, (existing.st_mode & S_IFMT) == S_IFREG {
-            _ = fchmod(fd, existing.st_mode & 0o7777)
+            _ = fchmod(fd, existing.st_mode & 0o777)
         }
         try body(Sink(fd: fd, target: path))
         guard fsync(fd) == 0 else {

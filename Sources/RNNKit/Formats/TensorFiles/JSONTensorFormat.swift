@@ -63,7 +63,7 @@ enum JSONTensorFormat {
                     throw error(shape.isEmpty ? "expected a number or a nested array of numbers, found "
                         + describe(value) : "ragged array: expected a number here, found \(describe(value))")
                 }
-                guard let number = CSVFormat.parseNumber(Array(text.utf8)) else {
+                guard let number = CSVFormat.parseNumber(text) else {
                     throw error("not a number: \(TensorFile.printable(String(text.prefix(40))))")
                 }
                 guard let float = number.value else { throw error("number out of the float32 range: \(text.prefix(40))") }
