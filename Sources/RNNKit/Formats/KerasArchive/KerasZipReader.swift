@@ -67,34 +67,16 @@ final class KerasZipReader {
     /// Any size or offset at or beyond this is refused, so sums of a few of them cannot overflow.
     static let maxSaneValue: UInt64 = 1 << 62
 
-    let path: String
-    let fileSize: UInt64
+    private let file: ReadableFile
+    var path: String { file.path }
+    var fileSize: UInt64 { file.size }
     private(set) var entries: [KerasZipEntry] = []
     private(set) var centralDirectoryOffset: UInt64 = 0
-    private let fd: Int32
 
     /// Opens `path` read-only. Fails for anything but a regular file.
     init(path: String) throws {
-        self.path = path
-        let fd = Foundation.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw RNNKitError(.unreadable, "cannot open: \(String(cString: strerror(errno)))", file: path)
-        }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            let message = String(cString: strerror(errno))
-            Foundation.close(fd)
-            throw RNNKitError(.unreadable, "cannot stat: \(message)", file: path)
-        }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            Foundation.close(fd)
-            throw RNNKitError(.unreadable, "not a regular file", file: path)
-        }
-        self.fd = fd
-        self.fileSize = UInt64(max(0, info.st_size))
+        file = try ReadableFile(path: path)
     }
-
-    deinit { Foundation.close(fd) }
 
     // MARK: - Raw reads
 
@@ -111,17 +93,10 @@ final class KerasZipReader {
             throw error("truncated ZIP archive: needs bytes \(offset)..<\(offset + UInt64(buffer.count)) "
                 + "but the file has \(fileSize)", entry: entry)
         }
-        var done = 0
-        while done < buffer.count {
-            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw error("read error: \(String(cString: strerror(errno)))", entry: entry)
-            }
-            if n == 0 {
-                throw error("truncated ZIP archive: the file ended while reading", entry: entry)
-            }
-            done += n
+        do {
+            try file.read(into: buffer, at: offset)
+        } catch let failure as RNNKitError {
+            throw error("truncated ZIP archive: \(failure.message)", entry: entry)
         }
     }
 

@@ -98,31 +98,40 @@ enum AtomicFile {
     /// disk and renames it over `path`. On any error the temporary file is removed and `path` is
     /// left as it was.
     static func write(to path: String, _ body: (Sink) throws -> Void) throws {
+        try write(to: path, byPath: { temporary in
+            let fd = Foundation.open(temporary, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC)
+            guard fd >= 0 else {
+                throw RNNKitError(.badUsage, "cannot write: \(String(cString: strerror(errno)))", file: path)
+            }
+            defer { Foundation.close(fd) }
+            try body(Sink(fd: fd, target: path))
+        })
+    }
+
+    /// The same, for writers that open the file themselves (libhdf5, the zip writer): `body`
+    /// writes the file at the temporary path it is given.
+    static func write(to path: String, byPath body: (_ temporaryPath: String) throws -> Void) throws {
         let folder = (path as NSString).deletingLastPathComponent
         let base = (path as NSString).lastPathComponent
         guard !base.isEmpty, base != ".", base != ".." else {
             throw RNNKitError(.badUsage, "not a file name", file: path)
         }
         let (fd, temporary) = try createTemporary(folder: folder, base: base, target: path)
-        var isOpen = true
-        var renamed = false
-        defer {
-            if isOpen { Foundation.close(fd) }
-            if !renamed { unlink(temporary) }
-        }
         // A replaced file keeps its permission bits; a new one gets 0666 less the umask.
         var existing = stat()
         if stat(path, &existing) == 0, (existing.st_mode & S_IFMT) == S_IFREG {
             _ = fchmod(fd, existing.st_mode & 0o777)
         }
-        try body(Sink(fd: fd, target: path))
-        guard fsync(fd) == 0 else {
-            throw RNNKitError(.badUsage, "cannot write: \(String(cString: strerror(errno)))", file: path)
+        Foundation.close(fd)
+        var renamed = false
+        defer { if !renamed { unlink(temporary) } }
+        do {
+            try body(temporary)
+        } catch let error as RNNKitError where error.file == temporary {
+            // Name the file the user asked for, never the temporary one.
+            throw RNNKitError(error.kind, error.message, file: path, location: error.location)
         }
-        isOpen = false
-        guard Foundation.close(fd) == 0 else {
-            throw RNNKitError(.badUsage, "cannot write: \(String(cString: strerror(errno)))", file: path)
-        }
+        try flushToDisk(temporary, target: path)
         guard rename(temporary, path) == 0 else {
             throw RNNKitError(.badUsage, "cannot replace the file: \(String(cString: strerror(errno)))", file: path)
         }
@@ -133,6 +142,37 @@ enum AtomicFile {
             _ = fsync(dirfd)
             Foundation.close(dirfd)
         }
+    }
+
+    /// Output policy for model files: an existing file is replaced only when asked, and an
+    /// input file never (whatever path spells it).
+    static func write(to path: String, replacing: Bool, protecting inputs: [String],
+                      byPath body: (_ temporaryPath: String) throws -> Void) throws {
+        for input in inputs where sameFile(input, path) {
+            throw RNNKitError(.badUsage, "the output is the input file \(input); choose another name", file: path)
+        }
+        if FileManager.default.fileExists(atPath: path) && !replacing {
+            throw RNNKitError(.badUsage, "already exists; use --force to replace it", file: path)
+        }
+        try write(to: path, byPath: body)
+    }
+
+    /// Whether two paths name the same file (same device and inode).
+    static func sameFile(_ first: String, _ second: String) -> Bool {
+        var a = stat(), b = stat()
+        guard stat(first, &a) == 0, stat(second, &b) == 0 else { return false }
+        return a.st_dev == b.st_dev && a.st_ino == b.st_ino
+    }
+
+    /// fsync through a fresh descriptor: the writer may have replaced the file it was given.
+    private static func flushToDisk(_ temporary: String, target: String) throws {
+        let fd = Foundation.open(temporary, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0, fsync(fd) == 0 else {
+            let message = String(cString: strerror(errno))
+            if fd >= 0 { Foundation.close(fd) }
+            throw RNNKitError(.badUsage, "cannot write: \(message)", file: target)
+        }
+        Foundation.close(fd)
     }
 
     /// The prefix of every temporary file name, after a dot: `.<name>.rnnkit-tmp-<random>`.
