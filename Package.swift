@@ -19,10 +19,15 @@ let package = Package(
         .systemLibrary(
             name: "CJSONC", path: "Sources/CJSONC", pkgConfig: "json-c",
             providers: [.apt(["libjson-c-dev"])]),
+        .systemLibrary(
+            name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        // Vectorised element-wise kernels (plain C that clang vectorises).
+        .target(name: "CRNNKitKernels", path: "Sources/CRNNKitKernels"),
         .target(
             name: "RNNKit",
             dependencies: [
-                "CHDF5", "CJSONC",
+                "CHDF5", "CJSONC", "COpenBLAS", "CRNNKitKernels",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]),
         .executableTarget(

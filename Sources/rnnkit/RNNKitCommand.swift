@@ -10,7 +10,7 @@ struct RNNKitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rnnkit",
         abstract: "Inspect, validate and run Keras recurrent models (SimpleRNN, LSTM, GRU, Bidirectional).",
-        subcommands: [Summary.self, Validate.self, Predict.self])
+        subcommands: [Summary.self, Validate.self, Predict.self, Bench.self])
 
     static func main() {
         do {

@@ -26,31 +26,39 @@ public struct GRU: RecurrentLayerDefinition {
 extension GRU {
     /// z = σ(x_z + h·R_z), r = σ(x_r + h·R_r); the candidate is φ(x_h + r·(h·R_h + b_h)) with
     /// reset_after, φ(x_h + (r·h)·R_h) without; h' = z·h + (1 − z)·candidate.
-    public func step(_ projected: ArraySlice<Float>, _ states: inout [[Float]], batch: Int, weights: CellWeights) {
-        let units = options.units, width = 3 * units
-        let h = states[0]
-        let recurrent = recurrentProjection(h, batch: batch, weights: weights)
-        let gate = options.recurrentActivation
-        let start = projected.startIndex
-        var update = [Float](repeating: 0, count: batch * units)
-        var reset = update
+    public func step(_ buffers: StepBuffers, weights: CellWeights) {
+        let units = buffers.units, width = 3 * units, batch = buffers.batch
+        let gates = buffers.scratch, h = buffers.states
         for row in 0..<batch {
-            for unit in 0..<units {
-                let offset = row * width + unit, state = row * units + unit
-                update[state] = gate(projected[start + offset] + recurrent[offset])
-                reset[state] = gate(projected[start + offset + units] + recurrent[offset + units])
+            let block = gates + row * width, input = buffers.input + row * width
+            let recurrent = buffers.recurrent + row * width
+            for index in 0..<2 * units { block[index] = input[index] + recurrent[index] }
+            options.recurrentActivation.apply(block, count: 2 * units)
+        }
+        if !resetAfter {
+            // The reset gate scales h before the multiply: (r·h)·R_h into the candidate block.
+            let resetState = buffers.recurrent
+            for row in 0..<batch {
+                for unit in 0..<units {
+                    resetState[row * units + unit] = gates[row * width + units + unit] * h[row * units + unit]
+                }
+            }
+            weights.recurrentKernel.scalars.withUnsafeBufferPointer { kernel in
+                Kernels.gemm(m: batch, n: units, k: units, a: resetState, lda: units,
+                             b: kernel.baseAddress! + 2 * units, ldb: width, c: gates + 2 * units, ldc: width, beta: 0)
             }
         }
-        // Without reset_after the reset gate applies to h before the multiply.
-        let candidateRecurrent = resetAfter
-            ? recurrent
-            : recurrentProjection(zip(reset, h).map { $0 * $1 }, batch: batch, weights: weights)
         for row in 0..<batch {
+            let block = gates + row * width, input = buffers.input + row * width
+            let recurrent = buffers.recurrent + row * width
             for unit in 0..<units {
-                let offset = row * width + 2 * units + unit, state = row * units + unit
-                let hidden = resetAfter ? reset[state] * candidateRecurrent[offset] : candidateRecurrent[offset]
-                let candidate = options.activation(projected[start + offset] + hidden)
-                states[0][state] = update[state] * h[state] + (1 - update[state]) * candidate
+                let hidden = resetAfter ? block[units + unit] * recurrent[2 * units + unit] : block[2 * units + unit]
+                block[2 * units + unit] = input[2 * units + unit] + hidden
+            }
+            options.activation.apply(block + 2 * units, count: units)
+            for unit in 0..<units {
+                let state = row * units + unit, update = block[unit]
+                h[state] = update * h[state] + (1 - update) * block[2 * units + unit]
             }
         }
     }

@@ -20,25 +20,22 @@ public struct LSTM: RecurrentLayerDefinition {
 
 extension LSTM {
     /// i = σ(a_i), f = σ(a_f), c' = f·c + i·φ(a_c), o = σ(a_o), h' = o·φ(c').
-    public func step(_ projected: ArraySlice<Float>, _ states: inout [[Float]], batch: Int, weights: CellWeights) {
-        let units = options.units, width = 4 * units
-        let recurrent = recurrentProjection(states[0], batch: batch, weights: weights)
-        let gate = options.recurrentActivation, activation = options.activation
-        let start = projected.startIndex
-        for row in 0..<batch {
-            let base = row * width
+    public func step(_ buffers: StepBuffers, weights: CellWeights) {
+        let units = buffers.units, width = 4 * units, gates = buffers.scratch
+        let h = buffers.states, c = buffers.states + buffers.batch * units
+        for index in 0..<buffers.batch * width { gates[index] = buffers.input[index] + buffers.recurrent[index] }
+        for row in 0..<buffers.batch {
+            let block = gates + row * width
+            options.recurrentActivation.apply(block, count: 2 * units)             // i, f
+            options.activation.apply(block + 2 * units, count: units)              // candidate
+            options.recurrentActivation.apply(block + 3 * units, count: units)     // o
+            let cell = c + row * units, activated = buffers.recurrent + row * units
             for unit in 0..<units {
-                func preactivation(_ block: Int) -> Float {
-                    let offset = base + block * units + unit
-                    return projected[start + offset] + recurrent[offset]
-                }
-                let state = row * units + unit
-                let input = gate(preactivation(0)), forget = gate(preactivation(1))
-                let candidate = activation(preactivation(2)), output = gate(preactivation(3))
-                let cell = forget * states[1][state] + input * candidate
-                states[1][state] = cell
-                states[0][state] = output * activation(cell)
+                cell[unit] = block[units + unit] * cell[unit] + block[unit] * block[2 * units + unit]
+                activated[unit] = cell[unit]
             }
+            options.activation.apply(activated, count: units)
+            for unit in 0..<units { h[row * units + unit] = block[3 * units + unit] * activated[unit] }
         }
     }
 }

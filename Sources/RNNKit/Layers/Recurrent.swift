@@ -69,9 +69,9 @@ public protocol RecurrentLayerDefinition: LayerDefinition {
     var biasShape: [Int] { get }
     /// Writes the config keys only this kind has (unit_forget_bias, reset_after).
     func encodeCellExtras(into object: inout JSONObject)
-    /// One time step of the cell for the whole batch. `projected` is x_t·kernel + input bias
-    /// ([B, G·U]); `states` ([h] or [h, c], each [B·U]) are updated in place.
-    func step(_ projected: ArraySlice<Float>, _ states: inout [[Float]], batch: Int, weights: CellWeights)
+    /// One time step of the cell for the whole batch: from x_t·kernel and h·recurrent_kernel
+    /// (both with their biases) to the new states, in place.
+    func step(_ buffers: StepBuffers, weights: CellWeights)
 }
 
 extension RecurrentLayerDefinition {

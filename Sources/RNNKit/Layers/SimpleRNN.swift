@@ -12,11 +12,9 @@ public struct SimpleRNN: RecurrentLayerDefinition {
 }
 
 extension SimpleRNN {
-    public func step(_ projected: ArraySlice<Float>, _ states: inout [[Float]], batch: Int, weights: CellWeights) {
-        let recurrent = recurrentProjection(states[0], batch: batch, weights: weights)
-        let start = projected.startIndex
-        for index in recurrent.indices {
-            states[0][index] = options.activation(projected[start + index] + recurrent[index])
-        }
+    public func step(_ buffers: StepBuffers, weights: CellWeights) {
+        let count = buffers.batch * buffers.units
+        for index in 0..<count { buffers.states[index] = buffers.input[index] + buffers.recurrent[index] }
+        options.activation.apply(buffers.states, count: count)
     }
 }

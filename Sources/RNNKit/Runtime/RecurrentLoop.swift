@@ -23,15 +23,28 @@ public struct CellWeights: Sendable {
     }
 }
 
+/// The buffers one time step works on, all for the whole batch. Nothing is allocated inside
+/// the time loop: the loop owns these and hands them to the cell's step.
+public struct StepBuffers {
+    /// x_t·kernel + input bias, [B, G·U].
+    public var input: UnsafePointer<Float>
+    /// h_{t-1}·recurrent_kernel + recurrent bias, [B, G·U]; the step may overwrite it.
+    public var recurrent: UnsafeMutablePointer<Float>
+    /// The states, [S, B, U] (h first, then c for LSTM); updated in place.
+    public var states: UnsafeMutablePointer<Float>
+    /// Free space of [B, G·U].
+    public var scratch: UnsafeMutablePointer<Float>
+    public var batch: Int
+    public var units: Int
+}
+
 /// The sequence loop every recurrent layer shares: runs a cell's step over time, in either
 /// direction, honouring the mask (masked steps keep the state and repeat the previous output,
 /// or output zeros), and collects what `return_sequences` and `return_state` ask for.
 struct RecurrentLoop {
     var options: RecurrentOptions
     var stateCount: Int
-    /// One step for the whole batch: `projected` is x_t·kernel + input bias, [B, G·U]; the
-    /// step updates `states` ([B·U] each; h first) in place.
-    var step: (_ projected: ArraySlice<Float>, _ states: inout [[Float]], _ batch: Int) -> Void
+    var step: (StepBuffers) -> Void
 
     struct Result {
         /// [B, T, U] in processing order when returning sequences, else [B, U].
@@ -46,46 +59,71 @@ struct RecurrentLoop {
     func run(_ input: Tensor, mask: [Bool]?, initialStates: [Tensor], weights: CellWeights,
              carry: RecurrentCarry? = nil) -> Result {
         let batch = input.shape[0], steps = input.shape[1], features = input.shape[2]
-        let units = options.units, width = weights.kernel.shape[1]
-        // All time steps' input projections in one multiply: [B·T, G·U].
-        let projected = Kernels.affine(input.scalars, rows: batch * steps, kernel: weights.kernel,
+        let units = options.units, width = weights.kernel.shape[1], stateSize = batch * units
+        // Time-major input, so that each step's projected rows are contiguous: [T·B, G·U].
+        let timeMajor = batch == 1 ? input.scalars : Self.swapLeadingAxes(input.scalars, batch, steps, features)
+        let projected = Kernels.affine(timeMajor, rows: steps * batch, kernel: weights.kernel,
                                        bias: weights.inputBias)
-        _ = features
-        var states = carry?.states ?? (0..<stateCount).map { index in
-            index < initialStates.count ? initialStates[index].scalars : [Float](repeating: 0, count: batch * units)
+        var states = carry?.states.flatMap { $0 } ?? (0..<stateCount).flatMap { index in
+            index < initialStates.count ? initialStates[index].scalars : [Float](repeating: 0, count: stateSize)
         }
-        var lastOutput = carry?.lastOutput ?? [Float](repeating: 0, count: batch * units)
-        var sequence = options.returnSequences ? [Float](repeating: 0, count: batch * steps * units) : []
-        var stepInput = [Float](repeating: 0, count: batch * width)
-        for position in 0..<steps {
-            let time = options.goBackwards ? steps - 1 - position : position
-            for row in 0..<batch {
-                let source = (row * steps + time) * width
-                stepInput.replaceSubrange(row * width..<(row + 1) * width, with: projected[source..<source + width])
-            }
-            let previous = states
-            step(stepInput[...], &states, batch)
-            for row in 0..<batch {
-                let range = row * units..<(row + 1) * units
-                if let mask, !mask[row * steps + time] {
-                    for index in states.indices { states[index].replaceSubrange(range, with: previous[index][range]) }
-                    if options.zeroOutputForMask {
-                        for index in range { lastOutput[index] = 0 }
+        var lastOutput = carry?.lastOutput ?? [Float](repeating: 0, count: stateSize)
+        var sequence = [Float](repeating: 0, count: options.returnSequences ? batch * steps * units : 0)
+        var recurrent = [Float](repeating: 0, count: batch * width)
+        var scratch = recurrent
+        var previous = mask == nil ? [] : states
+        let recurrentBias = weights.recurrentBias
+        projected.withUnsafeBufferPointer { projected in
+        weights.recurrentKernel.scalars.withUnsafeBufferPointer { kernel in
+        states.withUnsafeMutableBufferPointer { states in
+        recurrent.withUnsafeMutableBufferPointer { recurrent in
+        scratch.withUnsafeMutableBufferPointer { scratch in
+            for position in 0..<steps {
+                let time = options.goBackwards ? steps - 1 - position : position
+                if mask != nil { previous.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: states) } }
+                if let recurrentBias { Kernels.fillRows(recurrent.baseAddress!, rows: batch, with: recurrentBias) }
+                Kernels.gemm(m: batch, n: width, k: units, a: states.baseAddress!, lda: units,
+                             b: kernel.baseAddress!, ldb: width, c: recurrent.baseAddress!, ldc: width,
+                             beta: recurrentBias == nil ? 0 : 1)
+                step(StepBuffers(input: projected.baseAddress! + time * batch * width,
+                                 recurrent: recurrent.baseAddress!, states: states.baseAddress!,
+                                 scratch: scratch.baseAddress!, batch: batch, units: units))
+                for row in 0..<batch {
+                    let range = row * units..<(row + 1) * units
+                    if let mask, !mask[row * steps + time] {
+                        for state in 0..<stateCount {
+                            let offset = state * stateSize
+                            for index in range { states[offset + index] = previous[offset + index] }
+                        }
+                        if options.zeroOutputForMask { for index in range { lastOutput[index] = 0 } }
+                    } else {
+                        for index in range { lastOutput[index] = states[index] }
                     }
-                } else {
-                    lastOutput.replaceSubrange(range, with: states[0][range])
-                }
-                if options.returnSequences {
-                    let target = (row * steps + position) * units
-                    sequence.replaceSubrange(target..<target + units, with: lastOutput[range])
+                    if options.returnSequences {
+                        let target = (row * steps + position) * units
+                        for (offset, index) in range.enumerated() { sequence[target + offset] = lastOutput[index] }
+                    }
                 }
             }
-        }
+        }}}}}
         let output = options.returnSequences
             ? Tensor(shape: [batch, steps, units], scalars: sequence)
             : Tensor(shape: [batch, units], scalars: lastOutput)
-        return Result(output: output, states: states.map { Tensor(shape: [batch, units], scalars: $0) },
-                      carry: RecurrentCarry(states: states, lastOutput: lastOutput))
+        let finalStates = (0..<stateCount).map { Array(states[$0 * stateSize..<($0 + 1) * stateSize]) }
+        return Result(output: output, states: finalStates.map { Tensor(shape: [batch, units], scalars: $0) },
+                      carry: RecurrentCarry(states: finalStates, lastOutput: lastOutput))
+    }
+
+    /// [B, T, F] to [T, B, F].
+    static func swapLeadingAxes(_ values: [Float], _ batch: Int, _ steps: Int, _ features: Int) -> [Float] {
+        var swapped = [Float](repeating: 0, count: values.count)
+        for row in 0..<batch {
+            for time in 0..<steps {
+                let source = (row * steps + time) * features, target = (time * batch + row) * features
+                for feature in 0..<features { swapped[target + feature] = values[source + feature] }
+            }
+        }
+        return swapped
     }
 }
 
@@ -99,8 +137,8 @@ public struct RecurrentCarry: Sendable, Equatable {
 extension RecurrentLayerDefinition {
     /// The loop for this layer, with `options` (Bidirectional overrides some of them).
     func loop(options: RecurrentOptions, weights: CellWeights) -> RecurrentLoop {
-        RecurrentLoop(options: options, stateCount: Self.stateCount) { projected, states, batch in
-            self.step(projected, &states, batch: batch, weights: weights)
+        RecurrentLoop(options: options, stateCount: Self.stateCount) { buffers in
+            self.step(buffers, weights: weights)
         }
     }
 
@@ -122,7 +160,3 @@ extension RecurrentLayerDefinition {
     }
 }
 
-/// h·R (+ recurrent bias) for the whole batch: [B, U] · [U, G·U].
-func recurrentProjection(_ h: [Float], batch: Int, weights: CellWeights) -> [Float] {
-    Kernels.affine(h, rows: batch, kernel: weights.recurrentKernel, bias: weights.recurrentBias)
-}

@@ -22,6 +22,9 @@ import Foundation
 ///   without the layer-name prefix. Each is `{"shape": [...], "data": nested lists}`, a bare
 ///   number for shape `[]`. Numbers are read from their text to float32, so written weights read
 ///   back bit for bit; NaN and Infinity are not JSON numbers and are refused.
+/// - Without its weights (`writeWithoutWeights`), the same JSON keeps each layer's `layout` but
+///   no `weights`; the tensors travel beside it named `<layer name>.<tensor>` (layouts.md), in a
+///   safetensors or npz model file, and `read(_:tensors:defaultLayout:source:)` joins them.
 public enum RNNKitJSON {
     /// The value of the top-level `format` key.
     public static let formatName = "rnnkit"
@@ -54,6 +57,27 @@ public enum RNNKitJSON {
         }
     }
 
+    /// Reads an RNNKit JSON model written without its weights (see `writeWithoutWeights`), its
+    /// weights given as `tensors` named `<layer name>.<tensor>` in each layer's `layout`
+    /// (`lstm.kernel`, `bidirectional.forward.kernel`, `lstm.weight_ih_l0`, `dense.weight`...),
+    /// as safetensors and npz model files hold them.
+    ///
+    /// A layer without a `layout` key takes `defaultLayout`. Layers must not hold `weights` in
+    /// the JSON. Missing, unexpected and misshaped tensors, and tensors that belong to no layer,
+    /// are returned in `problems`, located by the tensor's full name (`lstm.kernel`); everything
+    /// else is reported as `read(_:source:)` reports it.
+    public static func read(_ json: JSONValue, tensors: [String: Tensor], defaultLayout: WeightLayout = .keras,
+                            source: String) throws -> Model {
+        do {
+            var reader = Reader()
+            reader.separateTensors = tensors
+            reader.defaultLayout = defaultLayout
+            return try reader.read(json, source: source)
+        } catch let error as RNNKitError {
+            throw error.inFile(source)
+        }
+    }
+
     /// The RNNKit JSON of `model`, its weights in `layout`. Every layer is written, InputLayers
     /// included; `inputs` are left out only for the layers of a Sequential model.
     ///
@@ -61,9 +85,35 @@ public enum RNNKitJSON {
     /// layer whose config could not be read, a layer called more than once, a name with ':',
     /// NaN or infinite weights, a layer `layout` cannot express.
     public static func write(_ model: Model, layout: WeightLayout) throws -> JSONValue {
+        var separate: [(name: String, tensor: Tensor)]? = nil
+        return try write(model, layout: layout, separate: &separate)
+    }
+
+    /// The RNNKit JSON of `model` without its weights (each layer that has weights keeps its
+    /// `"layout"`), and the weights in `layout` as tensors named `<layer name>.<tensor>`, in
+    /// file order: layers in model order, each layer's tensors in the order of
+    /// `LayoutConversion.tensorNames`. `read(_:tensors:defaultLayout:source:)` reads them back.
+    ///
+    /// Throws what `write(_:layout:)` throws, except for NaN and infinite weights, which tensor
+    /// files can hold; and `RNNKitError(.invalidModel)` when two layers would write tensors of
+    /// the same name (layers `a` and `a.forward` of a Bidirectional `a`, say).
+    public static func writeWithoutWeights(_ model: Model, layout: WeightLayout) throws
+        -> (json: JSONValue, tensors: [(name: String, tensor: Tensor)]) {
+        var separate: [(name: String, tensor: Tensor)]? = []
+        let json = try write(model, layout: layout, separate: &separate)
+        var seen: Set<String> = []
+        for (name, _) in separate! where !seen.insert(name).inserted {
+            throw RNNKitError(.invalidModel, "two layers would write a tensor named '\(name)'", location: name)
+        }
+        return (json, separate!)
+    }
+
+    /// `write`, with the weights inline (`separate` nil) or appended to `separate`.
+    private static func write(_ model: Model, layout: WeightLayout,
+                              separate: inout [(name: String, tensor: Tensor)]?) throws -> JSONValue {
         var layers: [JSONValue] = []
         for (index, layer) in model.layers.enumerated() {
-            layers.append(try write(layer, at: index, of: model, layout: layout))
+            layers.append(try write(layer, at: index, of: model, layout: layout, separate: &separate))
         }
         let version = model.kerasVersion.isEmpty ? String(model.kerasMajorVersion) : model.kerasVersion
         return .object(JSONObject([
@@ -81,8 +131,8 @@ public enum RNNKitJSON {
 // MARK: - Writing
 
 extension RNNKitJSON {
-    private static func write(_ layer: ModelLayer, at index: Int, of model: Model,
-                              layout: WeightLayout) throws -> JSONValue {
+    private static func write(_ layer: ModelLayer, at index: Int, of model: Model, layout: WeightLayout,
+                              separate: inout [(name: String, tensor: Tensor)]?) throws -> JSONValue {
         guard let definition = layer.definition else {
             throw RNNKitError(.invalidModel, "layer '\(layer.name)' has no readable config, so it cannot be written",
                               location: layer.name)
@@ -116,13 +166,20 @@ extension RNNKitJSON {
                 throw RNNKitError(.invalidModel, "layer '\(layer.name)': \(error.message)",
                                   location: layer.name + (error.location.map { "." + $0 } ?? ""))
             }
-            var weights = JSONObject()
-            for name in order {
-                guard let tensor = exported[name] else { continue }
-                weights[name] = try tensorJSON(tensor, name: "\(layer.name).\(name)")
-            }
             object["layout"] = .string(layout.rawValue)
-            object["weights"] = .object(weights)
+            if separate != nil {
+                for name in order {
+                    guard let tensor = exported[name] else { continue }
+                    separate!.append(("\(layer.name).\(name)", tensor))
+                }
+            } else {
+                var weights = JSONObject()
+                for name in order {
+                    guard let tensor = exported[name] else { continue }
+                    weights[name] = try tensorJSON(tensor, name: "\(layer.name).\(name)")
+                }
+                object["weights"] = .object(weights)
+            }
         }
         return .object(object)
     }
@@ -206,6 +263,10 @@ extension RNNKitJSON {
     private struct Reader {
         var problems: [Problem] = []
         var major = 3
+        /// The weights, by full tensor name, when they are not in the JSON.
+        var separateTensors: [String: Tensor]?
+        /// The layout of a layer without a `layout` key.
+        var defaultLayout: WeightLayout = .keras
 
         mutating func read(_ json: JSONValue, source: String) throws -> Model {
             guard let root = json.objectValue else {
@@ -243,6 +304,9 @@ extension RNNKitJSON {
                     throw error(entry.pointer + "/name", "duplicate layer name '\(entry.layer.name)'")
                 }
                 entries.append(entry)
+            }
+            if let tensors = separateTensors {
+                assign(tensors, to: &entries)
             }
 
             // The graph: explicit inputs, or the previous layer's output.
@@ -337,7 +401,7 @@ extension RNNKitJSON {
                 }
             }
 
-            entry.layout = .keras
+            entry.layout = defaultLayout
             if let layoutValue = object["layout"] {
                 guard let layoutName = layoutValue.stringValue else {
                     throw error(pointer + "/layout", "'layout' is not a string")
@@ -350,6 +414,10 @@ extension RNNKitJSON {
             }
 
             if let weightsValue = object["weights"] {
+                guard separateTensors == nil else {
+                    throw error(pointer + "/weights",
+                                "layer '\(name)' holds 'weights', but this model's weights are separate tensors")
+                }
                 guard let weights = weightsValue.objectValue else {
                     throw error(pointer + "/weights", "'weights' is not an object of named tensors")
                 }
@@ -361,6 +429,41 @@ extension RNNKitJSON {
                 entry.weights = stored
             }
             return entry
+        }
+
+        /// Gives each separate tensor to its layer: the layer that expects its full name in its
+        /// layout, else (to be reported as unexpected) the layer with the longest name that
+        /// prefixes it followed by '.'. A tensor no layer's name prefixes is a problem here.
+        mutating func assign(_ tensors: [String: Tensor], to entries: inout [Entry]) {
+            var expected: [String: Int] = [:]
+            for (index, entry) in entries.enumerated() {
+                guard let definition = entry.layer.definition, let layout = entry.layout,
+                      let names = try? LayoutConversion.tensorNames(of: definition, in: layout) else { continue }
+                for name in names where expected[entry.layer.name + "." + name] == nil {
+                    expected[entry.layer.name + "." + name] = index
+                }
+            }
+            for name in tensors.keys.sorted() {
+                var owner = expected[name]
+                if owner == nil {
+                    var longest = -1
+                    for (index, entry) in entries.enumerated()
+                    where entry.layer.name.count > longest && name.hasPrefix(entry.layer.name + ".") {
+                        owner = index
+                        longest = entry.layer.name.count
+                    }
+                }
+                guard let owner else {
+                    problems.append(Problem(.error, name,
+                        "tensor '\(name)' of shape \(formatShape(tensors[name]!.shape)) belongs to no layer "
+                            + "(tensors are named <layer name>.<tensor>)"))
+                    continue
+                }
+                let layerName = entries[owner].layer.name
+                let local = String(name.dropFirst(layerName.count + 1))
+                if entries[owner].weights == nil { entries[owner].weights = [:] }
+                entries[owner].weights![local] = StoredWeight(location: name, tensor: tensors[name]!)
+            }
         }
 
         /// `"layer"` or `"layer:k"`, naming an existing layer.
@@ -493,7 +596,12 @@ extension RNNKitJSON {
                 return  // Unknown class or layout, bad config or unknown input shapes: reported already.
             }
             let layerName = entry.layer.name
-            guard let stored = entry.weights else {
+            let separate = separateTensors != nil
+            /// Where a tensor of this layer is, by its name in the layout.
+            func locate(_ name: String) -> String {
+                separate ? "\(layerName).\(name)" : "\(entry.pointer)/weights/\(token(name))"
+            }
+            guard let stored = entry.weights ?? (separate ? [:] : nil) else {
                 if !specs.isEmpty {
                     let expected = (try? LayoutConversion.tensorNames(of: definition, in: layout))
                         ?? specs.map(\.name)
@@ -505,7 +613,7 @@ extension RNNKitJSON {
             if layout == .keras {
                 var complete = true
                 for spec in specs where stored[spec.name] == nil {
-                    model.problems.append(Problem(.error, "\(entry.pointer)/weights/\(token(spec.name))",
+                    model.problems.append(Problem(.error, locate(spec.name),
                         "missing weight '\(spec.name)' of shape \(formatShape(spec.shape))"))
                     complete = false
                 }
@@ -519,6 +627,12 @@ extension RNNKitJSON {
                 }
                 if complete {
                     WeightBinding.bind(specs.map { ($0, stored[$0.name]!) }, to: index, model: &model)
+                } else {
+                    // Nothing is bound, but the misshaped weights are worth reporting too.
+                    var scratch = model
+                    let present = specs.compactMap { spec in stored[spec.name].map { (spec, $0) } }
+                    WeightBinding.bind(present, to: index, model: &scratch)
+                    model.problems = scratch.problems
                 }
                 return
             }
@@ -526,11 +640,11 @@ extension RNNKitJSON {
             let inputDim = specs.first { $0.name == "kernel" || $0.name.hasSuffix(".kernel") }?.shape.first
             let issues = LayoutConversion.problems(in: tensors, of: definition, layout: layout, inputDim: inputDim)
             for issue in issues {
-                let location = issue.location.map { "\(entry.pointer)/weights/\(token($0))" } ?? entry.pointer + "/layout"
+                let location = issue.location.map(locate) ?? entry.pointer + "/layout"
                 model.problems.append(Problem(.error, location, issue.message))
             }
             guard issues.isEmpty else { return }
-            let weightsPointer = entry.pointer + "/weights"
+            let weightsPointer = separate ? layerName : entry.pointer + "/weights"
             do {
                 let keras = try LayoutConversion.importWeights(tensors, of: definition, from: layout, inputDim: inputDim)
                 let pairs = specs.compactMap { spec in

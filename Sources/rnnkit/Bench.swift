@@ -1,0 +1,47 @@
+import ArgumentParser
+import RNNKit
+
+extension RNNKitCommand {
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time predictions on random inputs: median, min and max ms, GFLOP/s, peak memory.",
+            discussion: "Compare with other runtimes in the same run: see Benchmarks/README.md.")
+
+        @OptionGroup var model: ModelArguments
+
+        @Option(help: "Batch size.")
+        var batch = 1
+
+        @Option(help: "Time steps (where the model's time axis is free).")
+        var steps = 100
+
+        @Option(help: "Threads for the matrix multiplies.")
+        var threads = 1
+
+        @Flag(help: "Print JSON.")
+        var json = false
+
+        func validate() throws {
+            guard batch >= 1, steps >= 1, threads >= 1 else {
+                throw ValidationError("--batch, --steps and --threads must be at least 1")
+            }
+        }
+
+        func run() throws {
+            RNNKitRuntime.setThreadCount(threads)
+            let result = try Benchmark.run(try Predictor(try model.load()), batch: batch, steps: steps)
+            if json {
+                printJSON(["median_ms": .double(result.medianMilliseconds), "min_ms": .double(result.minimumMilliseconds),
+                           "max_ms": .double(result.maximumMilliseconds), "gflops": .double(result.gigaflopsPerSecond),
+                           "batch": .int(batch), "steps": .int(steps), "threads": .int(threads),
+                           "peak_rss_bytes": .int(result.peakResidentBytes), "runs": .int(result.runs)])
+            } else {
+                print("""
+                    median \(result.medianMilliseconds) ms (min \(result.minimumMilliseconds), \
+                    max \(result.maximumMilliseconds)) over \(result.runs) runs; \
+                    \(result.gigaflopsPerSecond) GFLOP/s; peak RSS \(result.peakResidentBytes / 1_048_576) MiB
+                    """)
+            }
+        }
+    }
+}

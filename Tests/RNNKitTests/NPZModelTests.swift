@@ -1,0 +1,183 @@
+import Foundation
+import RNNKitTestSupport
+import XCTest
+@testable import RNNKit
+
+/// Every fixture written as an npz model in every layout reads back bit for bit and predicts
+/// the same; the archive is a plain NumPy `.npz` that TensorFile (and NumPy) reads.
+final class NPZModelTests: XCTestCase {
+    private var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = try FixtureFiles.temporaryDirectory()
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func temporary(_ name: String) -> String {
+        directory.appendingPathComponent(name).path
+    }
+
+    func testFixturesRoundTripInEveryLayout() throws {
+        var written = 0
+        for fixture in try FixtureFiles.manifest() {
+            let original = try Model.load(contentsOf: FixtureFiles.path("\(fixture.name)/keras3.keras"))
+            let inputs = try (0..<original.inputs.count).map {
+                try TensorFile.read(FixtureFiles.path("\(fixture.name)/input_\($0).npy"))[0].tensor
+            }
+            let expected = try Predictor(original).predict(inputs)
+            for layout in WeightLayout.allCases {
+                let path = temporary("\(fixture.name)-\(layout).npz")
+                do {
+                    try NPZModel.write(original, layout: layout, to: path)
+                } catch let error as RNNKitError where layout == .pytorch {
+                    XCTAssertEqual(error.kind, .invalidModel)
+                    XCTAssertEqual(error.file, path)
+                    XCTAssertTrue(error.message.contains("the pytorch layout cannot express"), error.message)
+                    continue
+                }
+                XCTAssertTrue(NPZModel.isNPZModel(path))
+                XCTAssertTrue(NPZModel.isNPZ(path))
+                let reread = try NPZModel.read(path)
+                XCTAssertEqual(reread.problems, [], "\(fixture.name) \(layout)")
+                XCTAssertEqual(reread.source, path)
+                XCTAssertEqual(reread.layers.map(\.name), original.layers.map(\.name))
+                for (before, after) in zip(original.layers, reread.layers) {
+                    XCTAssertEqual(before.weights.mapValues { $0.scalars.map(\.bitPattern) },
+                                   after.weights.mapValues { $0.scalars.map(\.bitPattern) },
+                                   "\(fixture.name) \(layout) \(before.name)")
+                    XCTAssertEqual(before.weights.mapValues(\.shape), after.weights.mapValues(\.shape))
+                }
+                XCTAssertEqual(try Predictor(reread).predict(inputs), expected, "\(fixture.name) \(layout)")
+
+                // A plain npz: the model entry first, then the tensors in file order.
+                let arrays = try TensorFile.read(path)
+                let (_, tensors) = try RNNKitJSON.writeWithoutWeights(original, layout: layout)
+                XCTAssertEqual(arrays.map(\.name), [NPZModel.modelEntry] + tensors.map(\.name))
+                XCTAssertEqual(arrays.first?.elementType, .uint8)
+                XCTAssertTrue(arrays.dropFirst().allSatisfy { $0.elementType == .float32 })
+                written += 1
+            }
+        }
+        XCTAssertGreaterThan(written, 45)
+    }
+
+    func testTheModelEntryIsTheJSONWithoutWeights() throws {
+        let model = try Model.load(contentsOf: FixtureFiles.path("seq2seq/keras3.keras"))
+        let path = temporary("seq2seq.npz")
+        try NPZModel.write(model, layout: .onnx, to: path)
+        let entry = try TensorFile.read(path).first { $0.name == NPZModel.modelEntry }!
+        let text = String(decoding: entry.tensor.scalars.map { UInt8($0) }, as: UTF8.self)
+        XCTAssertEqual(entry.tensor.shape, [text.utf8.count])
+        let json = try JSONParser.parse(text)
+        XCTAssertEqual(json, try RNNKitJSON.writeWithoutWeights(model, layout: .onnx).json)
+        XCTAssertTrue(json["layers"]!.arrayValue!.contains { $0["layout"] == "onnx" })
+    }
+
+    func testWeightsOnlyArchivesAreRefused() throws {
+        let path = temporary("weights.npz")
+        try TensorFile.write([NamedTensor(name: "dense.kernel", tensor: Tensor(zeros: [3, 1]))], to: path)
+        XCTAssertFalse(NPZModel.isNPZModel(path))
+        XCTAssertTrue(NPZModel.isNPZ(path))
+        XCTAssertThrowsError(try NPZModel.read(path)) { error in
+            let error = error as! RNNKitError
+            XCTAssertEqual(error.kind, .badUsage)
+            XCTAssertEqual(error.description, "\(path): weights only: no RNNKit model metadata")
+        }
+    }
+
+    func testOtherFilesAreNotNPZModels() {
+        for file in ["simple_rnn/keras3.keras", "simple_rnn/keras3.h5", "simple_rnn/input_0.npy", "absent.npz"] {
+            XCTAssertFalse(NPZModel.isNPZModel(FixtureFiles.path(file)), file)
+            XCTAssertFalse(NPZModel.isNPZ(FixtureFiles.path(file)), file)
+        }
+    }
+
+    func testMissingExtraAndMisshapedTensorsAreProblemsNamedByTensor() throws {
+        let model = try Model.load(contentsOf: FixtureFiles.path("gru_reset_after/keras3.keras"))
+        let path = temporary("gru.npz")
+        try NPZModel.write(model, layout: .pytorch, to: path)
+        var arrays = try TensorFile.read(path)
+        let gru = model.layers.first { $0.className == "GRU" }!.name
+        arrays.removeAll { $0.name == "\(gru).bias_hh_l0" }
+        let index = arrays.firstIndex { $0.name == "\(gru).weight_hh_l0" }!
+        arrays[index].tensor = Tensor(zeros: [2, 2])
+        arrays.append(NamedTensor(name: "\(gru).weight_ih_l1", tensor: Tensor(zeros: [1])))
+        // TensorFile writes float32, so the model entry is rewritten by hand.
+        try writeArchive(arrays, to: path)
+        let reread = try NPZModel.read(path)
+        XCTAssertEqual(reread.errors.map(\.location).sorted(),
+                       ["\(gru).bias_hh_l0", "\(gru).weight_hh_l0", "\(gru).weight_ih_l1"], "\(reread.problems)")
+        XCTAssertTrue(reread.errors.allSatisfy { $0.message.contains("tensor") })
+    }
+
+    func testBadModelEntries() throws {
+        let path = temporary("bad.npz")
+        try TensorFile.write([NamedTensor(name: NPZModel.modelEntry, tensor: Tensor(shape: [2], scalars: [123, 125]))],
+                             to: path)
+        XCTAssertThrowsError(try NPZModel.read(path)) { error in
+            let error = error as! RNNKitError
+            XCTAssertEqual(error.kind, .unreadable)
+            XCTAssertEqual(error.location, NPZModel.modelEntry)
+            XCTAssertTrue(error.message.contains("1-D uint8 array"), error.message)
+        }
+        try writeArchive([NamedTensor(name: NPZModel.modelEntry, tensor: Tensor(shape: [3], scalars: [123, 34, 125]))],
+                         to: path)
+        XCTAssertThrowsError(try NPZModel.read(path)) { error in
+            let error = error as! RNNKitError
+            XCTAssertEqual(error.kind, .unreadable)
+            XCTAssertEqual(error.file, path)
+            XCTAssertTrue(error.message.hasPrefix("the RNNKit model is not JSON"), error.message)
+        }
+        try writeArchive([NamedTensor(name: NPZModel.modelEntry, tensor: Tensor(shape: [2], scalars: [123, 125]))],
+                         to: path)
+        XCTAssertThrowsError(try NPZModel.read(path)) { error in
+            XCTAssertTrue((error as! RNNKitError).message.contains("not an RNNKit model"))
+        }
+        let misnamed = temporary("model.bin")
+        try FileManager.default.copyItem(atPath: path, toPath: misnamed)
+        XCTAssertTrue(NPZModel.isNPZModel(misnamed))
+        XCTAssertThrowsError(try NPZModel.read(misnamed)) { error in
+            XCTAssertEqual((error as! RNNKitError).file, misnamed)
+        }
+    }
+
+    func testWritersRefuseModelsWithErrorsAndInexpressibleLayers() throws {
+        let gru = try Model.load(contentsOf: FixtureFiles.path("gru_reset_before/keras3.keras"))
+        let path = temporary("gru.npz")
+        XCTAssertThrowsError(try NPZModel.write(gru, layout: .pytorch, to: path)) { error in
+            let error = error as! RNNKitError
+            XCTAssertEqual(error.kind, .invalidModel)
+            XCTAssertTrue(error.message.contains("cannot express GRU reset_after=false"), error.message)
+        }
+        let broken = try Model.load(contentsOf: FixtureFiles.path("malformed/nan_weight.h5"))
+        XCTAssertThrowsError(try NPZModel.write(broken, layout: .keras, to: path)) { error in
+            XCTAssertTrue((error as! RNNKitError).message.hasPrefix("cannot write a model with errors"))
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path))
+    }
+
+    func testNPYEncodingMatchesTensorFile() throws {
+        let tensor = Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, -6])
+        let data = NPZModel.npy(descr: "<f4", shape: tensor.shape,
+                                data: Data(tensor.scalars.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }))
+        let path = temporary("one.npy")
+        try data.write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(try TensorFile.read(path).first?.tensor, tensor)
+        XCTAssertEqual(data.count % 64, 24 % 64)  // header aligned to 64 bytes, then 24 data bytes
+    }
+
+    /// Writes arrays as an npz archive, uint8 for the model entry and float32 for the rest.
+    private func writeArchive(_ arrays: [NamedTensor], to path: String) throws {
+        let entries = arrays.map { array in
+            let isModel = array.name == NPZModel.modelEntry
+            let body = isModel
+                ? Data(array.tensor.scalars.map { UInt8($0) })
+                : Data(array.tensor.scalars.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) })
+            return (name: array.name, bytes: NPZModel.npy(descr: isModel ? "|u1" : "<f4", shape: array.tensor.shape, data: body))
+        }
+        try NPZModel.zip(entries, path: path).write(to: URL(fileURLWithPath: path))
+    }
+}
