@@ -8,6 +8,10 @@ public enum ModelFileKind: String, Sendable {
     case kerasArchive = "keras"
     /// JSON: a Keras architecture (`model.to_json()`) or an RNNKit model.
     case json
+    /// safetensors with RNNKit's model metadata.
+    case safetensors
+    /// NumPy .npz with RNNKit's `__rnnkit_model__` entry.
+    case npz
 
     /// Reads the first bytes of `path` to tell its kind.
     public static func detect(_ path: String) throws -> ModelFileKind {
@@ -17,14 +21,18 @@ public enum ModelFileKind: String, Sendable {
         }
         defer { try? handle.close() }
         let head = [UInt8]((try? handle.read(upToCount: 512)) ?? Data())
+        let size = Int((try? handle.seekToEnd()) ?? 0)
+        // First: a safetensors header length could otherwise start with '{' and pass for JSON.
+        if SafetensorsFile.looksLikeSafetensors(head, fileSize: size) { return .safetensors }
         if head.starts(with: [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]) { return .hdf5 }
-        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return .kerasArchive }
+        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return NPZModel.isNPZ(path) ? .npz : .kerasArchive }
         if let first = head.first(where: { ![0x20, 0x09, 0x0A, 0x0D, 0xEF, 0xBB, 0xBF].contains($0) }),
            first == UInt8(ascii: "{") {
             return .json
         }
         if head.isEmpty { throw RNNKitError(.unreadable, "empty file", file: path) }
-        throw RNNKitError(.unreadable, "unrecognized file format (expected HDF5, a .keras archive or JSON)",
+        throw RNNKitError(.unreadable,
+                          "unrecognized file format (expected HDF5, a .keras archive, JSON, safetensors or .npz)",
                           file: path)
     }
 }
@@ -52,6 +60,12 @@ extension Model {
                 model = try KerasArchive.withContents(of: path) { archive in
                     try KerasArchiveModel.read(archive)
                 }
+            case .safetensors:
+                try refuseSeparateWeights(weightsPath, for: path)
+                model = try SafetensorsModel.read(path)
+            case .npz:
+                try refuseSeparateWeights(weightsPath, for: path)
+                model = try NPZModel.read(path)
             case .json:
                 let text = try readText(path)
                 let json: JSONValue

@@ -84,7 +84,7 @@ final class ModelValidationTests: XCTestCase {
         let text = directory.appendingPathComponent("notes.txt").path
         FileManager.default.createFile(atPath: empty, contents: Data())
         FileManager.default.createFile(atPath: text, contents: Data("hello".utf8))
-        for (path, message) in [(empty, "empty file"), (text, "unrecognized file format (expected HDF5, a .keras archive or JSON)"),
+        for (path, message) in [(empty, "empty file"), (text, "unrecognized file format (expected HDF5, a .keras archive, JSON, safetensors or .npz)"),
                                 (directory.appendingPathComponent("absent.h5").path, "no such file")] {
             XCTAssertThrowsError(try Model.load(contentsOf: path)) { error in
                 XCTAssertEqual((error as? RNNKitError)?.kind, .unreadable)

@@ -159,25 +159,12 @@ final class NPZModelTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path))
     }
 
-    func testNPYEncodingMatchesTensorFile() throws {
-        let tensor = Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, -6])
-        let data = NPZModel.npy(descr: "<f4", shape: tensor.shape,
-                                data: Data(tensor.scalars.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }))
-        let path = temporary("one.npy")
-        try data.write(to: URL(fileURLWithPath: path))
-        XCTAssertEqual(try TensorFile.read(path).first?.tensor, tensor)
-        XCTAssertEqual(data.count % 64, 24 % 64)  // header aligned to 64 bytes, then 24 data bytes
-    }
-
     /// Writes arrays as an npz archive, uint8 for the model entry and float32 for the rest.
     private func writeArchive(_ arrays: [NamedTensor], to path: String) throws {
-        let entries = arrays.map { array in
-            let isModel = array.name == NPZModel.modelEntry
-            let body = isModel
-                ? Data(array.tensor.scalars.map { UInt8($0) })
-                : Data(array.tensor.scalars.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) })
-            return (name: array.name, bytes: NPZModel.npy(descr: isModel ? "|u1" : "<f4", shape: array.tensor.shape, data: body))
+        let typed = arrays.map { array in
+            NamedTensor(name: array.name, tensor: array.tensor,
+                        elementType: array.name == NPZModel.modelEntry ? .uint8 : .float32)
         }
-        try NPZModel.zip(entries, path: path).write(to: URL(fileURLWithPath: path))
+        try NPZFormat.archive(typed, path: path).write(to: URL(fileURLWithPath: path))
     }
 }

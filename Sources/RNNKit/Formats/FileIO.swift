@@ -71,41 +71,62 @@ final class ReadableFile {
 }
 
 /// Atomic replacement of a file: write a temporary file beside it, fsync, rename over it.
-enum AtomicFile {
-    /// Where `write(to:_:)` sends the content: an open temporary file.
-    final class Sink {
-        fileprivate let fd: Int32
-        fileprivate let target: String
-        fileprivate init(fd: Int32, target: String) { self.fd = fd; self.target = target }
+/// Bytes written to a file, retrying short writes; errors name the file.
+final class FileSink {
+    private let fd: Int32
+    private let path: String
 
-        func write(_ bytes: UnsafeRawBufferPointer) throws {
-            var done = 0
-            while done < bytes.count {
-                let n = Foundation.write(fd, bytes.baseAddress! + done, bytes.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw RNNKitError(.badUsage, "cannot write: \(String(cString: strerror(errno)))", file: target)
-                }
-                done += n
-            }
-        }
-
-        func write(_ data: Data) throws { try data.withUnsafeBytes { try write($0) } }
-        func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
+    private init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
     }
 
+    /// Creates (or truncates) `path` and lets `body` write it.
+    static func write(to path: String, _ body: (FileSink) throws -> Void) throws {
+        let fd = Foundation.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o666)
+        guard fd >= 0 else {
+            throw RNNKitError(.badUsage, "cannot write: \(String(cString: strerror(errno)))", file: path)
+        }
+        var closed = false
+        defer { if !closed { Foundation.close(fd) } }
+        try body(FileSink(fd: fd, path: path))
+        closed = true
+        guard Foundation.close(fd) == 0 else {
+            throw RNNKitError(.badUsage, "cannot write: \(String(cString: strerror(errno)))", file: path)
+        }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = Foundation.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw RNNKitError(.badUsage, "cannot write: \(String(cString: strerror(errno)))", file: path)
+            }
+            done += n
+        }
+    }
+
+    func write(_ data: Data) throws { try data.withUnsafeBytes { try write($0) } }
+    func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
+
+    /// float32 scalars, little-endian whatever the machine.
+    func writeLittleEndian(_ scalars: [Float]) throws {
+        #if _endian(little)
+        try scalars.withUnsafeBytes { try write($0) }
+        #else
+        try scalars.map { $0.bitPattern.littleEndian }.withUnsafeBytes { try write($0) }
+        #endif
+    }
+}
+
+enum AtomicFile {
     /// Creates a unique temporary file in the folder of `path`, lets `body` fill it, flushes it to
     /// disk and renames it over `path`. On any error the temporary file is removed and `path` is
     /// left as it was.
-    static func write(to path: String, _ body: (Sink) throws -> Void) throws {
-        try write(to: path, byPath: { temporary in
-            let fd = Foundation.open(temporary, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC)
-            guard fd >= 0 else {
-                throw RNNKitError(.badUsage, "cannot write: \(String(cString: strerror(errno)))", file: path)
-            }
-            defer { Foundation.close(fd) }
-            try body(Sink(fd: fd, target: path))
-        })
+    static func write(to path: String, _ body: (FileSink) throws -> Void) throws {
+        try write(to: path, byPath: { temporary in try FileSink.write(to: temporary, body) })
     }
 
     /// The same, for writers that open the file themselves (libhdf5, the zip writer): `body`

@@ -15,14 +15,8 @@ public enum NPZModel {
     /// Reads a model. Unreadable archives, and archives without `__rnnkit_model__`
     /// (`RNNKitError(.badUsage)`, "weights only: no RNNKit model metadata"), throw; missing,
     /// unexpected and misshaped tensors are in the model's `problems`, located by tensor name.
-    ///
-    /// The archive is read by `TensorFile.read`, which chooses the reader by extension: the
-    /// path must end in `.npz`.
     public static func read(_ path: String) throws -> Model {
-        guard (path as NSString).pathExtension.lowercased() == "npz" else {
-            throw RNNKitError(.badUsage, "an npz model file must be named *.npz", file: path)
-        }
-        let arrays = try TensorFile.read(path)
+        let arrays = try TensorFile.readNPZ(path)
         var tensors: [String: Tensor] = [:]
         var json: [UInt8]?
         for array in arrays {
@@ -54,45 +48,12 @@ public enum NPZModel {
     /// errors, and a layer the layout cannot express, with the reason.
     public static func write(_ model: Model, layout: WeightLayout, to path: String) throws {
         let (json, tensors) = try TensorModelFile.export(model, layout: layout, to: path)
-        for (name, _) in tensors {
-            if name.contains("/") || name.contains("\\") || name.utf8.contains(0) {
-                throw RNNKitError(.invalidModel, "tensor name '\(SafetensorsFile.printable(name))' cannot name an "
-                    + ".npz entry (it contains '/', '\\' or NUL)", file: path, location: name)
-            }
-        }
         let text = Array(json.utf8)
-        var entries = [(name: modelEntry, bytes: npy(descr: "|u1", shape: [text.count], data: Data(text)))]
-        for (name, tensor) in tensors {
-            var data = Data(capacity: tensor.count * 4)
-            for scalar in tensor.scalars {
-                withUnsafeBytes(of: scalar.bitPattern.littleEndian) { data.append(contentsOf: $0) }
-            }
-            entries.append((name, npy(descr: "<f4", shape: tensor.shape, data: data)))
-        }
-        let archive = try zip(entries, path: path)
-        try DirectFileWriter.write(to: path) { sink in try sink.write(archive) }
-    }
-
-    /// A ZIP archive of stored `<name>.npy` entries, in order, built in memory.
-    static func zip(_ entries: [(name: String, bytes: Data)], path: String) throws -> Data {
-        do {
-            let archive = try Archive(data: Data(), accessMode: .create)
-            for entry in entries {
-                let bytes = entry.bytes
-                try archive.addEntry(with: entry.name + ".npy", type: .file, uncompressedSize: Int64(bytes.count),
-                                     compressionMethod: .none) { position, size in
-                    bytes.subdata(in: Int(position)..<(Int(position) + size))
-                }
-            }
-            guard let data = archive.data else {
-                throw RNNKitError(.badUsage, "cannot build the .npz archive in memory", file: path)
-            }
-            return data
-        } catch let error as RNNKitError {
-            throw error
-        } catch {
-            throw RNNKitError(.badUsage, "cannot build the .npz archive: \(error)", file: path)
-        }
+        let modelArray = NamedTensor(name: modelEntry, tensor: Tensor(shape: [text.count], scalars: text.map(Float.init)),
+                                     elementType: .uint8)
+        let arrays = [modelArray] + tensors.map { NamedTensor(name: $0.name, tensor: $0.tensor) }
+        let archive = try NPZFormat.archive(arrays, path: path)
+        try FileSink.write(to: path) { sink in try sink.write(archive) }
     }
 
     /// Whether `path` is a ZIP archive with a `__rnnkit_model__.npy` entry. Reads only the
@@ -118,22 +79,5 @@ public enum NPZModel {
               let archive = try? Archive(url: URL(fileURLWithPath: path), accessMode: .read, pathEncoding: nil)
         else { return nil }
         return archive.map(\.path)
-    }
-
-    /// An `.npy` file (format 1.0, or 2.0 for a header above 64 KiB) of C-order `data`.
-    static func npy(descr: String, shape: [Int], data: Data) -> Data {
-        let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
-        var header = Array("{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }".utf8)
-        let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
-        let version: UInt8 = header.count + 1 + 64 > Int(UInt16.max) ? 2 : 1
-        let prefix = magic.count + 2 + (version == 1 ? 2 : 4)
-        header += [UInt8](repeating: 0x20, count: 64 - (prefix + header.count + 1) % 64)
-        header.append(0x0A)
-        var out = Data(magic + [version, 0])
-        let length = UInt32(header.count)
-        out.append(contentsOf: (0..<(version == 1 ? 2 : 4)).map { UInt8(truncatingIfNeeded: length >> (8 * $0)) })
-        out.append(contentsOf: header)
-        out.append(data)
-        return out
     }
 }

@@ -85,7 +85,7 @@ public enum SafetensorsFile {
                 + "\(maxHeaderBytes) that readers accept", file: path)
         }
 
-        try DirectFileWriter.write(to: path) { sink in
+        try FileSink.write(to: path) { sink in
             let length = UInt64(header.count)
             try sink.write((0..<8).map { UInt8(truncatingIfNeeded: length >> (8 * $0)) })
             try sink.write(header)
@@ -427,57 +427,6 @@ extension SafetensorsFile {
             return Float(bitPattern: sign | 0x7F80_0000 | mantissa << 13)  // infinity or NaN
         default:
             return Float(bitPattern: sign | (exponent + 112) << 23 | mantissa << 13)
-        }
-    }
-}
-
-// MARK: - Writing files
-
-/// Writes a file at exactly the path given, created or truncated: for writers whose caller
-/// makes the write atomic (temporary file and rename).
-enum DirectFileWriter {
-    final class Sink {
-        fileprivate let fd: Int32
-        fileprivate let path: String
-        fileprivate init(fd: Int32, path: String) { self.fd = fd; self.path = path }
-
-        func write(_ bytes: UnsafeRawBufferPointer) throws {
-            var done = 0
-            while done < bytes.count {
-                let n = Foundation.write(fd, bytes.baseAddress! + done, bytes.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw RNNKitError(.badUsage, "cannot write: \(String(cString: strerror(errno)))", file: path)
-                }
-                done += n
-            }
-        }
-
-        func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
-        func write(_ data: Data) throws { try data.withUnsafeBytes { try write($0) } }
-
-        /// float32 scalars, little-endian.
-        func writeLittleEndian(_ scalars: [Float]) throws {
-            if UInt32(littleEndian: 1) == 1 {
-                try scalars.withUnsafeBytes { try write($0) }
-            } else {
-                let swapped = scalars.map { $0.bitPattern.littleEndian }
-                try swapped.withUnsafeBytes { try write($0) }
-            }
-        }
-    }
-
-    static func write(to path: String, _ body: (Sink) throws -> Void) throws {
-        let fd = Foundation.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
-        guard fd >= 0 else {
-            throw RNNKitError(.badUsage, "cannot write: \(String(cString: strerror(errno)))", file: path)
-        }
-        var closed = false
-        defer { if !closed { Foundation.close(fd) } }
-        try body(Sink(fd: fd, path: path))
-        closed = true
-        guard Foundation.close(fd) == 0 else {
-            throw RNNKitError(.badUsage, "cannot write: \(String(cString: strerror(errno)))", file: path)
         }
     }
 }

@@ -25,17 +25,18 @@ enum NPYFormat {
 
     // MARK: - Writing
 
-    /// The header NumPy's `np.save` writes for a C-order float32 array of `shape`: version 1.0 (2.0
+    /// The header NumPy's `np.save` writes for a C-order array of `shape` (float32, or the
+    /// NumPy type `descr`): version 1.0 (2.0
     /// when the header needs more than 65535 bytes), keys sorted, spare spaces after the dict so the
     /// first axis can grow, padded with spaces to a multiple of 64 bytes and ended by '\n'.
-    static func header(shape: [Int]) -> [UInt8] {
+    static func header(shape: [Int], descr: String = "<f4") -> [UInt8] {
         let shapeText: String
         switch shape.count {
         case 0: shapeText = "()"
         case 1: shapeText = "(\(shape[0]),)"
         default: shapeText = "(" + shape.map(String.init).joined(separator: ", ") + ")"
         }
-        var dict = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shapeText), }"
+        var dict = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
         // np.save leaves room for the growth axis (the first, in C order) to reach 21 digits.
         if let first = shape.first {
             dict += String(repeating: " ", count: max(0, 21 - String(first).count))
@@ -58,25 +59,13 @@ enum NPYFormat {
         return bytes + text
     }
 
-    /// Writes `scalars` as little-endian float32, in chunks.
-    static func writeScalars(_ scalars: [Float], to sink: AtomicFile.Sink) throws {
-        #if _endian(little)
-        try scalars.withUnsafeBytes { try sink.write($0) }
-        #else
-        var chunk: [UInt32] = []
-        chunk.reserveCapacity(1 << 16)
-        for start in stride(from: 0, to: scalars.count, by: 1 << 16) {
-            chunk.removeAll(keepingCapacity: true)
-            for value in scalars[start..<min(scalars.count, start + (1 << 16))] {
-                chunk.append(value.bitPattern.littleEndian)
-            }
-            try chunk.withUnsafeBytes { try sink.write($0) }
+    /// A whole `.npy` file for one array, in memory (for `.npz` entries): float32, or bytes
+    /// for a uint8 array (such as the JSON text of an npz model).
+    static func encode(_ array: NamedTensor) -> Data {
+        let tensor = array.tensor
+        if array.elementType == .uint8 {
+            return Data(header(shape: tensor.shape, descr: "|u1")) + Data(tensor.scalars.map { UInt8($0) })
         }
-        #endif
-    }
-
-    /// A whole `.npy` file for one tensor, in memory (for `.npz` entries).
-    static func encode(_ tensor: Tensor) -> Data {
         var data = Data(header(shape: tensor.shape))
         #if _endian(little)
         tensor.scalars.withUnsafeBytes { data.append(contentsOf: $0) }

@@ -63,7 +63,7 @@ enum NPZFormat {
         do {
             let archive = try Archive(data: Data(), accessMode: .create)
             for tensor in tensors {
-                let bytes = NPYFormat.encode(tensor.tensor)
+                let bytes = NPYFormat.encode(tensor)
                 try archive.addEntry(with: tensor.name + ".npy", type: .file, uncompressedSize: Int64(bytes.count),
                                      compressionMethod: .none) { position, size in
                     bytes.subdata(in: Int(position)..<(Int(position) + size))

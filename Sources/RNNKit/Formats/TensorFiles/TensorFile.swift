@@ -154,6 +154,11 @@ public enum TensorFile {
         }
     }
 
+    /// Reads an `.npz` archive whatever its name (model files are recognised by content).
+    static func readNPZ(_ path: String, limits: TensorFileLimits = .default) throws -> [NamedTensor] {
+        try NPZFormat.read(path, limits: limits)
+    }
+
     /// Writes tensors, the kind chosen by extension: `.npy` (exactly one tensor), `.npz` (entries
     /// `<name>.npy`, stored), `.json` (an object `{name: nested arrays}`). Arrays are written as
     /// float32 whatever their `elementType`.
@@ -173,7 +178,7 @@ public enum TensorFile {
             let tensor = tensors[0].tensor
             try AtomicFile.write(to: path) { sink in
                 try sink.write(NPYFormat.header(shape: tensor.shape))
-                try NPYFormat.writeScalars(tensor.scalars, to: sink)
+                try sink.writeLittleEndian(tensor.scalars)
             }
         case .npz:
             let data = try NPZFormat.archive(tensors, path: path)
