@@ -2,12 +2,13 @@ import ArgumentParser
 import RNNKit
 
 extension RNNKitCommand {
-    struct Bench: ParsableCommand {
+    struct Bench: ParsableCommand, ReadsModelFiles {
         static let configuration = CommandConfiguration(
             abstract: "Time predictions on random inputs: median, min and max ms, GFLOP/s, peak memory.",
             discussion: "Compare with other runtimes in the same run: see Benchmarks/README.md.")
 
         @OptionGroup var model: ModelArguments
+        var modelArguments: ModelArguments { model }
 
         @Option(help: "Batch size.")
         var batch = 1

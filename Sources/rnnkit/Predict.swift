@@ -2,7 +2,7 @@ import ArgumentParser
 import RNNKit
 
 extension RNNKitCommand {
-    struct Predict: ParsableCommand {
+    struct Predict: ParsableCommand, ReadsModelFiles {
         static let configuration = CommandConfiguration(
             abstract: "Run a model on input data and print or save its outputs.",
             discussion: """
@@ -12,6 +12,7 @@ extension RNNKitCommand {
                 """)
 
         @OptionGroup var model: ModelArguments
+        var modelArguments: ModelArguments { model }
 
         @Option(name: .customLong("input"), help: "An input data file (repeat for several inputs).")
         var inputs: [String] = []

@@ -15,6 +15,10 @@ struct RNNKitCommand: ParsableCommand {
     static func main() {
         do {
             var command = try parseAsRoot()
+            // Usage is checked here; the files themselves are read in an isolated child.
+            if let reader = command as? ReadsModelFiles, !Isolation.isChild {
+                Foundation.exit(Isolation.runInChild(naming: reader.modelArguments.model))
+            }
             try command.run()
         } catch let error as RNNKitError {
             printError(error.description)
@@ -28,6 +32,11 @@ struct RNNKitCommand: ParsableCommand {
             Foundation.exit(2)
         }
     }
+}
+
+/// A command that opens model files, which may be hostile: it runs in an isolated child.
+protocol ReadsModelFiles {
+    var modelArguments: ModelArguments { get }
 }
 
 /// The model file and its optional weights, shared by every command that reads a model.

@@ -2,11 +2,12 @@ import ArgumentParser
 import RNNKit
 
 extension RNNKitCommand {
-    struct Summary: ParsableCommand {
+    struct Summary: ParsableCommand, ReadsModelFiles {
         static let configuration = CommandConfiguration(
             abstract: "Print the layers, output shapes and parameter counts, as Keras's model.summary().")
 
         @OptionGroup var model: ModelArguments
+        var modelArguments: ModelArguments { model }
 
         @Flag(help: "Print JSON: total, trainable and non-trainable params and one entry per layer.")
         var json = false

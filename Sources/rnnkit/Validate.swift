@@ -2,12 +2,13 @@ import ArgumentParser
 import RNNKit
 
 extension RNNKitCommand {
-    struct Validate: ParsableCommand {
+    struct Validate: ParsableCommand, ReadsModelFiles {
         static let configuration = CommandConfiguration(
             abstract: "Check a model: weights present and shaped as the config implies, no NaN, a sound graph.",
             discussion: "Exit status 0 when valid, 1 when invalid (every problem listed), 2 when unreadable.")
 
         @OptionGroup var model: ModelArguments
+        var modelArguments: ModelArguments { model }
 
         @Flag(help: "Print the result as JSON.")
         var json = false
