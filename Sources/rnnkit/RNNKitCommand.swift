@@ -9,8 +9,8 @@ import RNNKit
 struct RNNKitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rnnkit",
-        abstract: "Inspect, validate and run Keras recurrent models (SimpleRNN, LSTM, GRU, Bidirectional).",
-        subcommands: [Summary.self, Validate.self, Predict.self, Bench.self])
+        abstract: "Inspect, validate, run and convert Keras recurrent models (SimpleRNN, LSTM, GRU, Bidirectional).",
+        subcommands: [Summary.self, Validate.self, Predict.self, Convert.self, Bench.self])
 
     static func main() {
         do {

@@ -1,0 +1,82 @@
+import Foundation
+import RNNKitTestSupport
+import XCTest
+
+/// `rnnkit convert` through the built binary: every output format reads back and predicts the
+/// same, outputs are written atomically and never over an input or an existing file unasked.
+final class ConvertCLITests: XCTestCase {
+    private var directory: URL!
+
+    override func setUpWithError() throws { directory = try FixtureFiles.temporaryDirectory() }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+    private func output(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    private func rnnkit(_ arguments: String...) throws -> (status: Int32, stdout: String, stderr: String) {
+        try rnnkit(arguments)
+    }
+
+    private func rnnkit(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        var products = Bundle(for: Self.self).bundleURL
+        if products.pathExtension == "xctest" { products.deleteLastPathComponent() }
+        let process = Process()
+        process.executableURL = products.appendingPathComponent("rnnkit")
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+
+    func testEveryFormatAndLayoutPredictsTheSame() throws {
+        let source = FixtureFiles.path("seq2seq/keras3.keras")
+        let inputs = ["--input", FixtureFiles.path("seq2seq/input_0.npy"), "--input", FixtureFiles.path("seq2seq/input_1.npy")]
+        let reference = try rnnkit(["predict", source] + inputs)
+        XCTAssertEqual(reference.status, 0, reference.stderr)
+        var targets = ["m.h5", "m.keras"]
+        for layout in ["keras", "split", "pytorch", "onnx"] {
+            targets += ["m-\(layout).json", "m-\(layout).safetensors", "m-\(layout).npz"]
+        }
+        for target in targets {
+            let layout = target.split(separator: "-").dropFirst().first.map { String($0.split(separator: ".")[0]) } ?? "keras"
+            let converted = try rnnkit("convert", source, output(target), "--layout", layout)
+            XCTAssertEqual(converted.status, 0, "\(target): \(converted.stderr)")
+            let predicted = try rnnkit(["predict", output(target)] + inputs)
+            XCTAssertEqual(predicted.stdout, reference.stdout, target)
+            XCTAssertEqual(try rnnkit("validate", output(target)).status, 0, target)
+        }
+    }
+
+    func testRefusalsLeaveNothingBehind() throws {
+        let source = FixtureFiles.path("gru_reset_before/keras3.keras")
+        let cases: [([String], Int32, String)] = [
+            (["convert", source, output("g.safetensors"), "--layout", "pytorch"], 1, "cannot express GRU reset_after=false"),
+            (["convert", source, output("g.h5"), "--layout", "onnx"], 2, "holds Keras's own layout"),
+            (["convert", source, output("g.txt")], 2, "cannot tell the output format"),
+            (["convert", source, source, "--force"], 2, "is the input file"),
+            (["convert", FixtureFiles.path("malformed/nan_weight.h5"), output("n.h5")], 1, "NaN"),
+        ]
+        for (arguments, status, message) in cases {
+            let run = try rnnkit(arguments)
+            XCTAssertEqual(run.status, status, "\(arguments): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains(message), run.stderr)
+            XCTAssertEqual(run.stderr.split(separator: "\n").count, 1, run.stderr)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), [])
+    }
+
+    func testExistingOutputIsReplacedOnlyWithForce() throws {
+        let target = output("m.json")
+        try Data("keep me".utf8).write(to: URL(fileURLWithPath: target))
+        let refused = try rnnkit("convert", FixtureFiles.path("simple_rnn/keras3.keras"), target)
+        XCTAssertEqual(refused.status, 2)
+        XCTAssertTrue(refused.stderr.contains("already exists; use --force"), refused.stderr)
+        XCTAssertEqual(try String(contentsOfFile: target, encoding: .utf8), "keep me")
+        XCTAssertEqual(try rnnkit("convert", FixtureFiles.path("simple_rnn/keras3.keras"), target, "--force").status, 0)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["m.json"])
+    }
+}
