@@ -37,7 +37,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Test helpers (fixture paths); not a product.
-        .target(name: "RNNKitTestSupport", path: "Sources/RNNKitTestSupport"),
+        .target(name: "RNNKitTestSupport", dependencies: ["RNNKit"], path: "Sources/RNNKitTestSupport"),
         .testTarget(name: "RNNKitTests", dependencies: ["RNNKit", "RNNKitTestSupport"]),
         .testTarget(name: "RNNKitCLITests", dependencies: ["rnnkit", "RNNKitTestSupport"]),
     ],

@@ -4,29 +4,8 @@ import XCTest
 
 /// Runs the built `rnnkit` binary and checks its output and exit status, as a user meets them.
 final class CLITests: XCTestCase {
-    private struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    private func rnnkit(_ arguments: String...) throws -> Run {
-        // The test bundle sits beside the built products (on Linux the bundle URL may be that folder).
-        var products = Bundle(for: Self.self).bundleURL
-        if products.pathExtension == "xctest" { products.deleteLastPathComponent() }
-        let binary = products.appendingPathComponent("rnnkit")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                   stderr: String(decoding: stderr, as: UTF8.self))
+    private func rnnkit(_ arguments: String...) throws -> RNNKitBinary.Run {
+        try RNNKitBinary.run(arguments, besides: Self.self)
     }
 
     func testSummaryJSONReportsKerasCounts() throws {

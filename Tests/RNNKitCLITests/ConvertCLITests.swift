@@ -12,24 +12,10 @@ final class ConvertCLITests: XCTestCase {
 
     private func output(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
-    private func rnnkit(_ arguments: String...) throws -> (status: Int32, stdout: String, stderr: String) {
-        try rnnkit(arguments)
-    }
+    private func rnnkit(_ arguments: String...) throws -> RNNKitBinary.Run { try rnnkit(arguments) }
 
-    private func rnnkit(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        var products = Bundle(for: Self.self).bundleURL
-        if products.pathExtension == "xctest" { products.deleteLastPathComponent() }
-        let process = Process()
-        process.executableURL = products.appendingPathComponent("rnnkit")
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    private func rnnkit(_ arguments: [String]) throws -> RNNKitBinary.Run {
+        try RNNKitBinary.run(arguments, besides: Self.self)
     }
 
     func testEveryFormatAndLayoutPredictsTheSame() throws {

@@ -5,10 +5,12 @@ import XCTest
 
 /// Every fixture, in every file format, predicts what Keras predicted (max abs error ≤ 1e-5).
 final class InferenceTests: XCTestCase {
-    private func arrays(_ fixture: String, _ prefix: String) throws -> [Tensor] {
+    /// Keras's outputs for a fixture: `expected_<writer>_0.npy`, `_1`, ...
+    private func expected(_ fixture: String, _ writer: String) throws -> [Tensor] {
         var tensors: [Tensor] = []
-        while FileManager.default.fileExists(atPath: FixtureFiles.path("\(fixture)/\(prefix)\(tensors.count).npy")) {
-            tensors.append(try TensorFile.read(FixtureFiles.path("\(fixture)/\(prefix)\(tensors.count).npy"))[0].tensor)
+        while case let path = FixtureFiles.path("\(fixture)/expected_\(writer)_\(tensors.count).npy"),
+              FileManager.default.fileExists(atPath: path) {
+            tensors.append(try TensorFile.read(path)[0].tensor)
         }
         return tensors
     }
@@ -17,9 +19,9 @@ final class InferenceTests: XCTestCase {
         var worst: (error: Float, file: String) = (0, "")
         var checked = 0
         for fixture in try FixtureFiles.manifest() {
-            let inputs = try arrays(fixture.name, "input_")
+            let inputs = try FixtureFiles.inputs(of: fixture.name)
             for writer in fixture.writers {
-                let expected = try arrays(fixture.name, "expected_\(writer)_")
+                let expected = try expected(fixture.name, writer)
                 for (modelPath, weightsPath) in FixtureFiles.files(of: fixture.name, writer: writer) {
                     let outputs = try Predictor(contentsOf: modelPath, weights: weightsPath).predict(inputs)
                     XCTAssertEqual(outputs.count, expected.count, modelPath)
@@ -63,7 +65,7 @@ final class InferenceTests: XCTestCase {
 
     func testConcurrentPredictionsAgree() throws {
         let predictor = try Predictor(contentsOf: FixtureFiles.path("stacked_lstm/keras3.keras"))
-        let inputs = try arrays("stacked_lstm", "input_")
+        let inputs = try FixtureFiles.inputs(of: "stacked_lstm")
         let reference = try predictor.predict(inputs)
         let results = UnsafeMutableBufferPointer<Bool>.allocate(capacity: 16)
         defer { results.deallocate() }

@@ -21,47 +21,21 @@ final class NPZModelTests: XCTestCase {
     }
 
     func testFixturesRoundTripInEveryLayout() throws {
-        var written = 0
-        for fixture in try FixtureFiles.manifest() {
-            let original = try Model.load(contentsOf: FixtureFiles.path("\(fixture.name)/keras3.keras"))
-            let inputs = try (0..<original.inputs.count).map {
-                try TensorFile.read(FixtureFiles.path("\(fixture.name)/input_\($0).npy"))[0].tensor
-            }
-            let expected = try Predictor(original).predict(inputs)
-            for layout in WeightLayout.allCases {
-                let path = temporary("\(fixture.name)-\(layout).npz")
-                do {
-                    try NPZModel.write(original, layout: layout, to: path)
-                } catch let error as RNNKitError where layout == .pytorch {
-                    XCTAssertEqual(error.kind, .invalidModel)
-                    XCTAssertEqual(error.file, path)
-                    XCTAssertTrue(error.message.contains("the pytorch layout cannot express"), error.message)
-                    continue
-                }
-                XCTAssertTrue(NPZModel.isNPZModel(path))
-                XCTAssertTrue(NPZModel.isNPZ(path))
-                let reread = try NPZModel.read(path)
-                XCTAssertEqual(reread.problems, [], "\(fixture.name) \(layout)")
-                XCTAssertEqual(reread.source, path)
-                XCTAssertEqual(reread.layers.map(\.name), original.layers.map(\.name))
-                for (before, after) in zip(original.layers, reread.layers) {
-                    XCTAssertEqual(before.weights.mapValues { $0.scalars.map(\.bitPattern) },
-                                   after.weights.mapValues { $0.scalars.map(\.bitPattern) },
-                                   "\(fixture.name) \(layout) \(before.name)")
-                    XCTAssertEqual(before.weights.mapValues(\.shape), after.weights.mapValues(\.shape))
-                }
-                XCTAssertEqual(try Predictor(reread).predict(inputs), expected, "\(fixture.name) \(layout)")
-
+        try FixtureFiles.assertEveryFixtureRoundTrips(
+            into: directory, fileExtension: "npz",
+            write: { try NPZModel.write($0, layout: $1, to: $2) },
+            read: { path in
+                XCTAssertTrue(NPZModel.isNPZModel(path) && NPZModel.isNPZ(path))
+                return try NPZModel.read(path)
+            },
+            check: { original, layout, path in
                 // A plain npz: the model entry first, then the tensors in file order.
                 let arrays = try TensorFile.read(path)
                 let (_, tensors) = try RNNKitJSON.writeWithoutWeights(original, layout: layout)
                 XCTAssertEqual(arrays.map(\.name), [NPZModel.modelEntry] + tensors.map(\.name))
                 XCTAssertEqual(arrays.first?.elementType, .uint8)
                 XCTAssertTrue(arrays.dropFirst().allSatisfy { $0.elementType == .float32 })
-                written += 1
-            }
-        }
-        XCTAssertGreaterThan(written, 45)
+            })
     }
 
     func testTheModelEntryIsTheJSONWithoutWeights() throws {

@@ -1,0 +1,87 @@
+import Foundation
+import RNNKit
+import XCTest
+
+extension FixtureFiles {
+    /// A fixture's model inputs (`input_0.npy`, `input_1.npy`, ...), in model input order.
+    public static func inputs(of fixture: String) throws -> [Tensor] {
+        var tensors: [Tensor] = []
+        while FileManager.default.fileExists(atPath: path("\(fixture)/input_\(tensors.count).npy")) {
+            tensors.append(try TensorFile.read(path("\(fixture)/input_\(tensors.count).npy"))[0].tensor)
+        }
+        return tensors
+    }
+
+    /// Writes every fixture (its Keras 3 archive) in every weight layout with `write`, reads it
+    /// back with `read`, and checks: no problems, the same layers, weights bit for bit, the same
+    /// predictions. `check` sees each written file for format-specific assertions. Layouts
+    /// PyTorch cannot express must be refused with the reason. Returns the files written.
+    @discardableResult
+    public static func assertEveryFixtureRoundTrips(
+        into directory: URL, fileExtension: String,
+        write: (Model, WeightLayout, String) throws -> Void, read: (String) throws -> Model,
+        check: (_ original: Model, _ layout: WeightLayout, _ path: String) throws -> Void = { _, _, _ in },
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> Int {
+        var written = 0
+        for fixture in try manifest() {
+            let original = try Model.load(contentsOf: path("\(fixture.name)/keras3.keras"))
+            let inputs = try self.inputs(of: fixture.name)
+            let expected = try Predictor(original).predict(inputs)
+            for layout in WeightLayout.allCases {
+                let target = directory.appendingPathComponent("\(fixture.name)-\(layout).\(fileExtension)").path
+                let label = "\(fixture.name) \(layout)"
+                do {
+                    try write(original, layout, target)
+                } catch let error as RNNKitError where layout == .pytorch {
+                    XCTAssertEqual(error.kind, .invalidModel, label, file: file, line: line)
+                    XCTAssertTrue(error.message.contains("the pytorch layout cannot express"), error.message,
+                                  file: file, line: line)
+                    continue
+                }
+                let reread = try read(target)
+                XCTAssertEqual(reread.problems, [], label, file: file, line: line)
+                XCTAssertEqual(reread.layers.map(\.name), original.layers.map(\.name), label, file: file, line: line)
+                for (before, after) in zip(original.layers, reread.layers) {
+                    XCTAssertEqual(before.weights.mapValues { $0.scalars.map(\.bitPattern) },
+                                   after.weights.mapValues { $0.scalars.map(\.bitPattern) },
+                                   "\(label) \(before.name)", file: file, line: line)
+                    XCTAssertEqual(before.weights.mapValues(\.shape), after.weights.mapValues(\.shape), label,
+                                   file: file, line: line)
+                }
+                XCTAssertEqual(try Predictor(reread).predict(inputs), expected, label, file: file, line: line)
+                try check(original, layout, target)
+                written += 1
+            }
+        }
+        XCTAssertGreaterThan(written, 45, file: file, line: line)
+        return written
+    }
+}
+
+/// The built `rnnkit` binary, run as a user would.
+public enum RNNKitBinary {
+    public struct Run {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+    }
+
+    /// Runs `rnnkit` with `arguments`; the binary sits beside the test bundle of `testCase`.
+    public static func run(_ arguments: [String], besides testCase: AnyClass) throws -> Run {
+        var products = Bundle(for: testCase).bundleURL
+        if products.pathExtension == "xctest" { products.deleteLastPathComponent() }
+        let process = Process()
+        process.executableURL = products.appendingPathComponent("rnnkit")
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                   stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
