@@ -4,6 +4,7 @@
 #ifndef RNNKIT_CHDF5_SHIM_H
 #define RNNKIT_CHDF5_SHIM_H
 #include <hdf5.h>
+#include <string.h>
 
 #define RNNKIT_HDF5_SHIM static inline __attribute__((__always_inline__))
 
@@ -27,5 +28,25 @@ RNNKIT_HDF5_SHIM unsigned rnnkit_H5F_ACC_RDWR(void) { return H5F_ACC_RDWR; }
 RNNKIT_HDF5_SHIM unsigned rnnkit_H5F_ACC_TRUNC(void) { return H5F_ACC_TRUNC; }
 RNNKIT_HDF5_SHIM size_t rnnkit_H5T_VARIABLE(void) { return H5T_VARIABLE; }
 RNNKIT_HDF5_SHIM hsize_t rnnkit_H5S_UNLIMITED(void) { return H5S_UNLIMITED; }
+
+/// An object's identity in its file, the same whichever link leads to it: how a walk over the
+/// groups recognises one it has seen (hard links can form cycles). HDF5 1.12 replaced the
+/// object address by a token; both fit in 16 bytes.
+typedef struct { uint64_t words[2]; } rnnkit_object_identity;
+
+RNNKIT_HDF5_SHIM herr_t rnnkit_object_identity_of(hid_t object, rnnkit_object_identity *identity) {
+    identity->words[0] = 0;
+    identity->words[1] = 0;
+#if H5_VERSION_GE(1, 12, 0)
+    H5O_info2_t info;
+    herr_t status = H5Oget_info3(object, &info, H5O_INFO_BASIC);
+    if (status >= 0) memcpy(identity->words, &info.token, sizeof identity->words);
+#else
+    H5O_info_t info;
+    herr_t status = H5Oget_info2(object, &info, H5O_INFO_BASIC);
+    if (status >= 0) identity->words[0] = (uint64_t)info.addr;
+#endif
+    return status;
+}
 
 #endif

@@ -30,11 +30,10 @@ public struct RNNKitError: Error, LocalizedError, CustomStringConvertible, Equat
     public var exitCode: Int32 { kind == .invalidModel ? 1 : 2 }
 
     public var description: String {
-        var prefix = ""
-        if let file { prefix += file + ": " }
-        if let location, !location.isEmpty { prefix += location + ": " }
-        // Keep it one line whatever the underlying message holds.
-        return prefix + message.replacingOccurrences(of: "\n", with: " ")
+        var text = ""
+        if let file { text += file + ": " }
+        if let location, !location.isEmpty { text += location + ": " }
+        return oneLine(text + message)
     }
 
     public var errorDescription: String? { description }
@@ -45,4 +44,23 @@ public struct RNNKitError: Error, LocalizedError, CustomStringConvertible, Equat
         if copy.file == nil { copy.file = path }
         return copy
     }
+}
+
+/// `text` with its control characters escaped (`\n`, `\u{1b}`), so that a message built from
+/// names found in a file (layer names, weight names, paths) always prints as one line and cannot
+/// drive the terminal.
+func oneLine(_ text: String) -> String {
+    guard text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return text }
+    var escaped = ""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\n": escaped += "\\n"
+        case "\r": escaped += "\\r"
+        case "\t": escaped += "\\t"
+        case _ where scalar.properties.generalCategory == .control:
+            escaped += "\\u{\(String(scalar.value, radix: 16))}"
+        default: escaped.unicodeScalars.append(scalar)
+        }
+    }
+    return escaped
 }

@@ -1,16 +1,19 @@
 import Foundation
+import RNNKit
 
 /// Runs each command that reads untrusted files in a child process (this same binary, marked by
-/// an environment variable), because libhdf5 itself can crash on corrupt files. A child that
-/// dies by a signal becomes a clean one-line error and exit status 2; otherwise the child's
-/// status is passed on. Its output streams are the parent's own.
+/// an environment variable), because libhdf5 itself can crash, loop forever or allocate without
+/// bound on corrupt files. While the child reads the model it runs under a time limit and a
+/// memory limit taken from the files' real sizes (`withReadingBounds`). A child that dies by a
+/// signal becomes a clean one-line error and exit status 2; otherwise the child's status is
+/// passed on. Its output streams are the parent's own.
 enum Isolation {
     static let childMarker = "RNNKIT_ISOLATED_CHILD"
 
     static var isChild: Bool { ProcessInfo.processInfo.environment[childMarker] != nil }
 
     /// Re-runs the current command line in a child and returns its exit status.
-    static func runInChild(naming file: String) -> Int32 {
+    static func runInChild(reading model: ModelArguments) -> Int32 {
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
         child.arguments = Array(CommandLine.arguments.dropFirst())
@@ -19,15 +22,82 @@ enum Isolation {
         // A crash is reported by the parent in one line, not by Swift's backtracer.
         environment["SWIFT_BACKTRACE"] = "enable=no"
         child.environment = environment
+        // Held back until the child ends: a dying child's runtime report is replaced by one line.
+        let errors = Pipe()
+        child.standardError = errors
         do {
             try child.run()
         } catch {
             printError("cannot start a worker process: \(error.localizedDescription)")
             return 2
         }
+        let errorOutput = errors.fileHandleForReading.readDataToEndOfFile()
         child.waitUntilExit()
-        guard child.terminationReason == .uncaughtSignal else { return child.terminationStatus }
-        printError("\(file): corrupt file: reading it crashed the decoder (signal \(child.terminationStatus))")
+        guard child.terminationReason == .uncaughtSignal else {
+            FileHandle.standardError.write(errorOutput)
+            return child.terminationStatus
+        }
+        switch child.terminationStatus {
+        case SIGALRM:
+            printError("\(model.model): corrupt file: reading it did not finish within \(ReadingBounds(for: model).seconds) s")
+        case SIGILL, SIGTRAP:
+            // A Swift runtime check failed: a bug in RNNKit, whatever the file holds.
+            let report = String(decoding: errorOutput, as: UTF8.self).split(separator: "\n")
+                .first { $0.contains("Fatal error") }.map { ": " + $0 } ?? ""
+            printError("\(model.model): internal error in rnnkit while handling this file, please report it\(report)")
+        default:
+            printError("\(model.model): corrupt file: reading it crashed the decoder (signal \(child.terminationStatus))")
+        }
         return 2
+    }
+
+    /// Runs `read` (the reading of the model files) under `ReadingBounds`; lifted afterwards, so
+    /// that running the model is not bounded. Outside a child, just runs `read`.
+    static func withReadingBounds<Result>(for model: ModelArguments, _ read: () throws -> Result) throws -> Result {
+        guard isChild else { return try read() }
+        let bounds = ReadingBounds(for: model)
+        var saved = rlimit()
+        getrlimit(Int32(RLIMIT_AS.rawValue), &saved)
+        var bounded = saved
+        if let current = currentAddressSpace() {
+            bounded.rlim_cur = rlim_t(min(UInt64(saved.rlim_cur), current + bounds.memory))
+        }
+        setrlimit(Int32(RLIMIT_AS.rawValue), &bounded)
+        alarm(UInt32(bounds.seconds))
+        defer {
+            alarm(0)
+            setrlimit(Int32(RLIMIT_AS.rawValue), &saved)
+        }
+        return try read()
+    }
+
+    /// The process's mapped address space in bytes (`VmSize`), which RLIMIT_AS bounds.
+    private static func currentAddressSpace() -> UInt64? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmSize:") }),
+              let kilobytes = UInt64(line.split(separator: " ").dropFirst().first ?? "")
+        else { return nil }
+        return kilobytes * 1024
+    }
+}
+
+/// How long and how much memory reading the model files may take: generous for a real file of
+/// that size, tiny for a 6 KiB file that tells libhdf5 to allocate gigabytes.
+struct ReadingBounds {
+    /// Whole seconds: 4, plus one per 10 MB of input.
+    let seconds: Int
+    /// Bytes of address space beyond what the process had before reading: 256 MiB plus 8 times
+    /// the files' size (compression, and the copies a reader makes), at most twice --max-bytes
+    /// beyond that base.
+    let memory: UInt64
+
+    init(for model: ModelArguments) {
+        let size = model.files.reduce(UInt64(0)) { total, path in
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+            return total + min((attributes?[.size] as? UInt64) ?? 0, 1 << 50)
+        }
+        seconds = 4 + Int(size / 10_000_000)
+        let maxBytes = min(UInt64(max(0, model.maxBytes.value)), 1 << 60)
+        memory = 256 << 20 + min(size * 8, maxBytes * 2)
     }
 }

@@ -30,7 +30,9 @@ extension RNNKitCommand {
 
         func run() throws {
             let predictor = try Predictor(try model.load())
-            let data = try inputs.flatMap { try TensorFile.read($0, csvWindow: window) }
+            let data = try inputs.flatMap {
+                try TensorFile.read($0, csvWindow: window, limits: model.limits.tensorFileLimits)
+            }
             let ordered = try PredictionInputs.arrange(data, for: predictor.inputSpecs)
             let outputs = try predictor.predict(ordered).enumerated().map {
                 NamedTensor(name: "output_\($0)", tensor: $1, elementType: .float32)

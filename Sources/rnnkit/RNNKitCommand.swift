@@ -17,7 +17,7 @@ struct RNNKitCommand: ParsableCommand {
             var command = try parseAsRoot()
             // Usage is checked here; the files themselves are read in an isolated child.
             if let reader = command as? ReadsModelFiles, !Isolation.isChild {
-                Foundation.exit(Isolation.runInChild(naming: reader.modelArguments.model))
+                Foundation.exit(Isolation.runInChild(reading: reader.modelArguments))
             }
             try command.run()
         } catch let error as RNNKitError {
@@ -47,9 +47,45 @@ struct ModelArguments: ParsableArguments {
     @Option(help: "Weights for an architecture JSON: a legacy .h5 or a Keras 3 .weights.h5.")
     var weights: String?
 
+    @Option(help: ArgumentHelp(
+        "Largest piece of a file read into memory at once (an archive entry, a JSON text, an array), "
+            + "e.g. 512M or 8G.",
+        valueName: "bytes"))
+    var maxBytes = ByteCount(ModelReadLimits.default.maxBytes)
+
+    var files: [String] { [model] + (weights.map { [$0] } ?? []) }
+
+    var limits: ModelReadLimits { ModelReadLimits(maxBytes: maxBytes.value) }
+
+    /// Reads the model within the time and memory bounds of an isolated reader.
     func load() throws -> Model {
-        try Model.load(contentsOf: model, weights: weights)
+        try Isolation.withReadingBounds(for: self) {
+            try Model.load(contentsOf: model, weights: weights, limits: limits)
+        }
     }
+}
+
+/// A number of bytes given as 1048576, 1024K, 1M or 1G (powers of 1024).
+struct ByteCount: ExpressibleByArgument {
+    let value: Int
+
+    init(_ value: Int) {
+        self.value = value
+    }
+
+    init?(argument: String) {
+        let units: [Character: Int] = ["K": 10, "M": 20, "G": 30, "T": 40]
+        var digits = Substring(argument.uppercased())
+        if digits.hasSuffix("IB") { digits = digits.dropLast(2) } else if digits.hasSuffix("B") { digits = digits.dropLast() }
+        let shift = digits.last.flatMap { units[$0] } ?? 0
+        if shift > 0 { digits = digits.dropLast() }
+        guard let number = Int(digits), number > 0 else { return nil }
+        let (bytes, overflow) = number.multipliedReportingOverflow(by: 1 << shift)
+        guard !overflow else { return nil }
+        value = bytes
+    }
+
+    var defaultValueDescription: String { "\(value >> 30)G" }
 }
 
 func printError(_ message: String) {

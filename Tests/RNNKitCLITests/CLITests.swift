@@ -112,4 +112,27 @@ extension CLITests {
         XCTAssertEqual(run.status, 1, run.stderr)
         XCTAssertTrue(run.stderr.contains("NaN"), run.stderr)
     }
+
+    func testMaxBytesBoundsWhatIsReadAndTakesUnits() throws {
+        // model.weights.h5 in the archive is a few KiB: over a 1K cap, under the 2 GiB default.
+        let archive = FixtureFiles.path("simple_rnn/keras3.keras")
+        let capped = try rnnkit("validate", archive, "--max-bytes", "1K")
+        XCTAssertEqual(capped.status, 2, capped.stdout + capped.stderr)
+        XCTAssertTrue(capped.stderr.hasPrefix("rnnkit: error: \(archive): "), capped.stderr)
+        XCTAssertTrue(capped.stderr.contains("too large"), capped.stderr)
+        XCTAssertEqual(capped.stderr.split(separator: "\n").count, 1, capped.stderr)
+        XCTAssertEqual(try rnnkit("validate", archive, "--max-bytes", "64MiB").status, 0)
+        for bad in ["0", "-5", "12X", "99999999999T"] {
+            let run = try rnnkit("validate", archive, "--max-bytes", bad)
+            XCTAssertEqual(run.status, 2, "--max-bytes \(bad): \(run.stderr)")
+        }
+    }
+
+    func testMaxBytesBoundsPredictionInputs() throws {
+        // input_0.npy is 368 bytes; the model's HDF5 reads are bounded by the file's own size.
+        let run = try rnnkit("predict", FixtureFiles.path("simple_rnn/keras3.h5"),
+                             "--input", FixtureFiles.path("simple_rnn/input_0.npy"), "--max-bytes", "300")
+        XCTAssertEqual(run.status, 2, run.stdout + run.stderr)
+        XCTAssertTrue(run.stderr.hasPrefix("rnnkit: error: \(FixtureFiles.path("simple_rnn/input_0.npy")): "), run.stderr)
+    }
 }

@@ -63,9 +63,11 @@ public struct GraphAnalysis: Sendable {
         }
         let layer = model.layers[layerIndex]
         let id = NodeID(layer: layerIndex, node: ref.node)
-        guard layer.isInput || ref.node < layer.nodes.count, ref.node >= 0 else {
+        // An InputLayer has exactly one call, made by `resolveInput`, whatever its config lists.
+        let calls = layer.isInput ? 1 : layer.nodes.count
+        guard ref.node >= 0, ref.node < calls else {
             problems.append(Problem(.error, location,
-                                    "reference to call \(ref.node) of layer '\(ref.layer)', which has \(layer.nodes.count)"))
+                                    "reference to call \(ref.node) of layer '\(ref.layer)', which has \(calls)"))
             return nil
         }
         switch state[id] {
@@ -78,7 +80,8 @@ public struct GraphAnalysis: Sendable {
         case .done?:
             return shape(of: ref, id: id, layer: layer, location: location)
         case nil:
-            break
+            // An InputLayer left unresolved failed to parse; that problem is already recorded.
+            guard !layer.isInput else { return nil }
         }
         state[id] = .visiting
         var inputShapes: [Shape] = []
@@ -129,7 +132,8 @@ public struct GraphAnalysis: Sendable {
     /// The shapes a layer's first call received, which fix its weight shapes.
     public func inputShapes(ofLayer index: Int, in model: Model) -> [Shape]? {
         let layer = model.layers[index]
-        guard let node = layer.nodes.first else { return nil }
+        // A call on no inputs is reported by the analysis; it fixes no weight shapes.
+        guard let node = layer.nodes.first, !node.inputs.isEmpty else { return nil }
         var shapes: [Shape] = []
         for input in node.inputs {
             guard let producer = model.layerIndex(named: input.layer),

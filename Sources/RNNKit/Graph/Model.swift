@@ -67,7 +67,7 @@ public struct Problem: Equatable, Sendable, CustomStringConvertible {
         self.init(.error, error.location ?? fallbackLocation, error.message)
     }
 
-    public var description: String { "\(severity.rawValue): \(location): \(message)" }
+    public var description: String { oneLine("\(severity.rawValue): \(location): \(message)") }
 }
 
 /// A Keras model as RNNKit holds it: the layers in Keras's `model.layers` order (InputLayers

@@ -1,6 +1,12 @@
 import Foundation
 internal import CHDF5
 
+/// Identifies an object within one file whatever link leads to it.
+struct HDF5ObjectIdentity: Hashable {
+    var high: UInt64
+    var low: UInt64
+}
+
 /// A group in an open HDF5 file: its links, its attributes and the datasets below it.
 ///
 /// Paths given to a group are relative ("dense/kernel:0") and made of plain link names. Reading
@@ -95,6 +101,15 @@ final class HDF5Group {
                     H5Gopen2(parent, name, rnnkit_H5P_DEFAULT()), "open the group")
                 return HDF5Group(file: file, id: child, path: objectPath)
             }
+        }
+    }
+
+    /// The group's identity in its file, equal for every hard link that leads to it.
+    func identity() throws -> HDF5ObjectIdentity {
+        try HDF5Library.locked {
+            var identity = rnnkit_object_identity()
+            try file.site(path).check(rnnkit_object_identity_of(id, &identity), "identify the group")
+            return HDF5ObjectIdentity(high: identity.words.0, low: identity.words.1)
         }
     }
 

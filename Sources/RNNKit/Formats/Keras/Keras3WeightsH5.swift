@@ -64,16 +64,22 @@ enum Keras3WeightsH5 {
         }
     }
 
-    /// Every dataset path below a group (bounded by the file's real structure).
+    /// Every dataset path below a group. Each group is entered once, however many hard links
+    /// lead to it, so a link back to a parent cannot make the walk endless.
     static func datasets(below group: HDF5Group) throws -> [String] {
+        var entered: Set<HDF5ObjectIdentity> = []
         var found: [String] = []
-        for child in try group.childNames() {
-            switch try group.kind(of: child) {
-            case .dataset: found.append(group.path + "/" + child)
-            case .group: found += try datasets(below: group.group(child))
-            case .other: continue
+        func walk(_ group: HDF5Group) throws {
+            guard try entered.insert(group.identity()).inserted else { return }
+            for child in try group.childNames() {
+                switch try group.kind(of: child) {
+                case .dataset: found.append(group.path + "/" + child)
+                case .group: try walk(group.group(child))
+                case .other: continue
+                }
             }
         }
+        try walk(group)
         return found
     }
 }
