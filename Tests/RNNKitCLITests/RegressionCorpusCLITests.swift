@@ -61,11 +61,23 @@ final class RegressionCorpusCLITests: XCTestCase {
         try assertRegression("hdf5-global-heap-hang.h5", within: 5)
     }
 
+    func testRegressionAttributeNameOverread() throws {
+        // libhdf5 strdup()s an attribute name that is not terminated inside its message (an
+        // over-read that AddressSanitizer reports; found by the hdf5 fuzzer).
+        try assertRegression("hdf5-attribute-name-overread.h5")
+    }
+
     // RNNKit bugs.
 
     func testRegressionInputNodeIndex() throws {
         // Call 7 of an InputLayer does not exist: an invalid model, not a trap.
         try assertRegression("input-node-index.json", weights: "malformed/functional_ok.h5", expected: [1])
+    }
+
+    func testRegressionDenseCalledOnNothing() throws {
+        // A Dense whose inbound node has no arguments (found by the json fuzzer): an invalid model,
+        // not an index out of range when its weight shapes are worked out.
+        try assertRegression("dense-called-on-nothing.json", weights: "seq2seq/keras3.weights.h5", expected: [1])
     }
 
     func testRegressionHardLinkCycle() throws {

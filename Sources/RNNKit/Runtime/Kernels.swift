@@ -1,4 +1,7 @@
+import Dispatch
+import Synchronization
 internal import COpenBLAS
+internal import CRNNKitKernels
 
 /// The dense kernels inference needs, on row-major float32 buffers, through OpenBLAS.
 enum Kernels {
@@ -20,6 +23,26 @@ enum Kernels {
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// c[m, n] = (accumulate ? c : 0) + a[m, k]·b, b packed (the recurrent kernels, used by
+    /// every time step).
+    /// With several threads, each takes its own rows (in whole blocks of the kernel's six).
+    static func gemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedMatrix,
+                     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+        let parts = min(RNNKitRuntime.threadCount, m / 6)
+        guard parts > 1 else {
+            rnnkit_gemm_packed(m, b.columns, b.rows, a, lda, b.storage, c, ldc, accumulate ? 1 : 0)
+            return
+        }
+        let rowsPerPart = (m / parts + 5) / 6 * 6
+        nonisolated(unsafe) let (a, c) = (a, c)  // each part reads and writes rows of its own
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let first = part * rowsPerPart, count = min(rowsPerPart, m - first)
+            guard count > 0 else { return }
+            rnnkit_gemm_packed(count, b.columns, b.rows, a + first * lda, lda, b.storage, c + first * ldc, ldc,
+                               accumulate ? 1 : 0)
+        }
+    }
+
     /// [rows, k] · kernel [k, n] + bias (broadcast over rows), into a new array.
     static func affine(_ input: [Float], rows: Int, kernel: Tensor, bias: [Float]?) -> [Float] {
         let k = kernel.shape[0], n = kernel.shape[1]
@@ -36,6 +59,19 @@ enum Kernels {
         return output
     }
 
+    /// [rows, k] · packed kernel [k, n] + bias (broadcast over rows), into a new array.
+    static func affine(_ input: [Float], rows: Int, kernel: PackedMatrix, bias: [Float]?) -> [Float] {
+        var output = [Float](repeating: 0, count: rows * kernel.columns)
+        output.withUnsafeMutableBufferPointer { c in
+            if let bias { fillRows(c.baseAddress!, rows: rows, with: bias) }
+            input.withUnsafeBufferPointer { a in
+                gemm(m: rows, a: a.baseAddress!, lda: kernel.rows, b: kernel, c: c.baseAddress!, ldc: kernel.columns,
+                     accumulate: bias != nil)
+            }
+        }
+        return output
+    }
+
     /// Writes `row` into each of `rows` consecutive rows of `target`.
     static func fillRows(_ target: UnsafeMutablePointer<Float>, rows: Int, with row: [Float]) {
         row.withUnsafeBufferPointer { source in
@@ -44,10 +80,34 @@ enum Kernels {
     }
 }
 
+/// A [rows, columns] matrix in the panel layout of the packed product, made once when a layer's
+/// weights are prepared: every time step multiplies by it.
+final class PackedMatrix: @unchecked Sendable {
+    let rows: Int
+    let columns: Int
+    /// Immutable after init; shared read-only by the threads of one product.
+    let storage: UnsafeMutablePointer<Float>
+
+    init(_ matrix: Tensor) {
+        rows = matrix.shape[0]
+        columns = matrix.shape[1]
+        storage = .allocate(capacity: rnnkit_packed_count(rows, columns))
+        matrix.scalars.withUnsafeBufferPointer { rnnkit_pack(rows, columns, $0.baseAddress!, columns, storage) }
+    }
+
+    deinit { storage.deallocate() }
+}
+
 /// Process-wide settings of the compute runtime.
 public enum RNNKitRuntime {
-    /// Threads the matrix multiplies may use (OpenBLAS's pool); 1 by default for predictable latency.
+    private static let threads = Atomic<Int>(1)
+
+    /// Threads the matrix multiplies may use; 1 by default for predictable latency.
+    public static var threadCount: Int { threads.load(ordering: .relaxed) }
+
+    /// Sets the threads of RNNKit's packed products (split by rows) and of OpenBLAS's pool.
     public static func setThreadCount(_ count: Int) {
+        threads.store(max(1, count), ordering: .relaxed)
         openblas_set_num_threads(Int32(max(1, count)))
     }
 }

@@ -4,6 +4,8 @@
 public struct CellWeights: Sendable {
     var kernel: Tensor
     var recurrentKernel: Tensor
+    /// The recurrent kernel in the packed product's layout.
+    var packedRecurrentKernel: PackedMatrix
     var inputBias: [Float]?
     var recurrentBias: [Float]?
 
@@ -15,6 +17,7 @@ public struct CellWeights: Sendable {
         }
         self.kernel = kernel
         self.recurrentKernel = recurrent
+        self.packedRecurrentKernel = PackedMatrix(recurrent)
         if let bias = weights[prefix + "bias"] {
             let width = kernel.shape[1]
             inputBias = Array(bias.scalars.prefix(width))
@@ -62,7 +65,7 @@ struct RecurrentLoop {
         let units = options.units, width = weights.kernel.shape[1], stateSize = batch * units
         // Time-major input, so that each step's projected rows are contiguous: [T·B, G·U].
         let timeMajor = batch == 1 ? input.scalars : Self.swapLeadingAxes(input.scalars, batch, steps, features)
-        let projected = Kernels.affine(timeMajor, rows: steps * batch, kernel: weights.kernel,
+        let projected = Kernels.affine(timeMajor, rows: steps * batch, kernel: PackedMatrix(weights.kernel),
                                        bias: weights.inputBias)
         var states = carry?.states.flatMap { $0 } ?? (0..<stateCount).flatMap { index in
             index < initialStates.count ? initialStates[index].scalars : [Float](repeating: 0, count: stateSize)
@@ -74,7 +77,6 @@ struct RecurrentLoop {
         var previous = mask == nil ? [] : states
         let recurrentBias = weights.recurrentBias
         projected.withUnsafeBufferPointer { projected in
-        weights.recurrentKernel.scalars.withUnsafeBufferPointer { kernel in
         states.withUnsafeMutableBufferPointer { states in
         recurrent.withUnsafeMutableBufferPointer { recurrent in
         scratch.withUnsafeMutableBufferPointer { scratch in
@@ -82,9 +84,8 @@ struct RecurrentLoop {
                 let time = options.goBackwards ? steps - 1 - position : position
                 if mask != nil { previous.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: states) } }
                 if let recurrentBias { Kernels.fillRows(recurrent.baseAddress!, rows: batch, with: recurrentBias) }
-                Kernels.gemm(m: batch, n: width, k: units, a: states.baseAddress!, lda: units,
-                             b: kernel.baseAddress!, ldb: width, c: recurrent.baseAddress!, ldc: width,
-                             beta: recurrentBias == nil ? 0 : 1)
+                Kernels.gemm(m: batch, a: states.baseAddress!, lda: units, b: weights.packedRecurrentKernel,
+                             c: recurrent.baseAddress!, ldc: width, accumulate: recurrentBias != nil)
                 step(StepBuffers(input: projected.baseAddress! + time * batch * width,
                                  recurrent: recurrent.baseAddress!, states: states.baseAddress!,
                                  scratch: scratch.baseAddress!, batch: batch, units: units))
@@ -105,7 +106,7 @@ struct RecurrentLoop {
                     }
                 }
             }
-        }}}}}
+        }}}}
         let output = options.returnSequences
             ? Tensor(shape: [batch, steps, units], scalars: sequence)
             : Tensor(shape: [batch, units], scalars: lastOutput)
