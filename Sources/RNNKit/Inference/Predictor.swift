@@ -12,6 +12,8 @@ public final class Predictor: Sendable {
     }
 
     public let inputSpecs: [InputSpec]
+    /// The recurrent layers' kernels in the runtime's packed layout, made by the first prediction.
+    let packedMatrices = PackedMatrixCache()
 
     /// Refuses a model with any error among its problems (see `Model.checked()`).
     public init(_ model: Model) throws {
@@ -39,6 +41,12 @@ public final class Predictor: Sendable {
     /// Evaluates the graph. With `carries`, recurrent layers start from (and update) the state
     /// a stream carried over from its previous chunk.
     func run(_ inputs: [Tensor], carries: inout [String: RecurrentCarry]?) throws -> [Tensor] {
+        try PackedMatrixCache.$current.withValue(packedMatrices) {
+            try evaluate(inputs, carries: &carries)
+        }
+    }
+
+    private func evaluate(_ inputs: [Tensor], carries: inout [String: RecurrentCarry]?) throws -> [Tensor] {
         // A stream's chunks may be shorter than a declared sequence length.
         try checkInputs(inputs, anyLength: carries != nil)
         var values: [TensorRef: LayerValue] = [:]

@@ -98,6 +98,29 @@ final class PackedMatrix: @unchecked Sendable {
     deinit { storage.deallocate() }
 }
 
+/// The packed forms of one predictor's weight matrices, made on first use and kept while the
+/// predictor lives, so that a prediction does not repack every kernel. Keyed by the matrix's
+/// storage, which the cache retains: while an entry exists, that storage cannot be freed and
+/// reused for other values.
+final class PackedMatrixCache: Sendable {
+    private let entries = Mutex<[UnsafeRawPointer: (retained: [Float], packed: PackedMatrix)]>([:])
+
+    /// The cache of the prediction running on this thread, if any.
+    @TaskLocal static var current: PackedMatrixCache?
+
+    /// `matrix` packed: from the current cache when there is one, else packed now.
+    static func packed(_ matrix: Tensor) -> PackedMatrix {
+        guard let cache = current else { return PackedMatrix(matrix) }
+        let key = matrix.scalars.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress!) }
+        if let hit = cache.entries.withLock({ $0[key] }), hit.retained.count == matrix.scalars.count {
+            return hit.packed
+        }
+        let packed = PackedMatrix(matrix)
+        cache.entries.withLock { $0[key] = (matrix.scalars, packed) }
+        return packed
+    }
+}
+
 /// Process-wide settings of the compute runtime.
 public enum RNNKitRuntime {
     private static let threads = Atomic<Int>(1)

@@ -17,7 +17,7 @@ public struct CellWeights: Sendable {
         }
         self.kernel = kernel
         self.recurrentKernel = recurrent
-        self.packedRecurrentKernel = PackedMatrix(recurrent)
+        self.packedRecurrentKernel = PackedMatrixCache.packed(recurrent)
         if let bias = weights[prefix + "bias"] {
             let width = kernel.shape[1]
             inputBias = Array(bias.scalars.prefix(width))
@@ -65,7 +65,7 @@ struct RecurrentLoop {
         let units = options.units, width = weights.kernel.shape[1], stateSize = batch * units
         // Time-major input, so that each step's projected rows are contiguous: [T·B, G·U].
         let timeMajor = batch == 1 ? input.scalars : Self.swapLeadingAxes(input.scalars, batch, steps, features)
-        let projected = Kernels.affine(timeMajor, rows: steps * batch, kernel: PackedMatrix(weights.kernel),
+        let projected = Kernels.affine(timeMajor, rows: steps * batch, kernel: PackedMatrixCache.packed(weights.kernel),
                                        bias: weights.inputBias)
         var states = carry?.states.flatMap { $0 } ?? (0..<stateCount).flatMap { index in
             index < initialStates.count ? initialStates[index].scalars : [Float](repeating: 0, count: stateSize)
