@@ -2,8 +2,11 @@
 SWIFT ?= swift
 APT_PACKAGES := libhdf5-dev libjson-c-dev libopenblas-dev pkg-config
 RNNKIT := .build/debug/rnnkit
+# make fuzz: seconds per libFuzzer target, and which target (hdf5, keras, json, tensors or all).
+SECONDS ?= 600
+FUZZ_TARGET ?= all
 
-.PHONY: deps build demo test clean
+.PHONY: deps build demo test fuzz clean
 
 # Installs the system libraries RNNKit links (apt-get when root; otherwise says what to install).
 deps:
@@ -34,6 +37,11 @@ demo: build
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# Builds the libFuzzer targets into .build/fuzz and fuzzes each for SECONDS, one after the other
+# (Fuzz/README.md); fails if a run made a new finding in .build/fuzz-artifacts.
+fuzz: deps
+	Fuzz/run.sh $(FUZZ_TARGET) $(SECONDS)
 
 clean:
 	rm -rf .build
