@@ -1,10 +1,11 @@
 #include "rnnkit_kernels.h"
+#include "cpu.h"
 #include <string.h>
 
 // A matrix product against a right-hand matrix packed once, at load time, into panels of 16
 // columns stored row after row (k × 16 floats each, the last panel zero-padded): the recurrent
 // kernels are multiplied by every time step, and a general-purpose sgemm would repack them on
-// every call. On x86 with AVX2 and FMA a register-blocked kernel (6 rows × 16 columns of
+// every call. On x86 with AVX2 and FMA a register-blocked kernel (up to 6 rows × 16 columns of
 // accumulators) runs; elsewhere a plain loop over the same layout.
 
 enum { PANEL = 16, ROWS_PER_BLOCK = 6, ROWS_PER_CHUNK = 96 };
@@ -45,10 +46,7 @@ static void gemm_portable(long m, long n, long k, const float *a, long lda, cons
 }
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-#define AVX2 __attribute__((target("avx2,fma")))
-
-AVX2 static inline void store_avx2(float *c, __m256 low, __m256 high, long width, int accumulate) {
+RNNKIT_AVX2 static inline void store_avx2(float *c, __m256 low, __m256 high, long width, int accumulate) {
     if (width == PANEL) {
         if (accumulate) {
             low = _mm256_add_ps(low, _mm256_loadu_ps(c));
@@ -64,32 +62,27 @@ AVX2 static inline void store_avx2(float *c, __m256 low, __m256 high, long width
     }
 }
 
-// Six rows of a against one panel: 12 accumulators, two panel loads and six broadcasts per k.
-AVX2 static void block6_avx2(long k, const float *a, long lda, const float *panel, float *c, long ldc,
-                             long width, int accumulate) {
-    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda;
+// `rows` (at most six) rows of a against one panel: two accumulators per row, two panel loads
+// and a broadcast per row for each k. Inlined with a constant `rows`, so that the accumulators
+// live in registers.
+RNNKIT_INLINE RNNKIT_AVX2 void block_avx2(const long rows, long k, const float *a, long lda, const float *panel,
+                                         float *c, long ldc, long width, int accumulate) {
+    __m256 low[ROWS_PER_BLOCK], high[ROWS_PER_BLOCK];
+    for (long i = 0; i < rows; i++) low[i] = high[i] = _mm256_setzero_ps();
     for (long r = 0; r < k; r++, panel += PANEL) {
-        __m256 b0 = _mm256_loadu_ps(panel), b1 = _mm256_loadu_ps(panel + 8), x;
-        x = _mm256_broadcast_ss(a0 + r); c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
-        x = _mm256_broadcast_ss(a1 + r); c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
-        x = _mm256_broadcast_ss(a2 + r); c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
-        x = _mm256_broadcast_ss(a3 + r); c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
-        x = _mm256_broadcast_ss(a4 + r); c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);
-        x = _mm256_broadcast_ss(a5 + r); c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
+        __m256 b0 = _mm256_loadu_ps(panel), b1 = _mm256_loadu_ps(panel + 8);
+        for (long i = 0; i < rows; i++) {
+            __m256 x = _mm256_broadcast_ss(a + i * lda + r);
+            low[i] = _mm256_fmadd_ps(x, b0, low[i]);
+            high[i] = _mm256_fmadd_ps(x, b1, high[i]);
+        }
     }
-    store_avx2(c, c00, c01, width, accumulate);
-    store_avx2(c + ldc, c10, c11, width, accumulate);
-    store_avx2(c + 2 * ldc, c20, c21, width, accumulate);
-    store_avx2(c + 3 * ldc, c30, c31, width, accumulate);
-    store_avx2(c + 4 * ldc, c40, c41, width, accumulate);
-    store_avx2(c + 5 * ldc, c50, c51, width, accumulate);
+    for (long i = 0; i < rows; i++) store_avx2(c + i * ldc, low[i], high[i], width, accumulate);
 }
 
 // One row of a against four panels at once: eight independent accumulators keep the FMA units
 // busy where a single panel would wait on its two dependency chains (batch 1 is all this).
-AVX2 static void row_avx2(long n, long k, const float *a, const float *packed, float *c, int accumulate) {
+RNNKIT_AVX2 static void row_avx2(long n, long k, const float *a, const float *packed, float *c, int accumulate) {
     long panels = (n + PANEL - 1) / PANEL, p = 0;
     for (; p + 4 <= panels; p += 4) {
         const float *q0 = packed + p * k * PANEL, *q1 = q0 + k * PANEL, *q2 = q1 + k * PANEL, *q3 = q2 + k * PANEL;
@@ -109,20 +102,18 @@ AVX2 static void row_avx2(long n, long k, const float *a, const float *packed, f
         store_avx2(c + column + 48, s30, s31, n - column - 48 < PANEL ? n - column - 48 : PANEL, accumulate);
     }
     for (; p < panels; p++) {
-        const float *q = packed + p * k * PANEL;
-        __m256 low = _mm256_setzero_ps(), high = low;
-        for (long r = 0; r < k; r++) {
-            __m256 x = _mm256_broadcast_ss(a + r);
-            low = _mm256_fmadd_ps(x, _mm256_loadu_ps(q + r * PANEL), low);
-            high = _mm256_fmadd_ps(x, _mm256_loadu_ps(q + r * PANEL + 8), high);
-        }
         long column = p * PANEL;
-        store_avx2(c + column, low, high, n - column < PANEL ? n - column : PANEL, accumulate);
+        block_avx2(1, k, a, 0, packed + p * k * PANEL, c + column, 0, n - column < PANEL ? n - column : PANEL,
+                   accumulate);
     }
 }
 
-AVX2 static void gemm_avx2(long m, long n, long k, const float *a, long lda, const float *packed,
-                           float *c, long ldc, int accumulate) {
+RNNKIT_AVX2 static void gemm_avx2(long m, long n, long k, const float *a, long lda, const float *packed,
+                                  float *c, long ldc, int accumulate) {
+    if (m == 1) {
+        row_avx2(n, k, a, packed, c, accumulate);
+        return;
+    }
     long panels = (n + PANEL - 1) / PANEL;
     // Chunks of rows small enough to stay in cache while every panel passes over them.
     for (long first = 0; first < m; first += ROWS_PER_CHUNK) {
@@ -132,34 +123,28 @@ AVX2 static void gemm_avx2(long m, long n, long k, const float *a, long lda, con
             long column = p * PANEL, width = n - column < PANEL ? n - column : PANEL;
             long i = first;
             for (; i + ROWS_PER_BLOCK <= last; i += ROWS_PER_BLOCK) {
-                block6_avx2(k, a + i * lda, lda, panel, c + i * ldc + column, ldc, width, accumulate);
+                block_avx2(ROWS_PER_BLOCK, k, a + i * lda, lda, panel, c + i * ldc + column, ldc, width, accumulate);
             }
-            for (; i < last; i++) {
-                __m256 low = _mm256_setzero_ps(), high = low;
-                for (long r = 0; r < k; r++) {
-                    __m256 x = _mm256_broadcast_ss(a + i * lda + r);
-                    low = _mm256_fmadd_ps(x, _mm256_loadu_ps(panel + r * PANEL), low);
-                    high = _mm256_fmadd_ps(x, _mm256_loadu_ps(panel + r * PANEL + 8), high);
-                }
-                store_avx2(c + i * ldc + column, low, high, width, accumulate);
+            const float *rest = a + i * lda;
+            float *target = c + i * ldc + column;
+            switch (last - i) {  // the last rows, fewer than a block: each count its own inlined kernel
+            case 5: block_avx2(5, k, rest, lda, panel, target, ldc, width, accumulate); break;
+            case 4: block_avx2(4, k, rest, lda, panel, target, ldc, width, accumulate); break;
+            case 3: block_avx2(3, k, rest, lda, panel, target, ldc, width, accumulate); break;
+            case 2: block_avx2(2, k, rest, lda, panel, target, ldc, width, accumulate); break;
+            case 1: block_avx2(1, k, rest, lda, panel, target, ldc, width, accumulate); break;
+            default: break;
             }
         }
     }
-}
-
-static int has_avx2_fma(void) {
-    static int answer = -1;  // a benign race: every thread computes the same value
-    if (answer < 0) answer = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    return answer;
 }
 #endif
 
 void rnnkit_gemm_packed(long m, long n, long k, const float *a, long lda, const float *packed,
                         float *c, long ldc, int accumulate) {
 #if defined(__x86_64__)
-    if (has_avx2_fma()) {
-        if (m == 1) row_avx2(n, k, a, packed, c, accumulate);
-        else gemm_avx2(m, n, k, a, lda, packed, c, ldc, accumulate);
+    if (rnnkit_has_avx2_fma()) {
+        gemm_avx2(m, n, k, a, lda, packed, c, ldc, accumulate);
         return;
     }
 #endif

@@ -1,6 +1,7 @@
 // Kernels of the recurrent time loop, in C so that clang vectorises them (Swift's generic SIMD
-// types do not compile to tight vector code here): the gates' element-wise activations, and the
-// product with a recurrent kernel packed once at load time.
+// types do not compile to tight vector code here): the gates' element-wise activations, the
+// fused cell steps, and the product with a kernel packed once at load time. Each picks its
+// AVX2/FMA or baseline variant at run time.
 #ifndef RNNKIT_KERNELS_H
 #define RNNKIT_KERNELS_H
 
@@ -8,6 +9,15 @@
 void rnnkit_sigmoid(float *values, long count);
 /// values[i] = tanh(values[i]), within about 1e-7 of libm.
 void rnnkit_tanh(float *values, long count);
+
+/// One LSTM step with Keras's default activations (sigmoid gates, tanh) for `batch` rows:
+/// gates [batch, 4·units] holds the pre-activations of i, f, c, o (input and recurrent parts
+/// summed, biases added); updates h and c [batch, units] in place.
+void rnnkit_lstm_step(long batch, long units, const float *gates, float *h, float *c);
+/// One GRU step (reset_after, sigmoid gates, tanh) for `batch` rows: input = x·kernel + input
+/// bias and recurrent = h·recurrent_kernel + recurrent bias, both [batch, 3·units] in blocks
+/// z, r, h; updates h [batch, units] in place.
+void rnnkit_gru_step(long batch, long units, const float *input, const float *recurrent, float *h);
 
 /// Floats that `rnnkit_pack` writes for a [k, n] matrix: n rounded up to panels of 16 columns.
 long rnnkit_packed_count(long k, long n);

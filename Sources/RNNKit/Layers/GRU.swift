@@ -1,3 +1,5 @@
+internal import CRNNKitKernels
+
 /// Keras `GRU`, gate blocks z, r, h: kernel [I, 3U], recurrent_kernel [U, 3U].
 /// reset_after=true (Keras ≥ 2.3 default, PyTorch's form): bias [2, 3U] (input row, recurrent
 /// row), params 3U·(I+U+2). reset_after=false: bias [3U], params 3U·(I+U+1).
@@ -24,20 +26,25 @@ public struct GRU: RecurrentLayerDefinition {
 }
 
 extension GRU {
+    public var keepsRecurrentApart: Bool { true }
+
     /// z = σ(x_z + h·R_z), r = σ(x_r + h·R_r); the candidate is φ(x_h + r·(h·R_h + b_h)) with
     /// reset_after, φ(x_h + (r·h)·R_h) without; h' = z·h + (1 − z)·candidate.
     public func step(_ buffers: StepBuffers, weights: CellWeights) {
         let units = buffers.units, width = 3 * units, batch = buffers.batch
-        let gates = buffers.scratch, h = buffers.states
+        let gates = buffers.gates, recurrent = buffers.recurrent, h = buffers.states
+        if resetAfter && hasDefaultActivations {
+            return rnnkit_gru_step(batch, units, gates, recurrent, h)
+        }
         for row in 0..<batch {
-            let block = gates + row * width, input = buffers.input + row * width
-            let recurrent = buffers.recurrent + row * width
-            for index in 0..<2 * units { block[index] = input[index] + recurrent[index] }
+            let block = gates + row * width
+            for index in 0..<2 * units { block[index] += recurrent[row * width + index] }
             options.recurrentActivation.apply(block, count: 2 * units)
         }
         if !resetAfter {
-            // The reset gate scales h before the multiply: (r·h)·R_h into the candidate block.
-            let resetState = buffers.recurrent
+            // The reset gate scales h before the multiply: x_h + (r·h)·R_h into the candidate
+            // block. The recurrent buffer is free by now and holds r·h.
+            let resetState = recurrent
             for row in 0..<batch {
                 for unit in 0..<units {
                     resetState[row * units + unit] = gates[row * width + units + unit] * h[row * units + unit]
@@ -45,15 +52,13 @@ extension GRU {
             }
             weights.recurrentKernel.scalars.withUnsafeBufferPointer { kernel in
                 Kernels.gemm(m: batch, n: units, k: units, a: resetState, lda: units,
-                             b: kernel.baseAddress! + 2 * units, ldb: width, c: gates + 2 * units, ldc: width, beta: 0)
+                             b: kernel.baseAddress! + 2 * units, ldb: width, c: gates + 2 * units, ldc: width, beta: 1)
             }
         }
         for row in 0..<batch {
-            let block = gates + row * width, input = buffers.input + row * width
-            let recurrent = buffers.recurrent + row * width
-            for unit in 0..<units {
-                let hidden = resetAfter ? block[units + unit] * recurrent[2 * units + unit] : block[2 * units + unit]
-                block[2 * units + unit] = input[2 * units + unit] + hidden
+            let block = gates + row * width
+            if resetAfter {
+                for unit in 0..<units { block[2 * units + unit] += block[units + unit] * recurrent[row * width + 2 * units + unit] }
             }
             options.activation.apply(block + 2 * units, count: units)
             for unit in 0..<units {

@@ -1,3 +1,5 @@
+internal import CRNNKitKernels
+
 /// Keras `LSTM`, gate blocks i, f, c, o along the last axis: kernel [I, 4U],
 /// recurrent_kernel [U, 4U], bias [4U]. States [h, c]. Params 4U·(I+U+1).
 public struct LSTM: RecurrentLayerDefinition {
@@ -21,11 +23,13 @@ public struct LSTM: RecurrentLayerDefinition {
 extension LSTM {
     /// i = σ(a_i), f = σ(a_f), c' = f·c + i·φ(a_c), o = σ(a_o), h' = o·φ(c').
     public func step(_ buffers: StepBuffers, weights: CellWeights) {
-        let units = buffers.units, width = 4 * units, gates = buffers.scratch
+        let units = buffers.units, width = 4 * units
         let h = buffers.states, c = buffers.states + buffers.batch * units
-        for index in 0..<buffers.batch * width { gates[index] = buffers.input[index] + buffers.recurrent[index] }
+        guard !hasDefaultActivations else {
+            return rnnkit_lstm_step(buffers.batch, units, buffers.gates, h, c)
+        }
         for row in 0..<buffers.batch {
-            let block = gates + row * width
+            let block = buffers.gates + row * width
             options.recurrentActivation.apply(block, count: 2 * units)             // i, f
             options.activation.apply(block + 2 * units, count: units)              // candidate
             options.recurrentActivation.apply(block + 3 * units, count: units)     // o

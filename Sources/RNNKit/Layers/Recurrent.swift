@@ -69,13 +69,22 @@ public protocol RecurrentLayerDefinition: LayerDefinition {
     var biasShape: [Int] { get }
     /// Writes the config keys only this kind has (unit_forget_bias, reset_after).
     func encodeCellExtras(into object: inout JSONObject)
-    /// One time step of the cell for the whole batch: from x_t·kernel and h·recurrent_kernel
-    /// (both with their biases) to the new states, in place.
+    /// Whether `step` needs h·recurrent_kernel apart from x·kernel (GRU's reset gate scales
+    /// only the recurrent part of the candidate); false lets the loop sum them in one product.
+    var keepsRecurrentApart: Bool { get }
+    /// One time step of the cell for the rows in `buffers`: from the gates' pre-activations
+    /// (biases included) to the new states, in place.
     func step(_ buffers: StepBuffers, weights: CellWeights)
 }
 
 extension RecurrentLayerDefinition {
     public var biasShape: [Int] { [Self.gateCount * options.units] }
+    public var keepsRecurrentApart: Bool { false }
+
+    /// Keras's default activations, which the fused C steps compute.
+    var hasDefaultActivations: Bool {
+        options.activation == .tanh && options.recurrentActivation == .sigmoid
+    }
 
     public func outputShapes(for inputs: [Shape]) throws -> [Shape] {
         let name = Self.className

@@ -14,7 +14,7 @@ public struct SimpleRNN: RecurrentLayerDefinition {
 extension SimpleRNN {
     public func step(_ buffers: StepBuffers, weights: CellWeights) {
         let count = buffers.batch * buffers.units
-        for index in 0..<count { buffers.states[index] = buffers.input[index] + buffers.recurrent[index] }
+        buffers.states.update(from: buffers.gates, count: count)
         options.activation.apply(buffers.states, count: count)
     }
 }

@@ -23,12 +23,12 @@ enum Kernels {
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// c[m, n] = (accumulate ? c : 0) + a[m, k]·b, b packed (the recurrent kernels, used by
-    /// every time step).
+    /// c[m, n] = (accumulate ? c : 0) + a[m, k]·b, b packed (the recurrent layers' kernels).
     /// With several threads, each takes its own rows (in whole blocks of the kernel's six).
     static func gemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedMatrix,
-                     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
-        let parts = min(RNNKitRuntime.threadCount, m / 6)
+                     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+                     threads: Int = RNNKitRuntime.threadCount) {
+        let parts = min(threads, m / 6)
         guard parts > 1 else {
             rnnkit_gemm_packed(m, b.columns, b.rows, a, lda, b.storage, c, ldc, accumulate ? 1 : 0)
             return
@@ -54,19 +54,6 @@ enum Kernels {
                     gemm(m: rows, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: n,
                          c: c.baseAddress!, ldc: n, beta: bias == nil ? 0 : 1)
                 }
-            }
-        }
-        return output
-    }
-
-    /// [rows, k] · packed kernel [k, n] + bias (broadcast over rows), into a new array.
-    static func affine(_ input: [Float], rows: Int, kernel: PackedMatrix, bias: [Float]?) -> [Float] {
-        var output = [Float](repeating: 0, count: rows * kernel.columns)
-        output.withUnsafeMutableBufferPointer { c in
-            if let bias { fillRows(c.baseAddress!, rows: rows, with: bias) }
-            input.withUnsafeBufferPointer { a in
-                gemm(m: rows, a: a.baseAddress!, lda: kernel.rows, b: kernel, c: c.baseAddress!, ldc: kernel.columns,
-                     accumulate: bias != nil)
             }
         }
         return output

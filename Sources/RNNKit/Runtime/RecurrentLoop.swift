@@ -1,3 +1,5 @@
+import Dispatch
+
 /// A recurrent cell's weights in the form its step uses: kernel [I, G·U], recurrent kernel
 /// [U, G·U], the input bias (folded into the input projection) and, for GRU with reset_after,
 /// the recurrent bias.
@@ -26,17 +28,17 @@ public struct CellWeights: Sendable {
     }
 }
 
-/// The buffers one time step works on, all for the whole batch. Nothing is allocated inside
-/// the time loop: the loop owns these and hands them to the cell's step.
+/// The buffers one time step works on, for the rows of the batch that one thread runs. Nothing
+/// is allocated inside the time loop: the loop owns these and hands them to the cell's step.
 public struct StepBuffers {
-    /// x_t·kernel + input bias, [B, G·U].
-    public var input: UnsafePointer<Float>
-    /// h_{t-1}·recurrent_kernel + recurrent bias, [B, G·U]; the step may overwrite it.
+    /// x_t·kernel + input bias, plus h_{t-1}·recurrent_kernel unless the cell keeps the
+    /// recurrent part apart; [B, G·U]. Used once: the step may overwrite it.
+    public var gates: UnsafeMutablePointer<Float>
+    /// h_{t-1}·recurrent_kernel + recurrent bias when the cell keeps it apart (GRU), else free
+    /// space; [B, G·U]. The step may overwrite it.
     public var recurrent: UnsafeMutablePointer<Float>
     /// The states, [S, B, U] (h first, then c for LSTM); updated in place.
     public var states: UnsafeMutablePointer<Float>
-    /// Free space of [B, G·U].
-    public var scratch: UnsafeMutablePointer<Float>
     public var batch: Int
     public var units: Int
 }
@@ -44,9 +46,15 @@ public struct StepBuffers {
 /// The sequence loop every recurrent layer shares: runs a cell's step over time, in either
 /// direction, honouring the mask (masked steps keep the state and repeat the previous output,
 /// or output zeros), and collects what `return_sequences` and `return_state` ask for.
+///
+/// The rows of a batch are independent sequences, so with several threads each thread runs
+/// the whole loop on rows of its own: one fork and join per layer, none per time step.
 struct RecurrentLoop {
     var options: RecurrentOptions
     var stateCount: Int
+    /// Whether the step wants h·recurrent_kernel in `StepBuffers.recurrent` instead of summed
+    /// into the gates.
+    var keepsRecurrentApart: Bool
     var step: (StepBuffers) -> Void
 
     struct Result {
@@ -61,50 +69,31 @@ struct RecurrentLoop {
     /// chunk of the same stream stopped (`carry`).
     func run(_ input: Tensor, mask: [Bool]?, initialStates: [Tensor], weights: CellWeights,
              carry: RecurrentCarry? = nil) -> Result {
-        let batch = input.shape[0], steps = input.shape[1], features = input.shape[2]
-        let units = options.units, width = weights.kernel.shape[1], stateSize = batch * units
-        // Time-major input, so that each step's projected rows are contiguous: [T·B, G·U].
-        let timeMajor = batch == 1 ? input.scalars : Self.swapLeadingAxes(input.scalars, batch, steps, features)
-        let projected = Kernels.affine(timeMajor, rows: steps * batch, kernel: PackedMatrixCache.packed(weights.kernel),
-                                       bias: weights.inputBias)
+        let batch = input.shape[0], steps = input.shape[1], features = input.shape[2], units = options.units
+        let stateSize = batch * units
         var states = carry?.states.flatMap { $0 } ?? (0..<stateCount).flatMap { index in
             index < initialStates.count ? initialStates[index].scalars : [Float](repeating: 0, count: stateSize)
         }
         var lastOutput = carry?.lastOutput ?? [Float](repeating: 0, count: stateSize)
         var sequence = [Float](repeating: 0, count: options.returnSequences ? batch * steps * units : 0)
-        var recurrent = [Float](repeating: 0, count: batch * width)
-        var scratch = recurrent
-        var previous = mask == nil ? [] : states
-        let recurrentBias = weights.recurrentBias
-        projected.withUnsafeBufferPointer { projected in
+        // Packed here, on the caller's thread: the predictor's cache is a task-local value.
+        let kernel = PackedMatrixCache.packed(weights.kernel)
+        let threads = RNNKitRuntime.threadCount, parts = min(threads, batch)
+        input.scalars.withUnsafeBufferPointer { input in
         states.withUnsafeMutableBufferPointer { states in
-        recurrent.withUnsafeMutableBufferPointer { recurrent in
-        scratch.withUnsafeMutableBufferPointer { scratch in
-            for position in 0..<steps {
-                let time = options.goBackwards ? steps - 1 - position : position
-                if mask != nil { previous.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: states) } }
-                if let recurrentBias { Kernels.fillRows(recurrent.baseAddress!, rows: batch, with: recurrentBias) }
-                Kernels.gemm(m: batch, a: states.baseAddress!, lda: units, b: weights.packedRecurrentKernel,
-                             c: recurrent.baseAddress!, ldc: width, accumulate: recurrentBias != nil)
-                step(StepBuffers(input: projected.baseAddress! + time * batch * width,
-                                 recurrent: recurrent.baseAddress!, states: states.baseAddress!,
-                                 scratch: scratch.baseAddress!, batch: batch, units: units))
-                for row in 0..<batch {
-                    let range = row * units..<(row + 1) * units
-                    if let mask, !mask[row * steps + time] {
-                        for state in 0..<stateCount {
-                            let offset = state * stateSize
-                            for index in range { states[offset + index] = previous[offset + index] }
-                        }
-                        if options.zeroOutputForMask { for index in range { lastOutput[index] = 0 } }
-                    } else {
-                        for index in range { lastOutput[index] = states[index] }
-                    }
-                    if options.returnSequences {
-                        let target = (row * steps + position) * units
-                        for (offset, index) in range.enumerated() { sequence[target + offset] = lastOutput[index] }
-                    }
-                }
+        lastOutput.withUnsafeMutableBufferPointer { lastOutput in
+        sequence.withUnsafeMutableBufferPointer { sequence in
+            let whole = Sequence(input: input.baseAddress!, mask: mask, batch: batch, steps: steps,
+                                 features: features, states: states.baseAddress!,
+                                 lastOutput: lastOutput.baseAddress!,
+                                 sequence: options.returnSequences ? sequence.baseAddress : nil)
+            guard parts > 1 else {
+                return runRows(0..<batch, of: whole, kernel: kernel, weights: weights, threads: threads)
+            }
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                // Each part reads and writes only its own rows of `whole`.
+                runRows(part * batch / parts..<(part + 1) * batch / parts, of: whole, kernel: kernel,
+                        weights: weights, threads: 1)
             }
         }}}}
         let output = options.returnSequences
@@ -115,16 +104,91 @@ struct RecurrentLoop {
                       carry: RecurrentCarry(states: finalStates, lastOutput: lastOutput))
     }
 
-    /// [B, T, F] to [T, B, F].
-    static func swapLeadingAxes(_ values: [Float], _ batch: Int, _ steps: Int, _ features: Int) -> [Float] {
-        var swapped = [Float](repeating: 0, count: values.count)
-        for row in 0..<batch {
-            for time in 0..<steps {
-                let source = (row * steps + time) * features, target = (time * batch + row) * features
-                for feature in 0..<features { swapped[target + feature] = values[source + feature] }
+    /// The whole batch's input and outputs, shared by the threads of one run.
+    private struct Sequence: @unchecked Sendable {
+        /// [B, T, F].
+        var input: UnsafePointer<Float>
+        /// [B, T], true where a step is present.
+        var mask: [Bool]?
+        var batch: Int, steps: Int, features: Int
+        /// [S, B, U]: the initial states on entry, the final ones on return.
+        var states: UnsafeMutablePointer<Float>
+        /// [B, U].
+        var lastOutput: UnsafeMutablePointer<Float>
+        /// [B, T, U], nil unless returning sequences.
+        var sequence: UnsafeMutablePointer<Float>?
+    }
+
+    /// The loop over time for `rows` of the batch, with buffers of its own.
+    private func runRows(_ rows: Range<Int>, of whole: Sequence, kernel: PackedMatrix, weights: CellWeights,
+                         threads: Int) {
+        let batch = rows.count, steps = whole.steps, units = options.units, width = kernel.columns
+        let stateSize = batch * units
+        // The gates of every time step at once, time-major so that a step's rows are contiguous.
+        let gates = UnsafeMutablePointer<Float>.allocate(capacity: steps * batch * width)
+        let recurrent = UnsafeMutablePointer<Float>.allocate(capacity: batch * width)
+        let states = UnsafeMutablePointer<Float>.allocate(capacity: stateCount * stateSize)
+        let previous = UnsafeMutablePointer<Float>.allocate(capacity: whole.mask == nil ? 0 : stateCount * stateSize)
+        defer { [gates, recurrent, states, previous].forEach { $0.deallocate() } }
+        projectInputs(rows, of: whole, kernel: kernel, bias: weights.inputBias, into: gates, threads: threads)
+        for state in 0..<stateCount {
+            (states + state * stateSize).update(from: whole.states + state * whole.batch * units + rows.lowerBound * units,
+                                                count: stateSize)
+        }
+        for position in 0..<steps {
+            let time = options.goBackwards ? steps - 1 - position : position
+            let stepGates = gates + time * batch * width
+            if whole.mask != nil { previous.update(from: states, count: stateCount * stateSize) }
+            if keepsRecurrentApart {
+                if let bias = weights.recurrentBias { Kernels.fillRows(recurrent, rows: batch, with: bias) }
+                Kernels.gemm(m: batch, a: states, lda: units, b: weights.packedRecurrentKernel, c: recurrent,
+                             ldc: width, accumulate: weights.recurrentBias != nil, threads: threads)
+            } else {
+                Kernels.gemm(m: batch, a: states, lda: units, b: weights.packedRecurrentKernel, c: stepGates,
+                             ldc: width, accumulate: true, threads: threads)
+            }
+            step(StepBuffers(gates: stepGates, recurrent: recurrent, states: states, batch: batch, units: units))
+            for (local, row) in rows.enumerated() {
+                let output = whole.lastOutput + row * units
+                if let mask = whole.mask, !mask[row * steps + time] {
+                    for state in 0..<stateCount {
+                        let offset = state * stateSize + local * units
+                        (states + offset).update(from: previous + offset, count: units)
+                    }
+                    if options.zeroOutputForMask { output.update(repeating: 0, count: units) }
+                } else {
+                    output.update(from: states + local * units, count: units)
+                }
+                whole.sequence?.advanced(by: (row * steps + position) * units).update(from: output, count: units)
             }
         }
-        return swapped
+        for state in 0..<stateCount {
+            (whole.states + state * whole.batch * units + rows.lowerBound * units)
+                .update(from: states + state * stateSize, count: stateSize)
+        }
+    }
+
+    /// x_t·kernel + bias for every time step of `rows`, time-major: [T, rows, G·U].
+    private func projectInputs(_ rows: Range<Int>, of whole: Sequence, kernel: PackedMatrix, bias: [Float]?,
+                               into gates: UnsafeMutablePointer<Float>, threads: Int) {
+        let steps = whole.steps, features = whole.features, count = steps * rows.count
+        let first = whole.input + rows.lowerBound * steps * features
+        // One row's steps are already time-major; several rows are interleaved step by step.
+        var timeMajor: UnsafeMutablePointer<Float>?
+        if rows.count > 1 {
+            let swapped = UnsafeMutablePointer<Float>.allocate(capacity: count * features)
+            for local in 0..<rows.count {
+                for time in 0..<steps {
+                    (swapped + (time * rows.count + local) * features)
+                        .update(from: first + (local * steps + time) * features, count: features)
+                }
+            }
+            timeMajor = swapped
+        }
+        defer { timeMajor?.deallocate() }
+        if let bias { Kernels.fillRows(gates, rows: count, with: bias) }
+        Kernels.gemm(m: count, a: timeMajor.map { UnsafePointer($0) } ?? first, lda: features, b: kernel, c: gates,
+                     ldc: kernel.columns, accumulate: bias != nil, threads: threads)
     }
 }
 
@@ -138,7 +202,7 @@ public struct RecurrentCarry: Sendable, Equatable {
 extension RecurrentLayerDefinition {
     /// The loop for this layer, with `options` (Bidirectional overrides some of them).
     func loop(options: RecurrentOptions, weights: CellWeights) -> RecurrentLoop {
-        RecurrentLoop(options: options, stateCount: Self.stateCount) { buffers in
+        RecurrentLoop(options: options, stateCount: Self.stateCount, keepsRecurrentApart: keepsRecurrentApart) { buffers in
             self.step(buffers, weights: weights)
         }
     }
