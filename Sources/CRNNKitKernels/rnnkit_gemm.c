@@ -30,12 +30,13 @@ static inline void store_row(float *c, const float *values, long width, int accu
 }
 
 static void gemm_portable(long m, long n, long k, const float *a, long lda, const float *packed,
-                          float *c, long ldc, int accumulate) {
+                          const float *bias, float *c, long ldc, int accumulate) {
     for (long column = 0; column < n; column += PANEL) {
         const float *panel = packed + (column / PANEL) * k * PANEL;
         long width = n - column < PANEL ? n - column : PANEL;
         for (long i = 0; i < m; i++) {
             float sums[PANEL] = {0};
+            if (bias) memcpy(sums, bias + column, (size_t)width * sizeof(float));
             for (long r = 0; r < k; r++) {
                 float x = a[i * lda + r];
                 for (long j = 0; j < PANEL; j++) sums[j] += x * panel[r * PANEL + j];
@@ -46,6 +47,14 @@ static void gemm_portable(long m, long n, long k, const float *a, long lda, cons
 }
 
 #if defined(__x86_64__)
+// The 16 values of `bias` at a panel's columns, of which only `width` exist; zeros without bias.
+RNNKIT_AVX2 static inline void panel_bias(const float *bias, long width, __m256 *low, __m256 *high) {
+    float values[PANEL] = {0};
+    if (bias) memcpy(values, bias, (size_t)width * sizeof(float));
+    *low = _mm256_loadu_ps(values);
+    *high = _mm256_loadu_ps(values + 8);
+}
+
 RNNKIT_AVX2 static inline void store_avx2(float *c, __m256 low, __m256 high, long width, int accumulate) {
     if (width == PANEL) {
         if (accumulate) {
@@ -62,13 +71,17 @@ RNNKIT_AVX2 static inline void store_avx2(float *c, __m256 low, __m256 high, lon
     }
 }
 
-// `rows` (at most six) rows of a against one panel: two accumulators per row, two panel loads
-// and a broadcast per row for each k. Inlined with a constant `rows`, so that the accumulators
-// live in registers.
+// `rows` (at most six) rows of a against one panel: two accumulators per row, starting from the
+// panel's bias (or zero), two panel loads and a broadcast per row for each k. Inlined with a
+// constant `rows`, so that the accumulators live in registers.
 RNNKIT_INLINE RNNKIT_AVX2 void block_avx2(const long rows, long k, const float *a, long lda, const float *panel,
-                                         float *c, long ldc, long width, int accumulate) {
+                                         __m256 start_low, __m256 start_high, float *c, long ldc, long width,
+                                         int accumulate) {
     __m256 low[ROWS_PER_BLOCK], high[ROWS_PER_BLOCK];
-    for (long i = 0; i < rows; i++) low[i] = high[i] = _mm256_setzero_ps();
+    for (long i = 0; i < rows; i++) {
+        low[i] = start_low;
+        high[i] = start_high;
+    }
     for (long r = 0; r < k; r++, panel += PANEL) {
         __m256 b0 = _mm256_loadu_ps(panel), b1 = _mm256_loadu_ps(panel + 8);
         for (long i = 0; i < rows; i++) {
@@ -82,11 +95,17 @@ RNNKIT_INLINE RNNKIT_AVX2 void block_avx2(const long rows, long k, const float *
 
 // One row of a against four panels at once: eight independent accumulators keep the FMA units
 // busy where a single panel would wait on its two dependency chains (batch 1 is all this).
-RNNKIT_AVX2 static void row_avx2(long n, long k, const float *a, const float *packed, float *c, int accumulate) {
+RNNKIT_AVX2 static void row_avx2(long n, long k, const float *a, const float *packed, const float *bias, float *c,
+                                 int accumulate) {
     long panels = (n + PANEL - 1) / PANEL, p = 0;
     for (; p + 4 <= panels; p += 4) {
         const float *q0 = packed + p * k * PANEL, *q1 = q0 + k * PANEL, *q2 = q1 + k * PANEL, *q3 = q2 + k * PANEL;
-        __m256 s00 = _mm256_setzero_ps(), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+        long column = p * PANEL;
+        __m256 s00, s01, s10, s11, s20, s21, s30, s31;
+        panel_bias(bias ? bias + column : 0, n - column < PANEL ? n - column : PANEL, &s00, &s01);
+        panel_bias(bias ? bias + column + 16 : 0, n - column - 16 < PANEL ? n - column - 16 : PANEL, &s10, &s11);
+        panel_bias(bias ? bias + column + 32 : 0, n - column - 32 < PANEL ? n - column - 32 : PANEL, &s20, &s21);
+        panel_bias(bias ? bias + column + 48 : 0, n - column - 48 < PANEL ? n - column - 48 : PANEL, &s30, &s31);
         for (long r = 0; r < k; r++) {
             __m256 x = _mm256_broadcast_ss(a + r);
             long o = r * PANEL;
@@ -95,23 +114,23 @@ RNNKIT_AVX2 static void row_avx2(long n, long k, const float *a, const float *pa
             s20 = _mm256_fmadd_ps(x, _mm256_loadu_ps(q2 + o), s20); s21 = _mm256_fmadd_ps(x, _mm256_loadu_ps(q2 + o + 8), s21);
             s30 = _mm256_fmadd_ps(x, _mm256_loadu_ps(q3 + o), s30); s31 = _mm256_fmadd_ps(x, _mm256_loadu_ps(q3 + o + 8), s31);
         }
-        long column = p * PANEL;
         store_avx2(c + column, s00, s01, n - column < PANEL ? n - column : PANEL, accumulate);
         store_avx2(c + column + 16, s10, s11, n - column - 16 < PANEL ? n - column - 16 : PANEL, accumulate);
         store_avx2(c + column + 32, s20, s21, n - column - 32 < PANEL ? n - column - 32 : PANEL, accumulate);
         store_avx2(c + column + 48, s30, s31, n - column - 48 < PANEL ? n - column - 48 : PANEL, accumulate);
     }
     for (; p < panels; p++) {
-        long column = p * PANEL;
-        block_avx2(1, k, a, 0, packed + p * k * PANEL, c + column, 0, n - column < PANEL ? n - column : PANEL,
-                   accumulate);
+        long column = p * PANEL, width = n - column < PANEL ? n - column : PANEL;
+        __m256 low, high;
+        panel_bias(bias ? bias + column : 0, width, &low, &high);
+        block_avx2(1, k, a, 0, packed + p * k * PANEL, low, high, c + column, 0, width, accumulate);
     }
 }
 
 RNNKIT_AVX2 static void gemm_avx2(long m, long n, long k, const float *a, long lda, const float *packed,
-                                  float *c, long ldc, int accumulate) {
+                                  const float *bias, float *c, long ldc, int accumulate) {
     if (m == 1) {
-        row_avx2(n, k, a, packed, c, accumulate);
+        row_avx2(n, k, a, packed, bias, c, accumulate);
         return;
     }
     long panels = (n + PANEL - 1) / PANEL;
@@ -121,18 +140,21 @@ RNNKIT_AVX2 static void gemm_avx2(long m, long n, long k, const float *a, long l
         for (long p = 0; p < panels; p++) {
             const float *panel = packed + p * k * PANEL;
             long column = p * PANEL, width = n - column < PANEL ? n - column : PANEL;
+            __m256 low, high;
+            panel_bias(bias ? bias + column : 0, width, &low, &high);
             long i = first;
             for (; i + ROWS_PER_BLOCK <= last; i += ROWS_PER_BLOCK) {
-                block_avx2(ROWS_PER_BLOCK, k, a + i * lda, lda, panel, c + i * ldc + column, ldc, width, accumulate);
+                block_avx2(ROWS_PER_BLOCK, k, a + i * lda, lda, panel, low, high, c + i * ldc + column, ldc, width,
+                           accumulate);
             }
             const float *rest = a + i * lda;
             float *target = c + i * ldc + column;
             switch (last - i) {  // the last rows, fewer than a block: each count its own inlined kernel
-            case 5: block_avx2(5, k, rest, lda, panel, target, ldc, width, accumulate); break;
-            case 4: block_avx2(4, k, rest, lda, panel, target, ldc, width, accumulate); break;
-            case 3: block_avx2(3, k, rest, lda, panel, target, ldc, width, accumulate); break;
-            case 2: block_avx2(2, k, rest, lda, panel, target, ldc, width, accumulate); break;
-            case 1: block_avx2(1, k, rest, lda, panel, target, ldc, width, accumulate); break;
+            case 5: block_avx2(5, k, rest, lda, panel, low, high, target, ldc, width, accumulate); break;
+            case 4: block_avx2(4, k, rest, lda, panel, low, high, target, ldc, width, accumulate); break;
+            case 3: block_avx2(3, k, rest, lda, panel, low, high, target, ldc, width, accumulate); break;
+            case 2: block_avx2(2, k, rest, lda, panel, low, high, target, ldc, width, accumulate); break;
+            case 1: block_avx2(1, k, rest, lda, panel, low, high, target, ldc, width, accumulate); break;
             default: break;
             }
         }
@@ -141,12 +163,12 @@ RNNKIT_AVX2 static void gemm_avx2(long m, long n, long k, const float *a, long l
 #endif
 
 void rnnkit_gemm_packed(long m, long n, long k, const float *a, long lda, const float *packed,
-                        float *c, long ldc, int accumulate) {
+                        const float *bias, float *c, long ldc, int accumulate) {
 #if defined(__x86_64__)
     if (rnnkit_has_avx2_fma()) {
-        gemm_avx2(m, n, k, a, lda, packed, c, ldc, accumulate);
+        gemm_avx2(m, n, k, a, lda, packed, bias, c, ldc, accumulate);
         return;
     }
 #endif
-    gemm_portable(m, n, k, a, lda, packed, c, ldc, accumulate);
+    gemm_portable(m, n, k, a, lda, packed, bias, c, ldc, accumulate);
 }

@@ -39,6 +39,24 @@ final class InferenceTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(checked, 75)
     }
 
+    /// Threads split a batch's rows, and every row is computed the same way on any thread: the
+    /// outputs must be bit-identical to one thread's.
+    func testSeveralThreadsGiveTheSameOutputsAsOne() throws {
+        defer { RNNKitRuntime.setThreadCount(1) }
+        for fixture in try FixtureFiles.manifest() {
+            let inputs = try FixtureFiles.inputs(of: fixture.name)
+            guard let (modelPath, weightsPath) = FixtureFiles.files(of: fixture.name, writer: fixture.writers[0]).first
+            else { continue }
+            let predictor = try Predictor(contentsOf: modelPath, weights: weightsPath)
+            RNNKitRuntime.setThreadCount(1)
+            let single = try predictor.predict(inputs)
+            for threads in [2, 3] {
+                RNNKitRuntime.setThreadCount(threads)
+                XCTAssertEqual(try predictor.predict(inputs), single, "\(modelPath) on \(threads) threads")
+            }
+        }
+    }
+
     func testWrongInputsAreRefusedWithTheReason() throws {
         let predictor = try Predictor(contentsOf: FixtureFiles.path("simple_rnn/keras3.keras"))
         let cases: [([Tensor], String)] = [

@@ -29,33 +29,39 @@ final class RuntimeKernelTests: XCTestCase {
     }
 
     /// The packed product against a plain triple loop in double precision, on shapes that hit
-    /// every path: one row, remainder rows after blocks of six, a partial last panel, several
-    /// threads, and accumulation into what is there.
+    /// every path: one row, remainder rows after blocks of six (one to five), a partial last
+    /// panel, several threads, a bias, and accumulation into what is there.
     func testPackedProductMatchesPlainProduct() {
         var generator = SystemRandomNumberGenerator()
         defer { RNNKitRuntime.setThreadCount(1) }
-        for (m, k, n, threads) in [(1, 7, 5, 1), (1, 64, 80, 1), (13, 33, 37, 1), (32, 256, 1024, 2), (7, 1, 16, 2)] {
+        for (m, k, n, threads) in [(1, 7, 5, 1), (1, 64, 80, 1), (13, 33, 37, 1), (32, 256, 1024, 2), (7, 1, 16, 2),
+                                     (10, 20, 70, 1), (11, 5, 3, 1), (9, 4, 33, 1), (8, 6, 16, 1)] {
             RNNKitRuntime.setThreadCount(threads)
             let a = (0..<m * k).map { _ in Float.random(in: -1...1, using: &generator) }
             let b = Tensor(shape: [k, n], scalars: (0..<k * n).map { _ in Float.random(in: -1...1, using: &generator) })
             let start = (0..<m * n).map { _ in Float.random(in: -1...1, using: &generator) }
+            let someBias = (0..<n).map { _ in Float.random(in: -1...1, using: &generator) }
             for accumulate in [false, true] {
-                var c = start
-                a.withUnsafeBufferPointer { a in
-                    c.withUnsafeMutableBufferPointer { c in
-                        Kernels.gemm(m: m, a: a.baseAddress!, lda: k, b: PackedMatrix(b), c: c.baseAddress!, ldc: n,
-                                     accumulate: accumulate)
+                for bias in [nil, someBias] {
+                    var c = start
+                    a.withUnsafeBufferPointer { a in
+                        c.withUnsafeMutableBufferPointer { c in
+                            Kernels.gemm(m: m, a: a.baseAddress!, lda: k, b: PackedMatrix(b), bias: bias,
+                                         c: c.baseAddress!, ldc: n, accumulate: accumulate)
+                        }
                     }
-                }
-                var worst = 0.0
-                for row in 0..<m {
-                    for column in 0..<n {
-                        var sum = accumulate ? Double(start[row * n + column]) : 0
-                        for index in 0..<k { sum += Double(a[row * k + index]) * Double(b.scalars[index * n + column]) }
-                        worst = max(worst, abs(sum - Double(c[row * n + column])))
+                    var worst = 0.0
+                    for row in 0..<m {
+                        for column in 0..<n {
+                            var sum = (accumulate ? Double(start[row * n + column]) : 0) + Double(bias?[column] ?? 0)
+                            for index in 0..<k {
+                                sum += Double(a[row * k + index]) * Double(b.scalars[index * n + column])
+                            }
+                            worst = max(worst, abs(sum - Double(c[row * n + column])))
+                        }
                     }
+                    XCTAssertLessThan(worst, 1e-4, "m \(m) k \(k) n \(n) threads \(threads) accumulate \(accumulate) bias \(bias != nil)")
                 }
-                XCTAssertLessThan(worst, 1e-4, "m \(m) k \(k) n \(n) threads \(threads) accumulate \(accumulate)")
             }
         }
     }

@@ -23,9 +23,10 @@ void rnnkit_gru_step(long batch, long units, const float *input, const float *re
 long rnnkit_packed_count(long k, long n);
 /// Packs the row-major [k, n] matrix b (row stride ldb) into panels for `rnnkit_gemm_packed`.
 void rnnkit_pack(long k, long n, const float *b, long ldb, float *packed);
-/// c[m, n] = (accumulate ? c : 0) + a[m, k] · b, with b packed by `rnnkit_pack`; a and c are
-/// row-major with row strides lda and ldc.
+/// c[m, n] = (accumulate ? c : 0) + bias + a[m, k] · b, with b packed by `rnnkit_pack` and the
+/// bias [n] broadcast over rows (none when NULL); a and c are row-major with row strides lda
+/// and ldc. Each sum starts from the bias and adds the products in order of k.
 void rnnkit_gemm_packed(long m, long n, long k, const float *a, long lda, const float *packed,
-                        float *c, long ldc, int accumulate);
+                        const float *bias, float *c, long ldc, int accumulate);
 
 #endif

@@ -23,24 +23,29 @@ enum Kernels {
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// c[m, n] = (accumulate ? c : 0) + a[m, k]·b, b packed (the recurrent layers' kernels).
+    /// c[m, n] = (accumulate ? c : 0) + bias + a[m, k]·b, b packed (the recurrent layers'
+    /// kernels), the bias broadcast over rows.
     /// With several threads, each takes its own rows (in whole blocks of the kernel's six).
-    static func gemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedMatrix,
+    static func gemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedMatrix, bias: [Float]? = nil,
                      c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
                      threads: Int = RNNKitRuntime.threadCount) {
         let parts = min(threads, m / 6)
-        guard parts > 1 else {
-            rnnkit_gemm_packed(m, b.columns, b.rows, a, lda, b.storage, c, ldc, accumulate ? 1 : 0)
-            return
+        func product(_ bias: UnsafePointer<Float>?) {
+            guard parts > 1 else {
+                rnnkit_gemm_packed(m, b.columns, b.rows, a, lda, b.storage, bias, c, ldc, accumulate ? 1 : 0)
+                return
+            }
+            let rowsPerPart = (m / parts + 5) / 6 * 6
+            nonisolated(unsafe) let (a, c, bias) = (a, c, bias)  // each part reads and writes rows of its own
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                let first = part * rowsPerPart, count = min(rowsPerPart, m - first)
+                guard count > 0 else { return }
+                rnnkit_gemm_packed(count, b.columns, b.rows, a + first * lda, lda, b.storage, bias, c + first * ldc,
+                                   ldc, accumulate ? 1 : 0)
+            }
         }
-        let rowsPerPart = (m / parts + 5) / 6 * 6
-        nonisolated(unsafe) let (a, c) = (a, c)  // each part reads and writes rows of its own
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            let first = part * rowsPerPart, count = min(rowsPerPart, m - first)
-            guard count > 0 else { return }
-            rnnkit_gemm_packed(count, b.columns, b.rows, a + first * lda, lda, b.storage, c + first * ldc, ldc,
-                               accumulate ? 1 : 0)
-        }
+        guard let bias else { return product(nil) }
+        bias.withUnsafeBufferPointer { product($0.baseAddress) }
     }
 
     /// [rows, k] · kernel [k, n] + bias (broadcast over rows), into a new array.

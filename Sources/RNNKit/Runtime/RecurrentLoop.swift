@@ -119,30 +119,40 @@ struct RecurrentLoop {
         var sequence: UnsafeMutablePointer<Float>?
     }
 
+    /// Rows of one input projection: enough for the product to run at full speed, few enough
+    /// that the gates stay in cache until their time steps use them.
+    static let projectionRows = 256
+
     /// The loop over time for `rows` of the batch, with buffers of its own.
     private func runRows(_ rows: Range<Int>, of whole: Sequence, kernel: PackedMatrix, weights: CellWeights,
                          threads: Int) {
         let batch = rows.count, steps = whole.steps, units = options.units, width = kernel.columns
-        let stateSize = batch * units
-        // The gates of every time step at once, time-major so that a step's rows are contiguous.
-        let gates = UnsafeMutablePointer<Float>.allocate(capacity: steps * batch * width)
+        let stateSize = batch * units, stepsPerChunk = min(steps, max(1, Self.projectionRows / batch))
+        // The gates of a chunk of time steps, time-major so that a step's rows are contiguous.
+        let gates = UnsafeMutablePointer<Float>.allocate(capacity: stepsPerChunk * batch * width)
         let recurrent = UnsafeMutablePointer<Float>.allocate(capacity: batch * width)
         let states = UnsafeMutablePointer<Float>.allocate(capacity: stateCount * stateSize)
         let previous = UnsafeMutablePointer<Float>.allocate(capacity: whole.mask == nil ? 0 : stateCount * stateSize)
-        defer { [gates, recurrent, states, previous].forEach { $0.deallocate() } }
-        projectInputs(rows, of: whole, kernel: kernel, bias: weights.inputBias, into: gates, threads: threads)
+        let timeMajor = UnsafeMutablePointer<Float>.allocate(capacity: batch > 1 ? stepsPerChunk * batch * whole.features : 0)
+        defer { [gates, recurrent, states, previous, timeMajor].forEach { $0.deallocate() } }
         for state in 0..<stateCount {
             (states + state * stateSize).update(from: whole.states + state * whole.batch * units + rows.lowerBound * units,
                                                 count: stateSize)
         }
+        var chunk = 0..<0  // the time steps whose gates are in `gates`
         for position in 0..<steps {
             let time = options.goBackwards ? steps - 1 - position : position
-            let stepGates = gates + time * batch * width
+            if !chunk.contains(time) {
+                let end = min(steps, position + stepsPerChunk)
+                chunk = options.goBackwards ? steps - end..<steps - position : position..<end
+                projectInputs(rows, times: chunk, of: whole, kernel: kernel, bias: weights.inputBias, into: gates,
+                              timeMajor: timeMajor, threads: threads)
+            }
+            let stepGates = gates + (time - chunk.lowerBound) * batch * width
             if whole.mask != nil { previous.update(from: states, count: stateCount * stateSize) }
             if keepsRecurrentApart {
-                if let bias = weights.recurrentBias { Kernels.fillRows(recurrent, rows: batch, with: bias) }
-                Kernels.gemm(m: batch, a: states, lda: units, b: weights.packedRecurrentKernel, c: recurrent,
-                             ldc: width, accumulate: weights.recurrentBias != nil, threads: threads)
+                Kernels.gemm(m: batch, a: states, lda: units, b: weights.packedRecurrentKernel, bias: weights.recurrentBias,
+                             c: recurrent, ldc: width, accumulate: false, threads: threads)
             } else {
                 Kernels.gemm(m: batch, a: states, lda: units, b: weights.packedRecurrentKernel, c: stepGates,
                              ldc: width, accumulate: true, threads: threads)
@@ -168,27 +178,24 @@ struct RecurrentLoop {
         }
     }
 
-    /// x_t·kernel + bias for every time step of `rows`, time-major: [T, rows, G·U].
-    private func projectInputs(_ rows: Range<Int>, of whole: Sequence, kernel: PackedMatrix, bias: [Float]?,
-                               into gates: UnsafeMutablePointer<Float>, threads: Int) {
-        let steps = whole.steps, features = whole.features, count = steps * rows.count
-        let first = whole.input + rows.lowerBound * steps * features
-        // One row's steps are already time-major; several rows are interleaved step by step.
-        var timeMajor: UnsafeMutablePointer<Float>?
-        if rows.count > 1 {
-            let swapped = UnsafeMutablePointer<Float>.allocate(capacity: count * features)
-            for local in 0..<rows.count {
-                for time in 0..<steps {
-                    (swapped + (time * rows.count + local) * features)
-                        .update(from: first + (local * steps + time) * features, count: features)
+    /// x_t·kernel + bias for the time steps `times` of `rows`, time-major: [times, rows, G·U].
+    /// Several rows are first interleaved step by step in `timeMajor`; one row's steps already are.
+    private func projectInputs(_ rows: Range<Int>, times: Range<Int>, of whole: Sequence, kernel: PackedMatrix,
+                               bias: [Float]?, into gates: UnsafeMutablePointer<Float>,
+                               timeMajor: UnsafeMutablePointer<Float>, threads: Int) {
+        let steps = whole.steps, features = whole.features, batch = rows.count
+        let first = whole.input + (rows.lowerBound * steps + times.lowerBound) * features
+        if batch > 1 {
+            for local in 0..<batch {
+                for (index, time) in times.enumerated() {
+                    (timeMajor + (index * batch + local) * features)
+                        .update(from: whole.input + ((rows.lowerBound + local) * steps + time) * features,
+                                count: features)
                 }
             }
-            timeMajor = swapped
         }
-        defer { timeMajor?.deallocate() }
-        if let bias { Kernels.fillRows(gates, rows: count, with: bias) }
-        Kernels.gemm(m: count, a: timeMajor.map { UnsafePointer($0) } ?? first, lda: features, b: kernel, c: gates,
-                     ldc: kernel.columns, accumulate: bias != nil, threads: threads)
+        Kernels.gemm(m: times.count * batch, a: batch > 1 ? UnsafePointer(timeMajor) : first, lda: features, b: kernel,
+                     bias: bias, c: gates, ldc: kernel.columns, accumulate: false, threads: threads)
     }
 }
 
