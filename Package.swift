@@ -19,15 +19,13 @@ let package = Package(
         .systemLibrary(
             name: "CJSONC", path: "Sources/CJSONC", pkgConfig: "json-c",
             providers: [.apt(["libjson-c-dev"])]),
-        .systemLibrary(
-            name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]),
-        // Vectorised element-wise kernels (plain C that clang vectorises).
+        // The runtime's kernels: the packed matrix product and the cell steps, in C with AVX2/FMA
+        // variants picked at run time.
         .target(name: "CRNNKitKernels", path: "Sources/CRNNKitKernels"),
         .target(
             name: "RNNKit",
             dependencies: [
-                "CHDF5", "CJSONC", "COpenBLAS", "CRNNKitKernels",
+                "CHDF5", "CJSONC", "CRNNKitKernels",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]),
         .executableTarget(

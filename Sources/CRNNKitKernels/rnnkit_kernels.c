@@ -1,40 +1,31 @@
 #include "rnnkit_kernels.h"
 #include "cpu.h"
-#include <stdint.h>
-#include <string.h>
 
 // The element-wise work of the time loop. Every body below is branch-free, so that clang
 // vectorises it; cpu.h compiles each twice (AVX2/FMA and baseline) and picks one at run time.
 
-// exp(x) by Cephes's method: x = n·ln2 + r, a degree-6 polynomial for e^r, and 2^n built in the
-// exponent bits.
-RNNKIT_INLINE float exp_approx(float x) {
-    x = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
-    // Adding 1.5·2^23 rounds x·log2(e) to the nearest integer, left in the low mantissa bits.
-    float shifted = x * 1.44269504088896341f + 12582912.0f;
-    float n = shifted - 12582912.0f;
-    float r = x - n * 0.693359375f + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    float y = p * (r * r) + r + 1.0f;
-    int32_t bits;
-    memcpy(&bits, &shifted, sizeof bits);
-    bits = (bits - 0x4B400000 + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return y * scale;
-}
-
-RNNKIT_INLINE float sigmoid_approx(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
-
+// tanh(x) ≈ x·P(x²)/Q(x²) on [-8, 8], and ±tanh(8) beyond (1 − tanh(8) = 2.3e-7). One
+// division and no exponent-bit tricks: about 40% cheaper than going through exp. The minimax
+// coefficients are RNNKit's own, fitted by Tools/fit_tanh.py: max error 1.7e-8 in exact
+// arithmetic, 3.5e-7 with float32 rounding.
 RNNKIT_INLINE float tanh_approx(float x) {
-    x = x < -9.0f ? -9.0f : (x > 9.0f ? 9.0f : x);  // tanh is ±1 in float32 beyond 9
-    return 1.0f - 2.0f / (exp_approx(2.0f * x) + 1.0f);
+    x = x < -8.0f ? -8.0f : (x > 8.0f ? 8.0f : x);
+    float u = x * x;
+    float p = 2.302651873e-11f;
+    p = p * u - 1.451723284e-08f;
+    p = p * u + 9.815597416e-06f;
+    p = p * u + 2.978818260e-03f;
+    p = p * u + 1.297258623e-01f;
+    p = p * u + 9.999999130e-01f;
+    float q = 2.362389868e-04f;
+    q = q * u + 2.399885856e-02f;
+    q = q * u + 4.630588389e-01f;
+    q = q * u + 1.0f;
+    return x * p / q;
 }
+
+// σ(x) = (1 + tanh(x/2)) / 2.
+RNNKIT_INLINE float sigmoid_approx(float x) { return 0.5f * tanh_approx(0.5f * x) + 0.5f; }
 
 RNNKIT_INLINE void sigmoid_body(float *restrict values, long count) {
     for (long i = 0; i < count; i++) values[i] = sigmoid_approx(values[i]);

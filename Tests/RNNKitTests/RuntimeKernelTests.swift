@@ -18,7 +18,7 @@ final class RuntimeKernelTests: XCTestCase {
     }
 
     func testMatrixVectorAndMatrixProductsAgree() {
-        let kernel = Tensor(shape: [3, 4], scalars: (0..<12).map { Float($0) - 5 })
+        let kernel = PackedMatrix(Tensor(shape: [3, 4], scalars: (0..<12).map { Float($0) - 5 }))
         let rows: [Float] = [1, 2, 3, -1, 0.5, 2]
         let both = Kernels.affine(rows, rows: 2, kernel: kernel, bias: [1, 0, 0, -1])
         let first = Kernels.affine(Array(rows[0..<3]), rows: 1, kernel: kernel, bias: [1, 0, 0, -1])

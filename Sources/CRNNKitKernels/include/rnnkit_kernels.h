@@ -1,13 +1,13 @@
 // Kernels of the recurrent time loop, in C so that clang vectorises them (Swift's generic SIMD
 // types do not compile to tight vector code here): the gates' element-wise activations, the
-// fused cell steps, and the product with a kernel packed once at load time. Each picks its
+// fused cell steps, and the product with a kernel packed once per predictor. Each picks its
 // AVX2/FMA or baseline variant at run time.
 #ifndef RNNKIT_KERNELS_H
 #define RNNKIT_KERNELS_H
 
-/// values[i] = 1 / (1 + exp(-values[i])), within about 1e-7 of libm.
+/// values[i] = 1 / (1 + exp(-values[i])), within 4e-7 of libm.
 void rnnkit_sigmoid(float *values, long count);
-/// values[i] = tanh(values[i]), within about 1e-7 of libm.
+/// values[i] = tanh(values[i]), within 4e-7 of libm.
 void rnnkit_tanh(float *values, long count);
 
 /// One LSTM step with Keras's default activations (sigmoid gates, tanh) for `batch` rows:

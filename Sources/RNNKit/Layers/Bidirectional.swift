@@ -99,7 +99,7 @@ extension Bidirectional {
         func run(_ layer: any RecurrentLayerDefinition, prefix: String, states: [Tensor]) throws -> RecurrentLoop.Result {
             var options = layer.options
             options.zeroOutputForMask = options.returnSequences
-            let cell = try CellWeights(weights, prefix: prefix)
+            let cell = try CellWeights(weights, prefix: prefix, for: layer)
             return layer.loop(options: options, weights: cell)
                 .run(sequence.tensor, mask: sequence.mask, initialStates: states, weights: cell)
         }

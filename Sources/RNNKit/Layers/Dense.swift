@@ -37,7 +37,7 @@ public struct Dense: LayerDefinition {
     public func forward(_ inputs: [LayerValue], weights: [String: Tensor]) throws -> [LayerValue] {
         guard let kernel = weights["kernel"] else { throw RNNKitError(.invalidModel, "Dense has no bound kernel") }
         let input = inputs[0].tensor
-        var scalars = Kernels.affine(input.scalars, rows: input.rowCount, kernel: kernel,
+        var scalars = Kernels.affine(input.scalars, rows: input.rowCount, kernel: PackedMatrixCache.packed(kernel),
                                      bias: weights["bias"]?.scalars)
         activation.apply(to: &scalars, width: units)
         var shape = input.shape

@@ -27,6 +27,7 @@ public struct GRU: RecurrentLayerDefinition {
 
 extension GRU {
     public var keepsRecurrentApart: Bool { true }
+    public var candidateKernelColumns: Range<Int>? { resetAfter ? nil : 2 * options.units..<3 * options.units }
 
     /// z = σ(x_z + h·R_z), r = σ(x_r + h·R_r); the candidate is φ(x_h + r·(h·R_h + b_h)) with
     /// reset_after, φ(x_h + (r·h)·R_h) without; h' = z·h + (1 − z)·candidate.
@@ -50,9 +51,9 @@ extension GRU {
                     resetState[row * units + unit] = gates[row * width + units + unit] * h[row * units + unit]
                 }
             }
-            weights.recurrentKernel.scalars.withUnsafeBufferPointer { kernel in
-                Kernels.gemm(m: batch, n: units, k: units, a: resetState, lda: units,
-                             b: kernel.baseAddress! + 2 * units, ldb: width, c: gates + 2 * units, ldc: width, beta: 1)
+            if let candidateKernel = weights.packedCandidateKernel {
+                Kernels.gemm(m: batch, a: resetState, lda: units, b: candidateKernel, c: gates + 2 * units, ldc: width,
+                             accumulate: true, threads: 1)
             }
         }
         for row in 0..<batch {

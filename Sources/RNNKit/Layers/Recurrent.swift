@@ -72,6 +72,9 @@ public protocol RecurrentLayerDefinition: LayerDefinition {
     /// Whether `step` needs h·recurrent_kernel apart from x·kernel (GRU's reset gate scales
     /// only the recurrent part of the candidate); false lets the loop sum them in one product.
     var keepsRecurrentApart: Bool { get }
+    /// Columns of the recurrent kernel that `step` multiplies on their own (GRU without
+    /// reset_after), packed apart for it; nil for none.
+    var candidateKernelColumns: Range<Int>? { get }
     /// One time step of the cell for the rows in `buffers`: from the gates' pre-activations
     /// (biases included) to the new states, in place.
     func step(_ buffers: StepBuffers, weights: CellWeights)
@@ -80,6 +83,7 @@ public protocol RecurrentLayerDefinition: LayerDefinition {
 extension RecurrentLayerDefinition {
     public var biasShape: [Int] { [Self.gateCount * options.units] }
     public var keepsRecurrentApart: Bool { false }
+    public var candidateKernelColumns: Range<Int>? { nil }
 
     /// Keras's default activations, which the fused C steps compute.
     var hasDefaultActivations: Bool {

@@ -1,28 +1,10 @@
 import Dispatch
 import Synchronization
-internal import COpenBLAS
 internal import CRNNKitKernels
 
-/// The dense kernels inference needs, on row-major float32 buffers, through OpenBLAS.
+/// The dense kernels inference needs, on row-major float32 buffers: products against a
+/// right-hand matrix packed once per predictor (weights), in CRNNKitKernels.
 enum Kernels {
-    /// c[m, n] = beta·c + a[m, k]·b[k, n], each matrix with its row stride (leading dimension).
-    static func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                     c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float) {
-        guard m > 0, n > 0 else { return }
-        guard k > 0 else {
-            if beta == 0 { for row in 0..<m { (c + row * ldc).update(repeating: 0, count: n) } }
-            return
-        }
-        if m == 1 {
-            // A single row is a matrix-vector product: sgemv streams b once, where sgemm would
-            // first copy (pack) all of it on every call.
-            cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(n), 1, b, Int32(ldb), a, 1, beta, c, 1)
-            return
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
-                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
-    }
-
     /// c[m, n] = (accumulate ? c : 0) + bias + a[m, k]·b, b packed (the recurrent layers'
     /// kernels), the bias broadcast over rows.
     /// With several threads, each takes its own rows (in whole blocks of the kernel's six).
@@ -49,25 +31,13 @@ enum Kernels {
     }
 
     /// [rows, k] · kernel [k, n] + bias (broadcast over rows), into a new array.
-    static func affine(_ input: [Float], rows: Int, kernel: Tensor, bias: [Float]?) -> [Float] {
-        let k = kernel.shape[0], n = kernel.shape[1]
-        var output = [Float](repeating: 0, count: rows * n)
-        output.withUnsafeMutableBufferPointer { c in
-            if let bias { fillRows(c.baseAddress!, rows: rows, with: bias) }
+    static func affine(_ input: [Float], rows: Int, kernel: PackedMatrix, bias: [Float]?) -> [Float] {
+        [Float](unsafeUninitializedCapacity: rows * kernel.columns) { output, count in
             input.withUnsafeBufferPointer { a in
-                kernel.scalars.withUnsafeBufferPointer { b in
-                    gemm(m: rows, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: n,
-                         c: c.baseAddress!, ldc: n, beta: bias == nil ? 0 : 1)
-                }
+                gemm(m: rows, a: a.baseAddress!, lda: kernel.rows, b: kernel, bias: bias, c: output.baseAddress!,
+                     ldc: kernel.columns, accumulate: false)
             }
-        }
-        return output
-    }
-
-    /// Writes `row` into each of `rows` consecutive rows of `target`.
-    static func fillRows(_ target: UnsafeMutablePointer<Float>, rows: Int, with row: [Float]) {
-        row.withUnsafeBufferPointer { source in
-            for index in 0..<rows { (target + index * row.count).update(from: source.baseAddress!, count: row.count) }
+            count = rows * kernel.columns
         }
     }
 }
@@ -80,11 +50,15 @@ final class PackedMatrix: @unchecked Sendable {
     /// Immutable after init; shared read-only by the threads of one product.
     let storage: UnsafeMutablePointer<Float>
 
-    init(_ matrix: Tensor) {
+    /// The columns `columnRange` (all by default) of a [rows, n] matrix.
+    init(_ matrix: Tensor, columns columnRange: Range<Int>? = nil) {
+        let range = columnRange ?? 0..<matrix.shape[1]
         rows = matrix.shape[0]
-        columns = matrix.shape[1]
+        columns = range.count
         storage = .allocate(capacity: rnnkit_packed_count(rows, columns))
-        matrix.scalars.withUnsafeBufferPointer { rnnkit_pack(rows, columns, $0.baseAddress!, columns, storage) }
+        matrix.scalars.withUnsafeBufferPointer {
+            rnnkit_pack(rows, columns, $0.baseAddress! + range.lowerBound, matrix.shape[1], storage)
+        }
     }
 
     deinit { storage.deallocate() }
@@ -92,22 +66,29 @@ final class PackedMatrix: @unchecked Sendable {
 
 /// The packed forms of one predictor's weight matrices, made on first use and kept while the
 /// predictor lives, so that a prediction does not repack every kernel. Keyed by the matrix's
-/// storage, which the cache retains: while an entry exists, that storage cannot be freed and
-/// reused for other values.
+/// storage (and the columns taken), which the cache retains: while an entry exists, that storage
+/// cannot be freed and reused for other values.
 final class PackedMatrixCache: Sendable {
-    private let entries = Mutex<[UnsafeRawPointer: (retained: [Float], packed: PackedMatrix)]>([:])
+    private struct Key: Hashable {
+        var storage: UnsafeRawPointer
+        var columns: Range<Int>?
+    }
+
+    private let entries = Mutex<[Key: (retained: [Float], packed: PackedMatrix)]>([:])
 
     /// The cache of the prediction running on this thread, if any.
     @TaskLocal static var current: PackedMatrixCache?
 
-    /// `matrix` packed: from the current cache when there is one, else packed now.
-    static func packed(_ matrix: Tensor) -> PackedMatrix {
-        guard let cache = current else { return PackedMatrix(matrix) }
-        let key = matrix.scalars.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress!) }
+    /// `matrix` (its `columns`, or all) packed: from the current cache when there is one, else
+    /// packed now.
+    static func packed(_ matrix: Tensor, columns: Range<Int>? = nil) -> PackedMatrix {
+        guard let cache = current else { return PackedMatrix(matrix, columns: columns) }
+        let key = Key(storage: matrix.scalars.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress!) },
+                      columns: columns)
         if let hit = cache.entries.withLock({ $0[key] }), hit.retained.count == matrix.scalars.count {
             return hit.packed
         }
-        let packed = PackedMatrix(matrix)
+        let packed = PackedMatrix(matrix, columns: columns)
         cache.entries.withLock { $0[key] = (matrix.scalars, packed) }
         return packed
     }
@@ -120,9 +101,9 @@ public enum RNNKitRuntime {
     /// Threads the matrix multiplies may use; 1 by default for predictable latency.
     public static var threadCount: Int { threads.load(ordering: .relaxed) }
 
-    /// Sets the threads of RNNKit's packed products (split by rows) and of OpenBLAS's pool.
+    /// Sets the threads of a prediction: a recurrent layer's batch rows, or a product's rows,
+    /// are split among them.
     public static func setThreadCount(_ count: Int) {
         threads.store(max(1, count), ordering: .relaxed)
-        openblas_set_num_threads(Int32(max(1, count)))
     }
 }

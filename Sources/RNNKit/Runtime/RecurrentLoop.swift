@@ -5,21 +5,23 @@ import Dispatch
 /// the recurrent bias.
 public struct CellWeights: Sendable {
     var kernel: Tensor
-    var recurrentKernel: Tensor
     /// The recurrent kernel in the packed product's layout.
     var packedRecurrentKernel: PackedMatrix
+    /// The recurrent kernel's columns that the step multiplies on their own, packed (GRU
+    /// without reset_after: the candidate's block).
+    var packedCandidateKernel: PackedMatrix?
     var inputBias: [Float]?
     var recurrentBias: [Float]?
 
     /// Picks `<prefix>kernel`, `<prefix>recurrent_kernel` and `<prefix>bias` out of a layer's
-    /// bound weights; a [2, G·U] bias is split into its input and recurrent rows.
-    init(_ weights: [String: Tensor], prefix: String = "") throws {
+    /// bound weights for `layer`; a [2, G·U] bias is split into its input and recurrent rows.
+    init(_ weights: [String: Tensor], prefix: String = "", for layer: some RecurrentLayerDefinition) throws {
         guard let kernel = weights[prefix + "kernel"], let recurrent = weights[prefix + "recurrent_kernel"] else {
             throw RNNKitError(.invalidModel, "recurrent layer has no bound \(prefix)kernel")
         }
         self.kernel = kernel
-        self.recurrentKernel = recurrent
         self.packedRecurrentKernel = PackedMatrixCache.packed(recurrent)
+        self.packedCandidateKernel = layer.candidateKernelColumns.map { PackedMatrixCache.packed(recurrent, columns: $0) }
         if let bias = weights[prefix + "bias"] {
             let width = kernel.shape[1]
             inputBias = Array(bias.scalars.prefix(width))
@@ -121,7 +123,7 @@ struct RecurrentLoop {
 
     /// Rows of one input projection: enough for the product to run at full speed, few enough
     /// that the gates stay in cache until their time steps use them.
-    static let projectionRows = 256
+    static let projectionRows = 512
 
     /// The loop over time for `rows` of the batch, with buffers of its own.
     private func runRows(_ rows: Range<Int>, of whole: Sequence, kernel: PackedMatrix, weights: CellWeights,
@@ -222,7 +224,7 @@ extension RecurrentLayerDefinition {
     /// continue from.
     func forward(_ inputs: [LayerValue], weights: [String: Tensor],
                  carry: RecurrentCarry?) throws -> (outputs: [LayerValue], carry: RecurrentCarry) {
-        let cell = try CellWeights(weights)
+        let cell = try CellWeights(weights, for: self)
         let result = loop(options: options, weights: cell)
             .run(inputs[0].tensor, mask: inputs[0].mask, initialStates: inputs.dropFirst().map(\.tensor),
                  weights: cell, carry: carry)
