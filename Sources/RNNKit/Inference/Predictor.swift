@@ -2,7 +2,11 @@
 /// number of threads at once (it holds no mutable state).
 public final class Predictor: Sendable {
     public let model: Model
-    let analysis: GraphAnalysis
+    /// The graph's calls in evaluation order, with their inputs and outputs resolved to slots.
+    let plan: [PlannedCall]
+    /// Slots of the model's outputs (nil: a reference that no call makes).
+    let outputSlots: [Int?]
+    let slotCount: Int
 
     /// What one model input expects: its InputLayer's name, shape and whether it takes token ids.
     public struct InputSpec: Sendable, Equatable {
@@ -18,7 +22,7 @@ public final class Predictor: Sendable {
     /// Refuses a model with any error among its problems (see `Model.checked()`).
     public init(_ model: Model) throws {
         self.model = try model.checked()
-        analysis = GraphAnalysis(model)
+        (plan, outputSlots, slotCount) = Self.makePlan(self.model)
         inputSpecs = try model.inputs.map { reference in
             guard let index = model.layerIndex(named: reference.layer),
                   let input = model.layers[index].definition as? InputLayer
@@ -49,43 +53,94 @@ public final class Predictor: Sendable {
     private func evaluate(_ inputs: [Tensor], carries: inout [String: RecurrentCarry]?) throws -> [Tensor] {
         // A stream's chunks may be shorter than a declared sequence length.
         try checkInputs(inputs, anyLength: carries != nil)
-        var values: [TensorRef: LayerValue] = [:]
-        for node in analysis.order {
-            let layer = model.layers[node.layer]
-            guard let definition = layer.definition else { continue }
+        var values = [LayerValue?](repeating: nil, count: slotCount)
+        for call in plan {
+            let layer = model.layers[call.layer]
             let outputs: [LayerValue]
-            if let position = model.inputs.firstIndex(where: { $0.layer == layer.name }) {
+            if let position = call.modelInput {
                 outputs = [LayerValue(inputs[position])]
             } else {
-                let arguments = try layer.nodes[node.node].inputs.map { reference in
-                    guard let value = values[reference] else {
+                let arguments = try zip(call.inputs, call.inputSlots).map { reference, slot in
+                    guard let slot, let value = values[slot] else {
                         throw RNNKitError(.invalidModel, "\(layer.name): input \(reference) was not computed")
                     }
                     return value
                 }
                 do {
-                    if carries != nil, let recurrent = definition as? any RecurrentLayerDefinition {
+                    if carries != nil, let recurrent = call.definition as? any RecurrentLayerDefinition {
                         let result = try recurrent.forward(arguments, weights: layer.weights,
                                                            carry: carries?[layer.name])
                         carries?[layer.name] = result.carry
                         outputs = result.outputs
                     } else {
-                        outputs = try definition.forward(arguments, weights: layer.weights)
+                        outputs = try call.definition.forward(arguments, weights: layer.weights)
                     }
                 } catch let error as RNNKitError {
                     throw RNNKitError(error.kind, error.message, location: error.location ?? layer.name)
                 }
             }
-            for (index, output) in outputs.enumerated() {
-                values[TensorRef(layer: layer.name, node: node.node, index: index)] = output
+            for (index, output) in outputs.prefix(call.outputSlotCount).enumerated() {
+                values[call.firstOutputSlot + index] = output
             }
         }
-        return try model.outputs.map { reference in
-            guard let value = values[reference] else {
+        return try zip(model.outputs, outputSlots).map { reference, slot in
+            guard let slot, let value = values[slot] else {
                 throw RNNKitError(.invalidModel, "model output \(reference) was not computed")
             }
             return value.tensor
         }
+    }
+
+    /// One call of a layer in the evaluation plan.
+    struct PlannedCall {
+        var layer: Int
+        var definition: any LayerDefinition
+        /// The model input it stands for, when the layer is one of the model's inputs.
+        var modelInput: Int?
+        var inputs: [TensorRef]
+        /// Where each input is (nil: made by no call).
+        var inputSlots: [Int?]
+        /// Its outputs go to consecutive slots; only the ones something reads have a slot.
+        var firstOutputSlot: Int
+        var outputSlotCount: Int
+    }
+
+    /// Resolves the graph once, so that a prediction looks nothing up by name: every tensor
+    /// that a call or the model's outputs read gets a slot.
+    private static func makePlan(_ model: Model) -> (plan: [PlannedCall], outputSlots: [Int?], slotCount: Int) {
+        let order = GraphAnalysis(model).order.filter { model.layers[$0.layer].definition != nil }
+        // An InputLayer's one call has no node in the file.
+        func inputs(of id: GraphAnalysis.NodeID) -> [TensorRef] {
+            let nodes = model.layers[id.layer].nodes
+            return nodes.indices.contains(id.node) ? nodes[id.node].inputs : []
+        }
+        let read = order.flatMap(inputs(of:)) + model.outputs
+        var slotCounts: [GraphAnalysis.NodeID: Int] = [:]
+        for reference in read {
+            guard let layer = model.layerIndex(named: reference.layer) else { continue }
+            let id = GraphAnalysis.NodeID(layer: layer, node: reference.node)
+            slotCounts[id] = max(slotCounts[id] ?? 0, reference.index + 1)
+        }
+        var firstSlots: [GraphAnalysis.NodeID: Int] = [:], slotCount = 0
+        for id in order {
+            firstSlots[id] = slotCount
+            slotCount += slotCounts[id] ?? 0
+        }
+        func slot(of reference: TensorRef) -> Int? {
+            guard let layer = model.layerIndex(named: reference.layer),
+                  case let id = GraphAnalysis.NodeID(layer: layer, node: reference.node),
+                  let first = firstSlots[id], reference.index < slotCounts[id] ?? 0
+            else { return nil }
+            return first + reference.index
+        }
+        let plan = order.map { id in
+            let layer = model.layers[id.layer], callInputs = inputs(of: id)
+            return PlannedCall(layer: id.layer, definition: layer.definition!,
+                               modelInput: model.inputs.firstIndex { $0.layer == layer.name },
+                               inputs: callInputs, inputSlots: callInputs.map(slot(of:)),
+                               firstOutputSlot: firstSlots[id]!, outputSlotCount: slotCounts[id] ?? 0)
+        }
+        return (plan, model.outputs.map(slot(of:)), slotCount)
     }
 
     /// Every input present, with the model's rank, known dimensions and one batch size.
@@ -94,20 +149,19 @@ public final class Predictor: Sendable {
             throw RNNKitError(.badUsage, "the model takes \(inputSpecs.count) input(s), got \(inputs.count)")
         }
         for (spec, tensor) in zip(inputSpecs, inputs) {
-            let expected = formatShape(spec.shape)
             guard tensor.rank == spec.shape.count,
                   zip(spec.shape, tensor.shape).enumerated().allSatisfy({ axis, pair in
                       pair.0 == nil || pair.0 == pair.1 || (anyLength && axis == 1)
                   })
             else {
-                throw RNNKitError(.badUsage,
-                                  "input '\(spec.name)' expects shape \(expected), got \(formatShape(tensor.shape))")
+                throw RNNKitError(.badUsage, "input '\(spec.name)' expects shape \(formatShape(spec.shape)), "
+                                  + "got \(formatShape(tensor.shape))")
             }
             guard tensor.shape.allSatisfy({ $0 > 0 }) else {
                 throw RNNKitError(.badUsage, "input '\(spec.name)' is empty: shape \(formatShape(tensor.shape))")
             }
         }
-        if Set(inputs.map { $0.shape[0] }).count > 1 {
+        if inputs.contains(where: { $0.shape[0] != inputs[0].shape[0] }) {
             throw RNNKitError(.badUsage, "inputs disagree on the batch size: \(inputs.map { $0.shape[0] })")
         }
     }

@@ -11,7 +11,7 @@ enum Kernels {
     static func gemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedMatrix, bias: [Float]? = nil,
                      c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
                      threads: Int = RNNKitRuntime.threadCount) {
-        let parts = min(threads, m / 6)
+        let parts = RNNKitRuntime.parts(threads: threads, items: m / 6, multiplyAdds: m * b.columns * b.rows)
         func product(_ bias: UnsafePointer<Float>?) {
             guard parts > 1 else {
                 rnnkit_gemm_packed(m, b.columns, b.rows, a, lda, b.storage, bias, c, ldc, accumulate ? 1 : 0)
@@ -100,6 +100,15 @@ public enum RNNKitRuntime {
 
     /// Threads the matrix multiplies may use; 1 by default for predictable latency.
     public static var threadCount: Int { threads.load(ordering: .relaxed) }
+
+    /// Below this many multiply-adds for each thread, waking another thread costs more than it
+    /// saves (about 10 µs of work).
+    static let multiplyAddsPerThread = 250_000
+
+    /// Into how many parts to split `items` independent pieces of work, with `threads` at hand.
+    static func parts(threads: Int, items: Int, multiplyAdds: Int) -> Int {
+        max(1, min(threads, items, multiplyAdds / multiplyAddsPerThread))
+    }
 
     /// Sets the threads of a prediction: a recurrent layer's batch rows, or a product's rows,
     /// are split among them.

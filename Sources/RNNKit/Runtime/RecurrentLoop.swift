@@ -80,7 +80,9 @@ struct RecurrentLoop {
         var sequence = [Float](repeating: 0, count: options.returnSequences ? batch * steps * units : 0)
         // Packed here, on the caller's thread: the predictor's cache is a task-local value.
         let kernel = PackedMatrixCache.packed(weights.kernel)
-        let threads = RNNKitRuntime.threadCount, parts = min(threads, batch)
+        let threads = RNNKitRuntime.threadCount
+        let parts = RNNKitRuntime.parts(threads: threads, items: batch,
+                                        multiplyAdds: batch * steps * kernel.columns * (features + units))
         input.scalars.withUnsafeBufferPointer { input in
         states.withUnsafeMutableBufferPointer { states in
         lastOutput.withUnsafeMutableBufferPointer { lastOutput in
