@@ -36,7 +36,7 @@ let package = Package(
             ]),
         // Test helpers (fixture paths); not a product.
         .target(name: "RNNKitTestSupport", dependencies: ["RNNKit"], path: "Sources/RNNKitTestSupport"),
-        .testTarget(name: "RNNKitTests", dependencies: ["RNNKit", "RNNKitTestSupport"]),
+        .testTarget(name: "RNNKitTests", dependencies: ["RNNKit", "RNNKitTestSupport", "CRNNKitKernels"]),
         .testTarget(name: "RNNKitCLITests", dependencies: ["rnnkit", "RNNKitTestSupport"]),
     ],
     swiftLanguageModes: [.v5]

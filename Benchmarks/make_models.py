@@ -9,6 +9,8 @@ not committed: `run_peers.py` runs this script first when a model is missing.
     simple_rnn_31   Input((4, 5)) -> SimpleRNN(3) -> Dense(1, sigmoid)   (as Fixtures/simple_rnn)
     gru             Input((None, 64)) -> GRU(128, return_sequences=True) -> GRU(128) -> Dense(10)
     bidirectional   Input((None, 64)) -> Bidirectional(LSTM(128)) -> Dense(10)
+    large_lstm      Input((None, 1024)) -> 3 x LSTM(1024) -> Dense(10): 100 MB of weights, for timing
+                    the load only
 
 Writes <name>.keras and <name>.h5 for each, and manifest.json: input shape,
 time steps to benchmark, parameter count, FLOPs per sequence and a SHA-256 of
@@ -83,12 +85,24 @@ def build_bidirectional():
     ], name="bidirectional")
 
 
+def build_large_lstm():
+    L = keras.layers
+    return keras.Sequential([
+        keras.Input((None, 1024)),
+        L.LSTM(1024, return_sequences=True, name="lstm"),
+        L.LSTM(1024, return_sequences=True, name="lstm_1"),
+        L.LSTM(1024, name="lstm_2"),
+        L.Dense(10, name="dense"),
+    ], name="large_lstm")
+
+
 # name -> (builder, time steps to benchmark with)
 MODELS = {
     "reference_lstm": (build_reference_lstm, 100),
     "simple_rnn_31": (build_simple_rnn_31, 4),
     "gru": (build_gru, 100),
     "bidirectional": (build_bidirectional, 100),
+    "large_lstm": (build_large_lstm, 2),
 }
 
 

@@ -53,6 +53,7 @@ REPO = HERE.parent
 MODELS_DIR = HERE / "models"
 WORK_DIR = HERE / "work"
 MODEL_NAMES = ["reference_lstm", "simple_rnn_31", "gru", "bidirectional"]
+LOAD_MODEL = "large_lstm"  # 100 MB of weights: only its load is timed
 CONFIGS = [(1, 1), (1, 2), (32, 1), (32, 2)]  # (batch, threads)
 PEERS = ["rnnkit", "ort", "tf"]
 PEER_TITLES = {"rnnkit": "RNNKit", "ort": "ONNX Runtime", "tf": "TensorFlow"}
@@ -543,6 +544,44 @@ def fmt_ratio(a, b):
     return "—"
 
 
+def criteria(report):
+    """The speed issue's done-when lines, each with its measured value."""
+    rows = {(r["model"], r["batch"], r["threads"]): r for r in report["rows"]}
+
+    def ratio(model, batch, threads):
+        row = rows.get((model, batch, threads), {})
+        r, o = row.get("rnnkit"), row.get("ort")
+        return r / o if isinstance(r, (int, float)) and isinstance(o, (int, float)) else None
+
+    def verdict(value, limit):
+        return "—" if value is None else ("met" if value <= limit else "NOT met")
+
+    lines = ["| criterion | measured | limit | |", "|---|---:|---:|---|"]
+    for label, value, limit in [
+            ("reference_lstm, batch 1, 1 thread: RNNKit / ORT", ratio("reference_lstm", 1, 1), 1.0),
+            ("reference_lstm, batch 32, 2 threads: RNNKit / ORT", ratio("reference_lstm", 32, 2), 1.0),
+            ("simple_rnn_31, batch 1, 1 thread: RNNKit / ORT", ratio("simple_rnn_31", 1, 1), 0.2)]:
+        lines.append(f"| {label} | {'—' if value is None else f'{value:.2f}'} | ≤ {limit:g} | {verdict(value, limit)} |")
+    row = rows.get(("reference_lstm", 32, 2), {})
+    rates = [max(v["2048x2048x2048"] for v in (s.get("openblas"), s.get("numpy")) if v)
+             for s in report.get("sgemm", []) if s["threads"] == 2]
+    if isinstance(row.get("rnnkit"), (int, float)) and rates:
+        share = row["flops"] / (row["rnnkit"] * 1e6) / max(rates)
+        lines.append(f"| reference_lstm, batch 32, 2 threads: RNNKit GFLOP/s / sgemm GFLOP/s (2 threads) | "
+                     f"{share:.0%} | ≥ 70% | {'met' if share >= 0.7 else 'NOT met'} |")
+    for item in report.get("loading", []):
+        if not item["file"].startswith(LOAD_MODEL):
+            continue
+        load = item["load_ms"] / item["read_ms"]
+        lines.append(f"| {item['file']} ({item['size'] / 1e6:.0f} MB): load / reading the file | {load:.2f} | ≈ 2 | "
+                     f"{'met' if load <= 2.2 else 'NOT met'} |")
+        if item.get("load_peak_added_bytes") is not None:
+            peak = item["load_peak_added_bytes"] / item["weight_bytes"]
+            lines.append(f"| {item['file']}: peak memory added by the load / weights | {peak:.2f} | < 1.5 | "
+                         f"{verdict(peak, 1.5)} |")
+    return lines
+
+
 def render(report):
     lines = []
     m = report["machine"]
@@ -577,8 +616,22 @@ def render(report):
             lines.append(f"| {row['model']} | {row['batch']} | {row['threads']} | " + " | ".join(cells) + " |")
         lines.append("")
 
+    if report.get("loading"):
+        lines += ["Loading (`rnnkit bench` in one process, page cache warm): the load against reading the same "
+                  "file whole into fresh memory, and the most memory the load added against the weights' size:", "",
+                  "| file | size MB | read ms | load ms | load / read | peak added MB | weights MB | peak / weights |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for item in report["loading"]:
+            peak = item.get("load_peak_added_bytes")
+            lines.append(f"| {item['file']} | {item['size'] / 1e6:.1f} | {item['read_ms']:.1f} | {item['load_ms']:.1f} | "
+                         f"{item['load_ms'] / item['read_ms']:.2f} | "
+                         + (f"{peak / 1e6:.1f} | {item['weight_bytes'] / 1e6:.1f} | {peak / item['weight_bytes']:.2f} |"
+                            if peak is not None else f"— | {item['weight_bytes'] / 1e6:.1f} | — |"))
+        lines.append("")
+
     if report.get("sgemm"):
-        lines += ["sgemm GFLOP/s, [M×K]·[K×N] (the ceiling; RNNKit links Debian's OpenBLAS):", "",
+        lines += ["sgemm GFLOP/s, [M×K]·[K×N]: the machine's matrix-multiply rate (OpenBLAS; RNNKit uses its own "
+                  "kernel, not OpenBLAS):", "",
                   "| library | threads | 2048×2048×2048 | 32×1024×1024 |", "|---|---:|---:|---:|"]
         for s in report["sgemm"]:
             if s.get("openblas"):
@@ -587,6 +640,8 @@ def render(report):
             lines.append(f"| numpy's bundled OpenBLAS | {s['threads']} | {s['numpy']['2048x2048x2048']:.0f} | "
                          f"{s['numpy']['32x1024x1024']:.0f} |")
         lines.append("")
+
+    lines += ["The speed issue's criteria, from the tables above:", ""] + criteria(report) + [""]
 
     lines += [f"Agreement before timing (max |difference| of the outputs, batch {CHECK_BATCH}, seeded input; "
               f"must be ≤ {CHECK_ATOL:g}):", "", "| model | ORT vs TF | RNNKit vs TF | RNNKit vs ORT |", "|---|---:|---:|---:|"]
@@ -612,6 +667,8 @@ def main(argv=None):
                         help="time everything this many times, keep each cell's lowest median (default 1; "
                              "3 on a noisy machine)")
     parser.add_argument("--no-sgemm", action="store_true", help="skip the sgemm measurement")
+    parser.add_argument("--no-load", action="store_true",
+                        help=f"skip timing the load of every model file (and of {LOAD_MODEL}, 100 MB)")
     parser.add_argument("--wait-idle", type=float, default=180, metavar="SECONDS",
                         help="before each measurement, wait for other processes to leave the CPUs idle, "
                              "at most 30 s each time and SECONDS in all (default 180; 0: never wait)")
@@ -632,7 +689,7 @@ def main(argv=None):
 
     started = time.time()
     WORK_DIR.mkdir(exist_ok=True)
-    manifest = ensure_models(args.models)
+    manifest = ensure_models(args.models + ([] if args.no_load else [LOAD_MODEL]))
 
     import onnx
     import onnxruntime
@@ -662,7 +719,7 @@ def main(argv=None):
               "versions": {"onnxruntime": onnxruntime.__version__, "onnx": onnx.__version__,
                            "tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__,
                            "python": platform.python_version()},
-              "export_source": export_source, "rows": [], "checks": {}, "sgemm": [], "notes": notes}
+              "export_source": export_source, "rows": [], "checks": {}, "sgemm": [], "loading": [], "notes": notes}
 
     wait_idle = IdleWaiter(args.wait_idle)
     if not args.no_sgemm:
@@ -747,6 +804,20 @@ def main(argv=None):
                             notes.append(f"{name}, batch {batch}, {threads} thread(s): rnnkit bench failed: {error}")
                             rows[(name, batch, threads)]["rnnkit"] = "error"
     report["rows"] = list(rows.values())
+
+    if not args.no_load and can_bench:
+        for name in args.models + [LOAD_MODEL]:
+            entry = manifest["models"][name]
+            for file in (entry["keras"], entry["h5"]):
+                log(f"loading {file}")
+                wait_idle()
+                try:
+                    result = rnnkit_bench(rnnkit, MODELS_DIR / file, 1, entry["steps"], 1)
+                    report["loading"].append({"file": file, "size": (MODELS_DIR / file).stat().st_size,
+                                              **{k: result[k] for k in ("load_ms", "read_ms", "load_peak_added_bytes",
+                                                                        "weight_bytes")}})
+                except (RuntimeError, ValueError, KeyError) as error:
+                    notes.append(f"{file}: timing the load failed: {error}")
 
     busy = wait_idle.busy
     worst = max(busy, default=0.0)

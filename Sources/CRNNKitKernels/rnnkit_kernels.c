@@ -1,5 +1,6 @@
 #include "rnnkit_kernels.h"
 #include "cpu.h"
+#include <string.h>
 
 // The element-wise work of the time loop. Every body below is branch-free, so that clang
 // vectorises it; cpu.h compiles each twice (AVX2/FMA and baseline) and picks one at run time.
@@ -66,3 +67,29 @@ RNNKIT_INLINE void gru_step_body(long batch, long units, const float *restrict i
 RNNKIT_DISPATCH(rnnkit_gru_step, gru_step_body,
                 (long batch, long units, const float *input, const float *recurrent, float *h),
                 (batch, units, input, recurrent, h))
+
+// Blocks of 1024 values are tested with a vectorisable reduction (an exponent of all ones is NaN
+// or infinity); only a block that has one is searched value by value.
+RNNKIT_INLINE long first_nonfinite_body(const float *values, long count) {
+    enum { BLOCK = 1024 };
+    for (long start = 0; start < count; start += BLOCK) {
+        long end = count - start < BLOCK ? count : start + BLOCK;
+        unsigned int found = 0;
+        for (long i = start; i < end; i++) {
+            unsigned int bits;
+            memcpy(&bits, values + i, sizeof bits);
+            found |= (bits & 0x7f800000u) == 0x7f800000u;
+        }
+        if (!found) continue;
+        for (long i = start; i < end; i++) {
+            unsigned int bits;
+            memcpy(&bits, values + i, sizeof bits);
+            if ((bits & 0x7f800000u) == 0x7f800000u) return i;
+        }
+    }
+    return -1;
+}
+
+long rnnkit_first_nonfinite(const float *values, long count) {
+    return first_nonfinite_body(values, count);
+}

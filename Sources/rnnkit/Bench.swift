@@ -4,7 +4,7 @@ import RNNKit
 extension RNNKitCommand {
     struct Bench: ParsableCommand, ReadsModelFiles {
         static let configuration = CommandConfiguration(
-            abstract: "Time predictions on random inputs: median, min and max ms, GFLOP/s, peak memory.",
+            abstract: "Time predictions on random inputs: median, min and max ms, GFLOP/s, peak memory; and the load.",
             discussion: "Compare with other runtimes in the same run: see Benchmarks/README.md.")
 
         @OptionGroup var model: ModelArguments
@@ -30,17 +30,25 @@ extension RNNKitCommand {
 
         func run() throws {
             RNNKitRuntime.setThreadCount(threads)
-            let result = try Benchmark.run(try Predictor(try model.load()), batch: batch, steps: steps)
+            let (loaded, loading) = try Benchmark.measureLoading(of: model.files) { try model.load() }
+            let result = try Benchmark.run(try Predictor(loaded), batch: batch, steps: steps)
             if json {
                 printJSON(["median_ms": .double(result.medianMilliseconds), "min_ms": .double(result.minimumMilliseconds),
                            "max_ms": .double(result.maximumMilliseconds), "gflops": .double(result.gigaflopsPerSecond),
                            "batch": .int(batch), "steps": .int(steps), "threads": .int(threads),
-                           "peak_rss_bytes": .int(result.peakResidentBytes), "runs": .int(result.runs)])
+                           "peak_rss_bytes": .int(result.peakResidentBytes), "runs": .int(result.runs),
+                           "load_ms": .double(loading.loadMilliseconds), "read_ms": .double(loading.readMilliseconds),
+                           "load_peak_added_bytes": loading.peakAddedBytes.map { .int($0) } ?? .null,
+                           "weight_bytes": .int(loading.weightBytes)])
             } else {
+                let mebibyte = 1_048_576
                 print("""
                     median \(result.medianMilliseconds) ms (min \(result.minimumMilliseconds), \
                     max \(result.maximumMilliseconds)) over \(result.runs) runs; \
-                    \(result.gigaflopsPerSecond) GFLOP/s; peak RSS \(result.peakResidentBytes / 1_048_576) MiB
+                    \(result.gigaflopsPerSecond) GFLOP/s; peak RSS \(result.peakResidentBytes / mebibyte) MiB
+                    load \(loading.loadMilliseconds) ms (reading the files: \(loading.readMilliseconds) ms); \
+                    peak memory added by the load \(loading.peakAddedBytes.map { "\($0 / mebibyte) MiB" } ?? "unknown") \
+                    for \(loading.weightBytes / mebibyte) MiB of weights
                     """)
             }
         }

@@ -26,6 +26,23 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(run.stdout.contains("(LSTM)"), run.stdout)
     }
 
+    func testBenchPrintsTimesAndTheLoad() throws {
+        let run = try rnnkit("bench", FixtureFiles.path("simple_rnn/keras3.h5"), "--batch", "2", "--threads", "2",
+                             "--json")
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(json["batch"] as? Int, 2)
+        XCTAssertEqual(json["steps"] as? Int, 100)
+        XCTAssertEqual(json["threads"] as? Int, 2)
+        XCTAssertEqual(json["weight_bytes"] as? Int, 31 * 4)
+        for key in ["median_ms", "min_ms", "max_ms", "gflops", "load_ms", "read_ms"] {
+            XCTAssertGreaterThan(json[key] as? Double ?? 0, 0, key)
+        }
+        XCTAssertGreaterThanOrEqual(json["runs"] as? Int ?? 0, 10)
+        XCTAssertGreaterThan(json["peak_rss_bytes"] as? Int ?? 0, 0)
+        XCTAssertEqual(try rnnkit("bench", FixtureFiles.path("simple_rnn/keras3.h5"), "--batch", "0").status, 2)
+    }
+
     func testValidModelExitsZero() throws {
         let run = try rnnkit("validate", FixtureFiles.path("seq2seq/keras3.h5"))
         XCTAssertEqual(run.status, 0, run.stdout + run.stderr)

@@ -1,5 +1,7 @@
+import CRNNKitKernels
 import Foundation
 @testable import RNNKit
+import RNNKitTestSupport
 import XCTest
 
 /// The vectorised gate activations stay within 1e-6 of libm, so that speed changes no numbers
@@ -64,5 +66,37 @@ final class RuntimeKernelTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// The scan for NaN and infinity that validation runs on every weight: found wherever it is,
+    /// including at the edges of the blocks it tests at once.
+    func testFirstNonFiniteValueIsFoundAnywhere() {
+        var values = [Float](repeating: 0.5, count: 5000)
+        values.withUnsafeBufferPointer { XCTAssertEqual(rnnkit_first_nonfinite($0.baseAddress, $0.count), -1) }
+        XCTAssertEqual(rnnkit_first_nonfinite(nil, 0), -1)
+        for (position, value) in [(0, Float.nan), (1023, .infinity), (1024, -.infinity), (2049, .nan), (4999, .nan)] {
+            var copy = values
+            copy[position] = value
+            if position > 0 { copy[position - 1] = .greatestFiniteMagnitude }  // finite, exponent almost all ones
+            copy.withUnsafeBufferPointer {
+                XCTAssertEqual(rnnkit_first_nonfinite($0.baseAddress, $0.count), position, "\(value) at \(position)")
+            }
+        }
+        values[3000] = .nan
+        values[4000] = .infinity
+        values.withUnsafeBufferPointer { XCTAssertEqual(rnnkit_first_nonfinite($0.baseAddress, $0.count), 3000) }
+    }
+
+    /// The loading measurement of `rnnkit bench`: real times, and the weights' size from the model.
+    func testLoadingIsMeasuredAgainstReadingTheFile() throws {
+        let path = FixtureFiles.path("simple_rnn/keras3.keras")
+        let (model, loading) = try Benchmark.measureLoading(of: [path]) { try Model.load(contentsOf: path) }
+        XCTAssertTrue(model.layers.contains { $0.name == "simple_rnn" })
+        XCTAssertEqual(loading.weightBytes, 31 * 4)
+        XCTAssertGreaterThan(loading.readMilliseconds, 0)
+        XCTAssertGreaterThan(loading.loadMilliseconds, 0)
+        #if os(Linux)
+        XCTAssertNotNil(loading.peakAddedBytes)
+        #endif
     }
 }

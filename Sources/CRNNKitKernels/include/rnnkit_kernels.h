@@ -19,6 +19,9 @@ void rnnkit_lstm_step(long batch, long units, const float *gates, float *h, floa
 /// z, r, h; updates h [batch, units] in place.
 void rnnkit_gru_step(long batch, long units, const float *input, const float *recurrent, float *h);
 
+/// The index of the first NaN or infinite value, or -1 when all are finite.
+long rnnkit_first_nonfinite(const float *values, long count);
+
 /// Floats that `rnnkit_pack` writes for a [k, n] matrix: n rounded up to panels of 16 columns.
 long rnnkit_packed_count(long k, long n);
 /// Packs the row-major [k, n] matrix b (row stride ldb) into panels for `rnnkit_gemm_packed`.

@@ -1,3 +1,5 @@
+internal import CRNNKitKernels
+
 /// A weight as found in a file, with where it was found (an HDF5 dataset path, a JSON pointer,
 /// a tensor name).
 struct StoredWeight {
@@ -54,7 +56,8 @@ enum WeightBinding {
         var problems: [Problem] = []
         for layer in model.layers {
             for (name, tensor) in layer.weights.sorted(by: { $0.key < $1.key }) {
-                if let position = tensor.scalars.firstIndex(where: { !$0.isFinite }) {
+                let found = tensor.scalars.withUnsafeBufferPointer { rnnkit_first_nonfinite($0.baseAddress, $0.count) }
+                if found >= 0, case let position = Int(found) {
                     let kind = tensor.scalars[position].isNaN ? "NaN" : "infinite"
                     problems.append(Problem(.error, "\(layer.name).\(name)",
                                             "\(kind) value at flat index \(position)"))

@@ -15,6 +15,56 @@ public enum Benchmark {
         public var gigaflopsPerSecond: Double { flops / (medianMilliseconds * 1e6) }
     }
 
+    /// What opening a model costs, next to reading its files' bytes.
+    public struct Loading: Sendable {
+        /// Reading every file whole into freshly allocated memory (the page cache warm, as for
+        /// the load).
+        public var readMilliseconds: Double
+        /// Loading the model from the same files.
+        public var loadMilliseconds: Double
+        /// The most memory the load added at any moment, over what the process held before
+        /// (nil where the kernel cannot reset its peak counter).
+        public var peakAddedBytes: Int?
+        /// The model's weights as float32.
+        public var weightBytes: Int
+    }
+
+    /// Times `load` (which opens `files`) against reading the same files' bytes; returns the
+    /// model too, so that it need not be loaded twice.
+    public static func measureLoading(of files: [String], _ load: () throws -> Model) throws
+        -> (model: Model, loading: Loading) {
+        func readAll() throws {
+            for file in files {
+                let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: file))
+                defer { try? handle.close() }
+                let size = Int(try handle.seekToEnd())
+                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 1), alignment: 64)
+                defer { buffer.deallocate() }
+                var done = 0
+                while done < size {
+                    let count = pread(handle.fileDescriptor, buffer.baseAddress! + done, size - done, off_t(done))
+                    guard count > 0 else { break }
+                    done += count
+                }
+            }
+        }
+        try readAll()  // warms the page cache for both measurements
+        let readStart = DispatchTime.now().uptimeNanoseconds
+        try readAll()
+        let readNanoseconds = DispatchTime.now().uptimeNanoseconds - readStart
+        let baseline = ProcessMemory.resetPeak() ? ProcessMemory.value(of: "VmRSS") : nil
+        let loadStart = DispatchTime.now().uptimeNanoseconds
+        let model = try load()
+        let loadNanoseconds = DispatchTime.now().uptimeNanoseconds - loadStart
+        let peakAdded = baseline.flatMap { baseline in ProcessMemory.value(of: "VmHWM").map { max(0, $0 - baseline) } }
+        let weightBytes = model.layers.reduce(0) { total, layer in
+            total + layer.weights.values.reduce(0) { $0 + $1.scalars.count * MemoryLayout<Float>.size }
+        }
+        return (model, Loading(readMilliseconds: Double(readNanoseconds) / 1e6,
+                               loadMilliseconds: Double(loadNanoseconds) / 1e6,
+                               peakAddedBytes: peakAdded, weightBytes: weightBytes))
+    }
+
     /// Warms up, then times predictions until at least `minimumRuns` ran and `minimumSeconds` passed.
     public static func run(_ predictor: Predictor, batch: Int, steps: Int, minimumRuns: Int = 10,
                            minimumSeconds: Double = 1, maximumRuns: Int = 10_000) throws -> Result {
@@ -87,6 +137,23 @@ public enum Benchmark {
                 throw RNNKitError(.badUsage, "input '\(input)' has an unknown dimension \(axis)")
             }
             return steps
+        }
+    }
+
+    /// Linux's accounting of this process's memory, in /proc/self.
+    enum ProcessMemory {
+        /// Resets the peak resident size (VmHWM) to the current one; false where unsupported.
+        static func resetPeak() -> Bool {
+            (try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)) != nil
+        }
+
+        /// A `Vm…` line of /proc/self/status, in bytes.
+        static func value(of key: String) -> Int? {
+            guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+                  let line = status.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }),
+                  let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
+            else { return nil }
+            return kilobytes * 1024
         }
     }
 

@@ -183,14 +183,15 @@ final class HDF5Group {
                 let (shape, elementSize) = try numericLayout(of: dataset, site)
                 let count = Tensor.elementCount(shape)  // `shape(of:)` checked it fits.
                 try checkDeclaredSize(of: dataset, count: count, elementSize: elementSize, site)
-                var scalars = [Float](repeating: 0, count: count)
-                if count > 0 {
-                    try scalars.withUnsafeMutableBytes { buffer in
+                // Not zero-filled first: H5Dread writes every element or fails.
+                let scalars = try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    if count > 0 {
                         _ = try site.check(
                             H5Dread(dataset, rnnkit_H5T_NATIVE_FLOAT(), rnnkit_H5S_ALL(), rnnkit_H5S_ALL(),
                                     rnnkit_H5P_DEFAULT(), buffer.baseAddress),
                             "read the dataset")
                     }
+                    initialized = count
                 }
                 return Tensor(shape: shape, scalars: scalars)
             }

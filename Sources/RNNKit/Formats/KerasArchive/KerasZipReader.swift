@@ -106,16 +106,6 @@ final class KerasZipReader {
         return bytes
     }
 
-    /// Reads `count` bytes at `offset`, then appends zeros up to `paddedTo` bytes.
-    func readData(at offset: UInt64, count: Int, paddedTo padded: Int? = nil,
-                  entry: KerasZipEntry? = nil) throws -> Data {
-        var data = Data(count: max(count, padded ?? 0))
-        try data.withUnsafeMutableBytes {
-            try readFully(UnsafeMutableRawBufferPointer(rebasing: $0[0..<count]), at: offset, entry: entry)
-        }
-        return data
-    }
-
     // MARK: - Directory
 
     /// Reads the first four bytes: `.zip` for a local file header, `.empty` for an empty ZIP, or `.other`.
@@ -374,9 +364,13 @@ final class KerasZipReader {
                 throw error("damaged ZIP archive: stored entry with different compressed (\(entry.compressedSize)) "
                     + "and uncompressed (\(declared)) sizes", entry: entry)
             }
+            var buffer = Data(count: Int(min(UInt64(chunkSize), declared)))  // one allocation, reused
             while produced < declared {
                 let n = Int(min(UInt64(chunkSize), declared - produced))
-                let chunk = try readData(at: start + produced, count: n, entry: entry)
+                try buffer.withUnsafeMutableBytes {
+                    try readFully(UnsafeMutableRawBufferPointer(rebasing: $0[0..<n]), at: start + produced, entry: entry)
+                }
+                let chunk = n == buffer.count ? buffer : buffer.prefix(n)
                 crc = chunk.withUnsafeBytes { Self.crc32(crc, $0) }
                 produced += UInt64(n)
                 try consumer(chunk)
