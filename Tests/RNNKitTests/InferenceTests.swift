@@ -1,5 +1,5 @@
 import Foundation
-import RNNKit
+@testable import RNNKit
 import RNNKitTestSupport
 import XCTest
 
@@ -40,9 +40,14 @@ final class InferenceTests: XCTestCase {
     }
 
     /// Threads split a batch's rows, and every row is computed the same way on any thread: the
-    /// outputs must be bit-identical to one thread's.
+    /// outputs must be bit-identical to one thread's. (The fixtures are small: any work is split.)
     func testSeveralThreadsGiveTheSameOutputsAsOne() throws {
-        defer { RNNKitRuntime.setThreadCount(1) }
+        let defaultWork = RNNKitRuntime.multiplyAddsPerThread
+        RNNKitRuntime.multiplyAddsPerThread = 1
+        defer {
+            RNNKitRuntime.setThreadCount(1)
+            RNNKitRuntime.multiplyAddsPerThread = defaultWork
+        }
         for fixture in try FixtureFiles.manifest() {
             let inputs = try FixtureFiles.inputs(of: fixture.name)
             guard let (modelPath, weightsPath) = FixtureFiles.files(of: fixture.name, writer: fixture.writers[0]).first
@@ -53,6 +58,43 @@ final class InferenceTests: XCTestCase {
             for threads in [2, 3] {
                 RNNKitRuntime.setThreadCount(threads)
                 XCTAssertEqual(try predictor.predict(inputs), single, "\(modelPath) on \(threads) threads")
+            }
+        }
+    }
+
+    /// Batches of six rows and more take the stacked product ([x_t, h] by [kernel;
+    /// recurrent_kernel]); the fixtures' inputs repeated four times along the batch must still
+    /// give Keras's outputs, row by row, on one thread and split among three, and the same
+    /// outputs on both.
+    func testLargeBatchesMatchKerasOutputs() throws {
+        let defaultWork = RNNKitRuntime.multiplyAddsPerThread
+        RNNKitRuntime.multiplyAddsPerThread = 1
+        defer {
+            RNNKitRuntime.setThreadCount(1)
+            RNNKitRuntime.multiplyAddsPerThread = defaultWork
+        }
+        func repeated(_ tensor: Tensor) -> Tensor {
+            Tensor(shape: [tensor.shape[0] * 4] + tensor.shape.dropFirst(),
+                   scalars: Array((0..<4).map { _ in tensor.scalars }.joined()))
+        }
+        for fixture in try FixtureFiles.manifest() {
+            let writer = fixture.writers[0]
+            guard let (modelPath, weightsPath) = FixtureFiles.files(of: fixture.name, writer: writer).first
+            else { continue }
+            let inputs = try FixtureFiles.inputs(of: fixture.name).map(repeated)
+            let expected = try expected(fixture.name, writer).map(repeated)
+            let predictor = try Predictor(contentsOf: modelPath, weights: weightsPath)
+            var single: [Tensor] = []
+            for threads in [1, 3] {
+                RNNKitRuntime.setThreadCount(threads)
+                let outputs = try predictor.predict(inputs)
+                if threads == 1 { single = outputs } else { XCTAssertEqual(outputs, single, modelPath) }
+                XCTAssertEqual(outputs.count, expected.count, modelPath)
+                for (output, want) in zip(outputs, expected) {
+                    XCTAssertEqual(output.shape, want.shape, modelPath)
+                    let error = zip(output.scalars, want.scalars).map { abs($0 - $1) }.max() ?? .infinity
+                    XCTAssertLessThanOrEqual(error, 1e-5, "\(modelPath) on \(threads) threads")
+                }
             }
         }
     }

@@ -72,9 +72,11 @@ final class PackedMatrixCache: Sendable {
     private struct Key: Hashable {
         var storage: UnsafeRawPointer
         var columns: Range<Int>?
+        /// The matrix stacked under it, if any.
+        var below: UnsafeRawPointer?
     }
 
-    private let entries = Mutex<[Key: (retained: [Float], packed: PackedMatrix)]>([:])
+    private let entries = Mutex<[Key: (retained: [[Float]], packed: PackedMatrix)]>([:])
 
     /// The cache of the prediction running on this thread, if any.
     @TaskLocal static var current: PackedMatrixCache?
@@ -82,14 +84,31 @@ final class PackedMatrixCache: Sendable {
     /// `matrix` (its `columns`, or all) packed: from the current cache when there is one, else
     /// packed now.
     static func packed(_ matrix: Tensor, columns: Range<Int>? = nil) -> PackedMatrix {
-        guard let cache = current else { return PackedMatrix(matrix, columns: columns) }
-        let key = Key(storage: matrix.scalars.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress!) },
-                      columns: columns)
-        if let hit = cache.entries.withLock({ $0[key] }), hit.retained.count == matrix.scalars.count {
+        cached(Key(storage: address(of: matrix), columns: columns), retaining: [matrix.scalars]) {
+            PackedMatrix(matrix, columns: columns)
+        }
+    }
+
+    /// [top; bottom] (the rows of `top`, then those of `bottom`) packed, from the current cache
+    /// when there is one.
+    static func packed(_ top: Tensor, stackedOn bottom: Tensor) -> PackedMatrix {
+        cached(Key(storage: address(of: top), below: address(of: bottom)), retaining: [top.scalars, bottom.scalars]) {
+            PackedMatrix(Tensor(shape: [top.shape[0] + bottom.shape[0], top.shape[1]],
+                                scalars: top.scalars + bottom.scalars))
+        }
+    }
+
+    private static func address(of matrix: Tensor) -> UnsafeRawPointer {
+        matrix.scalars.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress!) }
+    }
+
+    private static func cached(_ key: Key, retaining retained: [[Float]], make: () -> PackedMatrix) -> PackedMatrix {
+        guard let cache = current else { return make() }
+        if let hit = cache.entries.withLock({ $0[key] }), hit.retained.map(\.count) == retained.map(\.count) {
             return hit.packed
         }
-        let packed = PackedMatrix(matrix, columns: columns)
-        cache.entries.withLock { $0[key] = (matrix.scalars, packed) }
+        let packed = make()
+        cache.entries.withLock { $0[key] = (retained, packed) }
         return packed
     }
 }
@@ -97,13 +116,17 @@ final class PackedMatrixCache: Sendable {
 /// Process-wide settings of the compute runtime.
 public enum RNNKitRuntime {
     private static let threads = Atomic<Int>(1)
+    private static let minimumMultiplyAdds = Atomic<Int>(250_000)
 
     /// Threads the matrix multiplies may use; 1 by default for predictable latency.
     public static var threadCount: Int { threads.load(ordering: .relaxed) }
 
     /// Below this many multiply-adds for each thread, waking another thread costs more than it
-    /// saves (about 10 µs of work).
-    static let multiplyAddsPerThread = 250_000
+    /// saves (250 000 by default, about 10 µs of work). Tests lower it to split small models.
+    static var multiplyAddsPerThread: Int {
+        get { minimumMultiplyAdds.load(ordering: .relaxed) }
+        set { minimumMultiplyAdds.store(max(1, newValue), ordering: .relaxed) }
+    }
 
     /// Into how many parts to split `items` independent pieces of work, with `threads` at hand.
     static func parts(threads: Int, items: Int, multiplyAdds: Int) -> Int {

@@ -5,8 +5,7 @@ import Dispatch
 /// the recurrent bias.
 public struct CellWeights: Sendable {
     var kernel: Tensor
-    /// The recurrent kernel in the packed product's layout.
-    var packedRecurrentKernel: PackedMatrix
+    var recurrentKernel: Tensor
     /// The recurrent kernel's columns that the step multiplies on their own, packed (GRU
     /// without reset_after: the candidate's block).
     var packedCandidateKernel: PackedMatrix?
@@ -20,7 +19,7 @@ public struct CellWeights: Sendable {
             throw RNNKitError(.invalidModel, "recurrent layer has no bound \(prefix)kernel")
         }
         self.kernel = kernel
-        self.packedRecurrentKernel = PackedMatrixCache.packed(recurrent)
+        self.recurrentKernel = recurrent
         self.packedCandidateKernel = layer.candidateKernelColumns.map { PackedMatrixCache.packed(recurrent, columns: $0) }
         if let bias = weights[prefix + "bias"] {
             let width = kernel.shape[1]
@@ -78,11 +77,15 @@ struct RecurrentLoop {
         }
         var lastOutput = carry?.lastOutput ?? [Float](repeating: 0, count: stateSize)
         var sequence = [Float](repeating: 0, count: options.returnSequences ? batch * steps * units : 0)
-        // Packed here, on the caller's thread: the predictor's cache is a task-local value.
-        let kernel = PackedMatrixCache.packed(weights.kernel)
-        let threads = RNNKitRuntime.threadCount
+        let threads = RNNKitRuntime.threadCount, width = weights.kernel.shape[1]
         let parts = RNNKitRuntime.parts(threads: threads, items: batch,
-                                        multiplyAdds: batch * steps * kernel.columns * (features + units))
+                                        multiplyAdds: batch * steps * width * (features + units))
+        // Packed here, on the caller's thread: the predictor's cache is a task-local value.
+        // Chosen for the whole batch, so that each row's sums are the same however many threads.
+        let products: Products = !keepsRecurrentApart && batch >= Self.stackedMinimumRows
+            ? .stacked(PackedMatrixCache.packed(weights.kernel, stackedOn: weights.recurrentKernel))
+            : .separate(input: PackedMatrixCache.packed(weights.kernel),
+                        recurrent: PackedMatrixCache.packed(weights.recurrentKernel))
         input.scalars.withUnsafeBufferPointer { input in
         states.withUnsafeMutableBufferPointer { states in
         lastOutput.withUnsafeMutableBufferPointer { lastOutput in
@@ -92,11 +95,11 @@ struct RecurrentLoop {
                                  lastOutput: lastOutput.baseAddress!,
                                  sequence: options.returnSequences ? sequence.baseAddress : nil)
             guard parts > 1 else {
-                return runRows(0..<batch, of: whole, kernel: kernel, weights: weights, threads: threads)
+                return runRows(0..<batch, of: whole, products: products, weights: weights, threads: threads)
             }
             DispatchQueue.concurrentPerform(iterations: parts) { part in
                 // Each part reads and writes only its own rows of `whole`.
-                runRows(part * batch / parts..<(part + 1) * batch / parts, of: whole, kernel: kernel,
+                runRows(part * batch / parts..<(part + 1) * batch / parts, of: whole, products: products,
                         weights: weights, threads: 1)
             }
         }}}}
@@ -123,22 +126,42 @@ struct RecurrentLoop {
         var sequence: UnsafeMutablePointer<Float>?
     }
 
+    /// The products a run multiplies by. `separate`: x·kernel for a chunk of time steps at once,
+    /// then h·recurrent_kernel at each step. `stacked`: [x_t, h]·[kernel; recurrent_kernel] at
+    /// each step, one product where the other takes two passes over the gates; it wins from a
+    /// few rows on, when a step's product alone keeps the multiply units busy.
+    private enum Products: @unchecked Sendable {
+        case separate(input: PackedMatrix, recurrent: PackedMatrix)
+        case stacked(PackedMatrix)
+    }
+
+    /// Batch rows from which the stacked product is used, where the cell allows it.
+    static let stackedMinimumRows = 6
+
     /// Rows of one input projection: enough for the product to run at full speed, few enough
     /// that the gates stay in cache until their time steps use them.
-    static let projectionRows = 512
+    static let projectionRows = 256
 
     /// The loop over time for `rows` of the batch, with buffers of its own.
-    private func runRows(_ rows: Range<Int>, of whole: Sequence, kernel: PackedMatrix, weights: CellWeights,
+    private func runRows(_ rows: Range<Int>, of whole: Sequence, products: Products, weights: CellWeights,
                          threads: Int) {
-        let batch = rows.count, steps = whole.steps, units = options.units, width = kernel.columns
-        let stateSize = batch * units, stepsPerChunk = min(steps, max(1, Self.projectionRows / batch))
+        let batch = rows.count, steps = whole.steps, units = options.units, features = whole.features
+        let width = weights.kernel.shape[1], stateSize = batch * units
+        var stepsPerChunk = 1, inputAndState = 0
+        switch products {
+        case .separate: stepsPerChunk = min(steps, max(1, Self.projectionRows / batch))
+        case .stacked: inputAndState = batch * (features + units)
+        }
         // The gates of a chunk of time steps, time-major so that a step's rows are contiguous.
         let gates = UnsafeMutablePointer<Float>.allocate(capacity: stepsPerChunk * batch * width)
         let recurrent = UnsafeMutablePointer<Float>.allocate(capacity: batch * width)
         let states = UnsafeMutablePointer<Float>.allocate(capacity: stateCount * stateSize)
         let previous = UnsafeMutablePointer<Float>.allocate(capacity: whole.mask == nil ? 0 : stateCount * stateSize)
-        let timeMajor = UnsafeMutablePointer<Float>.allocate(capacity: batch > 1 ? stepsPerChunk * batch * whole.features : 0)
-        defer { [gates, recurrent, states, previous, timeMajor].forEach { $0.deallocate() } }
+        let timeMajor = UnsafeMutablePointer<Float>.allocate(
+            capacity: inputAndState == 0 && batch > 1 ? stepsPerChunk * batch * features : 0)
+        // [x_t, h] for the stacked product, one row per batch row.
+        let stackedInput = UnsafeMutablePointer<Float>.allocate(capacity: inputAndState)
+        defer { [gates, recurrent, states, previous, timeMajor, stackedInput].forEach { $0.deallocate() } }
         for state in 0..<stateCount {
             (states + state * stateSize).update(from: whole.states + state * whole.batch * units + rows.lowerBound * units,
                                                 count: stateSize)
@@ -146,20 +169,32 @@ struct RecurrentLoop {
         var chunk = 0..<0  // the time steps whose gates are in `gates`
         for position in 0..<steps {
             let time = options.goBackwards ? steps - 1 - position : position
-            if !chunk.contains(time) {
-                let end = min(steps, position + stepsPerChunk)
-                chunk = options.goBackwards ? steps - end..<steps - position : position..<end
-                projectInputs(rows, times: chunk, of: whole, kernel: kernel, bias: weights.inputBias, into: gates,
-                              timeMajor: timeMajor, threads: threads)
-            }
-            let stepGates = gates + (time - chunk.lowerBound) * batch * width
             if whole.mask != nil { previous.update(from: states, count: stateCount * stateSize) }
-            if keepsRecurrentApart {
-                Kernels.gemm(m: batch, a: states, lda: units, b: weights.packedRecurrentKernel, bias: weights.recurrentBias,
-                             c: recurrent, ldc: width, accumulate: false, threads: threads)
-            } else {
-                Kernels.gemm(m: batch, a: states, lda: units, b: weights.packedRecurrentKernel, c: stepGates,
-                             ldc: width, accumulate: true, threads: threads)
+            var stepGates = gates
+            switch products {
+            case .stacked(let stacked):
+                for (local, row) in rows.enumerated() {
+                    let target = stackedInput + local * (features + units)
+                    target.update(from: whole.input + (row * steps + time) * features, count: features)
+                    (target + features).update(from: states + local * units, count: units)
+                }
+                Kernels.gemm(m: batch, a: stackedInput, lda: features + units, b: stacked, bias: weights.inputBias,
+                             c: gates, ldc: width, accumulate: false, threads: threads)
+            case .separate(let input, let recurrentKernel):
+                if !chunk.contains(time) {
+                    let end = min(steps, position + stepsPerChunk)
+                    chunk = options.goBackwards ? steps - end..<steps - position : position..<end
+                    projectInputs(rows, times: chunk, of: whole, kernel: input, bias: weights.inputBias, into: gates,
+                                  timeMajor: timeMajor, threads: threads)
+                }
+                stepGates = gates + (time - chunk.lowerBound) * batch * width
+                if keepsRecurrentApart {
+                    Kernels.gemm(m: batch, a: states, lda: units, b: recurrentKernel, bias: weights.recurrentBias,
+                                 c: recurrent, ldc: width, accumulate: false, threads: threads)
+                } else {
+                    Kernels.gemm(m: batch, a: states, lda: units, b: recurrentKernel, c: stepGates, ldc: width,
+                                 accumulate: true, threads: threads)
+                }
             }
             step(StepBuffers(gates: stepGates, recurrent: recurrent, states: states, batch: batch, units: units))
             for (local, row) in rows.enumerated() {
