@@ -71,9 +71,11 @@ final class PackedMatrix: @unchecked Sendable {
 final class PackedMatrixCache: Sendable {
     private struct Key: Hashable {
         var storage: UnsafeRawPointer
-        var columns: Range<Int>?
+        var count: Int
+        var columns: Range<Int>? = nil
         /// The matrix stacked under it, if any.
-        var below: UnsafeRawPointer?
+        var below: UnsafeRawPointer? = nil
+        var belowCount = 0
     }
 
     private let entries = Mutex<[Key: (retained: [[Float]], packed: PackedMatrix)]>([:])
@@ -84,30 +86,30 @@ final class PackedMatrixCache: Sendable {
     /// `matrix` (its `columns`, or all) packed: from the current cache when there is one, else
     /// packed now.
     static func packed(_ matrix: Tensor, columns: Range<Int>? = nil) -> PackedMatrix {
-        cached(Key(storage: address(of: matrix), columns: columns), retaining: [matrix.scalars]) {
-            PackedMatrix(matrix, columns: columns)
-        }
+        cached(Key(storage: address(of: matrix), count: matrix.scalars.count, columns: columns),
+               retaining: { [matrix.scalars] }, make: { PackedMatrix(matrix, columns: columns) })
     }
 
     /// [top; bottom] (the rows of `top`, then those of `bottom`) packed, from the current cache
     /// when there is one.
     static func packed(_ top: Tensor, stackedOn bottom: Tensor) -> PackedMatrix {
-        cached(Key(storage: address(of: top), below: address(of: bottom)), retaining: [top.scalars, bottom.scalars]) {
-            PackedMatrix(Tensor(shape: [top.shape[0] + bottom.shape[0], top.shape[1]],
-                                scalars: top.scalars + bottom.scalars))
-        }
+        let key = Key(storage: address(of: top), count: top.scalars.count, below: address(of: bottom),
+                      belowCount: bottom.scalars.count)
+        return cached(key, retaining: { [top.scalars, bottom.scalars] }, make: {
+            PackedMatrix(Tensor(shape: [top.shape[0] + bottom.shape[0], top.shape[1]], scalars: top.scalars + bottom.scalars))
+        })
     }
 
     private static func address(of matrix: Tensor) -> UnsafeRawPointer {
         matrix.scalars.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress!) }
     }
 
-    private static func cached(_ key: Key, retaining retained: [[Float]], make: () -> PackedMatrix) -> PackedMatrix {
+    /// A hit costs one lock and one lookup: predictions of small models are a few microseconds.
+    private static func cached(_ key: Key, retaining: () -> [[Float]], make: () -> PackedMatrix) -> PackedMatrix {
         guard let cache = current else { return make() }
-        if let hit = cache.entries.withLock({ $0[key] }), hit.retained.map(\.count) == retained.map(\.count) {
-            return hit.packed
-        }
+        if let hit = cache.entries.withLock({ $0[key]?.packed }) { return hit }
         let packed = make()
+        let retained = retaining()
         cache.entries.withLock { $0[key] = (retained, packed) }
         return packed
     }
