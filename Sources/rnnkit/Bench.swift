@@ -16,7 +16,7 @@ extension RNNKitCommand {
         @Option(help: "Time steps (where the model's time axis is free).")
         var steps = 100
 
-        @Option(help: "Threads for the matrix multiplies.")
+        @Option(help: "Threads; a recurrent layer's batch rows are split among them.")
         var threads = 1
 
         @Flag(help: "Print JSON.")

@@ -9,6 +9,9 @@ import RNNKit
 /// passed on. Its output streams are the parent's own.
 enum Isolation {
     static let childMarker = "RNNKIT_ISOLATED_CHILD"
+    /// Written by the child on its standard error once the model files are read, and removed
+    /// by the parent: a crash after it is RNNKit's own fault, not the file's.
+    static let readingDoneMarker = Data("\u{1}rnnkit: model files read\n".utf8)
 
     static var isChild: Bool { ProcessInfo.processInfo.environment[childMarker] != nil }
 
@@ -31,24 +34,33 @@ enum Isolation {
             printError("cannot start a worker process: \(error.localizedDescription)")
             return 2
         }
-        let errorOutput = errors.fileHandleForReading.readDataToEndOfFile()
+        var errorOutput = errors.fileHandleForReading.readDataToEndOfFile()
         child.waitUntilExit()
+        let readingDone = errorOutput.range(of: readingDoneMarker).map { errorOutput.removeSubrange($0) } != nil
         guard child.terminationReason == .uncaughtSignal else {
             FileHandle.standardError.write(errorOutput)
             return child.terminationStatus
         }
-        switch child.terminationStatus {
+        printError(crashMessage(for: model.model, signal: child.terminationStatus, readingDone: readingDone,
+                                output: errorOutput, seconds: ReadingBounds(for: model).seconds))
+        return 2
+    }
+
+    /// The one line that replaces a child's death by `signal`.
+    static func crashMessage(for path: String, signal: Int32, readingDone: Bool, output: Data, seconds: Int) -> String {
+        switch signal {
         case SIGALRM:
-            printError("\(model.model): corrupt file: reading it did not finish within \(ReadingBounds(for: model).seconds) s")
+            return "\(path): corrupt file: reading it did not finish within \(seconds) s"
         case SIGILL, SIGTRAP:
             // A Swift runtime check failed: a bug in RNNKit, whatever the file holds.
-            let report = String(decoding: errorOutput, as: UTF8.self).split(separator: "\n")
+            let report = String(decoding: output, as: UTF8.self).split(separator: "\n")
                 .first { $0.contains("Fatal error") }.map { ": " + $0 } ?? ""
-            printError("\(model.model): internal error in rnnkit while handling this file, please report it\(report)")
+            return "\(path): internal error in rnnkit while handling this file, please report it\(report)"
+        case _ where readingDone:
+            return "\(path): internal error in rnnkit after reading this file (signal \(signal)), please report it"
         default:
-            printError("\(model.model): corrupt file: reading it crashed the decoder (signal \(child.terminationStatus))")
+            return "\(path): corrupt file: reading it crashed the decoder (signal \(signal))"
         }
-        return 2
     }
 
     /// Runs `read` (the reading of the model files) under `ReadingBounds`; lifted afterwards, so
@@ -68,7 +80,9 @@ enum Isolation {
             alarm(0)
             setrlimit(Int32(RLIMIT_AS.rawValue), &saved)
         }
-        return try read()
+        let result = try read()
+        FileHandle.standardError.write(readingDoneMarker)
+        return result
     }
 
     /// The process's mapped address space in bytes (`VmSize`), which RLIMIT_AS bounds.
