@@ -39,15 +39,20 @@ final class InferenceTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(checked, 75)
     }
 
-    /// Threads split a batch's rows, and every row is computed the same way on any thread: the
-    /// outputs must be bit-identical to one thread's. (The fixtures are small: any work is split.)
-    func testSeveralThreadsGiveTheSameOutputsAsOne() throws {
+    /// Lets the runtime split even the fixtures' tiny work among threads, until the test ends.
+    private func splitAnyWork() {
         let defaultWork = RNNKitRuntime.multiplyAddsPerThread
         RNNKitRuntime.multiplyAddsPerThread = 1
-        defer {
+        addTeardownBlock {
             RNNKitRuntime.setThreadCount(1)
             RNNKitRuntime.multiplyAddsPerThread = defaultWork
         }
+    }
+
+    /// Threads split a batch's rows, and every row is computed the same way on any thread: the
+    /// outputs must be bit-identical to one thread's. (The fixtures are small: any work is split.)
+    func testSeveralThreadsGiveTheSameOutputsAsOne() throws {
+        splitAnyWork()
         for fixture in try FixtureFiles.manifest() {
             let inputs = try FixtureFiles.inputs(of: fixture.name)
             guard let (modelPath, weightsPath) = FixtureFiles.files(of: fixture.name, writer: fixture.writers[0]).first
@@ -67,12 +72,7 @@ final class InferenceTests: XCTestCase {
     /// give Keras's outputs, row by row, on one thread and split among three, and the same
     /// outputs on both.
     func testLargeBatchesMatchKerasOutputs() throws {
-        let defaultWork = RNNKitRuntime.multiplyAddsPerThread
-        RNNKitRuntime.multiplyAddsPerThread = 1
-        defer {
-            RNNKitRuntime.setThreadCount(1)
-            RNNKitRuntime.multiplyAddsPerThread = defaultWork
-        }
+        splitAnyWork()
         func repeated(_ tensor: Tensor) -> Tensor {
             Tensor(shape: [tensor.shape[0] * 4] + tensor.shape.dropFirst(),
                    scalars: Array((0..<4).map { _ in tensor.scalars }.joined()))
