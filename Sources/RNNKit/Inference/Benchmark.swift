@@ -29,9 +29,10 @@ public enum Benchmark {
         public var weightBytes: Int
     }
 
-    /// Times `load` (which opens `files`) against reading the same files' bytes; returns the
-    /// model too, so that it need not be loaded twice.
-    public static func measureLoading(of files: [String], _ load: () throws -> Model) throws
+    /// Times `load` (which opens `files`) against reading the same files' bytes, `repetitions`
+    /// times each, and reports the medians and the largest peak; returns the model too, so that
+    /// it need not be loaded again.
+    public static func measureLoading(of files: [String], repetitions: Int = 3, _ load: () throws -> Model) throws
         -> (model: Model, loading: Loading) {
         func readAll() throws {
             for file in files {
@@ -48,21 +49,28 @@ public enum Benchmark {
                 }
             }
         }
+        func milliseconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 }
         try readAll()  // warms the page cache for both measurements
-        let readStart = DispatchTime.now().uptimeNanoseconds
-        try readAll()
-        let readNanoseconds = DispatchTime.now().uptimeNanoseconds - readStart
-        let baseline = ProcessMemory.resetPeak() ? ProcessMemory.value(of: "VmRSS") : nil
-        let loadStart = DispatchTime.now().uptimeNanoseconds
-        let model = try load()
-        let loadNanoseconds = DispatchTime.now().uptimeNanoseconds - loadStart
-        let peakAdded = baseline.flatMap { baseline in ProcessMemory.value(of: "VmHWM").map { max(0, $0 - baseline) } }
-        let weightBytes = model.layers.reduce(0) { total, layer in
+        var reads: [Double] = [], loads: [Double] = [], peaks: [Int] = []
+        var model: Model?
+        for _ in 0..<max(1, repetitions) {
+            model = nil  // freed before the next load is measured
+            let readStart = DispatchTime.now().uptimeNanoseconds
+            try readAll()
+            reads.append(milliseconds(since: readStart))
+            let baseline = ProcessMemory.resetPeak() ? ProcessMemory.value(of: "VmRSS") : nil
+            let loadStart = DispatchTime.now().uptimeNanoseconds
+            model = try load()
+            loads.append(milliseconds(since: loadStart))
+            if let baseline, let peak = ProcessMemory.value(of: "VmHWM") { peaks.append(max(0, peak - baseline)) }
+        }
+        let loaded = model!
+        let weightBytes = loaded.layers.reduce(0) { total, layer in
             total + layer.weights.values.reduce(0) { $0 + $1.scalars.count * MemoryLayout<Float>.size }
         }
-        return (model, Loading(readMilliseconds: Double(readNanoseconds) / 1e6,
-                               loadMilliseconds: Double(loadNanoseconds) / 1e6,
-                               peakAddedBytes: peakAdded, weightBytes: weightBytes))
+        return (loaded, Loading(readMilliseconds: reads.sorted()[reads.count / 2],
+                                loadMilliseconds: loads.sorted()[loads.count / 2],
+                                peakAddedBytes: peaks.max(), weightBytes: weightBytes))
     }
 
     /// Warms up, then times predictions until at least `minimumRuns` ran and `minimumSeconds` passed.
