@@ -88,8 +88,7 @@ final class CLITests: XCTestCase {
 
 extension CLITests {
     func testPredictWritesKerasOutputs() throws {
-        let directory = try FixtureFiles.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let directory = try makeTemporaryDirectory()
         let output = directory.appendingPathComponent("out.npy").path
         let fixture = "seq2seq"
         let run = try rnnkit("predict", FixtureFiles.path("\(fixture)/keras3.h5"),

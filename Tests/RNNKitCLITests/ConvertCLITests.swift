@@ -7,8 +7,7 @@ import XCTest
 final class ConvertCLITests: XCTestCase {
     private var directory: URL!
 
-    override func setUpWithError() throws { directory = try FixtureFiles.temporaryDirectory() }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+    override func setUpWithError() throws { directory = try makeTemporaryDirectory() }
 
     private func output(_ name: String) -> String { directory.appendingPathComponent(name).path }
 

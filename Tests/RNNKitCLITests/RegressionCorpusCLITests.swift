@@ -21,13 +21,8 @@ final class RegressionCorpusCLITests: XCTestCase {
     private var temporaryFolder: URL!
 
     override func setUpWithError() throws {
-        directory = try FixtureFiles.temporaryDirectory()
-        temporaryFolder = try FixtureFiles.temporaryDirectory()
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-        try? FileManager.default.removeItem(at: temporaryFolder)
+        directory = try makeTemporaryDirectory()
+        temporaryFolder = try makeTemporaryDirectory()
     }
 
     // MARK: - Fixtures/regressions (see its README.md)

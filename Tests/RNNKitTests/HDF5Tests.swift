@@ -1,5 +1,6 @@
 import CHDF5
 import Foundation
+import RNNKitTestSupport
 import XCTest
 
 @testable import RNNKit
@@ -8,12 +9,7 @@ final class HDF5Tests: XCTestCase {
     private var directory: URL!
 
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try FileManager.default.removeItem(at: directory)
+        directory = try makeTemporaryDirectory()
     }
 
     private func path(_ name: String) -> String {

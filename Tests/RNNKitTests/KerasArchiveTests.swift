@@ -1,4 +1,5 @@
 import Foundation
+import RNNKitTestSupport
 import XCTest
 import ZIPFoundation
 @testable import RNNKit
@@ -16,13 +17,7 @@ final class KerasArchiveTests: XCTestCase {
     }()
 
     override func setUpWithError() throws {
-        workDir = FileManager.default.temporaryDirectory
-            .appendingPathComponent("KerasArchiveTests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: workDir)
+        workDir = try makeTemporaryDirectory()
     }
 
     // MARK: - Building archives

@@ -12,11 +12,7 @@ final class KerasWriterTests: XCTestCase {
     private var workDir: URL!
 
     override func setUpWithError() throws {
-        workDir = try FixtureFiles.temporaryDirectory()
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: workDir)
+        workDir = try makeTemporaryDirectory()
     }
 
     // MARK: - Helpers

@@ -78,8 +78,7 @@ final class ModelValidationTests: XCTestCase {
     }
 
     func testMissingEmptyAndForeignFiles() throws {
-        let directory = try FixtureFiles.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let directory = try makeTemporaryDirectory()
         let empty = directory.appendingPathComponent("empty.h5").path
         let text = directory.appendingPathComponent("notes.txt").path
         FileManager.default.createFile(atPath: empty, contents: Data())

@@ -9,11 +9,7 @@ final class NPZModelTests: XCTestCase {
     private var directory: URL!
 
     override func setUpWithError() throws {
-        directory = try FixtureFiles.temporaryDirectory()
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
+        directory = try makeTemporaryDirectory()
     }
 
     private func temporary(_ name: String) -> String {

@@ -7,8 +7,7 @@ import XCTest
 /// with the same weights bit for bit and predicts the same outputs.
 final class RNNKitJSONFixtureTests: XCTestCase {
     func testFixturesRoundTripThroughRNNKitJSONInEveryLayout() throws {
-        let directory = try FixtureFiles.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let directory = try makeTemporaryDirectory()
         try FixtureFiles.assertEveryFixtureRoundTrips(
             into: directory, fileExtension: "json",
             write: { model, layout, path in

@@ -40,11 +40,7 @@ final class RegressionCorpusTests: XCTestCase {
     private var workDirectory: URL!
 
     override func setUpWithError() throws {
-        workDirectory = try FixtureFiles.temporaryDirectory()
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: workDirectory)
+        workDirectory = try makeTemporaryDirectory()
     }
 
     override class func tearDown() {

@@ -8,12 +8,7 @@ final class TensorFileTests: XCTestCase {
     private var workDir: URL!
 
     override func setUpWithError() throws {
-        workDir = FileManager.default.temporaryDirectory.appendingPathComponent("TensorFileTests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: workDir)
+        workDir = try makeTemporaryDirectory()
     }
 
     // MARK: - Helpers
