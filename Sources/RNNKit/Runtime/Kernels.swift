@@ -5,8 +5,8 @@ internal import CRNNKitKernels
 /// The dense kernels inference needs, on row-major float32 buffers: products against a
 /// right-hand matrix packed once per predictor (weights), in CRNNKitKernels.
 enum Kernels {
-    /// c[m, n] = (accumulate ? c : 0) + bias + a[m, k]·b, b packed (the recurrent layers'
-    /// kernels), the bias broadcast over rows.
+    /// c[m, n] = (accumulate ? c : 0) + bias + a[m, k]·b, b a weight matrix packed once per
+    /// predictor, the bias broadcast over rows.
     /// With several threads, each takes its own rows (in whole blocks of the kernel's six).
     static func gemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedMatrix, bias: [Float]? = nil,
                      c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
