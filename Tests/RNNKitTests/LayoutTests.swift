@@ -8,34 +8,38 @@ final class LayoutTests: XCTestCase {
         KerasConfig(object: JSONObject(entries), pointer: "", kerasMajorVersion: 3)
     }
 
-    private func simpleRNN(_ units: Int, _ extra: [(key: String, value: JSONValue)] = []) throws -> SimpleRNN {
-        try SimpleRNN(config: config([("units", .int(units))] + extra))
+    private func layer(_ className: String, _ entries: [(key: String, value: JSONValue)]) throws -> LayerKind {
+        try LayerKind(kerasClass: className, config: config(entries))
     }
 
-    private func lstm(_ units: Int, _ extra: [(key: String, value: JSONValue)] = []) throws -> LSTM {
-        try LSTM(config: config([("units", .int(units))] + extra))
+    private func simpleRNN(_ units: Int, _ extra: [(key: String, value: JSONValue)] = []) throws -> LayerKind {
+        try layer("SimpleRNN", [("units", .int(units))] + extra)
     }
 
-    private func gru(_ units: Int, resetAfter: Bool, _ extra: [(key: String, value: JSONValue)] = []) throws -> GRU {
-        try GRU(config: config([("units", .int(units)), ("reset_after", .bool(resetAfter))] + extra))
+    private func lstm(_ units: Int, _ extra: [(key: String, value: JSONValue)] = []) throws -> LayerKind {
+        try layer("LSTM", [("units", .int(units))] + extra)
     }
 
-    private func bidirectional(_ className: String, _ layerConfig: JSONValue) throws -> Bidirectional {
-        try Bidirectional(config: config([("layer", ["class_name": .string(className), "config": layerConfig])]))
+    private func gru(_ units: Int, resetAfter: Bool, _ extra: [(key: String, value: JSONValue)] = []) throws -> LayerKind {
+        try layer("GRU", [("units", .int(units)), ("reset_after", .bool(resetAfter))] + extra)
     }
 
-    private func dense(_ units: Int, useBias: Bool = true) throws -> Dense {
-        try Dense(config: config([("units", .int(units)), ("use_bias", .bool(useBias))]))
+    private func bidirectional(_ className: String, _ layerConfig: JSONValue) throws -> LayerKind {
+        try layer("Bidirectional", [("layer", ["class_name": .string(className), "config": layerConfig])])
     }
 
-    private func embedding(_ vocabulary: Int, _ dimension: Int) throws -> Embedding {
-        try Embedding(config: config([("input_dim", .int(vocabulary)), ("output_dim", .int(dimension))]))
+    private func dense(_ units: Int, useBias: Bool = true) throws -> LayerKind {
+        try layer("Dense", [("units", .int(units)), ("use_bias", .bool(useBias))])
+    }
+
+    private func embedding(_ vocabulary: Int, _ dimension: Int) throws -> LayerKind {
+        try layer("Embedding", [("input_dim", .int(vocabulary)), ("output_dim", .int(dimension))])
     }
 
     /// Keras-layout weights for `definition` on `inputDim` features: every value distinct, so a
     /// misplaced element shows, with the awkward floats among them (-0, subnormals, NaN with a
     /// payload, infinities) to prove that values are only moved.
-    private func kerasWeights(_ definition: any LayerDefinition, inputDim: Int) throws -> [String: Tensor] {
+    private func kerasWeights(_ definition: LayerKind, inputDim: Int) throws -> [String: Tensor] {
         let specs = try definition.weightSpecs(for: [[nil, 4, inputDim]])
         let specials: [Float] = [-0.0, .leastNonzeroMagnitude, -.leastNormalMagnitude,
                                  Float(bitPattern: 0x7FC0_1234), .infinity, -.greatestFiniteMagnitude]
@@ -76,7 +80,7 @@ final class LayoutTests: XCTestCase {
     // MARK: - Round trips
 
     func testEveryLayoutRoundTripsBitExact() throws {
-        let cases: [(String, any LayerDefinition, Set<WeightLayout>)] = [
+        let cases: [(String, LayerKind, Set<WeightLayout>)] = [
             ("SimpleRNN", try simpleRNN(3), []),
             ("SimpleRNN relu", try simpleRNN(3, [("activation", "relu")]), []),
             ("SimpleRNN no bias", try simpleRNN(2, [("use_bias", false)]), []),
@@ -91,7 +95,7 @@ final class LayoutTests: XCTestCase {
             ("Dense", try dense(4), []),
             ("Dense no bias", try dense(2, useBias: false), []),
             ("Embedding", try embedding(7, 3), []),
-            ("TimeDistributed", try TimeDistributed(config: config([("layer", ["class_name": "Dense", "config": ["units": 2]])])), []),
+            ("TimeDistributed", try layer("TimeDistributed", [("layer", ["class_name": "Dense", "config": ["units": 2]])]), []),
         ]
         for (label, definition, refused) in cases {
             let weights = try kerasWeights(definition, inputDim: 5)
@@ -139,7 +143,7 @@ final class LayoutTests: XCTestCase {
     }
 
     func testLayersWithoutWeightsConvertToNothing() throws {
-        let dropout = try Dropout(config: config([("rate", .double(0.5))]))
+        let dropout = try layer("Dropout", [("rate", .double(0.5))])
         for layout in WeightLayout.allCases {
             XCTAssertEqual(try LayoutConversion.export([:], of: dropout, to: layout), [:])
             XCTAssertEqual(try LayoutConversion.importWeights([:], of: dropout, from: layout), [:])
@@ -305,7 +309,7 @@ final class LayoutTests: XCTestCase {
     // MARK: - Refusals and errors
 
     func testPyTorchRefusals() throws {
-        let refused: [(any LayerDefinition, String)] = [
+        let refused: [(LayerKind, String)] = [
             (try gru(2, resetAfter: false), "cannot express GRU reset_after=false"),
             (try lstm(2, [("activation", "relu")]), "cannot express LSTM activation 'relu': torch.nn.LSTM uses tanh"),
             (try gru(2, resetAfter: true, [("recurrent_activation", "hard_sigmoid")]),

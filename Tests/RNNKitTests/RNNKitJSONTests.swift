@@ -81,16 +81,20 @@ final class RNNKitJSONTests: XCTestCase {
         XCTAssertEqual(model.outputs, [TensorRef(layer: "dense")])
         XCTAssertEqual(model.layers[1].nodes, [LayerNode(inputs: [TensorRef(layer: "input_layer")])])
         XCTAssertEqual(model.layers[2].nodes, [LayerNode(inputs: [TensorRef(layer: "simple_rnn")])])
-        XCTAssertEqual((model.layers[0].definition as? InputLayer)?.batchShape, [nil, 4, 5])
-        XCTAssertEqual((model.layers[1].definition as? SimpleRNN)?.options.units, 3)
-        XCTAssertEqual((model.layers[2].definition as? Dense)?.activation, .sigmoid)
+        XCTAssertEqual(model.layers[0].kind, .input(InputLayer(batchShape: [nil, 4, 5])))
+        guard case .recurrent(let rnn)? = model.layers[1].kind, case .dense(let dense)? = model.layers[2].kind else {
+            return XCTFail("expected SimpleRNN and Dense, got \(model.layers.map(\.className))")
+        }
+        XCTAssertEqual(rnn.cell, .simpleRNN)
+        XCTAssertEqual(rnn.options.units, 3)
+        XCTAssertEqual(dense.activation, .sigmoid)
 
-        let rnn = model.layers[1].weights
-        XCTAssertEqual(rnn["kernel"]?.shape, [5, 3])
-        XCTAssertEqual(rnn["kernel"]?.scalars, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9,
+        let rnnWeights = model.layers[1].weights
+        XCTAssertEqual(rnnWeights["kernel"]?.shape, [5, 3])
+        XCTAssertEqual(rnnWeights["kernel"]?.scalars, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9,
                                                 -0.1, -0.2, -0.3, 1e-3, 2.5e-2, -7])
-        XCTAssertEqual(rnn["recurrent_kernel"], Tensor(shape: [3, 3], scalars: [1, 0, 0, 0, 1, 0, 0, 0, 1]))
-        XCTAssertEqual(rnn["bias"], Tensor(shape: [3], scalars: [0.01, 0.02, 0.03]))
+        XCTAssertEqual(rnnWeights["recurrent_kernel"], Tensor(shape: [3, 3], scalars: [1, 0, 0, 0, 1, 0, 0, 0, 1]))
+        XCTAssertEqual(rnnWeights["bias"], Tensor(shape: [3], scalars: [0.01, 0.02, 0.03]))
         XCTAssertEqual(model.layers[2].weights["kernel"], Tensor(shape: [3, 1], scalars: [0.5, -0.5, 0.25]))
         XCTAssertEqual(model.layers[2].weights["bias"], Tensor(shape: [1], scalars: [0.125]))
         XCTAssertEqual(model.layers.flatMap(\.weights.values).reduce(0) { $0 + $1.count }, 31)
@@ -230,7 +234,7 @@ final class RNNKitJSONTests: XCTestCase {
         XCTAssertEqual(written["outputs"], ["dense"])
         let back = try RNNKitJSON.read(written, source: "")
         XCTAssertTrue(back.isSequential)
-        XCTAssertEqual(back.layers[1].definition?.kerasConfig(), model.layers[1].definition?.kerasConfig())
+        XCTAssertEqual(back.layers[1].kind, model.layers[1].kind)
     }
 
     func testLoadsThroughModelFile() throws {
@@ -413,7 +417,7 @@ final class RNNKitJSONTests: XCTestCase {
         XCTAssertEqual(Set(layer["properties"]?.objectValue?.keys ?? []), RNNKitJSON.layerKeys)
         XCTAssertEqual(layer["required"], ["name", "class_name", "config"])
         let classNames = layer["properties"]?["class_name"]?["enum"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        XCTAssertEqual(classNames, LayerRegistry.definitions.keys.sorted())
+        XCTAssertEqual(classNames, LayerKind.kerasClassNames.sorted())
         XCTAssertEqual(layer["properties"]?["layout"]?["enum"]?.arrayValue?.compactMap(\.stringValue),
                        WeightLayout.allCases.map(\.rawValue))
         let tensor = try XCTUnwrap(schema["$defs"]?["tensor"])

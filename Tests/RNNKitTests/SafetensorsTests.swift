@@ -431,7 +431,8 @@ final class RNNKitJSONSeparateWeightsTests: XCTestCase {
         let index = renamed.layers.firstIndex { $0.className == "Bidirectional" }!
         var twin = renamed.layers[index]
         twin.name = "bidirectional.forward"
-        twin.definition = (twin.definition as! Bidirectional).forward
+        guard case .bidirectional(let wrapper)? = twin.kind else { return XCTFail("expected a Bidirectional") }
+        twin.kind = .recurrent(wrapper.forward)
         twin.weights = ["kernel": twin.weights["forward.kernel"]!,
                         "recurrent_kernel": twin.weights["forward.recurrent_kernel"]!,
                         "bias": twin.weights["forward.bias"]!]

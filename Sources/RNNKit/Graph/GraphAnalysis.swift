@@ -46,7 +46,7 @@ public struct GraphAnalysis: Sendable {
 
     private mutating func resolveInput(_ model: Model, index: Int, state: inout [NodeID: VisitState]) {
         let id = NodeID(layer: index, node: 0)
-        guard let input = model.layers[index].definition as? InputLayer else { return }
+        guard let input = model.layers[index].kind?.inputLayer else { return }
         outputShapes[id] = [input.batchShape]
         state[id] = .done
         order.append(id)
@@ -95,7 +95,7 @@ public struct GraphAnalysis: Sendable {
             }
         }
         if state[id] == .failed { return nil }
-        guard inputsKnown, let definition = layer.definition else {
+        guard inputsKnown, let kind = layer.kind else {
             state[id] = .failed
             return nil
         }
@@ -105,7 +105,7 @@ public struct GraphAnalysis: Sendable {
             return nil
         }
         do {
-            outputShapes[id] = try definition.outputShapes(for: inputShapes)
+            outputShapes[id] = try kind.outputShapes(for: inputShapes)
         } catch let error as RNNKitError {
             problems.append(Problem(.error, layer.name, error.message))
             state[id] = .failed

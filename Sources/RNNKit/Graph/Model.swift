@@ -27,27 +27,28 @@ public struct ModelLayer: Sendable {
     public var name: String
     public var className: String
     public var trainable: Bool
-    /// nil when the config could not be decoded; the reason is among the model's problems.
-    public var definition: (any LayerDefinition)?
+    /// What kind of layer it is, with its config; nil when the config could not be decoded
+    /// (the reason is among the model's problems).
+    var kind: LayerKind?
     public var nodes: [LayerNode]
     /// Bound weights by spec name (`kernel`, `forward.bias`...).
     public var weights: [String: Tensor]
     /// Where the layer's config sits in its file (a JSON pointer).
     public var configPointer: String
 
-    public init(name: String, className: String, trainable: Bool = true,
-                definition: (any LayerDefinition)?, nodes: [LayerNode] = [],
+    init(name: String, className: String, trainable: Bool = true,
+                kind: LayerKind?, nodes: [LayerNode] = [],
                 weights: [String: Tensor] = [:], configPointer: String = "") {
         self.name = name
         self.className = className
         self.trainable = trainable
-        self.definition = definition
+        self.kind = kind
         self.nodes = nodes
         self.weights = weights
         self.configPointer = configPointer
     }
 
-    public var isInput: Bool { definition is InputLayer }
+    public var isInput: Bool { kind?.inputLayer != nil }
 }
 
 /// Something wrong (or worth knowing) about a model, with the place it was found.

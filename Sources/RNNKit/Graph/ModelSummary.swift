@@ -34,7 +34,6 @@ public struct ModelSummary: Sendable {
 
     /// `{"total_params", "trainable_params", "non_trainable_params", "layers": [...]}`.
     public var json: JSONValue {
-        func shapeJSON(_ shape: Shape) -> JSONValue { .array(shape.map { $0.map(JSONValue.int) ?? .null }) }
         let layers: [JSONValue] = rows.map { row in
             let shapes = row.outputShapes.count == 1 ? shapeJSON(row.outputShapes[0])
                 : .array(row.outputShapes.map(shapeJSON))

@@ -17,3 +17,8 @@ extension Array where Element == Int? {
         return result
     }
 }
+
+/// A shape as JSON, as Keras writes it: `[null, 4, 5]`.
+func shapeJSON(_ shape: Shape) -> JSONValue {
+    .array(shape.map { $0.map(JSONValue.int) ?? .null })
+}

@@ -15,10 +15,10 @@ enum WeightBinding {
     static func specs(of model: Model, _ analysis: GraphAnalysis) -> [Int: [WeightSpec]] {
         var result: [Int: [WeightSpec]] = [:]
         for (index, layer) in model.layers.enumerated() {
-            guard let definition = layer.definition,
+            guard let kind = layer.kind,
                   let inputs = analysis.inputShapes(ofLayer: index, in: model)
             else { continue }
-            result[index] = (try? definition.weightSpecs(for: inputs)) ?? []
+            result[index] = (try? kind.weightSpecs(for: inputs)) ?? []
         }
         return result
     }

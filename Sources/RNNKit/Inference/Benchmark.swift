@@ -96,7 +96,10 @@ public enum Benchmark {
     /// Uniform random inputs of the model's input shapes with `steps` time steps (where the
     /// time axis is free), token ids for Embedding inputs.
     public static func randomInputs(for predictor: Predictor, batch: Int, steps: Int) throws -> [Tensor] {
-        let vocabulary = predictor.model.layers.compactMap { ($0.definition as? Embedding)?.inputDim }.min() ?? 2
+        let vocabulary = predictor.model.layers.compactMap { layer -> Int? in
+            guard case .embedding(let embedding)? = layer.kind else { return nil }
+            return embedding.inputDim
+        }.min() ?? 2
         var generator = SystemRandomNumberGenerator()
         return try predictor.inputSpecs.map { spec in
             let shape = try concreteShape(spec.shape, batch: batch, steps: steps, input: spec.name)
@@ -112,9 +115,9 @@ public enum Benchmark {
     public static func flops(of model: Model, batch: Int, steps: Int) throws -> Double {
         var concrete = model
         for index in concrete.layers.indices {
-            guard let input = concrete.layers[index].definition as? InputLayer else { continue }
+            guard let input = concrete.layers[index].kind?.inputLayer else { continue }
             let shape = try concreteShape(input.batchShape, batch: batch, steps: steps, input: concrete.layers[index].name)
-            concrete.layers[index].definition = InputLayer(batchShape: shape, dtype: input.dtype)
+            concrete.layers[index].kind = .input(InputLayer(batchShape: shape, dtype: input.dtype))
         }
         let analysis = GraphAnalysis(concrete)
         var total = 0.0
@@ -122,16 +125,18 @@ public enum Benchmark {
             guard let shapes = analysis.inputShapes(ofLayer: index, in: concrete), let input = shapes.first?.concrete
             else { continue }
             let rows = Double(input.dropLast().reduce(1, *))
-            func recurrentFlops(_ layer: any RecurrentLayerDefinition) -> Double {
+            func recurrentFlops(_ layer: RecurrentLayer) -> Double {
                 let inputDim = Double(input.last ?? 0), units = Double(layer.options.units)
-                return 2 * rows * (inputDim + units) * Double(type(of: layer).gateCount) * units
+                return 2 * rows * (inputDim + units) * Double(layer.cell.gateCount) * units
             }
-            switch layer.definition {
-            case let recurrent as any RecurrentLayerDefinition: total += recurrentFlops(recurrent)
-            case let wrapper as Bidirectional: total += recurrentFlops(wrapper.forward) + recurrentFlops(wrapper.backward)
-            case let dense as Dense: total += 2 * rows * Double(input.last ?? 0) * Double(dense.units)
-            case let wrapper as TimeDistributed: total += 2 * rows * Double(input.last ?? 0) * Double(wrapper.inner.units)
-            default: break
+            switch layer.kind {
+            case .recurrent(let recurrent)?: total += recurrentFlops(recurrent)
+            case .bidirectional(let wrapper)?: total += recurrentFlops(wrapper.forward) + recurrentFlops(wrapper.backward)
+            case .dense(let dense)?: total += 2 * rows * Double(input.last ?? 0) * Double(dense.units)
+            case .timeDistributed(let wrapper)?: total += 2 * rows * Double(input.last ?? 0) * Double(wrapper.inner.units)
+            case .input?, .embedding?, .masking?, .dropout?, .spatialDropout1D?, .gaussianNoise?, .activation?,
+                 .repeatVector?, .flatten?, .concatenate?, .add?, .globalAveragePooling1D?, .globalMaxPooling1D?, nil:
+                break
             }
         }
         return total

@@ -16,18 +16,19 @@ public final class PredictionStream {
     public init(_ predictor: Predictor) throws {
         self.predictor = predictor
         for layer in predictor.model.layers {
-            guard let definition = layer.definition else { continue }
+            guard let kind = layer.kind else { continue }
             var reason: String?
-            switch definition {
-            case let recurrent as any RecurrentLayerDefinition:
+            switch kind {
+            case .recurrent(let recurrent):
                 if recurrent.options.goBackwards { reason = "it runs backwards in time" }
                 if layer.nodes.contains(where: { $0.inputs.count > 1 }) {
                     reason = "its initial state comes from another layer"
                 }
                 if layer.nodes.count > 1 { reason = "it is called more than once" }
-            case is Bidirectional, is RepeatVector, is Flatten, is GlobalAveragePooling1D, is GlobalMaxPooling1D:
+            case .bidirectional, .repeatVector, .flatten, .globalAveragePooling1D, .globalMaxPooling1D:
                 reason = "\(layer.className) needs the whole sequence"
-            default:
+            case .input, .dense, .embedding, .timeDistributed, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
+                 .activation, .concatenate, .add:
                 break
             }
             if let reason {

@@ -25,7 +25,7 @@ public final class Predictor: Sendable {
         (plan, outputSlots, slotCount) = Self.makePlan(self.model)
         inputSpecs = try model.inputs.map { reference in
             guard let index = model.layerIndex(named: reference.layer),
-                  let input = model.layers[index].definition as? InputLayer
+                  let input = model.layers[index].kind?.inputLayer
             else { throw RNNKitError(.invalidModel, "model input '\(reference.layer)' is not an InputLayer") }
             return InputSpec(name: reference.layer, shape: input.batchShape, takesTokenIDs: input.takesTokenIDs)
         }
@@ -67,14 +67,9 @@ public final class Predictor: Sendable {
                     return value
                 }
                 do {
-                    if carries != nil, let recurrent = call.definition as? any RecurrentLayerDefinition {
-                        let result = try recurrent.forward(arguments, weights: layer.weights,
-                                                           carry: carries?[layer.name])
-                        carries?[layer.name] = result.carry
-                        outputs = result.outputs
-                    } else {
-                        outputs = try call.definition.forward(arguments, weights: layer.weights)
-                    }
+                    let result = try call.kind.forward(arguments, weights: layer.weights, carry: carries?[layer.name])
+                    if carries != nil, let carry = result.carry { carries?[layer.name] = carry }
+                    outputs = result.outputs
                 } catch let error as RNNKitError {
                     throw RNNKitError(error.kind, error.message, location: error.location ?? layer.name)
                 }
@@ -94,7 +89,7 @@ public final class Predictor: Sendable {
     /// One call of a layer in the evaluation plan.
     struct PlannedCall {
         var layer: Int
-        var definition: any LayerDefinition
+        var kind: LayerKind
         /// The model input it stands for, when the layer is one of the model's inputs.
         var modelInput: Int?
         var inputs: [TensorRef]
@@ -108,7 +103,7 @@ public final class Predictor: Sendable {
     /// Resolves the graph once, so that a prediction looks nothing up by name: every tensor
     /// that a call or the model's outputs read gets a slot.
     private static func makePlan(_ model: Model) -> (plan: [PlannedCall], outputSlots: [Int?], slotCount: Int) {
-        let order = GraphAnalysis(model).order.filter { model.layers[$0.layer].definition != nil }
+        let order = GraphAnalysis(model).order.filter { model.layers[$0.layer].kind != nil }
         // An InputLayer's one call has no node in the file.
         func inputs(of id: GraphAnalysis.NodeID) -> [TensorRef] {
             let nodes = model.layers[id.layer].nodes
@@ -135,7 +130,7 @@ public final class Predictor: Sendable {
         }
         let plan = order.map { id in
             let layer = model.layers[id.layer], callInputs = inputs(of: id)
-            return PlannedCall(layer: id.layer, definition: layer.definition!,
+            return PlannedCall(layer: id.layer, kind: layer.kind!,
                                modelInput: model.inputs.firstIndex { $0.layer == layer.name },
                                inputs: callInputs, inputSlots: callInputs.map(slot(of:)),
                                firstOutputSlot: firstSlots[id]!, outputSlotCount: slotCounts[id] ?? 0)

@@ -1,12 +1,12 @@
 /// A Keras `config` object being decoded, with the JSON pointer of where it sits in its file,
 /// so that every error names the exact place (`/config/layers/2/config/units`).
-public struct KerasConfig: Sendable {
-    public let object: JSONObject
-    public let pointer: String
+struct KerasConfig: Sendable {
+    let object: JSONObject
+    let pointer: String
     /// The major version of the Keras that wrote the file (2 or 3); it changes hard_sigmoid.
-    public let kerasMajorVersion: Int
+    let kerasMajorVersion: Int
 
-    public init(object: JSONObject, pointer: String, kerasMajorVersion: Int) {
+    init(object: JSONObject, pointer: String, kerasMajorVersion: Int) {
         self.object = object
         self.pointer = pointer
         self.kerasMajorVersion = kerasMajorVersion
@@ -18,14 +18,14 @@ public struct KerasConfig: Sendable {
         RNNKitError(.invalidModel, message, location: path(key))
     }
 
-    public func has(_ key: String) -> Bool {
+    func has(_ key: String) -> Bool {
         if let value = object[key] { return !value.isNull }
         return false
     }
 
-    public func value(_ key: String) -> JSONValue? { object[key] }
+    func value(_ key: String) -> JSONValue? { object[key] }
 
-    public func int(_ key: String, default defaultValue: Int? = nil) throws -> Int {
+    func int(_ key: String, default defaultValue: Int? = nil) throws -> Int {
         guard let value = object[key], !value.isNull else {
             if let defaultValue { return defaultValue }
             throw error(key, "missing '\(key)'")
@@ -36,7 +36,7 @@ public struct KerasConfig: Sendable {
 
     /// A size such as `units`: positive and within `maximumDimension`, so that a corrupt file
     /// can never make RNNKit allocate by its word.
-    public func dimension(_ key: String, default defaultValue: Int? = nil) throws -> Int {
+    func dimension(_ key: String, default defaultValue: Int? = nil) throws -> Int {
         if case .number(let text)? = object[key], Int(text) == nil, Double(text).map({ $0 > 1e15 }) == true {
             throw error(key, "'\(key)' is \(text), above the limit \(maximumDimension)")
         }
@@ -48,19 +48,19 @@ public struct KerasConfig: Sendable {
         return size
     }
 
-    public func bool(_ key: String, default defaultValue: Bool) throws -> Bool {
+    func bool(_ key: String, default defaultValue: Bool) throws -> Bool {
         guard let value = object[key], !value.isNull else { return defaultValue }
         guard let bool = value.boolValue else { throw error(key, "'\(key)' is not a boolean") }
         return bool
     }
 
-    public func double(_ key: String, default defaultValue: Double) throws -> Double {
+    func double(_ key: String, default defaultValue: Double) throws -> Double {
         guard let value = object[key], !value.isNull else { return defaultValue }
         guard let double = value.doubleValue else { throw error(key, "'\(key)' is not a number") }
         return double
     }
 
-    public func string(_ key: String, default defaultValue: String? = nil) throws -> String {
+    func string(_ key: String, default defaultValue: String? = nil) throws -> String {
         guard let value = object[key], !value.isNull else {
             if let defaultValue { return defaultValue }
             throw error(key, "missing '\(key)'")
@@ -70,7 +70,7 @@ public struct KerasConfig: Sendable {
     }
 
     /// An activation, given by name or (Keras 3) as a serialized function object.
-    public func activation(_ key: String, default defaultName: String) throws -> Activation {
+    func activation(_ key: String, default defaultName: String) throws -> Activation {
         var name = defaultName
         switch object[key] {
         case nil, .null?: break
@@ -88,8 +88,23 @@ public struct KerasConfig: Sendable {
         return activation
     }
 
+    /// The object under `key` as a config of its own (a Keras 3 DTypePolicy, say); nil when absent.
+    func nested(_ key: String) throws -> KerasConfig? {
+        guard let value = object[key], !value.isNull else { return nil }
+        guard let nested = value.objectValue else { throw error(key, "'\(key)' is not an object") }
+        return KerasConfig(object: nested, pointer: path(key), kerasMajorVersion: kerasMajorVersion)
+    }
+
+    /// Refuses a `data_format` other than channels_last, the only one RNNKit's layers compute.
+    func requireChannelsLast(_ className: String) throws {
+        let format = try string("data_format", default: "channels_last")
+        guard format == "channels_last" else {
+            throw error("data_format", "\(className) with data_format '\(format)' is not supported")
+        }
+    }
+
     /// A nested `{"class_name", "config"}` object, e.g. the layer inside Bidirectional.
-    public func nestedLayer(_ key: String) throws -> (className: String, config: KerasConfig)? {
+    func nestedLayer(_ key: String) throws -> (className: String, config: KerasConfig)? {
         guard let value = object[key], !value.isNull else { return nil }
         guard let nested = value.objectValue,
               let className = nested["class_name"]?.stringValue,
@@ -100,7 +115,7 @@ public struct KerasConfig: Sendable {
     }
 
     /// A shape list such as `batch_shape`: `null` stays unknown, negatives are refused.
-    public func shape(_ key: String) throws -> Shape? {
+    func shape(_ key: String) throws -> Shape? {
         guard let value = object[key], !value.isNull else { return nil }
         guard let items = value.arrayValue else { throw error(key, "'\(key)' is not a list") }
         return try items.enumerated().map { index, item in

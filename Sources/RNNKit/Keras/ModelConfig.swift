@@ -80,10 +80,10 @@ public enum KerasModelConfig {
             }
             var inputConfig = shapeSource.0
             if inputConfig["batch_shape"] == nil { inputConfig["batch_shape"] = inputConfig["batch_input_shape"] }
-            let definition = try InputLayer(config: KerasConfig(object: inputConfig, pointer: shapeSource.1,
-                                                                kerasMajorVersion: major))
-            return ModelLayer(name: (firstName ?? "model") + "_input", className: InputLayer.className,
-                              definition: definition, configPointer: shapeSource.1)
+            let input = try InputLayer(keras: KerasConfig(object: inputConfig, pointer: shapeSource.1,
+                                                          kerasMajorVersion: major))
+            return ModelLayer(name: (firstName ?? "model") + "_input", className: "InputLayer",
+                              kind: .input(input), configPointer: shapeSource.1)
         }
 
         mutating func functional(_ config: JSONValue, pointer: String) throws -> Model {
@@ -94,7 +94,7 @@ public enum KerasModelConfig {
             for (index, entry) in entries.enumerated() {
                 let layerPointer = "\(pointer)/layers/\(index)"
                 var layer = layer(entry, pointer: layerPointer)
-                if let name = entry["name"]?.stringValue { layer.name = name }
+                if let name = text(entry["name"], at: layerPointer + "/name") { layer.name = name }
                 switch entry["inbound_nodes"] {
                 case .array(let nodes)?:
                     for (nodeIndex, node) in nodes.enumerated() {
@@ -123,9 +123,10 @@ public enum KerasModelConfig {
         mutating func layer(_ entry: JSONValue, pointer: String) -> ModelLayer {
             let className = entry["class_name"]?.stringValue ?? ""
             let configObject = entry["config"]?.objectValue ?? JSONObject()
-            let name = configObject["name"]?.stringValue ?? entry["name"]?.stringValue ?? className.lowercased()
+            let name = text(configObject["name"], at: pointer + "/config/name")
+                ?? text(entry["name"], at: pointer + "/name") ?? className.lowercased()
             let config = KerasConfig(object: configObject, pointer: pointer + "/config", kerasMajorVersion: major)
-            var definition: (any LayerDefinition)?
+            var kind: LayerKind?
             do {
                 guard !className.isEmpty else {
                     throw RNNKitError(.invalidModel, "layer has no 'class_name'", location: pointer)
@@ -133,18 +134,36 @@ public enum KerasModelConfig {
                 guard entry["config"]?.objectValue != nil else {
                     throw RNNKitError(.invalidModel, "layer has no 'config' object", location: pointer)
                 }
-                definition = try LayerRegistry.decode(className: className, config: config)
+                kind = try LayerKind(kerasClass: className, config: config)
             } catch let error as RNNKitError {
                 problems.append(Problem(.error, "\(name) (\(error.location ?? pointer))", error.message))
             } catch {
                 problems.append(Problem(.error, name, "\(error)"))
             }
-            if let recurrent = definition as? any RecurrentLayerDefinition, recurrent.options.stateful {
-                problems.append(Problem(.warning, name, "stateful layer: RNNKit starts every prediction from zero states"))
-            }
+            if let warning = kind?.inferenceWarning { problems.append(Problem(.warning, name, warning)) }
             return ModelLayer(name: name, className: className,
-                              trainable: configObject["trainable"]?.boolValue ?? true,
-                              definition: definition, configPointer: pointer)
+                              trainable: flag(configObject["trainable"], at: pointer + "/config/trainable") ?? true,
+                              kind: kind, configPointer: pointer)
+        }
+
+        /// A string field of a layer entry; a value of another type is recorded as a problem.
+        mutating func text(_ value: JSONValue?, at location: String) -> String? {
+            guard let value, !value.isNull else { return nil }
+            guard let string = value.stringValue else {
+                problems.append(Problem(.error, location, "expected a string, got \(value.typeName)"))
+                return nil
+            }
+            return string
+        }
+
+        /// A boolean field of a layer entry; a value of another type is recorded as a problem.
+        mutating func flag(_ value: JSONValue?, at location: String) -> Bool? {
+            guard let value, !value.isNull else { return nil }
+            guard let bool = value.boolValue else {
+                problems.append(Problem(.error, location, "expected a boolean, got \(value.typeName)"))
+                return nil
+            }
+            return bool
         }
 
         /// One call of a layer, in either Keras node format. Recurrent layers' initial states

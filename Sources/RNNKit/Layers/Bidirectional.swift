@@ -1,62 +1,17 @@
 /// Keras `Bidirectional`: two copies of a recurrent layer on the same input, the backward one
 /// with go_backwards flipped; their outputs merged (concat, sum, mul, ave) or returned apart
 /// (merge_mode None). Weights: the forward cell's, then the backward cell's.
-public struct Bidirectional: LayerDefinition {
-    public static let className = "Bidirectional"
-
-    public enum MergeMode: String, Sendable, CaseIterable {
+struct Bidirectional: Equatable, Sendable {
+    enum MergeMode: String, Sendable, CaseIterable {
         case concat, sum, mul, ave
     }
 
-    public var forward: any RecurrentLayerDefinition
-    public var backward: any RecurrentLayerDefinition
+    var forward: RecurrentLayer
+    var backward: RecurrentLayer
     /// nil is Keras's merge_mode=None: the two directions are separate outputs.
-    public var mergeMode: MergeMode?
+    var mergeMode: MergeMode?
 
-    public init(config: KerasConfig) throws {
-        switch config.value("merge_mode") {
-        case nil, .null?: mergeMode = nil
-        case .string(let name)?:
-            guard let mode = MergeMode(rawValue: name) else {
-                throw config.error("merge_mode",
-                                   "invalid merge mode '\(name)', expected one of concat, sum, mul, ave, None")
-            }
-            mergeMode = mode
-        default: throw config.error("merge_mode", "merge_mode is not a string")
-        }
-        guard let wrapped = try config.nestedLayer("layer") else {
-            throw config.error("layer", "Bidirectional needs a 'layer'")
-        }
-        forward = try Self.recurrent(wrapped.className, wrapped.config)
-        // tf.keras stores the original layer and derives the backward copy; Keras 3 stores both.
-        if let explicit = try config.nestedLayer("backward_layer") {
-            backward = try Self.recurrent(explicit.className, explicit.config)
-        } else {
-            backward = forward
-            backward.options.goBackwards.toggle()
-        }
-        guard forward.options.goBackwards != backward.options.goBackwards else {
-            throw config.error("backward_layer", "forward and backward layers must differ in go_backwards")
-        }
-        guard type(of: forward) == type(of: backward),
-              forward.options.units == backward.options.units,
-              forward.options.returnSequences == backward.options.returnSequences,
-              forward.options.returnState == backward.options.returnState
-        else {
-            throw config.error("backward_layer", "backward layer does not mirror the forward layer")
-        }
-    }
-
-    private static func recurrent(_ className: String, _ config: KerasConfig) throws -> any RecurrentLayerDefinition {
-        let decoded = try LayerRegistry.decode(className: className, config: config)
-        guard let recurrent = decoded as? any RecurrentLayerDefinition else {
-            throw RNNKitError(.invalidModel, "Bidirectional wraps '\(className)', expected SimpleRNN, LSTM or GRU",
-                              location: config.pointer)
-        }
-        return recurrent
-    }
-
-    public func outputShapes(for inputs: [Shape]) throws -> [Shape] {
+    func outputShapes(for inputs: [Shape]) throws -> [Shape] {
         // Initial states are split in halves between the two directions.
         let states = Array(inputs.dropFirst())
         let half = states.count / 2
@@ -69,34 +24,23 @@ public struct Bidirectional: LayerDefinition {
         return [output] + stateShapes
     }
 
-    public func weightSpecs(for inputs: [Shape]) throws -> [WeightSpec] {
-        let inputDim = try ShapeCheck.features(inputs[0], Self.className)
+    func weightSpecs(for inputs: [Shape]) throws -> [WeightSpec] {
+        let inputDim = try ShapeCheck.features(inputs[0], "Bidirectional")
         return forward.cellWeightSpecs(inputDim: inputDim, namePrefix: "forward.",
                                        keras3Group: "forward_layer/cell/vars")
             + backward.cellWeightSpecs(inputDim: inputDim, namePrefix: "backward.",
                                        keras3Group: "backward_layer/cell/vars")
-    }
-
-    public func kerasConfig() -> JSONObject {
-        func wrapped(_ layer: any RecurrentLayerDefinition) -> JSONValue {
-            ["class_name": .string(layer.className), "config": .object(layer.kerasConfig())]
-        }
-        return JSONObject([
-            ("merge_mode", mergeMode.map { .string($0.rawValue) } ?? .null),
-            ("layer", wrapped(forward)),
-            ("backward_layer", wrapped(backward)),
-        ])
     }
 }
 
 extension Bidirectional {
     /// Runs both directions; the backward sequence is flipped back into time order before
     /// merging. As in Keras, masked steps output zeros in sequence mode.
-    public func forward(_ inputs: [LayerValue], weights: [String: Tensor]) throws -> [LayerValue] {
+    func forward(_ inputs: [LayerValue], weights: [String: Tensor]) throws -> [LayerValue] {
         let sequence = inputs[0]
         let states = inputs.dropFirst().map(\.tensor)
         let half = states.count / 2
-        func run(_ layer: any RecurrentLayerDefinition, prefix: String, states: [Tensor]) throws -> RecurrentLoop.Result {
+        func run(_ layer: RecurrentLayer, prefix: String, states: [Tensor]) throws -> RecurrentLoop.Result {
             var options = layer.options
             options.zeroOutputForMask = options.returnSequences
             let cell = try CellWeights(weights, prefix: prefix, for: layer)

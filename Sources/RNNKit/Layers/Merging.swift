@@ -1,11 +1,8 @@
 /// Keras `Concatenate` along `axis` (default the last).
-public struct Concatenate: LayerDefinition {
-    public static let className = "Concatenate"
-    public var axis: Int
+struct Concatenate: Equatable, Sendable {
+    var axis: Int
 
-    public init(config: KerasConfig) throws { axis = try config.int("axis", default: -1) }
-
-    public func outputShapes(for inputs: [Shape]) throws -> [Shape] {
+    func outputShapes(for inputs: [Shape]) throws -> [Shape] {
         guard inputs.count >= 2, let rank = inputs.first?.count else {
             throw RNNKitError(.invalidModel, "Concatenate takes at least 2 inputs, got \(inputs.count)")
         }
@@ -28,10 +25,8 @@ public struct Concatenate: LayerDefinition {
         return [output]
     }
 
-    public func kerasConfig() -> JSONObject { JSONObject([("axis", .int(axis))]) }
-
-    public func forward(_ inputs: [LayerValue], weights: [String: Tensor]) throws -> [LayerValue] {
-        [LayerValue(Concatenate.along(axis, inputs.map(\.tensor)), mask: combinedMask(inputs))]
+    func forward(_ inputs: [LayerValue]) -> LayerValue {
+        LayerValue(Concatenate.along(axis, inputs.map(\.tensor)), mask: combinedMask(inputs))
     }
 
     /// Interleaves the tensors' blocks along `axis`: for each index before the axis, the
@@ -56,12 +51,8 @@ public struct Concatenate: LayerDefinition {
 }
 
 /// Keras `Add`: element-wise sum of inputs of one shape.
-public struct Add: LayerDefinition {
-    public static let className = "Add"
-
-    public init(config: KerasConfig) throws {}
-
-    public func outputShapes(for inputs: [Shape]) throws -> [Shape] {
+enum Add {
+    static func outputShapes(for inputs: [Shape]) throws -> [Shape] {
         guard inputs.count >= 2 else {
             throw RNNKitError(.invalidModel, "Add takes at least 2 inputs, got \(inputs.count)")
         }
@@ -75,14 +66,12 @@ public struct Add: LayerDefinition {
         return [output]
     }
 
-    public func kerasConfig() -> JSONObject { JSONObject() }
-
-    public func forward(_ inputs: [LayerValue], weights: [String: Tensor]) throws -> [LayerValue] {
+    static func forward(_ inputs: [LayerValue]) -> LayerValue {
         var sum = inputs[0].tensor
         for input in inputs.dropFirst() {
             for index in sum.scalars.indices { sum.scalars[index] += input.tensor.scalars[index] }
         }
-        return [LayerValue(sum, mask: combinedMask(inputs))]
+        return LayerValue(sum, mask: combinedMask(inputs))
     }
 }
 

@@ -7,17 +7,17 @@
 /// cannot express (a PyTorch GRU with reset_after=false, say) is refused with the reason.
 /// Non-recurrent layers keep their keras names in every layout except pytorch, where Dense
 /// becomes `weight` [units, in] (the kernel transposed) and `bias`, and Embedding `weight`.
-public enum LayoutConversion {
+enum LayoutConversion {
     /// A layer's weights in the keras layout, converted to `layout`.
     ///
     /// Throws `RNNKitError(.invalidModel)` when `layout` cannot express the layer, or when a
     /// weight is missing, unexpected or misshaped (the error's `location` is the tensor's name).
-    public static func export(_ weights: [String: Tensor], of definition: any LayerDefinition,
+    static func export(_ weights: [String: Tensor], of kind: LayerKind,
                               to layout: WeightLayout) throws -> [String: Tensor] {
-        let layer = LayerWeights(definition)
+        let layer = LayerWeights(kind)
         if let reason = refusal(layer, layout) { throw RNNKitError(.invalidModel, reason) }
         if let first = mismatches(weights, slots(layer, .keras), layout: .keras, inputDim: nil,
-                                  owner: definition.className).first {
+                                  owner: kind.className).first {
             throw first
         }
         return fromKeras(weights, layer, layout)
@@ -30,37 +30,37 @@ public enum LayoutConversion {
     /// Where a layout holds two biases that Keras adds (pytorch `bias_ih_l0` + `bias_hh_l0` for
     /// SimpleRNN and LSTM, ONNX `Wb` + `Rb` outside GRU reset_after=true), the Keras bias is
     /// their sum; it is exact whenever one of each pair is zero, as in exported files.
-    public static func importWeights(_ tensors: [String: Tensor], of definition: any LayerDefinition,
+    static func importWeights(_ tensors: [String: Tensor], of kind: LayerKind,
                                      from layout: WeightLayout) throws -> [String: Tensor] {
-        try importWeights(tensors, of: definition, from: layout, inputDim: nil)
+        try importWeights(tensors, of: kind, from: layout, inputDim: nil)
     }
 
     /// The names of a layer's tensors in `layout`, in the order files list them. Throws the
     /// refusal when `layout` cannot express the layer.
-    public static func tensorNames(of definition: any LayerDefinition, in layout: WeightLayout) throws -> [String] {
-        let layer = LayerWeights(definition)
+    static func tensorNames(of kind: LayerKind, in layout: WeightLayout) throws -> [String] {
+        let layer = LayerWeights(kind)
         if let reason = refusal(layer, layout) { throw RNNKitError(.invalidModel, reason) }
         return slots(layer, layout).map(\.name)
     }
 
     /// `importWeights` with the input feature count known, so that shape errors name the
     /// exact expected shape.
-    static func importWeights(_ tensors: [String: Tensor], of definition: any LayerDefinition,
+    static func importWeights(_ tensors: [String: Tensor], of kind: LayerKind,
                               from layout: WeightLayout, inputDim: Int?) throws -> [String: Tensor] {
-        if let first = problems(in: tensors, of: definition, layout: layout, inputDim: inputDim).first {
+        if let first = problems(in: tensors, of: kind, layout: layout, inputDim: inputDim).first {
             throw first
         }
-        return toKeras(tensors, LayerWeights(definition), layout)
+        return toKeras(tensors, LayerWeights(kind), layout)
     }
 
     /// Everything that stops `tensors` from importing: the refusal (without a location), or
     /// each missing, unexpected and misshaped tensor (located by its name).
-    static func problems(in tensors: [String: Tensor], of definition: any LayerDefinition,
+    static func problems(in tensors: [String: Tensor], of kind: LayerKind,
                          layout: WeightLayout, inputDim: Int?) -> [RNNKitError] {
-        let layer = LayerWeights(definition)
+        let layer = LayerWeights(kind)
         if let reason = refusal(layer, layout) { return [RNNKitError(.invalidModel, reason)] }
         return mismatches(tensors, slots(layer, layout), layout: layout, inputDim: inputDim,
-                          owner: definition.className)
+                          owner: kind.className)
     }
 }
 
@@ -68,11 +68,9 @@ public enum LayoutConversion {
 
 /// One recurrent cell's settings that decide its weights and what each layout can express.
 struct RecurrentCell {
-    var kind: CellKind
+    var kind: RecurrentLayer.Cell
     var units: Int
     var useBias: Bool
-    /// GRU only: a [2, 3H] bias (input row, recurrent row).
-    var resetAfter: Bool
     var activation: Activation
     var recurrentActivation: Activation
     /// The keras and split name prefix: "" for a layer, "forward." or "backward." in a Bidirectional.
@@ -80,32 +78,22 @@ struct RecurrentCell {
     /// The backward direction of a Bidirectional (pytorch `_reverse`, ONNX direction 1).
     var isBackward: Bool
 
-    init?(_ definition: any RecurrentLayerDefinition, prefix: String, isBackward: Bool) {
-        switch definition {
-        case is SimpleRNN: kind = .simpleRNN
-        case is LSTM: kind = .lstm
-        case is GRU: kind = .gru
-        default: return nil
-        }
-        resetAfter = (definition as? GRU)?.resetAfter ?? false
-        units = definition.options.units
-        useBias = definition.options.useBias
-        activation = definition.options.activation
-        recurrentActivation = definition.options.recurrentActivation
+    init(_ layer: RecurrentLayer, prefix: String, isBackward: Bool) {
+        kind = layer.cell
+        units = layer.options.units
+        useBias = layer.options.useBias
+        activation = layer.options.activation
+        recurrentActivation = layer.options.recurrentActivation
         self.prefix = prefix
         self.isBackward = isBackward
     }
 
-    var gates: Int { GateOrder.gateCount(kind) }
+    /// GRU only: a [2, 3H] bias (input row, recurrent row).
+    var resetAfter: Bool { kind.resetAfter }
+    var gates: Int { kind.gateCount }
     var width: Int { gates * units }
     var biasRows: Int { resetAfter ? 2 : 1 }
-    var className: String {
-        switch kind {
-        case .simpleRNN: SimpleRNN.className
-        case .lstm: LSTM.className
-        case .gru: GRU.className
-        }
-    }
+    var className: String { kind.className }
 
     /// The pytorch direction suffix.
     var suffix: String { isBackward ? "_reverse" : "" }
@@ -118,7 +106,7 @@ struct RecurrentCell {
 
 /// The weights of a layer, as far as layouts are concerned.
 enum LayerWeights {
-    /// A layer without weights (or one RNNKit cannot convert, whose tensors are all unexpected).
+    /// A layer without weights.
     case none
     /// One cell, or the forward and backward cells of a Bidirectional.
     case recurrent([RecurrentCell])
@@ -126,24 +114,21 @@ enum LayerWeights {
     case dense(units: Int, useBias: Bool)
     case embedding(inputDim: Int, outputDim: Int)
 
-    init(_ definition: any LayerDefinition) {
-        switch definition {
-        case let bidirectional as Bidirectional:
-            if let forward = RecurrentCell(bidirectional.forward, prefix: "forward.", isBackward: false),
-               let backward = RecurrentCell(bidirectional.backward, prefix: "backward.", isBackward: true) {
-                self = .recurrent([forward, backward])
-            } else {
-                self = .none
-            }
-        case let recurrent as any RecurrentLayerDefinition:
-            self = RecurrentCell(recurrent, prefix: "", isBackward: false).map { .recurrent([$0]) } ?? .none
-        case let dense as Dense:
+    init(_ kind: LayerKind) {
+        switch kind {
+        case .bidirectional(let bidirectional):
+            self = .recurrent([RecurrentCell(bidirectional.forward, prefix: "forward.", isBackward: false),
+                               RecurrentCell(bidirectional.backward, prefix: "backward.", isBackward: true)])
+        case .recurrent(let recurrent):
+            self = .recurrent([RecurrentCell(recurrent, prefix: "", isBackward: false)])
+        case .dense(let dense):
             self = .dense(units: dense.units, useBias: dense.useBias)
-        case let timeDistributed as TimeDistributed:
+        case .timeDistributed(let timeDistributed):
             self = .dense(units: timeDistributed.inner.units, useBias: timeDistributed.inner.useBias)
-        case let embedding as Embedding:
+        case .embedding(let embedding):
             self = .embedding(inputDim: embedding.inputDim, outputDim: embedding.outputDim)
-        default:
+        case .input, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .activation, .repeatVector, .flatten,
+             .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D:
             self = .none
         }
     }
@@ -161,11 +146,11 @@ extension LayoutConversion {
         case .pytorch:
             for cell in cells {
                 switch cell.kind {
-                case .gru where !cell.resetAfter:
+                case .gru(resetAfter: false):
                     return "the pytorch layout cannot express GRU reset_after=false: torch.nn.GRU applies "
                         + "the reset gate after the recurrent matmul, as Keras does with reset_after=true"
-                case .lstm, .gru:
-                    let module = cell.kind == .lstm ? "torch.nn.LSTM" : "torch.nn.GRU"
+                case .lstm, .gru(resetAfter: true):
+                    let module = cell.className == "LSTM" ? "torch.nn.LSTM" : "torch.nn.GRU"
                     if cell.activation != .tanh {
                         return "the pytorch layout cannot express \(cell.className) activation "
                             + "'\(cell.activation.kerasName)': \(module) uses tanh"
@@ -277,7 +262,7 @@ extension LayoutConversion {
             }
             return slots
         case .split:
-            let gates = GateOrder.kerasGates(cell.kind)
+            let gates = cell.kind.gateNames
             var slots = gates.map { Slot(cell.splitName("W", $0), [h, .input]) }
                 + gates.map { Slot(cell.splitName("U", $0), [h, h]) }
             if cell.useBias {
@@ -415,7 +400,7 @@ extension LayoutConversion {
         var out: [String: Tensor] = [:]
         let kernel = weights[cell.prefix + "kernel"]!, recurrent = weights[cell.prefix + "recurrent_kernel"]!
         let bias = weights[cell.prefix + "bias"].map { biasRows($0, cell) }
-        for (block, gate) in GateOrder.kerasGates(cell.kind).enumerated() {
+        for (block, gate) in cell.kind.gateNames.enumerated() {
             out[cell.splitName("W", gate)] = BlockMatrix.transposed(kernel, blocks: [block], units: cell.units)
             out[cell.splitName("U", gate)] = BlockMatrix.transposed(recurrent, blocks: [block], units: cell.units)
             if let bias {
@@ -429,7 +414,7 @@ extension LayoutConversion {
     }
 
     private static func splitToKeras(_ tensors: [String: Tensor], _ cell: RecurrentCell) -> [String: Tensor] {
-        let gates = GateOrder.kerasGates(cell.kind)
+        let gates = cell.kind.gateNames
         let inKerasOrder = Array(0..<cell.gates)
         func matrix(_ name: String) -> Tensor {
             BlockMatrix.untransposed(BlockMatrix.concatenateRows(gates.map { tensors[cell.splitName(name, $0)]! }),

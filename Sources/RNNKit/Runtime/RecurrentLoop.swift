@@ -3,7 +3,7 @@ import Dispatch
 /// A recurrent cell's weights in the form its step uses: kernel [I, G·U], recurrent kernel
 /// [U, G·U], the input bias (folded into the input projection) and, for GRU with reset_after,
 /// the recurrent bias.
-public struct CellWeights: Sendable {
+struct CellWeights: Sendable {
     var kernel: Tensor
     var recurrentKernel: Tensor
     /// The recurrent kernel's columns that the step multiplies on their own, packed (GRU
@@ -14,7 +14,7 @@ public struct CellWeights: Sendable {
 
     /// Picks `<prefix>kernel`, `<prefix>recurrent_kernel` and `<prefix>bias` out of a layer's
     /// bound weights for `layer`; a [2, G·U] bias is split into its input and recurrent rows.
-    init(_ weights: [String: Tensor], prefix: String = "", for layer: some RecurrentLayerDefinition) throws {
+    init(_ weights: [String: Tensor], prefix: String = "", for layer: RecurrentLayer) throws {
         guard let kernel = weights[prefix + "kernel"], let recurrent = weights[prefix + "recurrent_kernel"] else {
             throw RNNKitError(.invalidModel, "recurrent layer has no bound \(prefix)kernel")
         }
@@ -31,17 +31,17 @@ public struct CellWeights: Sendable {
 
 /// The buffers one time step works on, for the rows of the batch that one thread runs. Nothing
 /// is allocated inside the time loop: the loop owns these and hands them to the cell's step.
-public struct StepBuffers {
+struct StepBuffers {
     /// x_t·kernel + input bias, plus h_{t-1}·recurrent_kernel unless the cell keeps the
     /// recurrent part apart; [B, G·U]. Used once: the step may overwrite it.
-    public var gates: UnsafeMutablePointer<Float>
+    var gates: UnsafeMutablePointer<Float>
     /// h_{t-1}·recurrent_kernel + recurrent bias when the cell keeps it apart (GRU), else free
     /// space; [B, G·U]. The step may overwrite it.
-    public var recurrent: UnsafeMutablePointer<Float>
+    var recurrent: UnsafeMutablePointer<Float>
     /// The states, [S, B, U] (h first, then c for LSTM); updated in place.
-    public var states: UnsafeMutablePointer<Float>
-    public var batch: Int
-    public var units: Int
+    var states: UnsafeMutablePointer<Float>
+    var batch: Int
+    var units: Int
 }
 
 /// The sequence loop every recurrent layer shares: runs a cell's step over time, in either
@@ -240,21 +240,17 @@ struct RecurrentLoop {
 
 /// A recurrent layer's state between two chunks of a stream: its cell states and the last
 /// output it emitted (repeated at masked steps).
-public struct RecurrentCarry: Sendable, Equatable {
+struct RecurrentCarry: Sendable, Equatable {
     var states: [[Float]]
     var lastOutput: [Float]
 }
 
-extension RecurrentLayerDefinition {
+extension RecurrentLayer {
     /// The loop for this layer, with `options` (Bidirectional overrides some of them).
     func loop(options: RecurrentOptions, weights: CellWeights) -> RecurrentLoop {
-        RecurrentLoop(options: options, stateCount: Self.stateCount, keepsRecurrentApart: keepsRecurrentApart) { buffers in
+        RecurrentLoop(options: options, stateCount: cell.stateCount, keepsRecurrentApart: keepsRecurrentApart) { buffers in
             self.step(buffers, weights: weights)
         }
-    }
-
-    public func forward(_ inputs: [LayerValue], weights: [String: Tensor]) throws -> [LayerValue] {
-        try forward(inputs, weights: weights, carry: nil).outputs
     }
 
     /// The forward pass, continuing from `carry` when streaming; also returns the carry to

@@ -89,3 +89,17 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral,
     public init(nilLiteral: ()) { self = .null }
     public init(integerLiteral value: Int) { self = .int(value) }
 }
+
+extension JSONValue {
+    /// The JSON type, for messages: "a string", "an object"...
+    var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .number: "a number"
+        case .string: "a string"
+        case .array: "a list"
+        case .object: "an object"
+        }
+    }
+}

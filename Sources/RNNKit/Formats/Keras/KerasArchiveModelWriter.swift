@@ -65,17 +65,17 @@ extension KerasArchiveModel {
         container.isSequential = plan.writesSequential
         for (index, groupName) in Keras3WeightsH5.groupNames(container).sorted(by: { $0.key < $1.key }) {
             let layer = model.layers[index]
-            let definition = plan.definition(index)
+            let kind = plan.kind(index)
             let base = "layers/" + groupName
             var named = Set<String>()
             func nameGroup(_ relative: String) throws {
                 guard named.insert(relative).inserted else { return }
                 let group = root.hasChild(base + "/" + relative)
                     ? try root.group(base + "/" + relative) : try root.createGroup(base + "/" + relative)
-                try group.setStringAttribute("name", savedName(of: relative, layer: layer, definition: definition))
+                try group.setStringAttribute("name", savedName(of: relative, layer: layer, kind: kind))
             }
             try nameGroup("vars")
-            if definition is Bidirectional {
+            if case .bidirectional = kind {
                 try nameGroup("forward_layer/vars")
                 try nameGroup("backward_layer/vars")
             }
@@ -90,16 +90,24 @@ extension KerasArchiveModel {
 
     /// The `name` Keras stores on a `vars` group below a layer's group: the layer's, its cell's
     /// ("lstm_cell"), a Bidirectional copy's ("forward_lstm") or a wrapped layer's ("dense").
-    static func savedName(of varsPath: String, layer: ModelLayer, definition: any LayerDefinition) -> String {
+    static func savedName(of varsPath: String, layer: ModelLayer, kind: LayerKind) -> String {
         let owners = varsPath.split(separator: "/").dropLast().map(String.init)  // drop "vars"
         guard let owner = owners.last else { return layer.name }
-        let wrapped: any LayerDefinition = (definition as? Bidirectional)?.forward ?? definition
+        // The class whose snake-case name Keras gives a wrapped layer or cell.
+        let wrappedClass: String
+        switch kind {
+        case .bidirectional(let wrapper): wrappedClass = wrapper.forward.cell.className
+        case .timeDistributed: wrappedClass = "Dense"
+        case .input, .recurrent, .dense, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
+             .activation, .repeatVector, .flatten, .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D:
+            wrappedClass = kind.className
+        }
         switch owner {
-        case "cell": return snakeCase(wrapped.className) + "_cell"
+        case "cell": return snakeCase(wrappedClass) + "_cell"
         case "forward_layer", "backward_layer":
             let direction = owner == "forward_layer" ? "forward_" : "backward_"
-            return direction + snakeCase(wrapped.className)
-        case "layer": return snakeCase((definition as? TimeDistributed)?.inner.className ?? owner)
+            return direction + snakeCase(wrappedClass)
+        case "layer": return snakeCase(wrappedClass)
         default: return owner
         }
     }

@@ -34,7 +34,7 @@ struct KerasWritePlan {
         }
         var seen = Set<String>()
         for layer in model.layers {
-            guard layer.definition != nil else {
+            guard layer.kind != nil else {
                 throw refuse("layer '\(layer.name)' (\(layer.className)) has no readable config", at: layer.name)
             }
             guard !layer.name.isEmpty, !layer.name.contains("/"), layer.name != "." else {
@@ -98,7 +98,7 @@ struct KerasWritePlan {
         return true
     }
 
-    func definition(_ index: Int) -> any LayerDefinition { model.layers[index].definition! }
+    func kind(_ index: Int) -> LayerKind { model.layers[index].kind! }
 
     // MARK: - Keras versions and hard_sigmoid
 
@@ -122,7 +122,7 @@ struct KerasWritePlan {
     func checkHardSigmoid(writtenMajor: Int, format: String, advice: String) throws {
         let writtenKeras2 = writtenMajor < 3
         for (index, layer) in model.layers.enumerated() {
-            for activation in Self.activations(of: definition(index), modelMajor: model.kerasMajorVersion) {
+            for activation in kind(index).activations {
                 guard case .hardSigmoid(let keras2) = activation, keras2 != writtenKeras2 else { continue }
                 let meaning = keras2 ? "Keras 2's clip(0.2x + 0.5, 0, 1)" : "Keras 3's clip(x/6 + 0.5, 0, 1)"
                 let written = writtenKeras2 ? "Keras 2 computes clip(0.2x + 0.5, 0, 1)"
@@ -136,37 +136,6 @@ struct KerasWritePlan {
         }
     }
 
-    /// Every activation a layer applies, as decoded (hard_sigmoid keeps its Keras version).
-    static func activations(of definition: any LayerDefinition, modelMajor: Int) -> [Activation] {
-        switch definition {
-        case let recurrent as any RecurrentLayerDefinition:
-            let gated = type(of: recurrent).gateCount > 1
-            return [recurrent.options.activation] + (gated ? [recurrent.options.recurrentActivation] : [])
-        case let wrapper as Bidirectional:
-            return activations(of: wrapper.forward, modelMajor: modelMajor)
-                + activations(of: wrapper.backward, modelMajor: modelMajor)
-        case let dense as Dense:
-            return [dense.activation]
-        case let wrapper as TimeDistributed:
-            return [wrapper.inner.activation]
-        case let layer as ActivationLayer:
-            return [layer.activation]
-        default:
-            // A layer kind added later: its config names its activations.
-            return mentionsHardSigmoid(.object(definition.kerasConfig()))
-                ? [.hardSigmoid(keras2: modelMajor < 3)] : []
-        }
-    }
-
-    private static func mentionsHardSigmoid(_ value: JSONValue) -> Bool {
-        switch value {
-        case .string(let text): return text == "hard_sigmoid"
-        case .array(let items): return items.contains(where: mentionsHardSigmoid)
-        case .object(let object): return object.entries.contains { mentionsHardSigmoid($0.value) }
-        default: return false
-        }
-    }
-
     // MARK: - Shapes
 
     func inputShapes(ofLayer index: Int, node: Int = 0) -> [Shape] {
@@ -175,22 +144,17 @@ struct KerasWritePlan {
 
     /// The dtype of a tensor: an InputLayer's own (token ids are integers), otherwise float32.
     func dtype(of ref: TensorRef) -> String {
-        if let index = model.layerIndex(named: ref.layer), let input = definition(index) as? InputLayer {
+        if let index = model.layerIndex(named: ref.layer), let input = kind(index).inputLayer {
             return input.dtype
         }
         return "float32"
-    }
-
-    /// Whether the layer takes initial states after its sequence (SimpleRNN, LSTM, GRU, Bidirectional).
-    static func takesInitialState(_ definition: any LayerDefinition) -> Bool {
-        definition is any RecurrentLayerDefinition || definition is Bidirectional
     }
 
     /// Whether some call passes tensors as keyword arguments (`initial_state`), which Keras 2
     /// node lists and Keras 3 read differently.
     var passesInitialStates: Bool {
         model.layers.contains { layer in
-            Self.takesInitialState(layer.definition!) && layer.nodes.contains { $0.inputs.count > 1 }
+            layer.kind!.takesInitialStates && layer.nodes.contains { $0.inputs.count > 1 }
         }
     }
 
@@ -200,22 +164,22 @@ struct KerasWritePlan {
     /// the Functional `name`/`inbound_nodes` (see `functionalEntry`).
     func layerObject(_ index: Int, style: Style) -> JSONObject {
         let layer = model.layers[index]
-        let definition = definition(index)
+        let kind = kind(index)
         let config: JSONObject
-        if let input = definition as? InputLayer {
+        if let input = kind.inputLayer {
             config = Self.inputConfig(input, name: layer.name, style: style)
         } else {
+            // Keras 3's SpatialDropout1D takes no `trainable` and a plain dtype.
+            let isSpatialDropout = kind.className == "SpatialDropout1D"
             var object = JSONObject([("name", .string(layer.name))])
-            if !(definition is SpatialDropout1D) {  // Keras 3's SpatialDropout1D takes no `trainable`
-                object["trainable"] = .bool(layer.trainable)
-            }
-            object["dtype"] = Self.floatDType(style, plain: definition is SpatialDropout1D)
-            for entry in body(of: definition, layerIndex: index, style: style, trainable: layer.trainable).entries {
+            if !isSpatialDropout { object["trainable"] = .bool(layer.trainable) }
+            object["dtype"] = Self.floatDType(style, plain: isSpatialDropout)
+            for entry in body(of: kind, layerIndex: index, style: style, trainable: layer.trainable).entries {
                 object[entry.key] = entry.value
             }
             config = object
         }
-        var result = Self.wrap(className: definition.className, config: config, style: style)
+        var result = Self.wrap(className: kind.className, config: config, style: style)
         if style == .keras3, let build = buildConfig(index) {
             result["build_config"] = .object(build)
         }
@@ -242,10 +206,6 @@ struct KerasWritePlan {
                 "registered_name": .null]
     }
 
-    static func shapeJSON(_ shape: Shape) -> JSONValue {
-        .array(shape.map { $0.map(JSONValue.int) ?? .null })
-    }
-
     static func inputConfig(_ input: InputLayer, name: String, style: Style) -> JSONObject {
         JSONObject([
             (style == .keras2 ? "batch_input_shape" : "batch_shape", shapeJSON(input.batchShape)),
@@ -257,20 +217,20 @@ struct KerasWritePlan {
     }
 
     /// The class-specific keys: `kerasConfig()`, with wrapped layers spelled for `style`.
-    private func body(of definition: any LayerDefinition, layerIndex: Int, style: Style,
-                      trainable: Bool) -> JSONObject {
-        switch definition {
-        case let wrapper as Bidirectional:
+    private func body(of kind: LayerKind, layerIndex: Int, style: Style, trainable: Bool) -> JSONObject {
+        switch kind {
+        case .bidirectional(let wrapper):
             return bidirectionalBody(wrapper, layerIndex: layerIndex, style: style, trainable: trainable)
-        case let wrapper as TimeDistributed:
+        case .timeDistributed(let wrapper):
             let inner = nestedConfig(name: "dense", trainable: trainable, body: wrapper.inner.kerasConfig(), style: style)
-            var object = Self.wrap(className: Dense.className, config: inner, style: style, nested: true)
+            var object = Self.wrap(className: "Dense", config: inner, style: style, nested: true)
             if style == .keras3, let sequence = inputShapes(ofLayer: layerIndex).first, sequence.count >= 2 {
-                object["build_config"] = ["input_shape": Self.shapeJSON([sequence[0]] + sequence.dropFirst(2))]
+                object["build_config"] = ["input_shape": shapeJSON([sequence[0]] + sequence.dropFirst(2))]
             }
             return JSONObject([("layer", .object(object))])
-        default:
-            return definition.kerasConfig()
+        case .input, .recurrent, .dense, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
+             .activation, .repeatVector, .flatten, .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D:
+            return kind.kerasConfig()
         }
     }
 
@@ -289,17 +249,16 @@ struct KerasWritePlan {
         let base = Self.innerBaseName(wrapper)
         var mirrored = wrapper.forward
         mirrored.options.goBackwards.toggle()
-        let derivable = mirrored.kerasConfig() == wrapper.backward.kerasConfig()
-            && type(of: mirrored) == type(of: wrapper.backward)
+        let derivable = mirrored == wrapper.backward
         var object = JSONObject([("merge_mode", wrapper.mergeMode.map { .string($0.rawValue) } ?? .null)])
         let buildShape = inputShapes(ofLayer: layerIndex).first
-        func nested(_ layer: any RecurrentLayerDefinition, name: String) -> JSONValue {
-            var result = Self.wrap(className: layer.className,
+        func nested(_ layer: RecurrentLayer, name: String) -> JSONValue {
+            var result = Self.wrap(className: layer.cell.className,
                                    config: nestedConfig(name: name, trainable: trainable,
                                                         body: layer.kerasConfig(), style: style),
                                    style: style, nested: true)
             if style == .keras3, let buildShape {
-                result["build_config"] = ["input_shape": Self.shapeJSON(buildShape)]
+                result["build_config"] = ["input_shape": shapeJSON(buildShape)]
             }
             return .object(result)
         }
@@ -316,7 +275,7 @@ struct KerasWritePlan {
 
     /// The name Keras gives the wrapped layer by default: "lstm", "gru", "simple_rnn".
     static func innerBaseName(_ wrapper: Bidirectional) -> String {
-        snakeCase(wrapper.forward.className)
+        snakeCase(wrapper.forward.cell.className)
     }
 
     /// Keras 3 `build_config` for layers with weights, which Keras builds before loading them.
@@ -324,14 +283,14 @@ struct KerasWritePlan {
         guard !(specs[index] ?? []).isEmpty, !model.layers[index].nodes.isEmpty else { return nil }
         let shapes = inputShapes(ofLayer: index)
         guard let first = shapes.first else { return nil }
-        if Self.takesInitialState(definition(index)) {
-            guard shapes.count > 1 else { return JSONObject([("input_shape", Self.shapeJSON(first))]) }
+        if kind(index).takesInitialStates {
+            guard shapes.count > 1 else { return JSONObject([("input_shape", shapeJSON(first))]) }
             return JSONObject([("shapes_dict", [
-                "sequences_shape": Self.shapeJSON(first),
-                "initial_state_shape": .array(shapes.dropFirst().map(Self.shapeJSON)),
+                "sequences_shape": shapeJSON(first),
+                "initial_state_shape": .array(shapes.dropFirst().map(shapeJSON)),
             ])])
         }
-        return JSONObject([("input_shape", shapes.count == 1 ? Self.shapeJSON(first) : .array(shapes.map(Self.shapeJSON)))])
+        return JSONObject([("input_shape", shapes.count == 1 ? shapeJSON(first) : .array(shapes.map(shapeJSON)))])
     }
 
     // MARK: - Model configs
@@ -355,7 +314,7 @@ struct KerasWritePlan {
             let tensors = node.inputs.map(kerasTensor)
             var kwargs = JSONObject()
             let args: [JSONValue]
-            if Self.takesInitialState(definition(index)) {
+            if kind(index).takesInitialStates {
                 args = Array(tensors.prefix(1))
                 if tensors.count > 1 { kwargs["initial_state"] = .array(Array(tensors.dropFirst())) }
             } else if tensors.count == 1 {
@@ -370,7 +329,7 @@ struct KerasWritePlan {
     func kerasTensor(_ ref: TensorRef) -> JSONValue {
         let shape = analysis.shape(of: ref, in: model) ?? []
         return ["class_name": "__keras_tensor__", "config": [
-            "shape": Self.shapeJSON(shape),
+            "shape": shapeJSON(shape),
             "dtype": .string(dtype(of: ref)),
             "keras_history": [.string(ref.layer), .int(ref.node), .int(ref.index)],
         ]]
@@ -401,7 +360,7 @@ struct KerasWritePlan {
     /// The Keras 3 `config.json` of a `.keras` archive.
     func keras3ModelConfig() -> JSONValue {
         if writesSequential {
-            let inputShape = Self.shapeJSON((definition(0) as! InputLayer).batchShape)
+            let inputShape = shapeJSON(kind(0).inputLayer!.batchShape)
             return ["module": "keras", "class_name": "Sequential", "config": [
                 "name": .string(model.name),
                 "trainable": true,

@@ -42,7 +42,7 @@ extension LegacyKerasH5 {
             let layer = model.layers[index]
             let group = try weightsGroup.createGroup(layer.name)
             let weights = plan.weights(ofLayer: index)
-            let names = weights.map { weightName(layer.name, plan.definition(index), $0.spec) }
+            let names = weights.map { weightName(layer.name, plan.kind(index), $0.spec) }
             try setChunkedStringList(group, "weight_names", names, file: path)
             for (name, weight) in zip(names, weights) {
                 try group.writeTensor(name, weight.tensor)
@@ -57,17 +57,18 @@ extension LegacyKerasH5 {
 
     /// tf_keras's dataset name of a weight, relative to the layer's group: the layer's scope,
     /// then the cell's for recurrent layers, then the variable with `:0`.
-    static func weightName(_ layerName: String, _ definition: any LayerDefinition, _ spec: WeightSpec) -> String {
-        switch definition {
-        case let recurrent as any RecurrentLayerDefinition:
-            return "\(layerName)/\(snakeCase(recurrent.className))_cell/\(spec.name):0"
-        case let wrapper as Bidirectional:
+    static func weightName(_ layerName: String, _ kind: LayerKind, _ spec: WeightSpec) -> String {
+        switch kind {
+        case .recurrent(let recurrent):
+            return "\(layerName)/\(snakeCase(recurrent.cell.className))_cell/\(spec.name):0"
+        case .bidirectional(let wrapper):
             let parts = spec.name.split(separator: ".", maxSplits: 1).map(String.init)
             let direction = parts.count == 2 ? parts[0] : "forward"
             let variable = parts.last ?? spec.name
-            let cell = snakeCase(wrapper.forward.className) + "_cell"
+            let cell = snakeCase(wrapper.forward.cell.className) + "_cell"
             return "\(layerName)/\(direction)_\(KerasWritePlan.innerBaseName(wrapper))/\(cell)/\(variable):0"
-        default:
+        case .input, .dense, .embedding, .timeDistributed, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
+             .activation, .repeatVector, .flatten, .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D:
             return "\(layerName)/\(spec.name):0"
         }
     }

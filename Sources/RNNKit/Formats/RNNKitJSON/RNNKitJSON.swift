@@ -133,7 +133,7 @@ public enum RNNKitJSON {
 extension RNNKitJSON {
     private static func write(_ layer: ModelLayer, at index: Int, of model: Model, layout: WeightLayout,
                               separate: inout [(name: String, tensor: Tensor)]?) throws -> JSONValue {
-        guard let definition = layer.definition else {
+        guard let kind = layer.kind else {
             throw RNNKitError(.invalidModel, "layer '\(layer.name)' has no readable config, so it cannot be written",
                               location: layer.name)
         }
@@ -142,8 +142,8 @@ extension RNNKitJSON {
                               "layer name '\(layer.name)' cannot be written: RNNKit JSON names are non-empty and without ':'",
                               location: layer.name)
         }
-        var object = JSONObject([("name", .string(layer.name)), ("class_name", .string(definition.className))])
-        var config = definition.kerasConfig()
+        var object = JSONObject([("name", .string(layer.name)), ("class_name", .string(kind.className))])
+        var config = kind.kerasConfig()
         if !layer.trainable { config["trainable"] = .bool(false) }
         object["config"] = .object(config)
         if !layer.isInput {
@@ -160,8 +160,8 @@ extension RNNKitJSON {
             let exported: [String: Tensor]
             let order: [String]
             do {
-                exported = try LayoutConversion.export(layer.weights, of: definition, to: layout)
-                order = try LayoutConversion.tensorNames(of: definition, in: layout)
+                exported = try LayoutConversion.export(layer.weights, of: kind, to: layout)
+                order = try LayoutConversion.tensorNames(of: kind, in: layout)
             } catch let error as RNNKitError {
                 throw RNNKitError(.invalidModel, "layer '\(layer.name)': \(error.message)",
                                   location: layer.name + (error.location.map { "." + $0 } ?? ""))
@@ -345,6 +345,27 @@ extension RNNKitJSON {
             return string
         }
 
+        /// The layer's kind, or nil with the reason among the problems: an unknown class or a
+        /// config that does not decode.
+        mutating func decodeKind(_ className: String, _ config: KerasConfig, pointer: String) -> LayerKind? {
+            guard LayerKind.isKnownKerasClass(className) else {
+                problems.append(Problem(.error, pointer + "/class_name", "unsupported layer class '\(className)'"))
+                return nil
+            }
+            do {
+                let kind = try LayerKind(kerasClass: className, config: config)
+                if let warning = kind.inferenceWarning {
+                    problems.append(Problem(.warning, pointer + "/config/stateful", warning))
+                }
+                return kind
+            } catch let error as RNNKitError {
+                problems.append(Problem(error, at: pointer + "/config"))
+            } catch {
+                problems.append(Problem(.error, pointer + "/config", "\(error)"))
+            }
+            return nil
+        }
+
         mutating func layer(_ value: JSONValue, pointer: String) throws -> Entry {
             guard let object = value.objectValue else {
                 throw error(pointer, "a layer is a JSON object, found \(kind(value))")
@@ -364,28 +385,15 @@ extension RNNKitJSON {
                 throw error(pointer + "/config", "'config' is not an object")
             }
 
-            var definition: (any LayerDefinition)?
-            if LayerRegistry.definitions[className] == nil {
-                problems.append(Problem(.error, pointer + "/class_name", "unsupported layer class '\(className)'"))
-            } else {
-                let config = KerasConfig(object: configObject, pointer: pointer + "/config", kerasMajorVersion: major)
-                do {
-                    definition = try LayerRegistry.decode(className: className, config: config)
-                } catch let error as RNNKitError {
-                    problems.append(Problem(error, at: pointer + "/config"))
-                }
-            }
-            if let recurrent = definition as? any RecurrentLayerDefinition, recurrent.options.stateful {
-                problems.append(Problem(.warning, pointer + "/config/stateful",
-                                        "stateful layer: RNNKit starts every prediction from zero states"))
-            }
-            let trainable = configObject["trainable"]?.boolValue ?? true
+            let config = KerasConfig(object: configObject, pointer: pointer + "/config", kerasMajorVersion: major)
             var entry = Entry(pointer: pointer,
-                              layer: ModelLayer(name: name, className: className, trainable: trainable,
-                                                definition: definition, configPointer: pointer + "/config"))
+                              layer: ModelLayer(name: name, className: className,
+                                                trainable: try config.bool("trainable", default: true),
+                                                kind: decodeKind(className, config, pointer: pointer),
+                                                configPointer: pointer + "/config"))
 
             if let inputs = object["inputs"] {
-                guard className != InputLayer.className else {
+                guard entry.layer.kind?.inputLayer == nil else {
                     throw error(pointer + "/inputs", "an InputLayer takes no 'inputs'")
                 }
                 guard let items = inputs.arrayValue else {
@@ -437,8 +445,8 @@ extension RNNKitJSON {
         mutating func assign(_ tensors: [String: Tensor], to entries: inout [Entry]) {
             var expected: [String: Int] = [:]
             for (index, entry) in entries.enumerated() {
-                guard let definition = entry.layer.definition, let layout = entry.layout,
-                      let names = try? LayoutConversion.tensorNames(of: definition, in: layout) else { continue }
+                guard let layerKind = entry.layer.kind, let layout = entry.layout,
+                      let names = try? LayoutConversion.tensorNames(of: layerKind, in: layout) else { continue }
                 for name in names where expected[entry.layer.name + "." + name] == nil {
                     expected[entry.layer.name + "." + name] = index
                 }
@@ -592,7 +600,7 @@ extension RNNKitJSON {
 
         /// Binds a layer's weights, converted from its layout, to its specs.
         func bindWeights(_ entry: Entry, index: Int, specs: [WeightSpec]?, model: inout Model) {
-            guard let definition = model.layers[index].definition, let specs, let layout = entry.layout else {
+            guard let layerKind = model.layers[index].kind, let specs, let layout = entry.layout else {
                 return  // Unknown class or layout, bad config or unknown input shapes: reported already.
             }
             let layerName = entry.layer.name
@@ -603,7 +611,7 @@ extension RNNKitJSON {
             }
             guard let stored = entry.weights ?? (separate ? [:] : nil) else {
                 if !specs.isEmpty {
-                    let expected = (try? LayoutConversion.tensorNames(of: definition, in: layout))
+                    let expected = (try? LayoutConversion.tensorNames(of: layerKind, in: layout))
                         ?? specs.map(\.name)
                     model.problems.append(Problem(.error, entry.pointer,
                         "layer '\(layerName)' has no 'weights' (expected \(expected.joined(separator: ", ")))"))
@@ -622,7 +630,7 @@ extension RNNKitJSON {
                     let has = specs.isEmpty ? "has no weights"
                         : "has " + specs.map(\.name).joined(separator: ", ")
                     model.problems.append(Problem(.error, stored[name]!.location,
-                        "unexpected weight '\(name)': \(definition.className) layer '\(layerName)' \(has)"))
+                        "unexpected weight '\(name)': \(layerKind.className) layer '\(layerName)' \(has)"))
                     complete = false
                 }
                 if complete {
@@ -638,7 +646,7 @@ extension RNNKitJSON {
             }
             let tensors = stored.mapValues(\.tensor)
             let inputDim = specs.first { $0.name == "kernel" || $0.name.hasSuffix(".kernel") }?.shape.first
-            let issues = LayoutConversion.problems(in: tensors, of: definition, layout: layout, inputDim: inputDim)
+            let issues = LayoutConversion.problems(in: tensors, of: layerKind, layout: layout, inputDim: inputDim)
             for issue in issues {
                 let location = issue.location.map(locate) ?? entry.pointer + "/layout"
                 model.problems.append(Problem(.error, location, issue.message))
@@ -646,7 +654,7 @@ extension RNNKitJSON {
             guard issues.isEmpty else { return }
             let weightsPointer = separate ? layerName : entry.pointer + "/weights"
             do {
-                let keras = try LayoutConversion.importWeights(tensors, of: definition, from: layout, inputDim: inputDim)
+                let keras = try LayoutConversion.importWeights(tensors, of: layerKind, from: layout, inputDim: inputDim)
                 let pairs = specs.compactMap { spec in
                     keras[spec.name].map { (spec, StoredWeight(location: weightsPointer, tensor: $0)) }
                 }

@@ -1,0 +1,295 @@
+/// Keras layer configs, both ways: decoding a `{"class_name", "config"}` pair into a `Layer`
+/// (validating every field that changes the maths, each error located by its JSON pointer), and
+/// the `config` object that re-creates a layer (name, trainable and dtype are the writer's).
+extension LayerKind {
+    /// Decodes a layer config, or throws naming the unknown class.
+    init(kerasClass className: String, config: KerasConfig) throws {
+        switch className {
+        case "InputLayer": self = .input(try InputLayer(keras: config))
+        case "SimpleRNN": self = .recurrent(try RecurrentLayer(keras: config, cell: .simpleRNN))
+        case "LSTM":
+            let unitForgetBias = try config.bool("unit_forget_bias", default: true)
+            self = .recurrent(try RecurrentLayer(keras: config, cell: .lstm(unitForgetBias: unitForgetBias)))
+        case "GRU":
+            // A config without the key predates Keras 2.1.5, where the reset was applied before.
+            let resetAfter = try config.bool("reset_after", default: false)
+            self = .recurrent(try RecurrentLayer(keras: config, cell: .gru(resetAfter: resetAfter)))
+        case "Bidirectional": self = .bidirectional(try Bidirectional(keras: config))
+        case "Dense": self = .dense(try Dense(keras: config))
+        case "Embedding":
+            self = .embedding(Embedding(inputDim: try config.dimension("input_dim"),
+                                        outputDim: try config.dimension("output_dim"),
+                                        maskZero: try config.bool("mask_zero", default: false)))
+        case "TimeDistributed": self = .timeDistributed(try TimeDistributed(keras: config))
+        case "Masking": self = .masking(Masking(maskValue: Float(try config.double("mask_value", default: 0))))
+        case "Dropout": self = .dropout(InferenceIdentity(parameter: try config.double("rate", default: 0)))
+        case "SpatialDropout1D":
+            self = .spatialDropout1D(InferenceIdentity(parameter: try config.double("rate", default: 0)))
+        case "GaussianNoise":
+            self = .gaussianNoise(InferenceIdentity(parameter: try config.double("stddev", default: 0)))
+        case "Activation":
+            self = .activation(ActivationLayer(activation: try config.activation("activation", default: "linear")))
+        case "RepeatVector": self = .repeatVector(RepeatVector(count: try config.dimension("n")))
+        case "Flatten":
+            try config.requireChannelsLast(className)
+            self = .flatten
+        case "Concatenate": self = .concatenate(Concatenate(axis: try config.int("axis", default: -1)))
+        case "Add": self = .add
+        case "GlobalAveragePooling1D": self = .globalAveragePooling1D(try GlobalPooling1D(keras: config, className))
+        case "GlobalMaxPooling1D": self = .globalMaxPooling1D(try GlobalPooling1D(keras: config, className))
+        default:
+            throw RNNKitError(.invalidModel, "unsupported layer class '\(className)'", location: config.pointer)
+        }
+    }
+
+    /// Whether `className` names a kind RNNKit decodes.
+    static func isKnownKerasClass(_ className: String) -> Bool {
+        kerasClassNames.contains(className)
+    }
+
+    /// The Keras classes `init(kerasClass:config:)` decodes (the RNNKit JSON schema lists them too).
+    static let kerasClassNames: Set<String> = [
+        "InputLayer", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Dense", "Embedding", "TimeDistributed",
+        "Masking", "Dropout", "SpatialDropout1D", "GaussianNoise", "Activation", "RepeatVector", "Flatten",
+        "Concatenate", "Add", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
+    ]
+
+    /// The class-specific keys of the Keras `config` that re-creates this layer, in Keras's
+    /// vocabulary. Wrapped layers (Bidirectional, TimeDistributed) are spelled here in the plain
+    /// `{"class_name", "config"}` form; the Keras writers respell them for their Keras version.
+    func kerasConfig() -> JSONObject {
+        switch self {
+        case .input(let layer):
+            return JSONObject([("batch_shape", shapeJSON(layer.batchShape)), ("dtype", .string(layer.dtype))])
+        case .recurrent(let layer): return layer.kerasConfig()
+        case .bidirectional(let layer):
+            func wrapped(_ layer: RecurrentLayer) -> JSONValue {
+                ["class_name": .string(layer.cell.className), "config": .object(layer.kerasConfig())]
+            }
+            return JSONObject([
+                ("merge_mode", layer.mergeMode.map { .string($0.rawValue) } ?? .null),
+                ("layer", wrapped(layer.forward)),
+                ("backward_layer", wrapped(layer.backward)),
+            ])
+        case .dense(let layer): return layer.kerasConfig()
+        case .embedding(let layer):
+            return JSONObject([("input_dim", .int(layer.inputDim)), ("output_dim", .int(layer.outputDim)),
+                               ("mask_zero", .bool(layer.maskZero))])
+        case .timeDistributed(let layer):
+            return JSONObject([("layer", ["class_name": "Dense", "config": .object(layer.inner.kerasConfig())])])
+        case .masking(let layer): return JSONObject([("mask_value", .float(layer.maskValue))])
+        case .dropout(let layer), .spatialDropout1D(let layer): return JSONObject([("rate", .double(layer.parameter))])
+        case .gaussianNoise(let layer): return JSONObject([("stddev", .double(layer.parameter))])
+        case .activation(let layer): return JSONObject([("activation", .string(layer.activation.kerasName))])
+        case .repeatVector(let layer): return JSONObject([("n", .int(layer.count))])
+        case .flatten: return JSONObject([("data_format", "channels_last")])
+        case .concatenate(let layer): return JSONObject([("axis", .int(layer.axis))])
+        case .add: return JSONObject()
+        case .globalAveragePooling1D(let layer), .globalMaxPooling1D(let layer):
+            return JSONObject([("data_format", "channels_last"), ("keepdims", .bool(layer.keepDims))])
+        }
+    }
+
+    /// Every activation the layer applies, as decoded (hard_sigmoid keeps its Keras version).
+    var activations: [Activation] {
+        switch self {
+        case .recurrent(let layer): layer.activations
+        case .bidirectional(let layer): layer.forward.activations + layer.backward.activations
+        case .dense(let layer): [layer.activation]
+        case .timeDistributed(let layer): [layer.inner.activation]
+        case .activation(let layer): [layer.activation]
+        case .input, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .repeatVector, .flatten,
+             .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D: []
+        }
+    }
+}
+
+extension InputLayer {
+    init(keras config: KerasConfig) throws {
+        // Keras 3 writes batch_shape; Keras 2 batch_input_shape.
+        guard let shape = try config.shape("batch_shape") ?? config.shape("batch_input_shape") else {
+            throw config.error("batch_shape", "InputLayer has no batch_shape")
+        }
+        guard !shape.isEmpty else { throw config.error("batch_shape", "InputLayer shape is empty") }
+        batchShape = shape
+        if case .object(let policy)? = config.value("dtype") {  // a Keras 3 DTypePolicy
+            dtype = try KerasConfig(object: policy, pointer: config.path("dtype"),
+                                    kerasMajorVersion: config.kerasMajorVersion)
+                .nested("config")?.string("name", default: "float32") ?? "float32"
+        } else {
+            dtype = try config.string("dtype", default: "float32")
+        }
+    }
+}
+
+extension RecurrentLayer {
+    init(keras config: KerasConfig, cell: Cell) throws {
+        self.cell = cell
+        let hasGates = cell.gateCount > 1
+        options = RecurrentOptions(
+            units: try config.dimension("units"),
+            activation: try config.activation("activation", default: "tanh"),
+            recurrentActivation: hasGates ? try config.activation("recurrent_activation", default: "sigmoid") : .sigmoid,
+            useBias: try config.bool("use_bias", default: true),
+            returnSequences: try config.bool("return_sequences", default: false),
+            returnState: try config.bool("return_state", default: false),
+            goBackwards: try config.bool("go_backwards", default: false),
+            stateful: try config.bool("stateful", default: false),
+            unroll: try config.bool("unroll", default: false),
+            zeroOutputForMask: try config.bool("zero_output_for_mask", default: false),
+            dropout: try config.double("dropout", default: 0),
+            recurrentDropout: try config.double("recurrent_dropout", default: 0))
+        if try config.bool("time_major", default: false) {
+            throw config.error("time_major", "time_major=true is not supported (batch-major inputs only)")
+        }
+        for (key, activation) in [("activation", options.activation), ("recurrent_activation", options.recurrentActivation)]
+        where activation == .softmax {
+            throw config.error(key, "softmax is not an element-wise activation")
+        }
+    }
+
+    func kerasConfig() -> JSONObject {
+        var object = JSONObject()
+        object["units"] = .int(options.units)
+        object["activation"] = .string(options.activation.kerasName)
+        switch cell {
+        case .simpleRNN: break
+        case .lstm, .gru: object["recurrent_activation"] = .string(options.recurrentActivation.kerasName)
+        }
+        object["use_bias"] = .bool(options.useBias)
+        object["return_sequences"] = .bool(options.returnSequences)
+        object["return_state"] = .bool(options.returnState)
+        object["go_backwards"] = .bool(options.goBackwards)
+        object["stateful"] = .bool(options.stateful)
+        object["unroll"] = .bool(options.unroll)
+        object["zero_output_for_mask"] = .bool(options.zeroOutputForMask)
+        object["dropout"] = .double(options.dropout)
+        object["recurrent_dropout"] = .double(options.recurrentDropout)
+        switch cell {
+        case .simpleRNN: break
+        case .lstm(let unitForgetBias): object["unit_forget_bias"] = .bool(unitForgetBias)
+        case .gru(let resetAfter): object["reset_after"] = .bool(resetAfter)
+        }
+        return object
+    }
+}
+
+extension Bidirectional {
+    init(keras config: KerasConfig) throws {
+        switch config.value("merge_mode") {
+        case nil, .null?: mergeMode = nil
+        case .string(let name)?:
+            guard let mode = MergeMode(rawValue: name) else {
+                throw config.error("merge_mode",
+                                   "invalid merge mode '\(name)', expected one of concat, sum, mul, ave, None")
+            }
+            mergeMode = mode
+        default: throw config.error("merge_mode", "merge_mode is not a string")
+        }
+        guard let wrapped = try config.nestedLayer("layer") else {
+            throw config.error("layer", "Bidirectional needs a 'layer'")
+        }
+        forward = try Self.recurrent(wrapped.className, wrapped.config)
+        // tf.keras stores the original layer and derives the backward copy; Keras 3 stores both.
+        if let explicit = try config.nestedLayer("backward_layer") {
+            backward = try Self.recurrent(explicit.className, explicit.config)
+        } else {
+            backward = forward
+            backward.options.goBackwards.toggle()
+        }
+        guard forward.options.goBackwards != backward.options.goBackwards else {
+            throw config.error("backward_layer", "forward and backward layers must differ in go_backwards")
+        }
+        guard forward.cell.className == backward.cell.className,
+              forward.options.units == backward.options.units,
+              forward.options.returnSequences == backward.options.returnSequences,
+              forward.options.returnState == backward.options.returnState
+        else {
+            throw config.error("backward_layer", "backward layer does not mirror the forward layer")
+        }
+    }
+
+    private static func recurrent(_ className: String, _ config: KerasConfig) throws -> RecurrentLayer {
+        guard case .recurrent(let layer) = try LayerKind(kerasClass: className, config: config) else {
+            throw RNNKitError(.invalidModel, "Bidirectional wraps '\(className)', expected SimpleRNN, LSTM or GRU",
+                              location: config.pointer)
+        }
+        return layer
+    }
+}
+
+extension Dense {
+    init(keras config: KerasConfig) throws {
+        units = try config.dimension("units")
+        activation = try config.activation("activation", default: "linear")
+        useBias = try config.bool("use_bias", default: true)
+    }
+
+    func kerasConfig() -> JSONObject {
+        JSONObject([("units", .int(units)), ("activation", .string(activation.kerasName)),
+                    ("use_bias", .bool(useBias))])
+    }
+}
+
+extension TimeDistributed {
+    init(keras config: KerasConfig) throws {
+        guard let wrapped = try config.nestedLayer("layer") else {
+            throw config.error("layer", "TimeDistributed needs a 'layer'")
+        }
+        guard wrapped.className == "Dense" else {
+            throw config.error("layer", "TimeDistributed of '\(wrapped.className)' is not supported (Dense only)")
+        }
+        inner = try Dense(keras: wrapped.config)
+    }
+}
+
+extension GlobalPooling1D {
+    init(keras config: KerasConfig, _ className: String) throws {
+        try config.requireChannelsLast(className)
+        keepDims = try config.bool("keepdims", default: false)
+    }
+}
+
+extension Activation {
+    init?(kerasName: String, kerasMajorVersion: Int) {
+        switch kerasName {
+        case "linear", "None": self = .linear
+        case "tanh": self = .tanh
+        case "sigmoid": self = .sigmoid
+        case "relu": self = .relu
+        case "elu": self = .elu
+        case "selu": self = .selu
+        case "softplus": self = .softplus
+        case "softsign": self = .softsign
+        case "swish", "silu": self = .swish
+        case "gelu": self = .gelu
+        case "exponential": self = .exponential
+        case "relu6": self = .relu6
+        case "leaky_relu": self = .leakyRelu
+        case "hard_sigmoid": self = .hardSigmoid(keras2: kerasMajorVersion < 3)
+        case "softmax": self = .softmax
+        default: return nil
+        }
+    }
+
+    /// The name Keras uses in configs.
+    var kerasName: String {
+        switch self {
+        case .linear: "linear"
+        case .tanh: "tanh"
+        case .sigmoid: "sigmoid"
+        case .relu: "relu"
+        case .elu: "elu"
+        case .selu: "selu"
+        case .softplus: "softplus"
+        case .softsign: "softsign"
+        case .swish: "silu"
+        case .gelu: "gelu"
+        case .exponential: "exponential"
+        case .relu6: "relu6"
+        case .leakyRelu: "leaky_relu"
+        case .hardSigmoid: "hard_sigmoid"
+        case .softmax: "softmax"
+        }
+    }
+}
