@@ -125,13 +125,20 @@ extension Model {
         }
     }
 
-    /// Throws the first error among the model's problems, so that only a valid model runs.
+    /// The model itself when its problems hold no error; otherwise throws the first error
+    /// (saying how many more there are), so that only a valid model runs.
     public func checked() throws -> Model {
-        if let first = errors.first {
-            let more = errors.count > 1 ? " (and \(errors.count - 1) more problem(s); run `rnnkit validate`)" : ""
-            throw RNNKitError(.invalidModel, first.message + more, file: source, location: first.location)
-        }
+        try refuseErrors(file: source)
         return self
+    }
+
+    /// Throws the first error among the problems, if any, saying how many more there are;
+    /// `refusal` ("cannot write a model with errors") leads the message.
+    func refuseErrors(_ refusal: String? = nil, file: String) throws {
+        guard let first = errors.first else { return }
+        let more = errors.count > 1 ? " (and \(errors.count - 1) more problem(s))" : ""
+        throw RNNKitError(.invalidModel, (refusal.map { $0 + ": " } ?? "") + first.message + more,
+                          file: file, location: first.location)
     }
 
     /// Files that hold their own weights take no --weights.

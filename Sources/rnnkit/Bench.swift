@@ -29,7 +29,7 @@ extension RNNKitCommand {
         }
 
         func run() throws {
-            RNNKitRuntime.setThreadCount(threads)
+            Predictor.threadCount = threads
             let (loaded, loading) = try Benchmark.measureLoading(of: model.files) { try model.load() }
             let result = try Benchmark.run(try Predictor(loaded), batch: batch, steps: steps)
             if json {

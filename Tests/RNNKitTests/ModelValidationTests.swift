@@ -1,5 +1,5 @@
 import Foundation
-import RNNKit
+@testable import RNNKit
 import RNNKitTestSupport
 import XCTest
 

@@ -1,19 +1,19 @@
 /// The layer graph checked and resolved: every reference points at an existing tensor, there
 /// are no cycles, every output is computed from the inputs, and every tensor has a shape.
 /// Problems are collected, not thrown, so that `validate` can list all of them.
-public struct GraphAnalysis: Sendable {
+struct GraphAnalysis: Sendable {
     /// Layer calls in an order where each call's inputs are computed before it.
-    public private(set) var order: [NodeID] = []
+    private(set) var order: [NodeID] = []
     /// Output shapes of each call, by layer name and node index.
-    public private(set) var outputShapes: [NodeID: [Shape]] = [:]
-    public private(set) var problems: [Problem] = []
+    private(set) var outputShapes: [NodeID: [Shape]] = [:]
+    private(set) var problems: [Problem] = []
 
-    public struct NodeID: Hashable, Sendable {
-        public var layer: Int
-        public var node: Int
+    struct NodeID: Hashable, Sendable {
+        var layer: Int
+        var node: Int
     }
 
-    public init(_ model: Model) {
+    init(_ model: Model) {
         var state: [NodeID: VisitState] = [:]
         let layerIndices = Dictionary(model.layers.enumerated().map { ($1.name, $0) },
                                       uniquingKeysWith: { first, _ in first })
@@ -130,7 +130,7 @@ public struct GraphAnalysis: Sendable {
     }
 
     /// The shapes a layer's first call received, which fix its weight shapes.
-    public func inputShapes(ofLayer index: Int, in model: Model) -> [Shape]? {
+    func inputShapes(ofLayer index: Int, in model: Model) -> [Shape]? {
         let layer = model.layers[index]
         // A call on no inputs is reported by the analysis; it fixes no weight shapes.
         guard let node = layer.nodes.first, !node.inputs.isEmpty else { return nil }
@@ -145,7 +145,7 @@ public struct GraphAnalysis: Sendable {
         return shapes
     }
 
-    public func shape(of ref: TensorRef, in model: Model) -> Shape? {
+    func shape(of ref: TensorRef, in model: Model) -> Shape? {
         guard let producer = model.layerIndex(named: ref.layer),
               let outputs = outputShapes[NodeID(layer: producer, node: ref.node)],
               ref.index < outputs.count

@@ -31,6 +31,13 @@ public final class Predictor: Sendable {
         }
     }
 
+    /// Threads that predictions split their work among: a recurrent layer's batch rows, a
+    /// product's rows. 1 by default, for predictable latency; small work stays on one thread.
+    public static var threadCount: Int {
+        get { RNNKitRuntime.threadCount }
+        set { RNNKitRuntime.setThreadCount(newValue) }
+    }
+
     public convenience init(contentsOf path: String, weights: String? = nil) throws {
         try self.init(Model.load(contentsOf: path, weights: weights))
     }

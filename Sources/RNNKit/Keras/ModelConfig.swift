@@ -5,8 +5,8 @@
 /// `layers`; Functional nodes as Keras 2 `[name, node, index, kwargs]` lists or Keras 3
 /// `{"args", "kwargs"}` objects holding `__keras_tensor__` entries. A layer whose config cannot
 /// be decoded stays in the model without a definition, and the reason joins its problems.
-public enum KerasModelConfig {
-    public static func parse(_ root: JSONValue, kerasVersion: String?, source: String) throws -> Model {
+enum KerasModelConfig {
+    static func parse(_ root: JSONValue, kerasVersion: String?, source: String) throws -> Model {
         guard let rootObject = root.objectValue,
               let className = rootObject["class_name"]?.stringValue
         else {

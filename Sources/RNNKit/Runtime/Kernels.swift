@@ -116,12 +116,12 @@ final class PackedMatrixCache: Sendable {
 }
 
 /// Process-wide settings of the compute runtime.
-public enum RNNKitRuntime {
+enum RNNKitRuntime {
     private static let threads = Atomic<Int>(1)
     private static let minimumMultiplyAdds = Atomic<Int>(250_000)
 
     /// Threads the matrix multiplies may use; 1 by default for predictable latency.
-    public static var threadCount: Int { threads.load(ordering: .relaxed) }
+    static var threadCount: Int { threads.load(ordering: .relaxed) }
 
     /// Below this many multiply-adds for each thread, waking another thread costs more than it
     /// saves (250 000 by default, about 10 µs of work). Tests lower it to split small models.
@@ -137,7 +137,7 @@ public enum RNNKitRuntime {
 
     /// Sets the threads of a prediction: a recurrent layer's batch rows, or a product's rows,
     /// are split among them.
-    public static func setThreadCount(_ count: Int) {
+    static func setThreadCount(_ count: Int) {
         threads.store(max(1, count), ordering: .relaxed)
     }
 }

@@ -1,10 +1,10 @@
 /// A tensor flowing between layers at inference, with the Keras mask that rides along with it:
 /// `mask[b * T + t]` is false where time step t of batch row b is padding.
-public struct LayerValue: Sendable {
-    public var tensor: Tensor
-    public var mask: [Bool]?
+struct LayerValue: Sendable {
+    var tensor: Tensor
+    var mask: [Bool]?
 
-    public init(_ tensor: Tensor, mask: [Bool]? = nil) {
+    init(_ tensor: Tensor, mask: [Bool]? = nil) {
         self.tensor = tensor
         self.mask = mask
     }

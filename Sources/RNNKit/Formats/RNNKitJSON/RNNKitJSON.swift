@@ -25,11 +25,11 @@ import Foundation
 /// - Without its weights (`writeWithoutWeights`), the same JSON keeps each layer's `layout` but
 ///   no `weights`; the tensors travel beside it named `<layer name>.<tensor>` (layouts.md), in a
 ///   safetensors or npz model file, and `read(_:tensors:defaultLayout:source:)` joins them.
-public enum RNNKitJSON {
+enum RNNKitJSON {
     /// The value of the top-level `format` key.
-    public static let formatName = "rnnkit"
+    static let formatName = "rnnkit"
     /// The only `format_version` this RNNKit reads and writes.
-    public static let formatVersion = 1
+    static let formatVersion = 1
 
     static let topKeys: Set = ["format", "format_version", "keras_version", "name", "inputs", "outputs", "layers"]
     static let layerKeys: Set = ["name", "class_name", "config", "inputs", "layout", "weights"]
@@ -37,7 +37,7 @@ public enum RNNKitJSON {
 
     /// Whether `json` claims to be an RNNKit model (`"format": "rnnkit"`), as opposed to a Keras
     /// architecture.
-    public static func isRNNKitModel(_ json: JSONValue) -> Bool {
+    static func isRNNKitModel(_ json: JSONValue) -> Bool {
         json["format"]?.stringValue == formatName
     }
 
@@ -48,7 +48,7 @@ public enum RNNKitJSON {
     /// `RNNKitError(.invalidModel)` located by JSON pointer. Everything else (undecodable configs,
     /// unknown classes or layouts, graph errors, missing, unexpected or misshaped weights) is
     /// returned in `problems`, also located by JSON pointer (`/layers/1/weights/kernel`).
-    public static func read(_ json: JSONValue, source: String) throws -> Model {
+    static func read(_ json: JSONValue, source: String) throws -> Model {
         do {
             var reader = Reader()
             return try reader.read(json, source: source)
@@ -66,7 +66,7 @@ public enum RNNKitJSON {
     /// the JSON. Missing, unexpected and misshaped tensors, and tensors that belong to no layer,
     /// are returned in `problems`, located by the tensor's full name (`lstm.kernel`); everything
     /// else is reported as `read(_:source:)` reports it.
-    public static func read(_ json: JSONValue, tensors: [String: Tensor], defaultLayout: WeightLayout = .keras,
+    static func read(_ json: JSONValue, tensors: [String: Tensor], defaultLayout: WeightLayout = .keras,
                             source: String) throws -> Model {
         do {
             var reader = Reader()
@@ -84,7 +84,7 @@ public enum RNNKitJSON {
     /// Throws `RNNKitError(.invalidModel)` for what the format or the layout cannot hold: a
     /// layer whose config could not be read, a layer called more than once, a name with ':',
     /// NaN or infinite weights, a layer `layout` cannot express.
-    public static func write(_ model: Model, layout: WeightLayout) throws -> JSONValue {
+    static func write(_ model: Model, layout: WeightLayout) throws -> JSONValue {
         var separate: [(name: String, tensor: Tensor)]? = nil
         return try write(model, layout: layout, separate: &separate)
     }
@@ -97,7 +97,7 @@ public enum RNNKitJSON {
     /// Throws what `write(_:layout:)` throws, except for NaN and infinite weights, which tensor
     /// files can hold; and `RNNKitError(.invalidModel)` when two layers would write tensors of
     /// the same name (layers `a` and `a.forward` of a Bidirectional `a`, say).
-    public static func writeWithoutWeights(_ model: Model, layout: WeightLayout) throws
+    static func writeWithoutWeights(_ model: Model, layout: WeightLayout) throws
         -> (json: JSONValue, tensors: [(name: String, tensor: Tensor)]) {
         var separate: [(name: String, tensor: Tensor)]? = []
         let json = try write(model, layout: layout, separate: &separate)

@@ -6,11 +6,11 @@ import Foundation
 /// (as a string: safetensors metadata values are strings).
 ///
 /// Without that metadata a safetensors file is weights only, and `read` refuses it.
-public enum SafetensorsModel {
+enum SafetensorsModel {
     /// Reads a model. Unreadable files, and files without RNNKit metadata
     /// (`RNNKitError(.badUsage)`, "weights only: no RNNKit model metadata"), throw; missing,
     /// unexpected and misshaped tensors are in the model's `problems`, located by tensor name.
-    public static func read(_ path: String) throws -> Model {
+    static func read(_ path: String) throws -> Model {
         let (tensors, metadata) = try SafetensorsFile.readTensors(path)
         guard metadata["format"] == RNNKitJSON.formatName, let text = metadata["model"] else {
             throw RNNKitError(.badUsage, TensorModelFile.weightsOnlyMessage, file: path)
@@ -31,7 +31,7 @@ public enum SafetensorsModel {
     /// Writes `model` with its weights in `layout` to `path` exactly (the caller makes the write
     /// atomic). Refuses (`RNNKitError(.invalidModel)`) a model with errors, and a layer the
     /// layout cannot express, with the reason.
-    public static func write(_ model: Model, layout: WeightLayout, to path: String) throws {
+    static func write(_ model: Model, layout: WeightLayout, to path: String) throws {
         let (json, tensors) = try TensorModelFile.export(model, layout: layout, to: path)
         let metadata = ["format": RNNKitJSON.formatName, "layout": layout.rawValue, "model": json]
         try SafetensorsFile.write(Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0.tensor) }),
@@ -39,7 +39,7 @@ public enum SafetensorsModel {
     }
 
     /// Whether `path` is a safetensors file (by its first bytes), with or without RNNKit metadata.
-    public static func isSafetensors(_ path: String) -> Bool {
+    static func isSafetensors(_ path: String) -> Bool {
         guard let file = try? ReadableFile(path: path), file.size >= 10 else { return false }
         var head = [UInt8](repeating: 0, count: 9)
         guard (try? head.withUnsafeMutableBytes({ try file.read(into: $0, at: 0) })) != nil else { return false }

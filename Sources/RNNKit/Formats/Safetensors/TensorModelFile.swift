@@ -11,11 +11,7 @@ enum TensorModelFile {
     /// Refuses a model with errors, and what the layout cannot express, naming `path`.
     static func export(_ model: Model, layout: WeightLayout, to path: String) throws
         -> (json: String, tensors: [(name: String, tensor: Tensor)]) {
-        if let first = model.errors.first {
-            let more = model.errors.count > 1 ? " (and \(model.errors.count - 1) more)" : ""
-            throw RNNKitError(.invalidModel, "cannot write a model with errors: \(first.message)\(more)",
-                              file: path, location: first.location)
-        }
+        try model.refuseErrors("cannot write a model with errors", file: path)
         do {
             let (json, tensors) = try RNNKitJSON.writeWithoutWeights(model, layout: layout)
             return (JSONWriter.string(json), tensors)

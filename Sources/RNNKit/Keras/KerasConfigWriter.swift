@@ -28,10 +28,7 @@ struct KerasWritePlan {
         func refuse(_ message: String, at location: String? = nil) -> RNNKitError {
             RNNKitError(.invalidModel, "cannot write \(format): \(message)", file: path, location: location)
         }
-        if let first = model.errors.first {
-            let more = model.errors.count > 1 ? " (and \(model.errors.count - 1) more)" : ""
-            throw refuse("the model has errors; the first is: \(first.message)\(more)", at: first.location)
-        }
+        try model.refuseErrors("cannot write \(format): the model has errors; the first is", file: path)
         var seen = Set<String>()
         for layer in model.layers {
             guard layer.kind != nil else {

@@ -1,0 +1,83 @@
+import XCTest
+@testable import RNNKit
+
+/// The closed set of layer kinds: every Keras class RNNKit lists decodes into the kind of that
+/// name, and the config it writes back decodes into the same kind.
+final class LayerKindTests: XCTestCase {
+    /// A small config of each class, with some non-default values so that a field dropped by
+    /// the writer shows.
+    private let configs: [String: JSONValue] = [
+        "InputLayer": ["batch_shape": [.null, 4, 5], "dtype": "int32"],
+        "SimpleRNN": ["units": 3, "activation": "relu", "return_sequences": true],
+        "LSTM": ["units": 2, "unit_forget_bias": false, "recurrent_activation": "hard_sigmoid"],
+        "GRU": ["units": 2, "reset_after": true, "go_backwards": true],
+        "Bidirectional": ["merge_mode": "sum", "layer": ["class_name": "GRU", "config": ["units": 2]]],
+        "Dense": ["units": 4, "activation": "gelu", "use_bias": false],
+        "Embedding": ["input_dim": 10, "output_dim": 3, "mask_zero": true],
+        "TimeDistributed": ["layer": ["class_name": "Dense", "config": ["units": 2]]],
+        "Masking": ["mask_value": .double(0.5)],
+        "Dropout": ["rate": .double(0.25)],
+        "SpatialDropout1D": ["rate": .double(0.125)],
+        "GaussianNoise": ["stddev": .double(0.5)],
+        "Activation": ["activation": "softmax"],
+        "RepeatVector": ["n": 3],
+        "Flatten": [:],
+        "Concatenate": ["axis": 1],
+        "Add": [:],
+        "GlobalAveragePooling1D": ["keepdims": true],
+        "GlobalMaxPooling1D": [:],
+    ]
+
+    private func decode(_ className: String, _ config: JSONValue, major: Int = 3) throws -> LayerKind {
+        try LayerKind(kerasClass: className, config: KerasConfig(object: config.objectValue ?? JSONObject(),
+                                                                 pointer: "/config", kerasMajorVersion: major))
+    }
+
+    func testEveryKnownClassDecodesAndRoundTripsItsConfig() throws {
+        XCTAssertEqual(Set(configs.keys), LayerKind.kerasClassNames, "a config for every class")
+        for className in LayerKind.kerasClassNames.sorted() {
+            let kind = try decode(className, configs[className]!)
+            XCTAssertEqual(kind.className, className)
+            XCTAssertEqual(try decode(kind.className, .object(kind.kerasConfig())), kind, className)
+        }
+    }
+
+    func testUnknownClassIsRefusedByName() {
+        XCTAssertThrowsError(try decode("Conv3DTranspose", [:])) { error in
+            XCTAssertEqual((error as? RNNKitError)?.message, "unsupported layer class 'Conv3DTranspose'")
+        }
+    }
+
+    /// A value of the wrong JSON type is an error located at its key, never a default.
+    func testValuesOfTheWrongTypeAreRefusedWithTheirPlace() {
+        let cases: [(String, JSONValue, String)] = [
+            ("Dense", ["units": .double(2.5)], "/config/units"),
+            ("Dense", ["units": "4"], "/config/units"),
+            ("Dense", ["units": 4, "activation": ["relu"]], "/config/activation"),
+            ("LSTM", ["units": 2, "return_sequences": "yes"], "/config/return_sequences"),
+            ("InputLayer", ["batch_shape": [.null, 4], "dtype": ["config": 3]], "/config/dtype"),
+            ("Bidirectional", ["layer": "LSTM"], "/config/layer"),
+        ]
+        for (className, config, location) in cases {
+            XCTAssertThrowsError(try decode(className, config), "\(className) \(config)") { error in
+                XCTAssertEqual((error as? RNNKitError)?.location?.hasPrefix(location), true, "\(error)")
+            }
+        }
+    }
+
+    func testModelConfigRefusesNamesAndFlagsOfTheWrongType() throws {
+        let config: JSONValue = ["class_name": "Sequential", "config": ["layers": [
+            ["class_name": "InputLayer", "config": ["batch_shape": [.null, 4, 5], "name": ["x"]]],
+            ["class_name": "SimpleRNN", "config": ["units": 3, "name": "rnn", "trainable": "no"]],
+        ]]]
+        let model = try KerasModelConfig.parse(config, kerasVersion: "3.15.1", source: "test.json")
+        XCTAssertEqual(model.errors.map(\.location), ["/config/layers/0/config/name", "/config/layers/1/config/trainable"])
+        XCTAssertEqual(model.errors.map(\.message), ["expected a string, got a list", "expected a boolean, got a string"])
+    }
+
+    func testHardSigmoidKeepsItsKerasVersion() throws {
+        let config: JSONValue = ["units": 1, "recurrent_activation": "hard_sigmoid"]
+        XCTAssertEqual(try decode("GRU", config, major: 2).activations.last, .hardSigmoid(keras2: true))
+        XCTAssertEqual(try decode("GRU", config, major: 3).activations.last, .hardSigmoid(keras2: false))
+    }
+}
