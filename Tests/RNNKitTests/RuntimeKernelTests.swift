@@ -86,17 +86,4 @@ final class RuntimeKernelTests: XCTestCase {
         values[4000] = .infinity
         values.withUnsafeBufferPointer { XCTAssertEqual(rnnkit_first_nonfinite($0.baseAddress, $0.count), 3000) }
     }
-
-    /// The loading measurement of `rnnkit bench`: real times, and the weights' size from the model.
-    func testLoadingIsMeasuredAgainstReadingTheFile() throws {
-        let path = FixtureFiles.path("simple_rnn/keras3.keras")
-        let (model, loading) = try Benchmark.measureLoading(of: [path]) { try Model.load(contentsOf: path) }
-        XCTAssertTrue(model.layers.contains { $0.name == "simple_rnn" })
-        XCTAssertEqual(loading.weightBytes, 31 * 4)
-        XCTAssertGreaterThan(loading.readMilliseconds, 0)
-        XCTAssertGreaterThan(loading.loadMilliseconds, 0)
-        #if os(Linux)
-        XCTAssertNotNil(loading.peakAddedBytes)
-        #endif
-    }
 }

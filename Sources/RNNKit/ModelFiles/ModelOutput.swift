@@ -34,7 +34,7 @@ extension Model {
         let format = try ModelOutputFormat(path: path)
         guard layout == .keras || format.takesAnyLayout else {
             throw RNNKitError(.badUsage, "a .\(format.rawValue) file holds Keras's own layout; "
-                              + "--layout \(layout.rawValue) is for .json, .safetensors and .npz", file: path)
+                              + "the \(layout.rawValue) layout is for .json, .safetensors and .npz", file: path)
         }
         _ = try checked()
         try AtomicFile.write(to: path, replacing: replacing, protecting: inputs + [source]) { temporary in

@@ -1,38 +1,39 @@
 import Foundation
+import RNNKit
 
 /// Timing a model's predictions on random inputs, for `rnnkit bench` and the peer comparison in
-/// Benchmarks/. Medians, not means: these machines are shared.
-public enum Benchmark {
-    public struct Result: Sendable {
-        public var medianMilliseconds: Double
-        public var minimumMilliseconds: Double
-        public var maximumMilliseconds: Double
+/// Benchmarks/ (through `rnnkit bench --json`). Medians, not means: these machines are shared.
+enum Benchmark {
+    struct Result: Sendable {
+        var medianMilliseconds: Double
+        var minimumMilliseconds: Double
+        var maximumMilliseconds: Double
         /// Floating-point operations per prediction (multiply-adds count two).
-        public var flops: Double
-        public var runs: Int
-        public var peakResidentBytes: Int
+        var flops: Double
+        var runs: Int
+        var peakResidentBytes: Int
 
-        public var gigaflopsPerSecond: Double { flops / (medianMilliseconds * 1e6) }
+        var gigaflopsPerSecond: Double { flops / (medianMilliseconds * 1e6) }
     }
 
     /// What opening a model costs, next to reading its files' bytes.
-    public struct Loading: Sendable {
+    struct Loading: Sendable {
         /// Reading every file whole into freshly allocated memory (the page cache warm, as for
         /// the load).
-        public var readMilliseconds: Double
+        var readMilliseconds: Double
         /// Loading the model from the same files.
-        public var loadMilliseconds: Double
+        var loadMilliseconds: Double
         /// The most memory the load added at any moment, over what the process held before
         /// (nil where the kernel cannot reset its peak counter).
-        public var peakAddedBytes: Int?
+        var peakAddedBytes: Int?
         /// The model's weights as float32.
-        public var weightBytes: Int
+        var weightBytes: Int
     }
 
     /// Times `load` (which opens `files`) against reading the same files' bytes, `repetitions`
     /// times each, and reports the medians and the largest peak; returns the model too, so that
     /// it need not be loaded again.
-    public static func measureLoading(of files: [String], repetitions: Int = 3, _ load: () throws -> Model) throws
+    static func measureLoading(of files: [String], repetitions: Int = 3, _ load: () throws -> Model) throws
         -> (model: Model, loading: Loading) {
         func readAll() throws {
             for file in files {
@@ -74,7 +75,7 @@ public enum Benchmark {
     }
 
     /// Warms up, then times predictions until at least `minimumRuns` ran and `minimumSeconds` passed.
-    public static func run(_ predictor: Predictor, batch: Int, steps: Int, minimumRuns: Int = 10,
+    static func run(_ predictor: Predictor, batch: Int, steps: Int, minimumRuns: Int = 10,
                            minimumSeconds: Double = 1, maximumRuns: Int = 10_000) throws -> Result {
         let inputs = try randomInputs(for: predictor, batch: batch, steps: steps)
         for _ in 0..<3 { _ = try predictor.predict(inputs) }
@@ -89,67 +90,22 @@ public enum Benchmark {
         times.sort()
         return Result(medianMilliseconds: times[times.count / 2], minimumMilliseconds: times[0],
                       maximumMilliseconds: times[times.count - 1],
-                      flops: try flops(of: predictor.model, batch: batch, steps: steps),
+                      flops: try predictor.flops(batch: batch, steps: steps),
                       runs: times.count, peakResidentBytes: peakResidentBytes())
     }
 
     /// Uniform random inputs of the model's input shapes with `steps` time steps (where the
     /// time axis is free), token ids for Embedding inputs.
-    public static func randomInputs(for predictor: Predictor, batch: Int, steps: Int) throws -> [Tensor] {
-        let vocabulary = predictor.model.layers.compactMap { layer -> Int? in
-            guard case .embedding(let embedding)? = layer.kind else { return nil }
-            return embedding.inputDim
-        }.min() ?? 2
+    static func randomInputs(for predictor: Predictor, batch: Int, steps: Int) throws -> [Tensor] {
+        let vocabulary = predictor.tokenIDLimit ?? 2
         var generator = SystemRandomNumberGenerator()
         return try predictor.inputSpecs.map { spec in
-            let shape = try concreteShape(spec.shape, batch: batch, steps: steps, input: spec.name)
+            let shape = try spec.concreteShape(batch: batch, steps: steps)
             let count = shape.reduce(1, *)
             let scalars: [Float] = spec.takesTokenIDs
                 ? (0..<count).map { _ in Float(Int.random(in: 0..<vocabulary, using: &generator)) }
                 : (0..<count).map { _ in Float.random(in: -1...1, using: &generator) }
             return Tensor(shape: shape, scalars: scalars)
-        }
-    }
-
-    /// Floating-point operations of one prediction: the multiplies of recurrent and dense layers.
-    public static func flops(of model: Model, batch: Int, steps: Int) throws -> Double {
-        var concrete = model
-        for index in concrete.layers.indices {
-            guard let input = concrete.layers[index].kind?.inputLayer else { continue }
-            let shape = try concreteShape(input.batchShape, batch: batch, steps: steps, input: concrete.layers[index].name)
-            concrete.layers[index].kind = .input(InputLayer(batchShape: shape, dtype: input.dtype))
-        }
-        let analysis = GraphAnalysis(concrete)
-        var total = 0.0
-        for (index, layer) in concrete.layers.enumerated() {
-            guard let shapes = analysis.inputShapes(ofLayer: index, in: concrete), let input = shapes.first?.concrete
-            else { continue }
-            let rows = Double(input.dropLast().reduce(1, *))
-            func recurrentFlops(_ layer: RecurrentLayer) -> Double {
-                let inputDim = Double(input.last ?? 0), units = Double(layer.options.units)
-                return 2 * rows * (inputDim + units) * Double(layer.cell.gateCount) * units
-            }
-            switch layer.kind {
-            case .recurrent(let recurrent)?: total += recurrentFlops(recurrent)
-            case .bidirectional(let wrapper)?: total += recurrentFlops(wrapper.forward) + recurrentFlops(wrapper.backward)
-            case .dense(let dense)?: total += 2 * rows * Double(input.last ?? 0) * Double(dense.units)
-            case .timeDistributed(let wrapper)?: total += 2 * rows * Double(input.last ?? 0) * Double(wrapper.inner.units)
-            case .input?, .embedding?, .masking?, .dropout?, .spatialDropout1D?, .gaussianNoise?, .activation?,
-                 .repeatVector?, .flatten?, .concatenate?, .add?, .globalAveragePooling1D?, .globalMaxPooling1D?, nil:
-                break
-            }
-        }
-        return total
-    }
-
-    static func concreteShape(_ shape: Shape, batch: Int, steps: Int, input: String) throws -> [Int] {
-        try shape.enumerated().map { axis, dimension in
-            if axis == 0 { return batch }
-            if let dimension { return dimension }  // a fixed length wins over `steps`
-            guard axis == 1 else {
-                throw RNNKitError(.badUsage, "input '\(input)' has an unknown dimension \(axis)")
-            }
-            return steps
         }
     }
 
