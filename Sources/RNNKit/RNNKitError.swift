@@ -3,6 +3,7 @@ import Foundation
 /// The one error type RNNKit throws. Its description is a single line that names the file and
 /// the place inside it (an HDF5 group path, a JSON pointer or a layer name).
 public struct RNNKitError: Error, LocalizedError, CustomStringConvertible, Equatable, Sendable {
+    /// What went wrong, broadly: a command-line tool maps it to its exit status.
     public enum Kind: Sendable, Equatable {
         /// The file could not be read as any supported format (corrupt, truncated, wrong kind).
         case unreadable
@@ -12,13 +13,16 @@ public struct RNNKitError: Error, LocalizedError, CustomStringConvertible, Equat
         case badUsage
     }
 
+    /// What went wrong, broadly.
     public var kind: Kind
+    /// What is wrong, without the file and location.
     public var message: String
     /// The file the problem is in, when there is one.
     public var file: String?
     /// Where inside the file: `/model_weights/dense`, `/config/layers/1/config/units`, a layer name.
     public var location: String?
 
+    /// An error of `kind`, found in `file` at `location` when given.
     public init(_ kind: Kind, _ message: String, file: String? = nil, location: String? = nil) {
         self.kind = kind
         self.message = message
@@ -29,6 +33,7 @@ public struct RNNKitError: Error, LocalizedError, CustomStringConvertible, Equat
     /// Process exit status: 1 for an invalid model, 2 for unreadable input or bad usage.
     public var exitCode: Int32 { kind == .invalidModel ? 1 : 2 }
 
+    /// `file: location: message`, on one line whatever the file held.
     public var description: String {
         var text = ""
         if let file { text += file + ": " }
@@ -36,6 +41,7 @@ public struct RNNKitError: Error, LocalizedError, CustomStringConvertible, Equat
         return oneLine(text + message)
     }
 
+    /// The same one line, for `localizedDescription`.
     public var errorDescription: String? { description }
 
     /// The same error, attributed to `file` unless it already names one.

@@ -1,44 +1,53 @@
 /// One tensor in the layer graph: output `index` of call `node` of layer `layer`, as Keras's
-/// `keras_history` names it.
+/// `keras_history` names it. A model's inputs and outputs are named this way.
 public struct TensorRef: Hashable, Sendable, CustomStringConvertible {
+    /// The name of the layer that makes the tensor.
     public var layer: String
+    /// Which call of that layer (0 unless the layer is shared).
     public var node: Int
+    /// Which output of that call (recurrent layers with `return_state` have several).
     public var index: Int
 
+    /// A reference to output `index` of call `node` of `layer`.
     public init(layer: String, node: Int = 0, index: Int = 0) {
         self.layer = layer
         self.node = node
         self.index = index
     }
 
+    /// `layer[node][index]`.
     public var description: String { "\(layer)[\(node)][\(index)]" }
 }
 
 /// One call of a layer: the tensors it was applied to. For recurrent layers the sequence comes
 /// first, then any `initial_state` tensors.
-public struct LayerNode: Equatable, Sendable {
-    public var inputs: [TensorRef]
-    public init(inputs: [TensorRef]) { self.inputs = inputs }
+struct LayerNode: Equatable, Sendable {
+    var inputs: [TensorRef]
 }
 
-/// A layer of a model: what Keras calls it, how it is defined, where it is called, and the
-/// weights bound to it (named as in the keras layout).
+/// A layer of a model: what Keras calls it, and the weights bound to it.
 public struct ModelLayer: Sendable {
-    public var name: String
-    public var className: String
-    public var trainable: Bool
+    /// The layer's name in the file, unique within the model.
+    public internal(set) var name: String
+    /// The Keras `class_name` as the file gives it (`LSTM`, `Dense`...), also for a class RNNKit
+    /// does not support.
+    public internal(set) var className: String
+    /// Whether Keras trains its weights; the summary counts them as trainable or not.
+    public internal(set) var trainable: Bool
+    /// Bound weights by the keras layout's names (`kernel`, `recurrent_kernel`, `bias`,
+    /// `forward.kernel`, `embeddings`...; docs/layouts.md). Empty until weights are bound, and for
+    /// layers without weights.
+    public internal(set) var weights: [String: Tensor]
     /// What kind of layer it is, with its config; nil when the config could not be decoded
     /// (the reason is among the model's problems).
     var kind: LayerKind?
-    public var nodes: [LayerNode]
-    /// Bound weights by spec name (`kernel`, `forward.bias`...).
-    public var weights: [String: Tensor]
+    /// The layer's calls, in the order the file lists them.
+    var nodes: [LayerNode]
     /// Where the layer's config sits in its file (a JSON pointer).
-    public var configPointer: String
+    var configPointer: String
 
-    init(name: String, className: String, trainable: Bool = true,
-                kind: LayerKind?, nodes: [LayerNode] = [],
-                weights: [String: Tensor] = [:], configPointer: String = "") {
+    init(name: String, className: String, trainable: Bool = true, kind: LayerKind?, nodes: [LayerNode] = [],
+         weights: [String: Tensor] = [:], configPointer: String = "") {
         self.name = name
         self.className = className
         self.trainable = trainable
@@ -48,17 +57,22 @@ public struct ModelLayer: Sendable {
         self.configPointer = configPointer
     }
 
+    /// Whether this is an `InputLayer`, which declares one of the model's inputs.
     public var isInput: Bool { kind?.inputLayer != nil }
 }
 
 /// Something wrong (or worth knowing) about a model, with the place it was found.
 public struct Problem: Equatable, Sendable, CustomStringConvertible {
+    /// An error stops the model from running or being written; a warning does not.
     public enum Severity: String, Sendable { case error, warning }
-    public var severity: Severity
-    public var location: String
-    public var message: String
+    /// Whether the problem stops the model.
+    public internal(set) var severity: Severity
+    /// Where: an HDF5 path, a JSON pointer, a layer name or `layer.weight`.
+    public internal(set) var location: String
+    /// What is wrong, in one line.
+    public internal(set) var message: String
 
-    public init(_ severity: Severity, _ location: String, _ message: String) {
+    init(_ severity: Severity, _ location: String, _ message: String) {
         self.severity = severity
         self.location = location
         self.message = message
@@ -68,26 +82,36 @@ public struct Problem: Equatable, Sendable, CustomStringConvertible {
         self.init(.error, error.location ?? fallbackLocation, error.message)
     }
 
+    /// `error: location: message`, on one line whatever the file held.
     public var description: String { oneLine("\(severity.rawValue): \(location): \(message)") }
 }
 
 /// A Keras model as RNNKit holds it: the layers in Keras's `model.layers` order (InputLayers
 /// included, also for Sequential models, whose summary hides them), the graph's inputs and
 /// outputs, and whatever problems were found while reading it.
+///
+/// Load one with ``load(contentsOf:weights:limits:)``, run it with ``Predictor``, write it with
+/// ``write(to:layout:replacing:inputs:)``.
 public struct Model: Sendable {
-    public var name: String
-    public var isSequential: Bool
-    public var layers: [ModelLayer]
-    public var inputs: [TensorRef]
-    public var outputs: [TensorRef]
+    /// The model's name in the file (`sequential`, `functional`, or the name it was given).
+    public internal(set) var name: String
+    /// Whether Keras saved it as a `Sequential` model.
+    public internal(set) var isSequential: Bool
+    /// The layers, in Keras's `model.layers` order, InputLayers included.
+    public internal(set) var layers: [ModelLayer]
+    /// The model's inputs, in the order `predict` takes them.
+    public internal(set) var inputs: [TensorRef]
+    /// The model's outputs, in the order `predict` returns them.
+    public internal(set) var outputs: [TensorRef]
     /// The Keras version that wrote the file, e.g. "2.21.0" or "3.15.1".
-    public var kerasVersion: String
+    public internal(set) var kerasVersion: String
     /// The file (or files) the model was read from, for messages.
-    public var source: String
-    public var problems: [Problem]
+    public internal(set) var source: String
+    /// Every inconsistency found while reading: errors stop the model, warnings do not.
+    public internal(set) var problems: [Problem]
 
-    public init(name: String, isSequential: Bool, layers: [ModelLayer], inputs: [TensorRef],
-                outputs: [TensorRef], kerasVersion: String, source: String = "", problems: [Problem] = []) {
+    init(name: String, isSequential: Bool, layers: [ModelLayer], inputs: [TensorRef],
+         outputs: [TensorRef], kerasVersion: String, source: String = "", problems: [Problem] = []) {
         self.name = name
         self.isSequential = isSequential
         self.layers = layers
@@ -98,13 +122,17 @@ public struct Model: Sendable {
         self.problems = problems
     }
 
+    /// The major version of the Keras that wrote the file (2 when the file does not say).
     public var kerasMajorVersion: Int { kerasMajor(kerasVersion) }
 
+    /// The position of the layer named `name` in ``layers``.
     public func layerIndex(named name: String) -> Int? {
         layers.firstIndex { $0.name == name }
     }
 
+    /// The problems that stop the model from running or being written.
     public var errors: [Problem] { problems.filter { $0.severity == .error } }
+    /// The problems that do not.
     public var warnings: [Problem] { problems.filter { $0.severity == .warning } }
 }
 

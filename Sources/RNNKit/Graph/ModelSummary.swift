@@ -3,18 +3,27 @@ import Foundation
 /// What Keras's `model.summary()` reports: each layer's output shape and parameter count, and
 /// the totals. Sequential models hide their InputLayer, as Keras does.
 public struct ModelSummary: Sendable {
+    /// One layer's line of the summary.
     public struct Row: Sendable, Equatable {
+        /// The layer's name.
         public var name: String
+        /// Its Keras class.
         public var className: String
         /// One shape per output of the layer's first call (several with return_state).
         public var outputShapes: [Shape]
+        /// Its parameter count, as Keras counts it.
         public var params: Int
+        /// Whether those parameters count as trainable.
         public var trainable: Bool
     }
 
+    /// The model's name, as in Keras's `Model: "name"` line.
     public var modelName: String
+    /// The layers' lines, in Keras's order.
     public var rows: [Row]
 
+    /// The summary of `model`, also of one with problems: shapes that cannot be inferred are
+    /// left empty, and their layers count no parameters.
     public init(_ model: Model) {
         let analysis = GraphAnalysis(model)
         let specs = WeightBinding.specs(of: model, analysis)
@@ -28,8 +37,11 @@ public struct ModelSummary: Sendable {
         }
     }
 
+    /// All parameters.
     public var totalParams: Int { rows.reduce(0) { $0 + $1.params } }
+    /// The parameters of trainable layers.
     public var trainableParams: Int { rows.filter(\.trainable).reduce(0) { $0 + $1.params } }
+    /// The others (frozen layers).
     public var nonTrainableParams: Int { totalParams - trainableParams }
 
     /// `{"total_params", "trainable_params", "non_trainable_params", "layers": [...]}`.

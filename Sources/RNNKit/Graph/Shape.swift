@@ -4,7 +4,7 @@ public typealias Shape = [Int?]
 
 /// The largest size RNNKit accepts for one dimension read from a file. Real recurrent models
 /// are far below it; anything above is a corrupt or hostile file, refused before allocation.
-public let maximumDimension = 1 << 24
+let maximumDimension = 1 << 24
 
 extension Array where Element == Int? {
     /// The concrete dimensions, or nil when any is unknown.

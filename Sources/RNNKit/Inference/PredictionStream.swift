@@ -7,6 +7,7 @@ import Foundation
 ///
 /// A stream belongs to one caller (it is not for concurrent use); make one per sequence.
 public final class PredictionStream {
+    /// The predictor whose model the stream runs.
     public let predictor: Predictor
     private var carries: [String: RecurrentCarry]? = [:]
     private var batchSize: Int?

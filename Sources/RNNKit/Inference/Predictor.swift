@@ -1,6 +1,7 @@
 /// A model ready to run: checked once at creation, then `predict` as often as wanted, from any
 /// number of threads at once (it holds no mutable state).
 public final class Predictor: Sendable {
+    /// The model it runs, checked.
     public let model: Model
     /// The graph's calls in evaluation order, with their inputs and outputs resolved to slots.
     let plan: [PlannedCall]
@@ -10,11 +11,15 @@ public final class Predictor: Sendable {
 
     /// What one model input expects: its InputLayer's name, shape and whether it takes token ids.
     public struct InputSpec: Sendable, Equatable {
+        /// The InputLayer's name, by which named arrays are bound to it.
         public var name: String
+        /// Its shape, the batch first (nil where any size goes).
         public var shape: Shape
+        /// Whether it takes integer token ids (an Embedding's input) rather than floats.
         public var takesTokenIDs: Bool
     }
 
+    /// The model's inputs, in the order ``predict(_:)`` takes them.
     public let inputSpecs: [InputSpec]
     /// The recurrent layers' kernels in the runtime's packed layout, made by the first prediction.
     let packedMatrices = PackedMatrixCache()
@@ -38,6 +43,8 @@ public final class Predictor: Sendable {
         set { RNNKitRuntime.setThreadCount(newValue) }
     }
 
+    /// Loads the model in `path` (its weights from `weights` for an architecture JSON) and
+    /// checks it.
     public convenience init(contentsOf path: String, weights: String? = nil) throws {
         try self.init(Model.load(contentsOf: path, weights: weights))
     }

@@ -12,6 +12,7 @@ public enum ModelOutputFormat: String, CaseIterable, Sendable {
     case safetensors
     case npz
 
+    /// The format named by `path`'s extension; throws for any other extension.
     public init(path: String) throws {
         let name = path.lowercased()
         guard let format = ModelOutputFormat.allCases.first(where: { name.hasSuffix("." + $0.rawValue) }) else {

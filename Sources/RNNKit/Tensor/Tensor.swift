@@ -1,7 +1,9 @@
 /// A dense, row-major (C order) float32 tensor: the unit in which weights are read, checked,
 /// converted and computed.
 public struct Tensor: Equatable, Sendable {
+    /// The dimensions, outermost first.
     public private(set) var shape: [Int]
+    /// The values in row-major order.
     public var scalars: [Float]
 
     /// Creates a tensor; `scalars.count` must equal the product of `shape`.
@@ -13,11 +15,14 @@ public struct Tensor: Equatable, Sendable {
         self.scalars = scalars
     }
 
+    /// A tensor of zeros.
     public init(zeros shape: [Int]) {
         self.init(shape: shape, scalars: Array(repeating: 0, count: Tensor.elementCount(shape)))
     }
 
+    /// The number of dimensions.
     public var rank: Int { shape.count }
+    /// The number of values.
     public var count: Int { scalars.count }
 
     /// The same scalars seen with another shape of the same element count.
@@ -27,7 +32,7 @@ public struct Tensor: Equatable, Sendable {
 
     /// Product of the dimensions, or nil when it overflows `Int`. Shapes read from files go
     /// through this so that an absurd shape is an error, never a trap or a huge allocation.
-    public static func checkedElementCount(_ shape: [Int]) -> Int? {
+    static func checkedElementCount(_ shape: [Int]) -> Int? {
         var product = 1
         for dimension in shape {
             guard dimension >= 0 else { return nil }
@@ -47,11 +52,12 @@ public struct Tensor: Equatable, Sendable {
 }
 
 extension Tensor: CustomStringConvertible {
+    /// `Tensor[2, 3]`: the shape, not the values.
     public var description: String { "Tensor\(shape)" }
 }
 
 /// Formats a shape the way Keras prints it: `(None, 4, 3)`.
-public func formatShape(_ shape: [Int?]) -> String {
+func formatShape(_ shape: [Int?]) -> String {
     let parts = shape.map { $0.map(String.init) ?? "None" }
     return "(" + parts.joined(separator: ", ") + (shape.count == 1 ? ",)" : ")")
 }
