@@ -176,13 +176,13 @@ final class TensorFileTests: XCTestCase {
             XCTAssertEqual(type.numpyDescr.dropFirst(), descr.dropFirst(), descr)
         }
         // Half-precision specials: subnormal, zero signs, infinities, NaN.
-        XCTAssertEqual(NPYDecoder.halfToFloat(0x0001), 0x1p-24)
-        XCTAssertEqual(NPYDecoder.halfToFloat(0x03FF), 1023 * 0x1p-24)
-        XCTAssertEqual(NPYDecoder.halfToFloat(0x8000).bitPattern, (-0.0 as Float).bitPattern)
-        XCTAssertEqual(NPYDecoder.halfToFloat(0x7C00), .infinity)
-        XCTAssertEqual(NPYDecoder.halfToFloat(0xFC00), -.infinity)
-        XCTAssertTrue(NPYDecoder.halfToFloat(0x7E00).isNaN)
-        XCTAssertEqual(NPYDecoder.halfToFloat(0x3555), 0.333251953125)
+        XCTAssertEqual(Float(halfBitPattern: 0x0001), 0x1p-24)
+        XCTAssertEqual(Float(halfBitPattern: 0x03FF), 1023 * 0x1p-24)
+        XCTAssertEqual(Float(halfBitPattern: 0x8000).bitPattern, (-0.0 as Float).bitPattern)
+        XCTAssertEqual(Float(halfBitPattern: 0x7C00), .infinity)
+        XCTAssertEqual(Float(halfBitPattern: 0xFC00), -.infinity)
+        XCTAssertTrue(Float(halfBitPattern: 0x7E00).isNaN)
+        XCTAssertEqual(Float(halfBitPattern: 0x3555), 0.333251953125)
 
         // Integers float32 cannot hold exactly are flagged.
         try put("big.npy", npy("<i8", "(2,)", le([Int64(16_777_217), 1])))

@@ -55,7 +55,7 @@ struct KerasZipEntry {
     }
 
     /// A one-line, printable form of the name for error locations.
-    var displayName: String { KerasZipReader.printable(name) }
+    var displayName: String { oneLine(name) }
 }
 
 /// The parsed directory of a ZIP file, and the open file to read entries from.
@@ -226,7 +226,7 @@ final class KerasZipReader {
                 guard let zip64 = Self.zip64Fields(in: extra, uncompressed: needs.0, compressed: needs.1,
                                                    offset: needs.2) else {
                     throw RNNKitError(.unreadable, "damaged ZIP archive: missing or short ZIP64 extra field",
-                                      file: path, location: Self.printable(name))
+                                      file: path, location: oneLine(name))
                 }
                 uncompressed = zip64.uncompressed ?? uncompressed
                 compressed = zip64.compressed ?? compressed
@@ -292,7 +292,7 @@ final class KerasZipReader {
             count += 1
             if mine.isASCIIName && zfEntry.path != mine.name {
                 throw error("inconsistent ZIP directory: entry \(mine.index) reads as "
-                    + "'\(Self.printable(zfEntry.path))' through ZIPFoundation", entry: mine)
+                    + "'\(oneLine(zfEntry.path))' through ZIPFoundation", entry: mine)
             }
             if !mine.usesDataDescriptor {
                 guard zfEntry.compressedSize == mine.compressedSize,
@@ -511,13 +511,6 @@ final class KerasZipReader {
         if let text = String(validating: bytes, as: UTF8.self) { return text }
         // Not UTF-8 (CP437 or junk): keep ASCII, replace the rest. Such names never match a known entry.
         return String(decoding: bytes.map { $0 < 0x80 ? $0 : 0x3F }, as: UTF8.self)
-    }
-
-    /// The name with control characters replaced, so error descriptions stay on one line.
-    static func printable(_ name: String) -> String {
-        String(String.UnicodeScalarView(name.unicodeScalars.map {
-            $0.properties.generalCategory == .control ? "?" : $0
-        }))
     }
 }
 

@@ -52,11 +52,11 @@ public enum SafetensorsFile {
                 throw RNNKitError(.badUsage, "a tensor cannot be named '\(metadataKey)' in a safetensors file", file: path)
             }
             guard !name.utf8.contains(0) else {
-                throw RNNKitError(.badUsage, "tensor name '\(printable(name))' contains a NUL character", file: path)
+                throw RNNKitError(.badUsage, "tensor name '\(oneLine(name))' contains a NUL character", file: path)
             }
         }
         for key in metadata.keys where key.utf8.contains(0) {
-            throw RNNKitError(.badUsage, "metadata key '\(printable(key))' contains a NUL character", file: path)
+            throw RNNKitError(.badUsage, "metadata key '\(oneLine(key))' contains a NUL character", file: path)
         }
 
         var entries: [(key: String, value: JSONValue)] = []
@@ -150,17 +150,11 @@ extension SafetensorsFile {
         bytes.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
     }
 
-    static func printable(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.map {
-            $0.properties.generalCategory == .control ? "?" : $0
-        }))
-    }
-
     /// Reads and checks the header against the file: everything but the data itself.
     static func readHeader(_ file: ReadableFile) throws -> Header {
         let path = file.path
         func failure(_ message: String, _ location: String? = nil) -> RNNKitError {
-            RNNKitError(.unreadable, message, file: path, location: location.map(printable))
+            RNNKitError(.unreadable, message, file: path, location: location.map(oneLine))
         }
         guard file.size >= 8 else {
             throw failure("truncated: \(file.size) byte(s), but a safetensors file starts with an 8-byte header length")
@@ -197,7 +191,7 @@ extension SafetensorsFile {
                 }
                 for (key, item) in object.entries {
                     guard let string = item.stringValue else {
-                        throw failure("metadata value '\(printable(key))' is not a string", metadataKey)
+                        throw failure("metadata value '\(oneLine(key))' is not a string", metadataKey)
                     }
                     metadata[key] = string
                 }
@@ -212,14 +206,14 @@ extension SafetensorsFile {
         var previous: String?
         for entry in entries {
             if entry.begin > position {
-                let after = previous.map { "the previous tensor '\(printable($0))' ends at byte \(position)" }
+                let after = previous.map { "the previous tensor '\(oneLine($0))' ends at byte \(position)" }
                     ?? "the byte buffer starts at 0"
                 throw failure("gap in the byte buffer: data_offsets begin at byte \(entry.begin), but \(after)",
                               entry.name)
             }
             if entry.begin < position {
                 throw failure("data_offsets [\(entry.begin), \(entry.end)] overlap the previous tensor "
-                    + "'\(printable(previous ?? ""))', which ends at byte \(position)", entry.name)
+                    + "'\(oneLine(previous ?? ""))', which ends at byte \(position)", entry.name)
             }
             guard let count = Tensor.checkedElementCount(entry.shape) else {
                 throw failure("shape \(formatShape(entry.shape)) holds too many elements", entry.name)
@@ -254,11 +248,11 @@ extension SafetensorsFile {
             throw failure("a tensor is an object {\"dtype\", \"shape\", \"data_offsets\"}", name)
         }
         for key in object.keys where !["dtype", "shape", "data_offsets"].contains(key) {
-            throw failure("unknown key '\(printable(key))' (expected dtype, shape, data_offsets)", name)
+            throw failure("unknown key '\(oneLine(key))' (expected dtype, shape, data_offsets)", name)
         }
         guard let dtypeName = object["dtype"]?.stringValue else { throw failure("no 'dtype' string", name) }
         guard let dtype = DType(rawValue: dtypeName) else {
-            throw failure("unknown dtype '\(printable(dtypeName))'", name)
+            throw failure("unknown dtype '\(oneLine(dtypeName))'", name)
         }
         guard dtype.isReadable else {
             throw failure("dtype \(dtype.rawValue) is not supported: RNNKit reads F32, F16, BF16 and F64 tensors", name)
@@ -350,7 +344,7 @@ extension SafetensorsFile {
                         : String(decoding: raw.dropFirst().dropLast(), as: UTF8.self)
                     guard stack[stack.count - 1].keys.insert(key).inserted else {
                         if stack.count == 1 { throw failure("duplicate tensor name in the header", key) }
-                        throw failure("duplicate key '\(printable(key))' in the header", top.name)
+                        throw failure("duplicate key '\(oneLine(key))' in the header", top.name)
                     }
                     stack[stack.count - 1].expectsKey = false
                     stack[stack.count - 1].lastKey = key
@@ -406,27 +400,11 @@ extension SafetensorsFile {
             var values = [UInt16](repeating: 0, count: count)
             try values.withUnsafeMutableBytes { try file.read(into: $0, at: offset) }
             scalars = entry.dtype == .f16
-                ? values.map { halfToFloat(UInt16(littleEndian: $0)) }
+                ? values.map { Float(halfBitPattern: UInt16(littleEndian: $0)) }
                 : values.map { Float(bitPattern: UInt32(UInt16(littleEndian: $0)) << 16) }
         default:
             preconditionFailure("refused by readHeader")
         }
         return Tensor(shape: entry.shape, scalars: scalars)
-    }
-
-    /// IEEE 754 binary16 to float32, exactly (every half is a float).
-    static func halfToFloat(_ half: UInt16) -> Float {
-        let sign: UInt32 = UInt32(half & 0x8000) << 16
-        let exponent = UInt32(half >> 10) & 0x1F
-        let mantissa = UInt32(half & 0x3FF)
-        switch exponent {
-        case 0:
-            let magnitude = Float(mantissa) * 0x1p-24  // zero or subnormal, exact
-            return Float(bitPattern: magnitude.bitPattern | sign)
-        case 0x1F:
-            return Float(bitPattern: sign | 0x7F80_0000 | mantissa << 13)  // infinity or NaN
-        default:
-            return Float(bitPattern: sign | (exponent + 112) << 23 | mantissa << 13)
-        }
     }
 }

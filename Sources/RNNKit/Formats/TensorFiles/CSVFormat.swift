@@ -164,7 +164,7 @@ enum CSVFormat {
             for (index, field) in fields.enumerated() {
                 guard let parsed = number(field) else {
                     if field.isEmpty { throw error("empty field \(index + 1)", recordLine) }
-                    let shown = TensorFile.printable(String(text(field).prefix(40)))
+                    let shown = oneLine(String(text(field).prefix(40)))
                     throw error("field \(index + 1) is not a number: '\(shown)'", recordLine)
                 }
                 guard let value = parsed.value else {

@@ -64,7 +64,7 @@ enum JSONTensorFormat {
                         + describe(value) : "ragged array: expected a number here, found \(describe(value))")
                 }
                 guard let number = CSVFormat.parseNumber(text) else {
-                    throw error("not a number: \(TensorFile.printable(String(text.prefix(40))))")
+                    throw error("not a number: \(oneLine(String(text.prefix(40))))")
                 }
                 guard let float = number.value else { throw error("number out of the float32 range: \(text.prefix(40))") }
                 scalars.append(float)

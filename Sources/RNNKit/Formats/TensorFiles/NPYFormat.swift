@@ -239,7 +239,7 @@ struct NPYDecoder {
             each(UInt32.self) { Float(bitPattern: $0) }
             #endif
         case .float64: each(UInt64.self) { Float(Double(bitPattern: $0)) }
-        case .float16: each(UInt16.self) { NPYDecoder.halfToFloat($0) }
+        case .float16: each(UInt16.self) { Float(halfBitPattern: $0) }
         case .int8: integers(Int8.self)
         case .int16: integers(Int16.self)
         case .int32: integers(Int32.self)
@@ -249,21 +249,6 @@ struct NPYDecoder {
         case .uint32: integers(UInt32.self)
         case .uint64: integers(UInt64.self)
         case .bool: each(UInt8.self) { $0 == 0 ? 0 : 1 }
-        }
-    }
-
-    /// IEEE 754 binary16 to float32, exactly (every half value is a float value).
-    static func halfToFloat(_ half: UInt16) -> Float {
-        let sign: Float = half & 0x8000 != 0 ? -1 : 1
-        let exponent = Int(half >> 10 & 0x1F)
-        let mantissa = UInt32(half & 0x3FF)
-        switch exponent {
-        case 0:  // zero or subnormal: mantissa × 2^-24
-            return sign * Float(mantissa) * 0x1p-24
-        case 31:  // infinity or NaN (payload kept)
-            return Float(bitPattern: UInt32(half & 0x8000) << 16 | 0x7F80_0000 | mantissa << 13)
-        default:
-            return Float(bitPattern: UInt32(half & 0x8000) << 16 | UInt32(exponent + 112) << 23 | mantissa << 13)
         }
     }
 

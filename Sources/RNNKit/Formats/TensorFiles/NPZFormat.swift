@@ -38,7 +38,7 @@ enum NPZFormat {
             }
             let name = String(entry.name.dropLast(4))
             guard seen.insert(name).inserted else {
-                throw reader.error("two entries hold the array '\(TensorFile.printable(name))'", entry: entry)
+                throw reader.error("two entries hold the array '\(oneLine(name))'", entry: entry)
             }
             names.append(name)
         }
@@ -82,7 +82,7 @@ enum NPZFormat {
 
     /// Refuses names that `read` would refuse: empty, absolute, with a `..` component or a NUL.
     static func checkEntryName(_ name: String, path: String) throws {
-        let shown = TensorFile.printable(name)
+        let shown = oneLine(name)
         func refuse(_ why: String) -> RNNKitError {
             RNNKitError(.badUsage, "array name '\(shown)' cannot name an .npz entry: \(why)", file: path)
         }

@@ -214,14 +214,7 @@ public enum TensorFile {
     static func checkUniqueNames(_ tensors: [NamedTensor], path: String) throws {
         var seen = Set<String>()
         for tensor in tensors where !seen.insert(tensor.name).inserted {
-            throw RNNKitError(.badUsage, "two arrays are named '\(printable(tensor.name))'", file: path)
+            throw RNNKitError(.badUsage, "two arrays are named '\(oneLine(tensor.name))'", file: path)
         }
-    }
-
-    /// `text` with control characters replaced, for one-line messages.
-    static func printable(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.map {
-            $0.properties.generalCategory == .control ? "?" : $0
-        }))
     }
 }
