@@ -116,7 +116,7 @@ final class KerasArchiveTests: XCTestCase {
     }
 
     private func assertError(_ path: String, kind: RNNKitError.Kind, contains fragment: String,
-                             location: String? = nil, limits: ArchiveLimits = .default,
+                             location: String? = nil, limits: ReadLimits = .default,
                              file: StaticString = #filePath, line: UInt = #line) {
         let before = tempDirectories()
         XCTAssertThrowsError(try KerasArchive.open(path, limits: limits), file: file, line: line) { error in
@@ -310,8 +310,8 @@ final class KerasArchiveTests: XCTestCase {
 
     func testEntryAndTotalAndJSONLimits() throws {
         let path = try makeZip("limits.keras", standardMembers() + [("assets/big.bin", Data(count: 200_000), .deflate)])
-        var limits = ArchiveLimits.default
-        limits.maxEntryBytes = 1000
+        var limits = ReadLimits.default
+        limits.maxBytes = 1000
         assertError(path, kind: .unreadable, contains: "too large", location: "model.weights.h5", limits: limits)
 
         limits = .default

@@ -119,7 +119,7 @@ final class KerasZipReader {
     }
 
     /// Parses the end-of-central-directory record (and ZIP64 record) and the central directory.
-    func readDirectory(limits: ArchiveLimits) throws {
+    func readDirectory(limits: ReadLimits) throws {
         // 1. The EOCD record: the last "PK\5\6" in the final 22 + 65535 bytes (as ZIPFoundation finds it).
         guard fileSize >= 22 else {
             throw error("truncated ZIP archive: no end of central directory record")
@@ -340,10 +340,10 @@ final class KerasZipReader {
     /// Streams the uncompressed bytes of `entry` to `consumer`, in chunks, and verifies them.
     ///
     /// Before reading anything it checks the declared size against `maxBytes` and, for deflated
-    /// entries, against the compressed size × `limits.maxCompressionRatio`. While inflating it counts
+    /// entries, against the compressed size × `maxCompressionRatio`. While inflating it counts
     /// the bytes produced and stops as soon as they exceed the declared size. At the end the count must
     /// equal the declared size and the CRC-32 must match.
-    func stream(_ entry: KerasZipEntry, maxBytes: Int, limits: ArchiveLimits,
+    func stream(_ entry: KerasZipEntry, maxBytes: Int, maxCompressionRatio: Int,
                 consumer: (Data) throws -> Void) throws {
         let declared = entry.uncompressedSize
         guard declared <= UInt64(max(0, maxBytes)) else {
@@ -388,11 +388,11 @@ final class KerasZipReader {
             }
 
         case 8:  // deflate
-            let ratio = UInt64(max(0, limits.maxCompressionRatio))
+            let ratio = UInt64(max(0, maxCompressionRatio))
             let (allowed, overflow) = entry.compressedSize.multipliedReportingOverflow(by: ratio)
             guard overflow || declared <= allowed else {
                 throw error("refusing to inflate a possible zip bomb: \(entry.compressedSize) compressed bytes "
-                    + "declare \(declared) uncompressed, more than the \(limits.maxCompressionRatio):1 ratio limit",
+                    + "declare \(declared) uncompressed, more than the \(maxCompressionRatio):1 ratio limit",
                     entry: entry)
             }
             try inflate(entry, from: start, declared: declared, produced: &produced, crc: &crc, consumer: consumer)

@@ -15,7 +15,7 @@ public enum NPZModel {
     /// Reads a model. Unreadable archives, and archives without `__rnnkit_model__`
     /// (`RNNKitError(.badUsage)`, "weights only: no RNNKit model metadata"), throw; missing,
     /// unexpected and misshaped tensors are in the model's `problems`, located by tensor name.
-    public static func read(_ path: String, limits: TensorFileLimits = .default) throws -> Model {
+    public static func read(_ path: String, limits: ReadLimits = .default) throws -> Model {
         let arrays = try TensorFile.readNPZ(path, limits: limits)
         var tensors: [String: Tensor] = [:]
         var json: [UInt8]?

@@ -12,11 +12,11 @@ enum NPYFormat {
 
     // MARK: - Reading
 
-    static func readFile(_ path: String, limits: TensorFileLimits) throws -> NamedTensor {
+    static func readFile(_ path: String, limits: ReadLimits) throws -> NamedTensor {
         let file = try ReadableFile(path: path)
-        guard file.size <= UInt64(max(0, limits.maxArrayBytes)) else {
+        guard file.size <= UInt64(max(0, limits.maxBytes)) else {
             throw RNNKitError(.unreadable, ".npy file too large: \(file.size) bytes, the limit is "
-                + "\(limits.maxArrayBytes)", file: path)
+                + "\(limits.maxBytes)", file: path)
         }
         var decoder = NPYDecoder(totalBytes: file.size, limits: limits, file: path, location: nil)
         try file.stream { try decoder.feed($0) }
@@ -85,7 +85,7 @@ enum NPYFormat {
 /// reserved for the elements.
 struct NPYDecoder {
     let totalBytes: UInt64
-    let limits: TensorFileLimits
+    let limits: ReadLimits
     let file: String
     let location: String?
 
@@ -100,7 +100,7 @@ struct NPYDecoder {
     private var scalars: [Float] = []
     private var roundedIntegers = false
 
-    init(totalBytes: UInt64, limits: TensorFileLimits, file: String, location: String?) {
+    init(totalBytes: UInt64, limits: ReadLimits, file: String, location: String?) {
         self.totalBytes = totalBytes
         self.limits = limits
         self.file = file
@@ -145,8 +145,8 @@ struct NPYDecoder {
         if dataOffset == nil {
             var length = UInt64(prefix[8]) | UInt64(prefix[9]) << 8
             if prefix.count == 12 { length |= UInt64(prefix[10]) << 16 | UInt64(prefix[11]) << 24 }
-            guard length <= UInt64(max(0, limits.maxHeaderBytes)) else {
-                throw error(".npy header of \(length) bytes is longer than the limit of \(limits.maxHeaderBytes)")
+            guard length <= UInt64(max(0, limits.maxNPYHeaderBytes)) else {
+                throw error(".npy header of \(length) bytes is longer than the limit of \(limits.maxNPYHeaderBytes)")
             }
             let offset = UInt64(prefix.count) + length
             guard offset <= totalBytes else {

@@ -10,7 +10,7 @@ import ZIPFoundation
 /// enforced while inflating and the CRC-32 checked. Each entry's bytes go straight into an
 /// `NPYDecoder`, so no entry is held in memory twice.
 enum NPZFormat {
-    static func read(_ path: String, limits: TensorFileLimits) throws -> [NamedTensor] {
+    static func read(_ path: String, limits: ReadLimits) throws -> [NamedTensor] {
         let reader = try KerasZipReader(path: path)
         switch try reader.signature() {
         case .zip: break
@@ -23,10 +23,7 @@ enum NPZFormat {
             }
             throw RNNKitError(.unreadable, "not an .npz archive (not a ZIP file)", file: path)
         }
-        let archiveLimits = ArchiveLimits(
-            maxEntryBytes: limits.maxArrayBytes, maxTotalBytes: limits.maxTotalBytes,
-            maxCompressionRatio: limits.maxCompressionRatio, maxEntries: limits.maxEntries)
-        try reader.readDirectory(limits: archiveLimits)
+        try reader.readDirectory(limits: limits)
         try reader.crossCheckWithZIPFoundation()
 
         // Names first, so that an unusable archive fails before any data is read.
@@ -47,7 +44,8 @@ enum NPZFormat {
         for (entry, name) in zip(reader.entries, names) {
             var decoder = NPYDecoder(totalBytes: entry.uncompressedSize, limits: limits, file: path,
                                      location: entry.displayName)
-            try reader.stream(entry, maxBytes: limits.maxArrayBytes, limits: archiveLimits) { chunk in
+            try reader.stream(entry, maxBytes: limits.maxBytes,
+                              maxCompressionRatio: limits.maxNPZCompressionRatio) { chunk in
                 try chunk.withUnsafeBytes { try decoder.feed($0) }
             }
             tensors.append(try decoder.finish(name: name))
