@@ -66,7 +66,7 @@ final class KerasArchiveTests: XCTestCase {
         func u64(_ v: UInt64, _ to: inout [UInt8]) { for k in 0..<8 { to.append(UInt8(v >> (8 * UInt64(k)) & 0xFF)) } }
         for (entryName, data) in members {
             let nameBytes = Array(entryName.utf8)
-            let crc = data.withUnsafeBytes { KerasZipReader.crc32(0, $0) }
+            let crc = data.withUnsafeBytes { ZipReader.crc32(0, $0) }
             let size = UInt32(data.count), offset = UInt32(out.count)
             let flags = 0x0800 | (dataDescriptor ? 0x0008 : 0)
             var extra = [UInt8]()

@@ -76,16 +76,15 @@ public final class KerasArchive: @unchecked Sendable {
     /// Reads and checks the archive at `path` and extracts `model.weights.h5`. The caller owns the
     /// result and should `close()` it (deinit does so too). See the type's documentation.
     public static func open(_ path: String, limits: ReadLimits = .default) throws -> KerasArchive {
-        let zip = try KerasZipReader(path: path)
+        let zip = try ZipReader(path: path)
         switch try zip.signature() {
         case .zip: break
         case .empty: throw RNNKitError(.unreadable, "not a Keras archive: no config.json (empty ZIP)", file: path)
         case .other: throw RNNKitError(.unreadable, "not a ZIP archive", file: path)
         }
         try zip.readDirectory(limits: limits)
-        try zip.crossCheckWithZIPFoundation()
 
-        func find(_ name: String) throws -> KerasZipEntry? {
+        func find(_ name: String) throws -> ZipEntry? {
             let matches = zip.entries.filter { $0.name == name }
             if matches.count > 1 {
                 throw RNNKitError(.unreadable, "ambiguous archive: \(matches.count) entries with this name",
@@ -123,7 +122,7 @@ public final class KerasArchive: @unchecked Sendable {
 
     // MARK: - Private
 
-    private static func readText(_ entry: KerasZipEntry, from zip: KerasZipReader, maxBytes: Int,
+    private static func readText(_ entry: ZipEntry, from zip: ZipReader, maxBytes: Int,
                                  limits: ReadLimits) throws -> String {
         var bytes = Data()
         // `stream` refuses anything declaring more than maxBytes before reading; only reserve what fits.
@@ -137,7 +136,7 @@ public final class KerasArchive: @unchecked Sendable {
         return text
     }
 
-    private static func extract(_ entry: KerasZipEntry, from zip: KerasZipReader, to destination: String,
+    private static func extract(_ entry: ZipEntry, from zip: ZipReader, to destination: String,
                                 limits: ReadLimits) throws {
         let fd = Foundation.open(destination, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
