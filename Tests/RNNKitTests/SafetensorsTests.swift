@@ -64,7 +64,7 @@ final class SafetensorsTests: XCTestCase {
         try SafetensorsFile.write(["b": Tensor(shape: [2], scalars: [1, -2]), "a": Tensor(shape: [], scalars: [0.5])],
                                   metadata: ["k": "v \"quoted\""], to: path)
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        let length = Int(SafetensorsFile.littleEndianU64(bytes[0..<8]))
+        let length = Int(LittleEndianBytes(Array(bytes[0..<8]), base: 0).u64(0))
         XCTAssertEqual(length % 8, 0)
         let header = String(decoding: bytes[8..<(8 + length)], as: UTF8.self)
         XCTAssertEqual(header.trimmingCharacters(in: .whitespaces),
