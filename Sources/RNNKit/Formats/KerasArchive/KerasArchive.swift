@@ -145,7 +145,8 @@ public final class KerasArchive: @unchecked Sendable {
         }
         var isOpen = true
         defer { if isOpen { Foundation.close(fd) } }
-        try zip.stream(entry, maxBytes: limits.maxBytes, maxCompressionRatio: limits.maxKerasCompressionRatio) { chunk in
+        try zip.stream(entry, maxBytes: limits.maxBytes,
+                       maxCompressionRatio: limits.maxKerasCompressionRatio) { chunk in
             try chunk.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
                 var done = 0
                 while done < buffer.count {
