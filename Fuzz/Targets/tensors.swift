@@ -18,7 +18,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         for array in arrays {
             precondition(array.tensor.scalars.count == array.tensor.shape.reduce(1, *), "shape and data disagree")
             // Names are data and may hold anything json-c accepts (raw tabs and line breaks in a
-            // .json key too); messages show them through `printable`, which the one-line check on
+            // .json key too); messages show them through `oneLine`, which the one-line check on
             // every thrown error covers.
         }
         // Written back out, as predict writes its outputs.

@@ -53,8 +53,10 @@ public struct RNNKitError: Error, LocalizedError, CustomStringConvertible, Equat
 }
 
 /// `text` with its control characters escaped (`\n`, `\u{1b}`), so that a message built from
-/// names found in a file (layer names, weight names, paths) always prints as one line and cannot
-/// drive the terminal.
+/// names found in a file (layer names, weight names, entry names, paths) always prints as one
+/// line and cannot drive the terminal. The one escaper of RNNKit: every name quoted in a message
+/// goes through it, and `RNNKitError.description` applies it to the whole line (a second pass
+/// changes nothing, since the escapes hold no control characters).
 func oneLine(_ text: String) -> String {
     guard text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return text }
     var escaped = ""

@@ -31,7 +31,7 @@ extension RNNKitCommand {
         func run() throws {
             let predictor = try Predictor(try model.load())
             let data = try inputs.flatMap {
-                try TensorFile.read($0, csvWindow: window, limits: model.limits.tensorFileLimits)
+                try TensorFile.read($0, csvWindow: window, limits: model.limits)
             }
             let ordered = try PredictionInputs.arrange(data, for: predictor.inputSpecs)
             let outputs = try predictor.predict(ordered).enumerated().map {

@@ -51,11 +51,11 @@ struct ModelArguments: ParsableArguments {
         "Largest piece of a file read into memory at once (an archive entry, a JSON text, an array), "
             + "e.g. 512M or 8G.",
         valueName: "bytes"))
-    var maxBytes = ByteCount(ModelReadLimits.default.maxBytes)
+    var maxBytes = ByteCount(ReadLimits.default.maxBytes)
 
     var files: [String] { [model] + (weights.map { [$0] } ?? []) }
 
-    var limits: ModelReadLimits { ModelReadLimits(maxBytes: maxBytes.value) }
+    var limits: ReadLimits { ReadLimits(maxBytes: maxBytes.value) }
 
     /// Reads the model within the time and memory bounds of an isolated reader.
     func load() throws -> Model {

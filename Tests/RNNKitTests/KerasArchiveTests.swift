@@ -66,7 +66,7 @@ final class KerasArchiveTests: XCTestCase {
         func u64(_ v: UInt64, _ to: inout [UInt8]) { for k in 0..<8 { to.append(UInt8(v >> (8 * UInt64(k)) & 0xFF)) } }
         for (entryName, data) in members {
             let nameBytes = Array(entryName.utf8)
-            let crc = data.withUnsafeBytes { KerasZipReader.crc32(0, $0) }
+            let crc = data.withUnsafeBytes { ZipReader.crc32(0, $0) }
             let size = UInt32(data.count), offset = UInt32(out.count)
             let flags = 0x0800 | (dataDescriptor ? 0x0008 : 0)
             var extra = [UInt8]()
@@ -116,7 +116,7 @@ final class KerasArchiveTests: XCTestCase {
     }
 
     private func assertError(_ path: String, kind: RNNKitError.Kind, contains fragment: String,
-                             location: String? = nil, limits: ArchiveLimits = .default,
+                             location: String? = nil, limits: ReadLimits = .default,
                              file: StaticString = #filePath, line: UInt = #line) {
         let before = tempDirectories()
         XCTAssertThrowsError(try KerasArchive.open(path, limits: limits), file: file, line: line) { error in
@@ -310,8 +310,8 @@ final class KerasArchiveTests: XCTestCase {
 
     func testEntryAndTotalAndJSONLimits() throws {
         let path = try makeZip("limits.keras", standardMembers() + [("assets/big.bin", Data(count: 200_000), .deflate)])
-        var limits = ArchiveLimits.default
-        limits.maxEntryBytes = 1000
+        var limits = ReadLimits.default
+        limits.maxBytes = 1000
         assertError(path, kind: .unreadable, contains: "too large", location: "model.weights.h5", limits: limits)
 
         limits = .default

@@ -962,7 +962,7 @@ private struct ZipLayout {
         precondition(content.count == entry.size && entry.method == 0)
         var copy = bytes
         copy.replaceSubrange(entry.dataOffset..<(entry.dataOffset + entry.size), with: content)
-        let crc = content.withUnsafeBytes { KerasZipReader.crc32(0, $0) }
+        let crc = content.withUnsafeBytes { ZipReader.crc32(0, $0) }
         Bytes.put32(&copy, entry.localOffset + 14, crc)
         Bytes.put32(&copy, entry.centralOffset + 16, crc)
         return copy
@@ -1235,7 +1235,7 @@ private enum ZeroBomb {
             method = 0
             data = bytes
             size = bytes.count
-            crc = bytes.withUnsafeBytes { KerasZipReader.crc32(0, $0) }
+            crc = bytes.withUnsafeBytes { ZipReader.crc32(0, $0) }
         }
 
         /// A deflated entry declaring `size` bytes; its CRC-32 is that of `size` zeros when the

@@ -64,7 +64,7 @@ final class SafetensorsTests: XCTestCase {
         try SafetensorsFile.write(["b": Tensor(shape: [2], scalars: [1, -2]), "a": Tensor(shape: [], scalars: [0.5])],
                                   metadata: ["k": "v \"quoted\""], to: path)
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        let length = Int(SafetensorsFile.littleEndianU64(bytes[0..<8]))
+        let length = Int(LittleEndianBytes(Array(bytes[0..<8]), base: 0).u64(0))
         XCTAssertEqual(length % 8, 0)
         let header = String(decoding: bytes[8..<(8 + length)], as: UTF8.self)
         XCTAssertEqual(header.trimmingCharacters(in: .whitespaces),
@@ -170,10 +170,6 @@ final class SafetensorsTests: XCTestCase {
         XCTAssertEqual(tensors["h"]?.scalars[..<4], [1, -2, 0x1p-24, .infinity])
         XCTAssertEqual(tensors["b"]?.scalars, [1, -3])
         XCTAssertEqual(tensors["d"]?.scalars, [Float(0.1), -3])
-        for bits in UInt16.min...UInt16.max where !Float16(bitPattern: bits).isNaN {
-            XCTAssertEqual(SafetensorsFile.halfToFloat(bits), Float(Float16(bitPattern: bits)))
-        }
-        XCTAssertTrue(SafetensorsFile.halfToFloat(0x7E00).isNaN)
     }
 
     func testHeaderPaddingAndEmptyFiles() throws {

@@ -75,7 +75,7 @@ final class TensorFileTests: XCTestCase {
         }
     }
 
-    private func read(_ name: String, window: Int? = nil, limits: TensorFileLimits = .default) throws -> [NamedTensor] {
+    private func read(_ name: String, window: Int? = nil, limits: ReadLimits = .default) throws -> [NamedTensor] {
         try TensorFile.read(path(name), csvWindow: window, limits: limits)
     }
 
@@ -176,13 +176,13 @@ final class TensorFileTests: XCTestCase {
             XCTAssertEqual(type.numpyDescr.dropFirst(), descr.dropFirst(), descr)
         }
         // Half-precision specials: subnormal, zero signs, infinities, NaN.
-        XCTAssertEqual(NPYDecoder.halfToFloat(0x0001), 0x1p-24)
-        XCTAssertEqual(NPYDecoder.halfToFloat(0x03FF), 1023 * 0x1p-24)
-        XCTAssertEqual(NPYDecoder.halfToFloat(0x8000).bitPattern, (-0.0 as Float).bitPattern)
-        XCTAssertEqual(NPYDecoder.halfToFloat(0x7C00), .infinity)
-        XCTAssertEqual(NPYDecoder.halfToFloat(0xFC00), -.infinity)
-        XCTAssertTrue(NPYDecoder.halfToFloat(0x7E00).isNaN)
-        XCTAssertEqual(NPYDecoder.halfToFloat(0x3555), 0.333251953125)
+        XCTAssertEqual(Float(halfBitPattern: 0x0001), 0x1p-24)
+        XCTAssertEqual(Float(halfBitPattern: 0x03FF), 1023 * 0x1p-24)
+        XCTAssertEqual(Float(halfBitPattern: 0x8000).bitPattern, (-0.0 as Float).bitPattern)
+        XCTAssertEqual(Float(halfBitPattern: 0x7C00), .infinity)
+        XCTAssertEqual(Float(halfBitPattern: 0xFC00), -.infinity)
+        XCTAssertTrue(Float(halfBitPattern: 0x7E00).isNaN)
+        XCTAssertEqual(Float(halfBitPattern: 0x3555), 0.333251953125)
 
         // Integers float32 cannot hold exactly are flagged.
         try put("big.npy", npy("<i8", "(2,)", le([Int64(16_777_217), 1])))
@@ -289,7 +289,7 @@ final class TensorFileTests: XCTestCase {
         assertError(.unreadable, ["rank 65"]) { _ = try read("rank.npy") }
         // File size above the array limit.
         try put("limit.npy", npy("<f4", "(6,)", [UInt8](repeating: 0, count: 24)))
-        assertError(.unreadable, ["too large"]) { _ = try read("limit.npy", limits: TensorFileLimits(maxArrayBytes: 64)) }
+        assertError(.unreadable, ["too large"]) { _ = try read("limit.npy", limits: ReadLimits(maxBytes: 64)) }
     }
 
     func testNonRegularFilesAreRefused() throws {
@@ -391,10 +391,10 @@ final class TensorFileTests: XCTestCase {
         try makeZip("bomb.npz", [("z.npy", zeros)], method: .deflate)
         XCTAssertEqual(try read("bomb.npz")[0].tensor.count, 100_000)
         assertError(.unreadable, ["entry too large"]) {
-            _ = try read("bomb.npz", limits: TensorFileLimits(maxArrayBytes: 100_000))
+            _ = try read("bomb.npz", limits: ReadLimits(maxBytes: 100_000, maxTotalBytes: 4 << 30))
         }
         assertError(.unreadable, ["zip bomb"]) {
-            _ = try read("bomb.npz", limits: TensorFileLimits(maxCompressionRatio: 10))
+            _ = try read("bomb.npz", limits: ReadLimits(maxNPZCompressionRatio: 10))
         }
 
         // A declared size that lies: patch the central directory and local header to claim fewer bytes.
@@ -489,7 +489,7 @@ final class TensorFileTests: XCTestCase {
         assertError(.badUsage, ["window length 6", "5 data rows"]) { _ = try read("w.csv", window: 6) }
         assertError(.badUsage, ["at least 1"]) { _ = try read("w.csv", window: 0) }
         assertError(.badUsage, ["too large", "more than 64 bytes"]) {
-            _ = try read("w.csv", window: 3, limits: TensorFileLimits(maxArrayBytes: 64))
+            _ = try read("w.csv", window: 3, limits: ReadLimits(maxBytes: 64))
         }
         try put("w.npy", npy("<f4", "()", [0, 0, 0, 0]))
         assertError(.badUsage, ["only to .csv"]) { _ = try read("w.npy", window: 2) }
@@ -572,7 +572,7 @@ final class TensorFileTests: XCTestCase {
         try put("deep.json", text: String(repeating: "[", count: 100) + String(repeating: "]", count: 100))
         assertError(.unreadable, ["deep.json", "too deep"]) { _ = try read("deep.json") }
         try put("big.json", text: "[1, 2, 3]")
-        assertError(.unreadable, ["too large"]) { _ = try read("big.json", limits: TensorFileLimits(maxJSONBytes: 4)) }
+        assertError(.unreadable, ["too large"]) { _ = try read("big.json", limits: ReadLimits(maxJSONBytes: 4)) }
     }
 
     func testJSONValueAndJSONWrite() throws {

@@ -218,3 +218,13 @@ enum AtomicFile {
                           file: target)
     }
 }
+
+/// Little-endian reads from a byte array at a base offset. Callers check bounds first.
+struct LittleEndianBytes {
+    let bytes: [UInt8]
+    let base: Int
+    init(_ bytes: [UInt8], base: Int) { self.bytes = bytes; self.base = base }
+    func u16(_ at: Int) -> UInt16 { UInt16(bytes[base + at]) | UInt16(bytes[base + at + 1]) << 8 }
+    func u32(_ at: Int) -> UInt32 { UInt32(u16(at)) | UInt32(u16(at + 2)) << 16 }
+    func u64(_ at: Int) -> UInt64 { UInt64(u32(at)) | UInt64(u32(at + 4)) << 32 }
+}

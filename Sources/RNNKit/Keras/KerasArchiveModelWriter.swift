@@ -37,7 +37,7 @@ extension KerasArchiveModel {
         guard let weights = FileManager.default.contents(atPath: weightsPath) else {
             throw RNNKitError(.badUsage, "cannot read back the weights written to a temporary file", file: path)
         }
-        try KerasZipWriter.write(entries: [
+        try ZipWriter.write(entries: [
             (KerasArchive.metadataEntry, Data(JSONWriter.string(metadata).utf8)),
             (KerasArchive.configEntry, Data(JSONWriter.string(config).utf8)),
             (KerasArchive.weightsEntry, weights),

@@ -37,35 +37,6 @@ public enum ModelFileKind: String, Sendable {
     }
 }
 
-/// How much memory reading one model file may take: the cap that a real, large model could hit
-/// (the CLI's `--max-bytes`). Everything else a reader bounds follows from the file's real size.
-public struct ModelReadLimits: Sendable, Equatable {
-    /// Largest piece read into memory at once: a `.keras` archive entry (half the archive's
-    /// total), a JSON model's text, an `.npz` model's array (half its total).
-    public var maxBytes: Int
-
-    public init(maxBytes: Int = 2 << 30) {
-        self.maxBytes = maxBytes
-    }
-
-    /// 2 GiB.
-    public static let `default` = ModelReadLimits()
-
-    public var archiveLimits: ArchiveLimits {
-        var limits = ArchiveLimits.default
-        limits.maxEntryBytes = maxBytes
-        limits.maxTotalBytes = maxBytes.multipliedReportingOverflow(by: 2).overflow ? .max : 2 * maxBytes
-        return limits
-    }
-
-    public var tensorFileLimits: TensorFileLimits {
-        var limits = TensorFileLimits.default
-        limits.maxArrayBytes = maxBytes
-        limits.maxTotalBytes = archiveLimits.maxTotalBytes
-        return limits
-    }
-}
-
 extension Model {
     /// Reads a model file of any supported kind, with its weights from `weightsPath` when the
     /// model file holds only an architecture.
@@ -74,7 +45,7 @@ extension Model {
     /// configs, missing or misshaped weights, NaN, graph errors) in `problems`; call
     /// `checked()` before running it.
     public static func load(contentsOf path: String, weights weightsPath: String? = nil,
-                            limits: ModelReadLimits = .default) throws -> Model {
+                            limits: ReadLimits = .default) throws -> Model {
         do {
             var model: Model
             switch try ModelFileKind.detect(path) {
@@ -87,7 +58,7 @@ extension Model {
                                     ? root.group("model_weights") : nil)
             case .kerasArchive:
                 try refuseSeparateWeights(weightsPath, for: path)
-                model = try KerasArchive.withContents(of: path, limits: limits.archiveLimits) { archive in
+                model = try KerasArchive.withContents(of: path, limits: limits) { archive in
                     try KerasArchiveModel.read(archive)
                 }
             case .safetensors:
@@ -95,7 +66,7 @@ extension Model {
                 model = try SafetensorsModel.read(path)
             case .npz:
                 try refuseSeparateWeights(weightsPath, for: path)
-                model = try NPZModel.read(path, limits: limits.tensorFileLimits)
+                model = try NPZModel.read(path, limits: limits)
             case .json:
                 let text = try readText(path, limit: limits.maxBytes)
                 let json: JSONValue

@@ -18,7 +18,7 @@ enum SafetensorsModel {
         var layout = WeightLayout.keras
         if let name = metadata["layout"] {
             guard let known = WeightLayout(rawValue: name) else {
-                throw RNNKitError(.invalidModel, "unknown layout '\(SafetensorsFile.printable(name))' (expected "
+                throw RNNKitError(.invalidModel, "unknown layout '\(oneLine(name))' (expected "
                     + WeightLayout.allCases.map(\.rawValue).joined(separator: ", ") + ")",
                     file: path, location: "\(SafetensorsFile.metadataKey).layout")
             }

@@ -1,31 +1,5 @@
 import Foundation
 
-/// Bounds applied while reading a `.keras` archive. Every size is in bytes.
-public struct ArchiveLimits: Sendable, Equatable {
-    /// Largest declared uncompressed size of any entry that is extracted.
-    public var maxEntryBytes: Int
-    /// Largest sum of the declared uncompressed sizes of *all* entries in the archive.
-    public var maxTotalBytes: Int
-    /// Largest uncompressed ÷ compressed ratio of a deflated entry that is extracted.
-    public var maxCompressionRatio: Int
-    /// Most entries the archive may declare.
-    public var maxEntries: Int
-    /// Largest declared size of `config.json` and `metadata.json`.
-    public var maxJSONBytes: Int
-
-    public init(maxEntryBytes: Int = 2 << 30, maxTotalBytes: Int = 4 << 30, maxCompressionRatio: Int = 200,
-                maxEntries: Int = 10_000, maxJSONBytes: Int = 64 << 20) {
-        self.maxEntryBytes = maxEntryBytes
-        self.maxTotalBytes = maxTotalBytes
-        self.maxCompressionRatio = maxCompressionRatio
-        self.maxEntries = maxEntries
-        self.maxJSONBytes = maxJSONBytes
-    }
-
-    /// 2 GiB per entry, 4 GiB in total, ratio 200, 10 000 entries, 64 MiB of JSON.
-    public static let `default` = ArchiveLimits()
-}
-
 /// The parts of a Keras 3 `.keras` archive (a ZIP of `config.json`, `metadata.json`,
 /// `model.weights.h5` and optionally `assets/…`) that RNNKit needs.
 ///
@@ -47,7 +21,7 @@ public struct ArchiveLimits: Sendable, Equatable {
 ///
 /// **Safety.** Before anything is extracted the whole directory is checked: the file must start with
 /// a ZIP local header; the entry count, the sum of all declared sizes, and each extracted entry's
-/// declared size and (deflated) compression ratio must be within `ArchiveLimits`; no entry anywhere
+/// declared size and (deflated) compression ratio must be within `ReadLimits`; no entry anywhere
 /// may have an absolute name or a `..` component; encrypted entries are refused; ZIPFoundation's
 /// independent parse of the directory must agree with RNNKit's. While inflating, the bytes produced
 /// are counted and reading stops as soon as they exceed the declared size; the CRC-32 is always
@@ -92,7 +66,7 @@ public final class KerasArchive: @unchecked Sendable {
 
     /// Opens `path`, runs `body` with its contents, and removes the temporary directory afterwards,
     /// whether `body` returns or throws.
-    public static func withContents<R>(of path: String, limits: ArchiveLimits = .default,
+    public static func withContents<R>(of path: String, limits: ReadLimits = .default,
                                        _ body: (KerasArchive) throws -> R) throws -> R {
         let archive = try open(path, limits: limits)
         defer { archive.close() }
@@ -101,17 +75,16 @@ public final class KerasArchive: @unchecked Sendable {
 
     /// Reads and checks the archive at `path` and extracts `model.weights.h5`. The caller owns the
     /// result and should `close()` it (deinit does so too). See the type's documentation.
-    public static func open(_ path: String, limits: ArchiveLimits = .default) throws -> KerasArchive {
-        let zip = try KerasZipReader(path: path)
+    public static func open(_ path: String, limits: ReadLimits = .default) throws -> KerasArchive {
+        let zip = try ZipReader(path: path)
         switch try zip.signature() {
         case .zip: break
         case .empty: throw RNNKitError(.unreadable, "not a Keras archive: no config.json (empty ZIP)", file: path)
         case .other: throw RNNKitError(.unreadable, "not a ZIP archive", file: path)
         }
         try zip.readDirectory(limits: limits)
-        try zip.crossCheckWithZIPFoundation()
 
-        func find(_ name: String) throws -> KerasZipEntry? {
+        func find(_ name: String) throws -> ZipEntry? {
             let matches = zip.entries.filter { $0.name == name }
             if matches.count > 1 {
                 throw RNNKitError(.unreadable, "ambiguous archive: \(matches.count) entries with this name",
@@ -133,7 +106,7 @@ public final class KerasArchive: @unchecked Sendable {
             throw RNNKitError(.invalidModel, message, file: path)
         }
 
-        let jsonLimit = min(limits.maxJSONBytes, limits.maxEntryBytes)
+        let jsonLimit = min(limits.maxJSONBytes, limits.maxBytes)
         let configJSON = try readText(configEntry, from: zip, maxBytes: jsonLimit, limits: limits)
         let metadataJSON = try metadataEntry.map { try readText($0, from: zip, maxBytes: jsonLimit, limits: limits) }
 
@@ -149,20 +122,22 @@ public final class KerasArchive: @unchecked Sendable {
 
     // MARK: - Private
 
-    private static func readText(_ entry: KerasZipEntry, from zip: KerasZipReader, maxBytes: Int,
-                                 limits: ArchiveLimits) throws -> String {
+    private static func readText(_ entry: ZipEntry, from zip: ZipReader, maxBytes: Int,
+                                 limits: ReadLimits) throws -> String {
         var bytes = Data()
         // `stream` refuses anything declaring more than maxBytes before reading; only reserve what fits.
         bytes.reserveCapacity(Int(min(entry.uncompressedSize, UInt64(max(0, maxBytes)))))
-        try zip.stream(entry, maxBytes: maxBytes, limits: limits) { bytes.append($0) }
+        try zip.stream(entry, maxBytes: maxBytes, maxCompressionRatio: limits.maxKerasCompressionRatio) {
+            bytes.append($0)
+        }
         guard let text = String(data: bytes, encoding: .utf8) else {
             throw zip.error("not UTF-8 text", entry: entry)
         }
         return text
     }
 
-    private static func extract(_ entry: KerasZipEntry, from zip: KerasZipReader, to destination: String,
-                                limits: ArchiveLimits) throws {
+    private static func extract(_ entry: ZipEntry, from zip: ZipReader, to destination: String,
+                                limits: ReadLimits) throws {
         let fd = Foundation.open(destination, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw zip.error("cannot create temporary file \(destination): \(String(cString: strerror(errno)))",
@@ -170,7 +145,8 @@ public final class KerasArchive: @unchecked Sendable {
         }
         var isOpen = true
         defer { if isOpen { Foundation.close(fd) } }
-        try zip.stream(entry, maxBytes: limits.maxEntryBytes, limits: limits) { chunk in
+        try zip.stream(entry, maxBytes: limits.maxBytes,
+                       maxCompressionRatio: limits.maxKerasCompressionRatio) { chunk in
             try chunk.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
                 var done = 0
                 while done < buffer.count {

@@ -1,5 +1,4 @@
 import Foundation
-import ZIPFoundation
 
 /// A complete model in a NumPy `.npz` archive: the weights as float32 arrays named
 /// `<layer name>.<tensor>` in one weight layout (layouts.md), and an extra entry
@@ -15,7 +14,7 @@ public enum NPZModel {
     /// Reads a model. Unreadable archives, and archives without `__rnnkit_model__`
     /// (`RNNKitError(.badUsage)`, "weights only: no RNNKit model metadata"), throw; missing,
     /// unexpected and misshaped tensors are in the model's `problems`, located by tensor name.
-    public static func read(_ path: String, limits: TensorFileLimits = .default) throws -> Model {
+    public static func read(_ path: String, limits: ReadLimits = .default) throws -> Model {
         let arrays = try TensorFile.readNPZ(path, limits: limits)
         var tensors: [String: Tensor] = [:]
         var json: [UInt8]?
@@ -69,15 +68,13 @@ public enum NPZModel {
         return names.allSatisfy { $0.hasSuffix(".npy") && $0.count > 4 }
     }
 
-    /// The entry names of a ZIP archive, or nil when `path` is not a readable regular file
-    /// starting with a ZIP local header.
+    /// The entry names of a ZIP archive, or nil when `path` is not a regular file starting with a
+    /// ZIP local header whose directory `ZipReader` accepts. The entry and size limits are left
+    /// to the read that follows, which knows the caller's; the directory itself stays bounded.
     private static func entryNames(_ path: String) -> [String]? {
-        guard let file = try? ReadableFile(path: path), file.size >= 4 else { return nil }
-        var head = [UInt8](repeating: 0, count: 4)
-        guard (try? head.withUnsafeMutableBytes({ try file.read(into: $0, at: 0) })) != nil,
-              head == [0x50, 0x4B, 0x03, 0x04],
-              let archive = try? Archive(url: URL(fileURLWithPath: path), accessMode: .read, pathEncoding: nil)
+        guard let zip = try? ZipReader(path: path), (try? zip.signature()) == .zip,
+              (try? zip.readDirectory(limits: ReadLimits(maxTotalBytes: .max, maxEntries: .max))) != nil
         else { return nil }
-        return archive.map(\.path)
+        return zip.entries.map(\.name)
     }
 }

@@ -52,11 +52,11 @@ public enum SafetensorsFile {
                 throw RNNKitError(.badUsage, "a tensor cannot be named '\(metadataKey)' in a safetensors file", file: path)
             }
             guard !name.utf8.contains(0) else {
-                throw RNNKitError(.badUsage, "tensor name '\(printable(name))' contains a NUL character", file: path)
+                throw RNNKitError(.badUsage, "tensor name '\(oneLine(name))' contains a NUL character", file: path)
             }
         }
         for key in metadata.keys where key.utf8.contains(0) {
-            throw RNNKitError(.badUsage, "metadata key '\(printable(key))' contains a NUL character", file: path)
+            throw RNNKitError(.badUsage, "metadata key '\(oneLine(key))' contains a NUL character", file: path)
         }
 
         var entries: [(key: String, value: JSONValue)] = []
@@ -101,7 +101,7 @@ public enum SafetensorsFile {
     /// a length far above the limit.
     public static func looksLikeSafetensors(_ firstBytes: [UInt8], fileSize: Int) -> Bool {
         guard firstBytes.count >= 9, fileSize >= 10 else { return false }
-        let length = littleEndianU64(firstBytes[0..<8])
+        let length = LittleEndianBytes(firstBytes, base: 0).u64(0)
         return length >= 2 && length <= UInt64(maxHeaderBytes) && length <= UInt64(fileSize - 8)
             && firstBytes[8] == UInt8(ascii: "{")
     }
@@ -146,119 +146,141 @@ extension SafetensorsFile {
         var dataStart: UInt64
     }
 
-    static func littleEndianU64(_ bytes: ArraySlice<UInt8>) -> UInt64 {
-        bytes.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-    }
-
-    static func printable(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.map {
-            $0.properties.generalCategory == .control ? "?" : $0
-        }))
-    }
+    /// Makes the error of a header check: its message, and the tensor or key it is about.
+    typealias HeaderFailure = (_ message: String, _ location: String?) -> RNNKitError
 
     /// Reads and checks the header against the file: everything but the data itself.
     static func readHeader(_ file: ReadableFile) throws -> Header {
-        let path = file.path
-        func failure(_ message: String, _ location: String? = nil) -> RNNKitError {
-            RNNKitError(.unreadable, message, file: path, location: location.map(printable))
+        let failure: HeaderFailure = { message, location in
+            RNNKitError(.unreadable, message, file: file.path, location: location.map(oneLine))
         }
+        let headerBytes = try readHeaderBytes(file, failure: failure)
+        // The scan bounds what the parser will build, so it comes first.
+        try checkStrict(headerBytes, failure: failure)
+        let root = try parseHeader(headerBytes, failure: failure)
+        let (entries, metadata) = try entriesAndMetadata(root, failure: failure)
+        let dataStart = 8 + UInt64(headerBytes.count)
+        let inDataOrder = try tiling(entries, bufferSize: file.size - dataStart, failure: failure)
+        return Header(entries: inDataOrder, metadata: metadata, dataStart: dataStart)
+    }
+
+    /// The `N` header bytes after the 8-byte length, once `N` is within the limit and the file.
+    private static func readHeaderBytes(_ file: ReadableFile, failure: HeaderFailure) throws -> [UInt8] {
         guard file.size >= 8 else {
-            throw failure("truncated: \(file.size) byte(s), but a safetensors file starts with an 8-byte header length")
+            throw failure("truncated: \(file.size) byte(s), but a safetensors file starts with an 8-byte header length",
+                          nil)
         }
         var lengthBytes = [UInt8](repeating: 0, count: 8)
         try lengthBytes.withUnsafeMutableBytes { try file.read(into: $0, at: 0) }
-        let length = littleEndianU64(lengthBytes[...])
+        let length = LittleEndianBytes(lengthBytes, base: 0).u64(0)
         guard length <= UInt64(maxHeaderBytes) else {
-            throw failure("header length \(length) is above the limit of \(maxHeaderBytes) bytes")
+            throw failure("header length \(length) is above the limit of \(maxHeaderBytes) bytes", nil)
         }
         guard length <= file.size - 8 else {
-            throw failure("truncated: the header length is \(length) bytes, but only \(file.size - 8) byte(s) follow it")
+            throw failure("truncated: the header length is \(length) bytes, but only \(file.size - 8) byte(s) "
+                + "follow it", nil)
         }
         var headerBytes = [UInt8](repeating: 0, count: Int(length))
         try headerBytes.withUnsafeMutableBytes { try file.read(into: $0, at: 8) }
+        return headerBytes
+    }
 
-        // The scan bounds what the parser will build, so it comes first.
-        try checkStrict(headerBytes, failure: failure)
+    /// The header as a JSON object.
+    private static func parseHeader(_ bytes: [UInt8], failure: HeaderFailure) throws -> JSONObject {
         let json: JSONValue
         do {
-            json = try JSONParser.parse(bytes: headerBytes, maxDepth: maxNesting + 1)
+            json = try JSONParser.parse(bytes: bytes, maxDepth: maxNesting + 1)
         } catch let error as RNNKitError {
             throw failure("the header is not JSON: \(error.message)", error.location)
         }
-        guard let root = json.objectValue else { throw failure("the header is not a JSON object") }
+        guard let root = json.objectValue else { throw failure("the header is not a JSON object", nil) }
+        return root
+    }
 
+    /// Each tensor's description, checked on its own, and the `__metadata__` strings.
+    private static func entriesAndMetadata(_ root: JSONObject, failure: HeaderFailure) throws
+        -> (entries: [Entry], metadata: [String: String]) {
         var entries: [Entry] = []
         var metadata: [String: String] = [:]
         for (name, value) in root.entries {
-            if name == metadataKey {
-                if value.isNull { continue }
-                guard let object = value.objectValue else {
-                    throw failure("'\(metadataKey)' is not an object of strings", metadataKey)
-                }
-                for (key, item) in object.entries {
-                    guard let string = item.stringValue else {
-                        throw failure("metadata value '\(printable(key))' is not a string", metadataKey)
-                    }
-                    metadata[key] = string
-                }
+            guard name == metadataKey else {
+                entries.append(try entry(name, value, failure: failure))
                 continue
             }
-            entries.append(try entry(name, value, failure: failure))
+            if value.isNull { continue }
+            guard let object = value.objectValue else {
+                throw failure("'\(metadataKey)' is not an object of strings", metadataKey)
+            }
+            for (key, item) in object.entries {
+                guard let string = item.stringValue else {
+                    throw failure("metadata value '\(oneLine(key))' is not a string", metadataKey)
+                }
+                metadata[key] = string
+            }
         }
+        return (entries, metadata)
+    }
 
-        // The offsets, sorted, must tile the byte buffer: no gap, no overlap, nothing after.
-        entries.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
+    /// `entries` in data order, once their offsets, sorted, tile the `bufferSize`-byte buffer:
+    /// no gap, no overlap, nothing after, and each takes the bytes its shape and dtype need.
+    private static func tiling(_ entries: [Entry], bufferSize: UInt64, failure: HeaderFailure) throws -> [Entry] {
+        let sorted = entries.sorted { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
         var position = 0
         var previous: String?
-        for entry in entries {
+        for entry in sorted {
             if entry.begin > position {
-                let after = previous.map { "the previous tensor '\(printable($0))' ends at byte \(position)" }
+                let after = previous.map { "the previous tensor '\(oneLine($0))' ends at byte \(position)" }
                     ?? "the byte buffer starts at 0"
                 throw failure("gap in the byte buffer: data_offsets begin at byte \(entry.begin), but \(after)",
                               entry.name)
             }
             if entry.begin < position {
                 throw failure("data_offsets [\(entry.begin), \(entry.end)] overlap the previous tensor "
-                    + "'\(printable(previous ?? ""))', which ends at byte \(position)", entry.name)
+                    + "'\(oneLine(previous ?? ""))', which ends at byte \(position)", entry.name)
             }
-            guard let count = Tensor.checkedElementCount(entry.shape) else {
-                throw failure("shape \(formatShape(entry.shape)) holds too many elements", entry.name)
-            }
-            let (bytes, overflow) = count.multipliedReportingOverflow(by: entry.dtype.itemSize)
-            guard !overflow else {
-                throw failure("shape \(formatShape(entry.shape)) of \(entry.dtype.rawValue) is too many bytes", entry.name)
-            }
-            guard bytes == entry.end - entry.begin else {
-                throw failure("shape \(formatShape(entry.shape)) of \(entry.dtype.rawValue) takes \(bytes) byte(s), "
-                    + "but data_offsets [\(entry.begin), \(entry.end)] hold \(entry.end - entry.begin)", entry.name)
-            }
+            try checkByteCount(entry, failure: failure)
             position = entry.end
             previous = entry.name
         }
-        let dataStart = 8 + length
-        let bufferSize = file.size - dataStart
         if UInt64(position) > bufferSize {
-            throw failure("truncated: the tensors take \(position) byte(s) of data, but the file holds only \(bufferSize)")
+            throw failure("truncated: the tensors take \(position) byte(s) of data, but the file holds only "
+                + "\(bufferSize)", nil)
         }
         if UInt64(position) < bufferSize {
             throw failure("\(bufferSize - UInt64(position)) trailing byte(s) after the tensors' data, "
-                + "which ends at byte \(position) of the \(bufferSize)-byte buffer")
+                + "which ends at byte \(position) of the \(bufferSize)-byte buffer", nil)
         }
-        return Header(entries: entries, metadata: metadata, dataStart: dataStart)
+        return sorted
+    }
+
+    /// Requires `shape × itemsize` (overflow-checked) to equal the bytes `data_offsets` hold.
+    private static func checkByteCount(_ entry: Entry, failure: HeaderFailure) throws {
+        let shape = formatShape(entry.shape), dtype = entry.dtype.rawValue
+        guard let count = Tensor.checkedElementCount(entry.shape) else {
+            throw failure("shape \(shape) holds too many elements", entry.name)
+        }
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: entry.dtype.itemSize)
+        guard !overflow else {
+            throw failure("shape \(shape) of \(dtype) is too many bytes", entry.name)
+        }
+        guard bytes == entry.end - entry.begin else {
+            throw failure("shape \(shape) of \(dtype) takes \(bytes) byte(s), "
+                + "but data_offsets [\(entry.begin), \(entry.end)] hold \(entry.end - entry.begin)", entry.name)
+        }
     }
 
     /// One tensor's description, checked on its own.
     private static func entry(_ name: String, _ value: JSONValue,
-                              failure: (String, String?) -> RNNKitError) throws -> Entry {
+                              failure: HeaderFailure) throws -> Entry {
         guard let object = value.objectValue else {
             throw failure("a tensor is an object {\"dtype\", \"shape\", \"data_offsets\"}", name)
         }
         for key in object.keys where !["dtype", "shape", "data_offsets"].contains(key) {
-            throw failure("unknown key '\(printable(key))' (expected dtype, shape, data_offsets)", name)
+            throw failure("unknown key '\(oneLine(key))' (expected dtype, shape, data_offsets)", name)
         }
         guard let dtypeName = object["dtype"]?.stringValue else { throw failure("no 'dtype' string", name) }
         guard let dtype = DType(rawValue: dtypeName) else {
-            throw failure("unknown dtype '\(printable(dtypeName))'", name)
+            throw failure("unknown dtype '\(oneLine(dtypeName))'", name)
         }
         guard dtype.isReadable else {
             throw failure("dtype \(dtype.rawValue) is not supported: RNNKit reads F32, F16, BF16 and F64 tensors", name)
@@ -300,7 +322,14 @@ extension SafetensorsFile {
     /// mode but JSON (and the reference reader) does not (comments, single-quoted strings,
     /// unquoted keys, trailing commas), and duplicate keys, which json-c would silently merge.
     /// Syntax errors it does not see are the parser's to report.
-    static func checkStrict(_ bytes: [UInt8], failure: (String, String?) -> RNNKitError) throws {
+    static func checkStrict(_ bytes: [UInt8], failure: @escaping HeaderFailure) throws {
+        var scan = StrictScan(bytes: bytes, failure: failure)
+        try scan.run()
+    }
+
+    /// The one pass of `checkStrict` over the header bytes. It skips strings, and keeps for each
+    /// open list or object what it has seen, which is all the checks need.
+    private struct StrictScan {
         struct Level {
             var isObject: Bool
             var keys: Set<String> = []
@@ -310,75 +339,102 @@ extension SafetensorsFile {
             var name: String?
             var items = 0
         }
-        func fail(_ message: String) -> RNNKitError { failure("the header is not JSON: " + message, nil) }
-        let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), openList = UInt8(ascii: "[")
-        let closeList = UInt8(ascii: "]"), openObject = UInt8(ascii: "{"), closeObject = UInt8(ascii: "}")
+        static let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), openList = UInt8(ascii: "[")
+        static let closeList = UInt8(ascii: "]"), openObject = UInt8(ascii: "{"), closeObject = UInt8(ascii: "}")
+
+        let bytes: [UInt8]
+        let failure: HeaderFailure
         var stack: [Level] = []
         var keyCount = 0
-        var previous: UInt8 = 0  // the last byte outside strings and whitespace ('"' after a string)
-        var index = 0
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D {
+        /// The last byte outside strings and whitespace ('"' after a string).
+        var previous: UInt8 = 0
+
+        init(bytes: [UInt8], failure: @escaping HeaderFailure) {
+            self.bytes = bytes
+            self.failure = failure
+        }
+
+        func fail(_ message: String) -> RNNKitError { failure("the header is not JSON: " + message, nil) }
+
+        mutating func run() throws {
+            var index = 0
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D {
+                    index += 1
+                    continue
+                }
+                try countListItem(startingWith: byte)
+                if let top = stack.last, top.isObject, top.expectsKey, byte != Self.quote, byte != Self.closeObject {
+                    throw fail("object keys must be double-quoted strings")
+                }
+                switch byte {
+                case Self.quote:
+                    index = try skipString(at: index)
+                case Self.openObject, Self.openList:
+                    try open(byte)
+                case Self.closeObject, Self.closeList:
+                    if previous == Self.comma { throw fail("trailing comma before '\(Character(Unicode.Scalar(byte)))'") }
+                    _ = stack.popLast()
+                case Self.comma:
+                    if let top = stack.last, top.isObject { stack[stack.count - 1].expectsKey = true }
+                case UInt8(ascii: "'"):
+                    throw fail("single-quoted strings are not JSON")
+                case UInt8(ascii: "/"), UInt8(ascii: "#"):
+                    throw fail("comments are not JSON")
+                default:
+                    break
+                }
+                previous = byte
                 index += 1
-                continue
             }
-            // A value starting in a list.
-            if let top = stack.last, !top.isObject, byte != closeList, previous == openList || previous == comma {
-                stack[stack.count - 1].items += 1
-                if stack[stack.count - 1].items > maxListItems {
-                    throw failure("a list of more than \(maxListItems) items (shapes have at most \(maxListItems) dimensions)",
-                                  top.name)
-                }
+        }
+
+        /// Counts a value that starts in a list, within `maxListItems`.
+        mutating func countListItem(startingWith byte: UInt8) throws {
+            guard let top = stack.last, !top.isObject, byte != Self.closeList,
+                  previous == Self.openList || previous == Self.comma else { return }
+            stack[stack.count - 1].items += 1
+            if stack[stack.count - 1].items > maxListItems {
+                throw failure("a list of more than \(maxListItems) items (shapes have at most \(maxListItems) dimensions)",
+                              top.name)
             }
-            if let top = stack.last, top.isObject, top.expectsKey, byte != quote, byte != closeObject {
-                throw fail("object keys must be double-quoted strings")
+        }
+
+        /// Skips the string that starts at `index` and returns the index of its closing quote. A
+        /// string where a key is expected is recorded as the object's key, unique within it, and
+        /// counted within `maxKeys`.
+        mutating func skipString(at index: Int) throws -> Int {
+            var end = index + 1
+            var escaped = false
+            while end < bytes.count, bytes[end] != Self.quote {
+                if bytes[end] == UInt8(ascii: "\\") { escaped = true; end += 1 }
+                end += 1
             }
-            switch byte {
-            case quote:
-                var end = index + 1
-                var escaped = false
-                while end < bytes.count, bytes[end] != quote {
-                    if bytes[end] == UInt8(ascii: "\\") { escaped = true; end += 1 }
-                    end += 1
-                }
-                guard end < bytes.count else { throw fail("unterminated string") }
-                if let top = stack.last, top.isObject, top.expectsKey {
-                    let raw = Array(bytes[index...end])
-                    let key = escaped
-                        ? ((try? JSONParser.parse(bytes: raw))?.stringValue ?? "")
-                        : String(decoding: raw.dropFirst().dropLast(), as: UTF8.self)
-                    guard stack[stack.count - 1].keys.insert(key).inserted else {
-                        if stack.count == 1 { throw failure("duplicate tensor name in the header", key) }
-                        throw failure("duplicate key '\(printable(key))' in the header", top.name)
-                    }
-                    stack[stack.count - 1].expectsKey = false
-                    stack[stack.count - 1].lastKey = key
-                    keyCount += 1
-                    if keyCount > maxKeys { throw fail("more than \(maxKeys) keys") }
-                }
-                index = end
-            case openObject, openList:
-                guard stack.count < maxNesting else {
-                    throw failure("lists and objects nested more than \(maxNesting) deep",
-                                  stack.last.flatMap { $0.isObject ? $0.lastKey : $0.name })
-                }
-                let name = stack.last.flatMap { $0.isObject ? $0.lastKey : $0.name }
-                stack.append(Level(isObject: byte == openObject, expectsKey: byte == openObject, name: name))
-            case closeObject, closeList:
-                if previous == comma { throw fail("trailing comma before '\(Character(Unicode.Scalar(byte)))'") }
-                _ = stack.popLast()
-            case comma:
-                if let top = stack.last, top.isObject { stack[stack.count - 1].expectsKey = true }
-            case UInt8(ascii: "'"):
-                throw fail("single-quoted strings are not JSON")
-            case UInt8(ascii: "/"), UInt8(ascii: "#"):
-                throw fail("comments are not JSON")
-            default:
-                break
+            guard end < bytes.count else { throw fail("unterminated string") }
+            guard let top = stack.last, top.isObject, top.expectsKey else { return end }
+            let raw = Array(bytes[index...end])
+            let key = escaped
+                ? ((try? JSONParser.parse(bytes: raw))?.stringValue ?? "")
+                : String(decoding: raw.dropFirst().dropLast(), as: UTF8.self)
+            guard stack[stack.count - 1].keys.insert(key).inserted else {
+                if stack.count == 1 { throw failure("duplicate tensor name in the header", key) }
+                throw failure("duplicate key '\(oneLine(key))' in the header", top.name)
             }
-            previous = byte
-            index += 1
+            stack[stack.count - 1].expectsKey = false
+            stack[stack.count - 1].lastKey = key
+            keyCount += 1
+            if keyCount > maxKeys { throw fail("more than \(maxKeys) keys") }
+            return end
+        }
+
+        /// Opens a list or an object, within `maxNesting`.
+        mutating func open(_ byte: UInt8) throws {
+            let name = stack.last.flatMap { $0.isObject ? $0.lastKey : $0.name }
+            guard stack.count < maxNesting else {
+                throw failure("lists and objects nested more than \(maxNesting) deep", name)
+            }
+            stack.append(Level(isObject: byte == Self.openObject, expectsKey: byte == Self.openObject, name: name))
         }
     }
 }
@@ -406,27 +462,11 @@ extension SafetensorsFile {
             var values = [UInt16](repeating: 0, count: count)
             try values.withUnsafeMutableBytes { try file.read(into: $0, at: offset) }
             scalars = entry.dtype == .f16
-                ? values.map { halfToFloat(UInt16(littleEndian: $0)) }
+                ? values.map { Float(halfBitPattern: UInt16(littleEndian: $0)) }
                 : values.map { Float(bitPattern: UInt32(UInt16(littleEndian: $0)) << 16) }
         default:
             preconditionFailure("refused by readHeader")
         }
         return Tensor(shape: entry.shape, scalars: scalars)
-    }
-
-    /// IEEE 754 binary16 to float32, exactly (every half is a float).
-    static func halfToFloat(_ half: UInt16) -> Float {
-        let sign: UInt32 = UInt32(half & 0x8000) << 16
-        let exponent = UInt32(half >> 10) & 0x1F
-        let mantissa = UInt32(half & 0x3FF)
-        switch exponent {
-        case 0:
-            let magnitude = Float(mantissa) * 0x1p-24  // zero or subnormal, exact
-            return Float(bitPattern: magnitude.bitPattern | sign)
-        case 0x1F:
-            return Float(bitPattern: sign | 0x7F80_0000 | mantissa << 13)  // infinity or NaN
-        default:
-            return Float(bitPattern: sign | (exponent + 112) << 23 | mantissa << 13)
-        }
     }
 }

@@ -8,7 +8,7 @@ import Foundation
 /// when none of its fields is a number. Numbers are decimal (`-1`, `2.5`, `.5`, `1e-3`) or `nan`,
 /// `inf`, `infinity` (any case, optionally signed); each is rounded once to float32.
 enum CSVFormat {
-    static func read(_ path: String, window: Int?, limits: TensorFileLimits) throws -> NamedTensor {
+    static func read(_ path: String, window: Int?, limits: ReadLimits) throws -> NamedTensor {
         if let window, window < 1 {
             throw RNNKitError(.badUsage, "the window length must be at least 1, not \(window)", file: path)
         }
@@ -39,9 +39,9 @@ enum CSVFormat {
         let shape = [count, window, columns]
         guard let elements = Tensor.checkedElementCount(shape),
               case let (bytesNeeded, overflow) = elements.multipliedReportingOverflow(by: 4), !overflow,
-              bytesNeeded <= limits.maxArrayBytes else {
+              bytesNeeded <= limits.maxBytes else {
             throw RNNKitError(.badUsage, "too large: \(count) windows of \(window) rows would take more than "
-                + "\(limits.maxArrayBytes) bytes", file: path)
+                + "\(limits.maxBytes) bytes", file: path)
         }
         var scalars: [Float] = []
         scalars.reserveCapacity(elements)
@@ -164,7 +164,7 @@ enum CSVFormat {
             for (index, field) in fields.enumerated() {
                 guard let parsed = number(field) else {
                     if field.isEmpty { throw error("empty field \(index + 1)", recordLine) }
-                    let shown = TensorFile.printable(String(text(field).prefix(40)))
+                    let shown = oneLine(String(text(field).prefix(40)))
                     throw error("field \(index + 1) is not a number: '\(shown)'", recordLine)
                 }
                 guard let value = parsed.value else {

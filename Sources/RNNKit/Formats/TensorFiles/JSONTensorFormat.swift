@@ -4,7 +4,7 @@ import Foundation
 /// are nested arrays (one tensor per key, in key order). `NaN`, `Infinity` and `-Infinity` are
 /// accepted as Python's `json` writes them. Errors name the JSON pointer of the offending value.
 enum JSONTensorFormat {
-    static func read(_ path: String, limits: TensorFileLimits) throws -> [NamedTensor] {
+    static func read(_ path: String, limits: ReadLimits) throws -> [NamedTensor] {
         let file = try ReadableFile(path: path)
         let bytes = try file.readAll(maxBytes: limits.maxJSONBytes, what: "JSON")
         // An object, then one level per dimension, then the number.
@@ -30,7 +30,7 @@ enum JSONTensorFormat {
 
     /// Converts a nested array (or a single number) whose JSON pointer is `pointer`.
     static func tensor(_ value: JSONValue, name: String, pointer: String, path: String,
-                       limits: TensorFileLimits) throws -> NamedTensor {
+                       limits: ReadLimits) throws -> NamedTensor {
         // The shape is read along the first elements; every other element must agree with it.
         var shape: [Int] = []
         var probe = value
@@ -64,7 +64,7 @@ enum JSONTensorFormat {
                         + describe(value) : "ragged array: expected a number here, found \(describe(value))")
                 }
                 guard let number = CSVFormat.parseNumber(text) else {
-                    throw error("not a number: \(TensorFile.printable(String(text.prefix(40))))")
+                    throw error("not a number: \(oneLine(String(text.prefix(40))))")
                 }
                 guard let float = number.value else { throw error("number out of the float32 range: \(text.prefix(40))") }
                 scalars.append(float)

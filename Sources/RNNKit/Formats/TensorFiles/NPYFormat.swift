@@ -12,11 +12,11 @@ enum NPYFormat {
 
     // MARK: - Reading
 
-    static func readFile(_ path: String, limits: TensorFileLimits) throws -> NamedTensor {
+    static func readFile(_ path: String, limits: ReadLimits) throws -> NamedTensor {
         let file = try ReadableFile(path: path)
-        guard file.size <= UInt64(max(0, limits.maxArrayBytes)) else {
+        guard file.size <= UInt64(max(0, limits.maxBytes)) else {
             throw RNNKitError(.unreadable, ".npy file too large: \(file.size) bytes, the limit is "
-                + "\(limits.maxArrayBytes)", file: path)
+                + "\(limits.maxBytes)", file: path)
         }
         var decoder = NPYDecoder(totalBytes: file.size, limits: limits, file: path, location: nil)
         try file.stream { try decoder.feed($0) }
@@ -85,7 +85,7 @@ enum NPYFormat {
 /// reserved for the elements.
 struct NPYDecoder {
     let totalBytes: UInt64
-    let limits: TensorFileLimits
+    let limits: ReadLimits
     let file: String
     let location: String?
 
@@ -100,7 +100,7 @@ struct NPYDecoder {
     private var scalars: [Float] = []
     private var roundedIntegers = false
 
-    init(totalBytes: UInt64, limits: TensorFileLimits, file: String, location: String?) {
+    init(totalBytes: UInt64, limits: ReadLimits, file: String, location: String?) {
         self.totalBytes = totalBytes
         self.limits = limits
         self.file = file
@@ -145,8 +145,8 @@ struct NPYDecoder {
         if dataOffset == nil {
             var length = UInt64(prefix[8]) | UInt64(prefix[9]) << 8
             if prefix.count == 12 { length |= UInt64(prefix[10]) << 16 | UInt64(prefix[11]) << 24 }
-            guard length <= UInt64(max(0, limits.maxHeaderBytes)) else {
-                throw error(".npy header of \(length) bytes is longer than the limit of \(limits.maxHeaderBytes)")
+            guard length <= UInt64(max(0, limits.maxNPYHeaderBytes)) else {
+                throw error(".npy header of \(length) bytes is longer than the limit of \(limits.maxNPYHeaderBytes)")
             }
             let offset = UInt64(prefix.count) + length
             guard offset <= totalBytes else {
@@ -239,7 +239,7 @@ struct NPYDecoder {
             each(UInt32.self) { Float(bitPattern: $0) }
             #endif
         case .float64: each(UInt64.self) { Float(Double(bitPattern: $0)) }
-        case .float16: each(UInt16.self) { NPYDecoder.halfToFloat($0) }
+        case .float16: each(UInt16.self) { Float(halfBitPattern: $0) }
         case .int8: integers(Int8.self)
         case .int16: integers(Int16.self)
         case .int32: integers(Int32.self)
@@ -249,21 +249,6 @@ struct NPYDecoder {
         case .uint32: integers(UInt32.self)
         case .uint64: integers(UInt64.self)
         case .bool: each(UInt8.self) { $0 == 0 ? 0 : 1 }
-        }
-    }
-
-    /// IEEE 754 binary16 to float32, exactly (every half value is a float value).
-    static func halfToFloat(_ half: UInt16) -> Float {
-        let sign: Float = half & 0x8000 != 0 ? -1 : 1
-        let exponent = Int(half >> 10 & 0x1F)
-        let mantissa = UInt32(half & 0x3FF)
-        switch exponent {
-        case 0:  // zero or subnormal: mantissa × 2^-24
-            return sign * Float(mantissa) * 0x1p-24
-        case 31:  // infinity or NaN (payload kept)
-            return Float(bitPattern: UInt32(half & 0x8000) << 16 | 0x7F80_0000 | mantissa << 13)
-        default:
-            return Float(bitPattern: UInt32(half & 0x8000) << 16 | UInt32(exponent + 112) << 23 | mantissa << 13)
         }
     }
 

@@ -48,7 +48,7 @@ struct NPYHeader: Equatable {
             case "descr", "fortran_order", "shape":
                 throw Failure(message: "malformed .npy header: key '\(key)' appears twice")
             default:
-                throw Failure(message: "malformed .npy header: unexpected key '\(TensorFile.printable(key))'")
+                throw Failure(message: "malformed .npy header: unexpected key '\(oneLine(key))'")
             }
         }
         guard let descr, let fortran, let shape else {
@@ -95,7 +95,7 @@ struct NPYHeader: Equatable {
 
     /// Maps a NumPy type string (`<f4`, `|u1`, `>i8`, `|O`, …) to a supported element type.
     static func parseDescr(_ text: String) throws -> TensorElementType {
-        let shown = TensorFile.printable(text)
+        let shown = oneLine(text)
         var chars = Substring(text)
         var order: Character = "="
         if let first = chars.first, "<>|=".contains(first) {
@@ -268,17 +268,14 @@ private struct LiteralParser {
             case "None": return .none
             default:
                 position = start
-                throw fail("unexpected character '\(printableByte(byte))'")
+                // Version 1 and 2 headers are Latin-1, where a byte is its own scalar.
+                throw fail("unexpected character '\(oneLine(String(Unicode.Scalar(byte))))'")
             }
         }
     }
 
     private func isIdentifierByte(_ c: UInt8) -> Bool {
         (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c) || (0x30...0x39).contains(c) || c == 0x5F
-    }
-
-    private func printableByte(_ byte: UInt8) -> String {
-        (0x21...0x7E).contains(byte) ? String(Character(Unicode.Scalar(byte))) : "\\x" + String(byte, radix: 16)
     }
 
     private mutating func parseString() throws -> String {

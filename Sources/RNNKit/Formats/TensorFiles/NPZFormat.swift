@@ -1,17 +1,16 @@
 import Foundation
-import ZIPFoundation
 
 /// NumPy `.npz` archives: a ZIP of `<name>.npy` entries, stored (`np.savez`) or deflated
 /// (`np.savez_compressed`).
 ///
-/// Reading goes through `KerasZipReader`, the bounded ZIP reader of `.keras` archives: it checks
-/// the whole directory first (entry count, declared sizes, names that are absolute or contain
+/// Reading goes through `ZipReader`, RNNKit's bounded ZIP reader: it checks the whole directory
+/// first (entry count, declared sizes, names that are absolute or contain
 /// `..`, agreement with ZIPFoundation's parse), then streams each entry with the declared size
 /// enforced while inflating and the CRC-32 checked. Each entry's bytes go straight into an
 /// `NPYDecoder`, so no entry is held in memory twice.
 enum NPZFormat {
-    static func read(_ path: String, limits: TensorFileLimits) throws -> [NamedTensor] {
-        let reader = try KerasZipReader(path: path)
+    static func read(_ path: String, limits: ReadLimits) throws -> [NamedTensor] {
+        let reader = try ZipReader(path: path)
         switch try reader.signature() {
         case .zip: break
         case .empty: return []
@@ -23,11 +22,7 @@ enum NPZFormat {
             }
             throw RNNKitError(.unreadable, "not an .npz archive (not a ZIP file)", file: path)
         }
-        let archiveLimits = ArchiveLimits(
-            maxEntryBytes: limits.maxArrayBytes, maxTotalBytes: limits.maxTotalBytes,
-            maxCompressionRatio: limits.maxCompressionRatio, maxEntries: limits.maxEntries)
-        try reader.readDirectory(limits: archiveLimits)
-        try reader.crossCheckWithZIPFoundation()
+        try reader.readDirectory(limits: limits)
 
         // Names first, so that an unusable archive fails before any data is read.
         var names: [String] = []
@@ -38,7 +33,7 @@ enum NPZFormat {
             }
             let name = String(entry.name.dropLast(4))
             guard seen.insert(name).inserted else {
-                throw reader.error("two entries hold the array '\(TensorFile.printable(name))'", entry: entry)
+                throw reader.error("two entries hold the array '\(oneLine(name))'", entry: entry)
             }
             names.append(name)
         }
@@ -47,7 +42,8 @@ enum NPZFormat {
         for (entry, name) in zip(reader.entries, names) {
             var decoder = NPYDecoder(totalBytes: entry.uncompressedSize, limits: limits, file: path,
                                      location: entry.displayName)
-            try reader.stream(entry, maxBytes: limits.maxArrayBytes, limits: archiveLimits) { chunk in
+            try reader.stream(entry, maxBytes: limits.maxBytes,
+                              maxCompressionRatio: limits.maxNPZCompressionRatio) { chunk in
                 try chunk.withUnsafeBytes { try decoder.feed($0) }
             }
             tensors.append(try decoder.finish(name: name))
@@ -56,33 +52,18 @@ enum NPZFormat {
     }
 
     /// The bytes of an `.npz` archive holding `tensors` as stored `<name>.npy` entries, in order.
-    /// Built in memory with ZIPFoundation; names must be usable as entry names (and must read back).
+    /// Names must be usable as entry names (and must read back).
     static func archive(_ tensors: [NamedTensor], path: String) throws -> Data {
         try TensorFile.checkUniqueNames(tensors, path: path)
         for tensor in tensors { try checkEntryName(tensor.name, path: path) }
-        do {
-            let archive = try Archive(data: Data(), accessMode: .create)
-            for tensor in tensors {
-                let bytes = NPYFormat.encode(tensor)
-                try archive.addEntry(with: tensor.name + ".npy", type: .file, uncompressedSize: Int64(bytes.count),
-                                     compressionMethod: .none) { position, size in
-                    bytes.subdata(in: Int(position)..<(Int(position) + size))
-                }
-            }
-            guard let data = archive.data else {
-                throw RNNKitError(.badUsage, "cannot build the .npz archive in memory", file: path)
-            }
-            return data
-        } catch let error as RNNKitError {
-            throw error
-        } catch {
-            throw RNNKitError(.badUsage, "cannot build the .npz archive: \(error)", file: path)
-        }
+        let writer = try ZipWriter(for: path)
+        for tensor in tensors { try writer.addStored(tensor.name + ".npy", NPYFormat.encode(tensor)) }
+        return try writer.data()
     }
 
     /// Refuses names that `read` would refuse: empty, absolute, with a `..` component or a NUL.
     static func checkEntryName(_ name: String, path: String) throws {
-        let shown = TensorFile.printable(name)
+        let shown = oneLine(name)
         func refuse(_ why: String) -> RNNKitError {
             RNNKitError(.badUsage, "array name '\(shown)' cannot name an .npz entry: \(why)", file: path)
         }

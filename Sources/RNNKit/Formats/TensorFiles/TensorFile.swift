@@ -70,47 +70,6 @@ public struct NamedTensor: Sendable, Equatable {
     }
 }
 
-/// Bounds applied while reading data files. Every size is in bytes.
-public struct TensorFileLimits: Sendable, Equatable {
-    /// Largest `.npy` file, or declared uncompressed size of one `.npz` entry (header included).
-    /// Also bounds the float32 size of a tensor built from CSV windows.
-    public var maxArrayBytes: Int
-    /// Largest sum of the declared uncompressed sizes of all entries of an `.npz` archive.
-    public var maxTotalBytes: Int
-    /// Most entries an `.npz` archive may declare.
-    public var maxEntries: Int
-    /// Largest uncompressed ÷ compressed ratio of a deflated `.npz` entry. Deflate itself cannot
-    /// exceed about 1032:1, so the default only refuses what no real deflate stream produces; the
-    /// declared sizes (checked against the limits above, and against the bytes actually inflated)
-    /// are the real bound.
-    public var maxCompressionRatio: Int
-    /// Largest `.npy` header (the Python dict text).
-    public var maxHeaderBytes: Int
-    /// Largest `.csv` file.
-    public var maxCSVBytes: Int
-    /// Largest `.json` file. JSON trees take far more memory than their text, hence a lower default.
-    public var maxJSONBytes: Int
-    /// Most dimensions of one array (NumPy itself allows 64).
-    public var maxRank: Int
-
-    public init(maxArrayBytes: Int = 2 << 30, maxTotalBytes: Int = 4 << 30, maxEntries: Int = 10_000,
-                maxCompressionRatio: Int = 1_100, maxHeaderBytes: Int = 1 << 20,
-                maxCSVBytes: Int = 256 << 20, maxJSONBytes: Int = 64 << 20, maxRank: Int = 64) {
-        self.maxArrayBytes = maxArrayBytes
-        self.maxTotalBytes = maxTotalBytes
-        self.maxEntries = maxEntries
-        self.maxCompressionRatio = maxCompressionRatio
-        self.maxHeaderBytes = maxHeaderBytes
-        self.maxCSVBytes = maxCSVBytes
-        self.maxJSONBytes = maxJSONBytes
-        self.maxRank = maxRank
-    }
-
-    /// 2 GiB per array, 4 GiB per archive, 10 000 entries, ratio 1100, 1 MiB headers, 256 MiB of
-    /// CSV, 64 MiB of JSON, rank 64.
-    public static let `default` = TensorFileLimits()
-}
-
 /// Reads and writes the data files of `rnnkit predict`: NumPy `.npy` and `.npz`, CSV and JSON.
 ///
 /// All errors are one-line `RNNKitError`s naming the file and, where there is one, the place in
@@ -141,7 +100,7 @@ public enum TensorFile {
     ///   `W` rows, shape `[rows - W + 1, W, columns]`.
     /// - `.json`: a nested array of numbers (named `input_0`) or an object `{name: nested array}`.
     public static func read(_ path: String, csvWindow: Int? = nil,
-                            limits: TensorFileLimits = .default) throws -> [NamedTensor] {
+                            limits: ReadLimits = .default) throws -> [NamedTensor] {
         let kind = try kind(of: path, writing: false)
         if csvWindow != nil && kind != .csv {
             throw RNNKitError(.badUsage, "a window length applies only to .csv files", file: path)
@@ -155,7 +114,7 @@ public enum TensorFile {
     }
 
     /// Reads an `.npz` archive whatever its name (model files are recognised by content).
-    static func readNPZ(_ path: String, limits: TensorFileLimits = .default) throws -> [NamedTensor] {
+    static func readNPZ(_ path: String, limits: ReadLimits = .default) throws -> [NamedTensor] {
         try NPZFormat.read(path, limits: limits)
     }
 
@@ -214,14 +173,7 @@ public enum TensorFile {
     static func checkUniqueNames(_ tensors: [NamedTensor], path: String) throws {
         var seen = Set<String>()
         for tensor in tensors where !seen.insert(tensor.name).inserted {
-            throw RNNKitError(.badUsage, "two arrays are named '\(printable(tensor.name))'", file: path)
+            throw RNNKitError(.badUsage, "two arrays are named '\(oneLine(tensor.name))'", file: path)
         }
-    }
-
-    /// `text` with control characters replaced, for one-line messages.
-    static func printable(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.map {
-            $0.properties.generalCategory == .control ? "?" : $0
-        }))
     }
 }
