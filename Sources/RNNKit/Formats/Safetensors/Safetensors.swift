@@ -22,15 +22,15 @@ import Foundation
 /// Writing produces what the reference implementation writes for float32 tensors: F32
 /// little-endian, tensors sorted by name and packed in that order, `__metadata__` first, the
 /// header padded with spaces to a multiple of 8 bytes.
-public enum SafetensorsFile {
+enum SafetensorsFile {
     /// The largest header length accepted (as the reference implementation: 100 MB).
-    public static let maxHeaderBytes = 100_000_000
+    static let maxHeaderBytes = 100_000_000
     /// The header key of the string-to-string metadata.
-    public static let metadataKey = "__metadata__"
+    static let metadataKey = "__metadata__"
 
     /// Every tensor of a safetensors file, converted to float32, and its `__metadata__`
     /// (empty when the file has none).
-    public static func readTensors(_ path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
+    static func readTensors(_ path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
         let file = try ReadableFile(path: path)
         let header = try readHeader(file)
         var tensors: [String: Tensor] = [:]
@@ -45,7 +45,7 @@ public enum SafetensorsFile {
     ///
     /// Throws `RNNKitError(.badUsage)` for names the format cannot carry (`__metadata__`, names
     /// with a NUL character) and for write errors.
-    public static func write(_ tensors: [String: Tensor], metadata: [String: String], to path: String) throws {
+    static func write(_ tensors: [String: Tensor], metadata: [String: String], to path: String) throws {
         let names = tensors.keys.sorted()
         for name in names {
             guard name != metadataKey else {
@@ -99,7 +99,7 @@ public enum SafetensorsFile {
     /// looks like safetensors: a header length from 2 to 100 MB that fits the file, and a
     /// header starting with '{'. JSON, HDF5 and ZIP files never pass: their first 8 bytes make
     /// a length far above the limit.
-    public static func looksLikeSafetensors(_ firstBytes: [UInt8], fileSize: Int) -> Bool {
+    static func looksLikeSafetensors(_ firstBytes: [UInt8], fileSize: Int) -> Bool {
         guard firstBytes.count >= 9, fileSize >= 10 else { return false }
         let length = LittleEndianBytes(firstBytes, base: 0).u64(0)
         return length >= 2 && length <= UInt64(maxHeaderBytes) && length <= UInt64(fileSize - 8)

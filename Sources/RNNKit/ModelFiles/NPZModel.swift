@@ -7,14 +7,14 @@ import Foundation
 /// `bytes(np.load("m.npz")["__rnnkit_model__"]).decode()` the architecture.
 ///
 /// Without that entry an `.npz` archive is weights only, and `read` refuses it.
-public enum NPZModel {
+enum NPZModel {
     /// The name of the entry (without `.npy`) that holds the model JSON.
-    public static let modelEntry = "__rnnkit_model__"
+    static let modelEntry = "__rnnkit_model__"
 
     /// Reads a model. Unreadable archives, and archives without `__rnnkit_model__`
     /// (`RNNKitError(.badUsage)`, "weights only: no RNNKit model metadata"), throw; missing,
     /// unexpected and misshaped tensors are in the model's `problems`, located by tensor name.
-    public static func read(_ path: String, limits: ReadLimits = .default) throws -> Model {
+    static func read(_ path: String, limits: ReadLimits = .default) throws -> Model {
         let arrays = try TensorFile.readNPZ(path, limits: limits)
         var tensors: [String: Tensor] = [:]
         var json: [UInt8]?
@@ -45,7 +45,7 @@ public enum NPZModel {
     /// atomic): `__rnnkit_model__.npy` first, then one stored `<name>.npy` float32 entry per
     /// tensor, layers in model order. Refuses (`RNNKitError(.invalidModel)`) a model with
     /// errors, and a layer the layout cannot express, with the reason.
-    public static func write(_ model: Model, layout: WeightLayout, to path: String) throws {
+    static func write(_ model: Model, layout: WeightLayout, to path: String) throws {
         let (json, tensors) = try TensorModelFile.export(model, layout: layout, to: path)
         let text = Array(json.utf8)
         let modelArray = NamedTensor(name: modelEntry, tensor: Tensor(shape: [text.count], scalars: text.map(Float.init)),
@@ -57,13 +57,13 @@ public enum NPZModel {
 
     /// Whether `path` is a ZIP archive with a `__rnnkit_model__.npy` entry. Reads only the
     /// archive's directory; false for anything unreadable.
-    public static func isNPZModel(_ path: String) -> Bool {
+    static func isNPZModel(_ path: String) -> Bool {
         entryNames(path)?.contains(modelEntry + ".npy") ?? false
     }
 
     /// Whether `path` is a ZIP archive whose entries are all `<name>.npy` arrays (at least one):
     /// an `.npz` archive, with or without `__rnnkit_model__`.
-    public static func isNPZ(_ path: String) -> Bool {
+    static func isNPZ(_ path: String) -> Bool {
         guard let names = entryNames(path), !names.isEmpty else { return false }
         return names.allSatisfy { $0.hasSuffix(".npy") && $0.count > 4 }
     }

@@ -26,21 +26,21 @@ import Foundation
 /// independent parse of the directory must agree with RNNKit's. While inflating, the bytes produced
 /// are counted and reading stops as soon as they exceed the declared size; the CRC-32 is always
 /// checked. All failures are `RNNKitError`s naming the archive file and, where there is one, the entry.
-public final class KerasArchive: @unchecked Sendable {
-    public static let configEntry = "config.json"
-    public static let metadataEntry = "metadata.json"
-    public static let weightsEntry = "model.weights.h5"
+final class KerasArchive: @unchecked Sendable {
+    static let configEntry = "config.json"
+    static let metadataEntry = "metadata.json"
+    static let weightsEntry = "model.weights.h5"
 
     /// The archive this was read from.
-    public let path: String
+    let path: String
     /// `config.json`, as text.
-    public let configJSON: String
+    let configJSON: String
     /// `metadata.json`, as text, if the archive has one.
-    public let metadataJSON: String?
+    let metadataJSON: String?
     /// The extracted `model.weights.h5`: `<directory>/model.weights.h5`. Valid until `close()`.
-    public let weightsPath: String
+    let weightsPath: String
     /// The private temporary directory holding `weightsPath`. Removed by `close()`.
-    public let directory: String
+    let directory: String
 
     private let lock = NSLock()
     private var closed = false
@@ -56,7 +56,7 @@ public final class KerasArchive: @unchecked Sendable {
     deinit { close() }
 
     /// Removes the temporary directory (and `weightsPath` with it). Safe to call more than once.
-    public func close() {
+    func close() {
         lock.lock()
         defer { lock.unlock() }
         guard !closed else { return }
@@ -66,7 +66,7 @@ public final class KerasArchive: @unchecked Sendable {
 
     /// Opens `path`, runs `body` with its contents, and removes the temporary directory afterwards,
     /// whether `body` returns or throws.
-    public static func withContents<R>(of path: String, limits: ReadLimits = .default,
+    static func withContents<R>(of path: String, limits: ReadLimits = .default,
                                        _ body: (KerasArchive) throws -> R) throws -> R {
         let archive = try open(path, limits: limits)
         defer { archive.close() }
@@ -75,7 +75,7 @@ public final class KerasArchive: @unchecked Sendable {
 
     /// Reads and checks the archive at `path` and extracts `model.weights.h5`. The caller owns the
     /// result and should `close()` it (deinit does so too). See the type's documentation.
-    public static func open(_ path: String, limits: ReadLimits = .default) throws -> KerasArchive {
+    static func open(_ path: String, limits: ReadLimits = .default) throws -> KerasArchive {
         let zip = try ZipReader(path: path)
         switch try zip.signature() {
         case .zip: break
