@@ -33,29 +33,18 @@ public struct ModelLayer: Sendable {
     /// does not support.
     public internal(set) var className: String
     /// Whether Keras trains its weights; the summary counts them as trainable or not.
-    public internal(set) var trainable: Bool
+    public internal(set) var trainable: Bool = true
     /// Bound weights by the keras layout's names (`kernel`, `recurrent_kernel`, `bias`,
     /// `forward.kernel`, `embeddings`...; docs/layouts.md). Empty until weights are bound, and for
     /// layers without weights.
-    public internal(set) var weights: [String: Tensor]
+    public internal(set) var weights: [String: Tensor] = [:]
     /// What kind of layer it is, with its config; nil when the config could not be decoded
     /// (the reason is among the model's problems).
     var kind: LayerKind?
     /// The layer's calls, in the order the file lists them.
-    var nodes: [LayerNode]
+    var nodes: [LayerNode] = []
     /// Where the layer's config sits in its file (a JSON pointer).
-    var configPointer: String
-
-    init(name: String, className: String, trainable: Bool = true, kind: LayerKind?, nodes: [LayerNode] = [],
-         weights: [String: Tensor] = [:], configPointer: String = "") {
-        self.name = name
-        self.className = className
-        self.trainable = trainable
-        self.kind = kind
-        self.nodes = nodes
-        self.weights = weights
-        self.configPointer = configPointer
-    }
+    var configPointer: String = ""
 
     /// Whether this is an `InputLayer`, which declares one of the model's inputs.
     public var isInput: Bool { kind?.inputLayer != nil }
@@ -106,21 +95,9 @@ public struct Model: Sendable {
     /// The Keras version that wrote the file, e.g. "2.21.0" or "3.15.1".
     public internal(set) var kerasVersion: String
     /// The file (or files) the model was read from, for messages.
-    public internal(set) var source: String
+    public internal(set) var source: String = ""
     /// Every inconsistency found while reading: errors stop the model, warnings do not.
-    public internal(set) var problems: [Problem]
-
-    init(name: String, isSequential: Bool, layers: [ModelLayer], inputs: [TensorRef],
-         outputs: [TensorRef], kerasVersion: String, source: String = "", problems: [Problem] = []) {
-        self.name = name
-        self.isSequential = isSequential
-        self.layers = layers
-        self.inputs = inputs
-        self.outputs = outputs
-        self.kerasVersion = kerasVersion
-        self.source = source
-        self.problems = problems
-    }
+    public internal(set) var problems: [Problem] = []
 
     /// The major version of the Keras that wrote the file (2 when the file does not say).
     public var kerasMajorVersion: Int { kerasMajor(kerasVersion) }

@@ -148,22 +148,24 @@ enum KerasModelConfig {
 
         /// A string field of a layer entry; a value of another type is recorded as a problem.
         mutating func text(_ value: JSONValue?, at location: String) -> String? {
-            guard let value, !value.isNull else { return nil }
-            guard let string = value.stringValue else {
-                problems.append(Problem(.error, location, "expected a string, got \(value.typeName)"))
-                return nil
-            }
-            return string
+            field(value, \.stringValue, "a string", at: location)
         }
 
         /// A boolean field of a layer entry; a value of another type is recorded as a problem.
         mutating func flag(_ value: JSONValue?, at location: String) -> Bool? {
+            field(value, \.boolValue, "a boolean", at: location)
+        }
+
+        /// `value` as the type `read` gets, nil when absent; any other JSON type is recorded as a
+        /// problem at `location`, never taken for absent.
+        private mutating func field<Value>(_ value: JSONValue?, _ read: (JSONValue) -> Value?, _ expected: String,
+                                           at location: String) -> Value? {
             guard let value, !value.isNull else { return nil }
-            guard let bool = value.boolValue else {
-                problems.append(Problem(.error, location, "expected a boolean, got \(value.typeName)"))
+            guard let result = read(value) else {
+                problems.append(Problem(.error, location, "expected \(expected), got \(value.typeName)"))
                 return nil
             }
-            return bool
+            return result
         }
 
         /// One call of a layer, in either Keras node format. Recurrent layers' initial states

@@ -229,18 +229,6 @@ extension RNNKitJSON {
         RNNKitError(.invalidModel, message, location: location)
     }
 
-    /// What a JSON value is, for messages.
-    static func kind(_ value: JSONValue) -> String {
-        switch value {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .number: "a number"
-        case .string: "a string"
-        case .array: "a list"
-        case .object: "an object"
-        }
-    }
-
     static func checkKeys(_ object: JSONObject, _ allowed: Set<String>, at pointer: String) throws {
         for key in object.keys where !allowed.contains(key) {
             throw error("\(pointer)/\(token(key))",
@@ -270,7 +258,7 @@ extension RNNKitJSON {
 
         mutating func read(_ json: JSONValue, source: String) throws -> Model {
             guard let root = json.objectValue else {
-                throw error("", "an RNNKit model is a JSON object, found \(kind(json))")
+                throw error("", "an RNNKit model is a JSON object, found \(json.typeName)")
             }
             try checkKeys(root, topKeys, at: "")
             guard let format = root["format"] else { throw error("", "missing 'format' (\"rnnkit\")") }
@@ -368,7 +356,7 @@ extension RNNKitJSON {
 
         mutating func layer(_ value: JSONValue, pointer: String) throws -> Entry {
             guard let object = value.objectValue else {
-                throw error(pointer, "a layer is a JSON object, found \(kind(value))")
+                throw error(pointer, "a layer is a JSON object, found \(value.typeName)")
             }
             try checkKeys(object, layerKeys, at: pointer)
             guard let name = try string(object, "name", at: pointer) else {
@@ -403,7 +391,7 @@ extension RNNKitJSON {
                 entry.inputs = try items.enumerated().map { position, item in
                     guard let text = item.stringValue else {
                         throw error("\(pointer)/inputs/\(position)",
-                                    "expected a layer reference \"layer\" or \"layer:k\", found \(kind(item))")
+                                    "expected a layer reference \"layer\" or \"layer:k\", found \(item.typeName)")
                     }
                     return (text, "\(pointer)/inputs/\(position)")
                 }
@@ -501,7 +489,7 @@ extension RNNKitJSON {
             return try items.enumerated().map { position, item in
                 guard let text = item.stringValue else {
                     throw error("/\(key)/\(position)",
-                                "expected a layer reference \"layer\" or \"layer:k\", found \(kind(item))")
+                                "expected a layer reference \"layer\" or \"layer:k\", found \(item.typeName)")
                 }
                 return try reference(text, at: "/\(key)/\(position)", names: names)
             }
@@ -511,7 +499,7 @@ extension RNNKitJSON {
         /// before anything is allocated for it.
         func tensor(_ value: JSONValue, pointer: String) throws -> Tensor {
             guard let object = value.objectValue else {
-                throw error(pointer, "a weight is an object {\"shape\": [...], \"data\": [...]}, found \(kind(value))")
+                throw error(pointer, "a weight is an object {\"shape\": [...], \"data\": [...]}, found \(value.typeName)")
             }
             try checkKeys(object, weightKeys, at: pointer)
             guard let shapeValue = object["shape"] else { throw error(pointer, "weight has no 'shape'") }
@@ -551,7 +539,7 @@ extension RNNKitJSON {
             let axis = path.count
             guard axis < shape.count else {
                 guard case .number = value else {
-                    var message = "expected a number, found \(kind(value))"
+                    var message = "expected a number, found \(value.typeName)"
                     if case .string(let text) = value, Float(text)?.isFinite == false {
                         message += "; NaN and Infinity are not JSON numbers, and RNNKit JSON holds finite weights only"
                     }
@@ -562,7 +550,7 @@ extension RNNKitJSON {
             let size = shape[axis]
             guard let items = value.arrayValue else {
                 throw error(location(pointer, path),
-                            "expected a list of \(size) along axis \(axis) of shape \(formatShape(shape)), found \(kind(value))")
+                            "expected a list of \(size) along axis \(axis) of shape \(formatShape(shape)), found \(value.typeName)")
             }
             guard items.count == size else {
                 throw error(location(pointer, path),
