@@ -354,11 +354,35 @@ extension RNNKitJSON {
             return nil
         }
 
+        /// One entry of `layers`: its identity and config, then what it is called on, its layout
+        /// and its weights, each read by a step of its own.
         mutating func layer(_ value: JSONValue, pointer: String) throws -> Entry {
             guard let object = value.objectValue else {
                 throw error(pointer, "a layer is a JSON object, found \(value.typeName)")
             }
             try checkKeys(object, layerKeys, at: pointer)
+            let (name, className, config) = try identity(of: object, at: pointer)
+            var entry = Entry(pointer: pointer,
+                              layer: ModelLayer(name: name, className: className,
+                                                trainable: try config.bool("trainable", default: true),
+                                                kind: decodeKind(className, config, pointer: pointer),
+                                                configPointer: config.pointer))
+            if let inputs = object["inputs"] {
+                guard entry.layer.kind?.inputLayer == nil else {
+                    throw error(pointer + "/inputs", "an InputLayer takes no 'inputs'")
+                }
+                entry.inputs = try references(inputs, at: pointer + "/inputs")
+            }
+            entry.layout = try layout(object["layout"], at: pointer + "/layout")
+            if let weights = object["weights"] {
+                entry.weights = try storedWeights(weights, of: name, at: pointer + "/weights")
+            }
+            return entry
+        }
+
+        /// The layer's name, class and config object.
+        func identity(of object: JSONObject, at pointer: String) throws
+            -> (name: String, className: String, config: KerasConfig) {
             guard let name = try string(object, "name", at: pointer) else {
                 throw error(pointer, "layer has no 'name'")
             }
@@ -372,59 +396,54 @@ extension RNNKitJSON {
             guard let configObject = configValue.objectValue else {
                 throw error(pointer + "/config", "'config' is not an object")
             }
+            return (name, className,
+                    KerasConfig(object: configObject, pointer: pointer + "/config", kerasMajorVersion: major))
+        }
 
-            let config = KerasConfig(object: configObject, pointer: pointer + "/config", kerasMajorVersion: major)
-            var entry = Entry(pointer: pointer,
-                              layer: ModelLayer(name: name, className: className,
-                                                trainable: try config.bool("trainable", default: true),
-                                                kind: decodeKind(className, config, pointer: pointer),
-                                                configPointer: pointer + "/config"))
-
-            if let inputs = object["inputs"] {
-                guard entry.layer.kind?.inputLayer == nil else {
-                    throw error(pointer + "/inputs", "an InputLayer takes no 'inputs'")
-                }
-                guard let items = inputs.arrayValue else {
-                    throw error(pointer + "/inputs", "'inputs' is not a list of layer references")
-                }
-                guard !items.isEmpty else { throw error(pointer + "/inputs", "'inputs' is empty") }
-                entry.inputs = try items.enumerated().map { position, item in
-                    guard let text = item.stringValue else {
-                        throw error("\(pointer)/inputs/\(position)",
-                                    "expected a layer reference \"layer\" or \"layer:k\", found \(item.typeName)")
-                    }
-                    return (text, "\(pointer)/inputs/\(position)")
-                }
+        /// `inputs`: a non-empty list of `"layer"` or `"layer:k"` references, with their places.
+        func references(_ inputs: JSONValue, at pointer: String) throws -> [(text: String, pointer: String)] {
+            guard let items = inputs.arrayValue else {
+                throw error(pointer, "'inputs' is not a list of layer references")
             }
-
-            entry.layout = defaultLayout
-            if let layoutValue = object["layout"] {
-                guard let layoutName = layoutValue.stringValue else {
-                    throw error(pointer + "/layout", "'layout' is not a string")
+            guard !items.isEmpty else { throw error(pointer, "'inputs' is empty") }
+            return try items.enumerated().map { position, item in
+                guard let text = item.stringValue else {
+                    throw error("\(pointer)/\(position)",
+                                "expected a layer reference \"layer\" or \"layer:k\", found \(item.typeName)")
                 }
-                entry.layout = WeightLayout(rawValue: layoutName)
-                if entry.layout == nil {
-                    problems.append(Problem(.error, pointer + "/layout",
-                        "unknown layout '\(layoutName)' (expected \(WeightLayout.allCases.map(\.rawValue).joined(separator: ", ")))"))
-                }
+                return (text, "\(pointer)/\(position)")
             }
+        }
 
-            if let weightsValue = object["weights"] {
-                guard separateTensors == nil else {
-                    throw error(pointer + "/weights",
-                                "layer '\(name)' holds 'weights', but this model's weights are separate tensors")
-                }
-                guard let weights = weightsValue.objectValue else {
-                    throw error(pointer + "/weights", "'weights' is not an object of named tensors")
-                }
-                var stored: [String: StoredWeight] = [:]
-                for (key, value) in weights.entries {
-                    let location = "\(pointer)/weights/\(token(key))"
-                    stored[key] = StoredWeight(location: location, tensor: try tensor(value, pointer: location))
-                }
-                entry.weights = stored
+        /// The layer's `layout`, the model's default when absent. An unknown name gives nil and a
+        /// problem (the layer's weights are then not read), not a reason to stop reading the model.
+        mutating func layout(_ value: JSONValue?, at pointer: String) throws -> WeightLayout? {
+            guard let value else { return defaultLayout }
+            guard let name = value.stringValue else { throw error(pointer, "'layout' is not a string") }
+            guard let layout = WeightLayout(rawValue: name) else {
+                problems.append(Problem(.error, pointer,
+                    "unknown layout '\(name)' (expected \(WeightLayout.allCases.map(\.rawValue).joined(separator: ", ")))"))
+                return nil
             }
-            return entry
+            return layout
+        }
+
+        /// The layer's inline `weights`: named tensors, refused when the model's weights are
+        /// separate tensors.
+        func storedWeights(_ value: JSONValue, of layerName: String, at pointer: String) throws
+            -> [String: StoredWeight] {
+            guard separateTensors == nil else {
+                throw error(pointer, "layer '\(layerName)' holds 'weights', but this model's weights are separate tensors")
+            }
+            guard let weights = value.objectValue else {
+                throw error(pointer, "'weights' is not an object of named tensors")
+            }
+            var stored: [String: StoredWeight] = [:]
+            for (key, value) in weights.entries {
+                let location = "\(pointer)/\(token(key))"
+                stored[key] = StoredWeight(location: location, tensor: try tensor(value, pointer: location))
+            }
+            return stored
         }
 
         /// Gives each separate tensor to its layer: the layer that expects its full name in its
