@@ -73,30 +73,3 @@ extension FixtureFiles {
         return written
     }
 }
-
-/// The built `rnnkit` binary, run as a user would.
-public enum RNNKitBinary {
-    public struct Run {
-        public var status: Int32
-        public var stdout: String
-        public var stderr: String
-    }
-
-    /// Runs `rnnkit` with `arguments`; the binary sits beside the test bundle of `testCase`.
-    public static func run(_ arguments: [String], besides testCase: AnyClass) throws -> Run {
-        var products = Bundle(for: testCase).bundleURL
-        if products.pathExtension == "xctest" { products.deleteLastPathComponent() }
-        let process = Process()
-        process.executableURL = products.appendingPathComponent("rnnkit")
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                   stderr: String(decoding: stderr, as: UTF8.self))
-    }
-}
