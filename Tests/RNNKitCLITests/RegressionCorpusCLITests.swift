@@ -2,10 +2,6 @@ import Foundation
 import RNNKitTestSupport
 import XCTest
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Hostile and broken model files through the built `rnnkit` binary, each in its own process:
 /// the files of Fixtures/regressions/ (some crash libhdf5 itself, which only a child process can
 /// survive), a dozen mutated fixtures through `validate` and `predict`, and the named

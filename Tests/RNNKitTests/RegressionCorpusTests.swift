@@ -12,7 +12,11 @@ import ZIPFoundation
 ///
 /// For every file `Model.load` must either succeed or throw an `RNNKitError` whose description is
 /// one line naming the file; a loaded model with errors must be refused by `Predictor`, and a
-/// valid one must predict or refuse with an `RNNKitError`. Nothing else may escape.
+/// valid one must predict or refuse with an `RNNKitError`. Nothing else may escape. Beyond that,
+/// each mutant does what its mutation calls for (`MutantExpectation`, in
+/// RNNKitTestSupport/CorpusMutations.swift, which makes the mutants): one that changes nothing
+/// the maths reads must predict Keras's outputs within 1e-5, one that loses part of the model
+/// (a truncation) must be refused.
 ///
 /// A few mutants crash libhdf5 itself (see `isolationOnly`): they cannot run in this process and
 /// are checked through the CLI in RNNKitCLITests/RegressionCorpusCLITests.swift instead.
