@@ -1,7 +1,6 @@
 import CHDF5
 import Foundation
 @testable import RNNKit
-import XCTest
 import ZIPFoundation
 
 // The regression corpus's mutation engine: broken model files made from the fixtures by

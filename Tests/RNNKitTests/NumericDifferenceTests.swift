@@ -4,7 +4,7 @@ import XCTest
 
 /// The one comparison every test uses against Keras's numbers: it must not let a NaN, an
 /// infinity or a shape mismatch through, wherever it sits.
-final class KerasComparisonTests: XCTestCase {
+final class NumericDifferenceTests: XCTestCase {
     private let expected = [Tensor(shape: [2, 3], scalars: [0.5, -0.25, 1, 2, 3, 4])]
 
     private func outputs(replacing index: Int, with value: Float) -> [Tensor] {
