@@ -1,5 +1,8 @@
 import CHDF5
 import Foundation
+// The engine reads and edits HDF5 and ZIP files through RNNKit's internal readers (HDF5Group,
+// Keras3WeightsH5, KerasZipReader.crc32): it builds in debug, as `swift build` and `swift test`
+// do, not with `-c release` (nor do the test targets, which import RNNKit the same way).
 @testable import RNNKit
 import ZIPFoundation
 
