@@ -249,15 +249,8 @@ final class RegressionCorpusTests: XCTestCase {
     @discardableResult
     private func run(_ family: String, _ body: (inout Corpus) throws -> Void) throws -> Tally {
         var corpus = Corpus(test: self, family: family, directory: workDirectory)
-        // The .keras reader's temporary folders go to a folder of this run's own, so that other
-        // processes' folders cannot be mistaken for leftovers.
-        let temporary = workDirectory.appendingPathComponent("tmp").path
-        try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
-        let savedTemporary = ProcessInfo.processInfo.environment["TMPDIR"]
-        setenv("TMPDIR", temporary, 1)
-        defer {
-            if let savedTemporary { setenv("TMPDIR", savedTemporary, 1) } else { unsetenv("TMPDIR") }
-        }
+        // So that other processes' folders cannot be mistaken for leftovers of the .keras reader.
+        let temporary = try useOwnTemporaryFolder().path
         let start = Date()
         try body(&corpus)
         corpus.tally.seconds = Date().timeIntervalSince(start)
