@@ -12,6 +12,7 @@ Usage:
     python3 Fixtures/generate_fixtures.py --out DIR  # writes somewhere else
     python3 Fixtures/generate_fixtures.py --no-probe # skip the (slow) Keras
                                                      # load probes of malformed/
+    python3 Fixtures/generate_fixtures.py --only activations  # one folder only
 """
 
 import os
@@ -48,6 +49,37 @@ absl.logging.set_verbosity(absl.logging.ERROR)  # e.g. "HDF5 format is legacy"
 RTOL, ATOL = 1e-5, 1e-6          # reload-vs-expected tolerance
 CROSS_ATOL = 1e-5                # Keras 3 vs tf_keras tolerance
 HARD_SIGMOID_MIN_DIFF = 1e-3     # hard_sigmoid fixtures must differ at least this much
+COUSIN_MIN_DIFF = 1e-3           # outputs must move this much when an activation is swapped
+
+
+# Every activation RNNKit supports, with the close cousins a wrong implementation could compute
+# instead (Keras config name -> {cousin name: function}). A fixture listing the activation in
+# `checks_activations` must tell each cousin apart: with every use of the activation replaced by
+# the cousin (same weights, same inputs), some Keras 3 output moves by more than COUSIN_MIN_DIFF.
+# The cousins' outputs are saved as cousin_<activation>_<cousin>_<i>.npy, so that RNNKit's tests
+# can check that the fixture still discriminates without Python.
+def _leaky(slope):
+    return lambda x: keras.activations.leaky_relu(x, negative_slope=slope)
+
+
+ACTIVATION_COUSINS = {
+    "linear": {"relu": keras.activations.relu},
+    "tanh": {"hard_tanh": keras.activations.hard_tanh, "softsign": keras.activations.softsign},
+    "sigmoid": {"hard_sigmoid": keras.activations.hard_sigmoid},
+    "relu": {"leaky_relu": _leaky(0.2), "softplus": keras.activations.softplus},
+    "elu": {"selu": keras.activations.selu},
+    "selu": {"elu": keras.activations.elu},
+    "softplus": {"relu": keras.activations.relu},
+    "softsign": {"tanh": keras.activations.tanh},
+    "silu": {"hard_silu": keras.activations.hard_silu},
+    "gelu": {"gelu_tanh": lambda x: keras.activations.gelu(x, approximate=True)},
+    "exponential": {"expm1": lambda x: keras.ops.expm1(x)},
+    "relu6": {"relu": keras.activations.relu},
+    "leaky_relu": {"relu": keras.activations.relu, "leaky_relu_0.3": _leaky(0.3)},
+    # Keras 3's clip(x/6 + 0.5, 0, 1) against Keras 2's clip(0.2x + 0.5, 0, 1).
+    "hard_sigmoid": {"hard_sigmoid_keras2": lambda x: keras.ops.clip(0.2 * x + 0.5, 0.0, 1.0)},
+    "softmax": {"sigmoid": keras.activations.sigmoid},
+}
 
 
 # ---------------------------------------------------------------------------
@@ -71,14 +103,16 @@ def reset_sessions():
     tf_keras.utils.set_random_seed(0)
 
 
-def assign_weights(m3, mt, rng, scale=0.5):
-    """Draw every weight from uniform(-scale, scale) and set the same values in
-    both models, layer by layer (layers are paired by name)."""
+def assign_weights(m3, mt, rng, scale=0.5, layer_scales=None):
+    """Draw every weight from uniform(-scale, scale) (or the layer's own scale in
+    `layer_scales`, by name) and set the same values in both models, layer by layer
+    (layers are paired by name)."""
     for layer in m3.layers:
         shapes = [w.shape for w in layer.get_weights()]
         if not shapes:
             continue
-        values = [rng.uniform(-scale, scale, size=s).astype(np.float32) for s in shapes]
+        bound = (layer_scales or {}).get(layer.name, scale)
+        values = [rng.uniform(-bound, bound, size=s).astype(np.float32) for s in shapes]
         layer.set_weights(values)
         twin = mt.get_layer(layer.name)
         twin_shapes = [w.shape for w in twin.get_weights()]
@@ -229,17 +263,26 @@ def build_activations(K):
 
 
 def build_activations_more(K):
+    """One branch per activation, each reading the input itself, so that each activation sees
+    pre-activations wide enough to tell it from its cousins (see ACTIVATION_COUSINS) and its
+    outputs reach the model's outputs undamped. Layers are named after what they check."""
     L = K.layers
-    return K.Sequential([
-        K.Input((4, 3)),
-        L.SimpleRNN(3, activation="selu", return_sequences=True),
-        L.SimpleRNN(3, activation="softplus", return_sequences=True),
-        L.GRU(3, activation="swish", recurrent_activation="relu6", return_sequences=True),
-        L.LSTM(3, activation="gelu", return_sequences=True),
-        L.SimpleRNN(3, activation="leaky_relu", return_sequences=True),
-        L.SimpleRNN(2, activation="exponential"),
-        L.Dense(2, activation="linear"),
-    ])
+    x = K.Input((5, 3))
+    gelu = L.LSTM(4, activation="gelu", return_sequences=True, name="gelu_lstm")(x)
+    branches = [
+        L.SimpleRNN(3, activation="selu", return_sequences=True, name="selu_rnn")(x),
+        L.SimpleRNN(3, activation="softplus", return_sequences=True, name="softplus_rnn")(x),
+        L.GRU(3, activation="swish", recurrent_activation="relu6", return_sequences=True, name="swish_gru")(x),
+        L.SimpleRNN(3, activation="relu6", return_sequences=True, name="relu6_rnn")(x),
+        # gelu and its tanh form differ by 4.7e-4 at most: a Dense with large weights sums the
+        # differences of the LSTM's units past 1e-3.
+        L.Dense(2, name="gelu_amplifier")(gelu),
+        L.SimpleRNN(3, activation="leaky_relu", return_sequences=True, name="leaky_relu_rnn")(x),
+        L.SimpleRNN(3, activation="tanh", return_sequences=True, name="tanh_rnn")(x),
+        L.SimpleRNN(2, activation="exponential", return_sequences=True, name="exponential_rnn")(x),
+    ]
+    y = L.Concatenate(name="branches")(branches)
+    return K.Model(x, [y, L.Dense(2, activation="linear", name="linear_dense")(y)])
 
 
 def build_misc_layers(K):
@@ -296,6 +339,8 @@ class Fixture:
     make_inputs: Callable
     uses_hard_sigmoid: bool = False
     weight_scale: float = 0.5     # weights ~ uniform(-weight_scale, weight_scale)
+    checks_activations: bool = False  # must tell every activation it uses from its cousins
+    layer_weight_scales: dict = dataclasses.field(default_factory=dict)  # name -> scale
 
 
 FIXTURES: List[Fixture] = [
@@ -356,12 +401,19 @@ FIXTURES: List[Fixture] = [
             "Weights ~ uniform(-1, 1) and inputs ~ uniform(-3, 3) so gate pre-activations leave "
             "the region where the two hard_sigmoid formulas nearly agree.",
             build_activations, float_inputs(3, 4, 3, scale=3.0), uses_hard_sigmoid=True,
-            weight_scale=1.0),
+            weight_scale=1.0, checks_activations=True),
     Fixture("activations_more",
-            "Sequential on (4,3): SimpleRNN(selu) -> SimpleRNN(softplus) -> GRU(swish, "
-            "recurrent relu6) -> LSTM(gelu) -> SimpleRNN(leaky_relu) -> SimpleRNN(2, exponential) "
-            "-> Dense(2, linear): the remaining activations Keras offers.",
-            build_activations_more, float_inputs(2, 4, 3)),
+            "Functional on (5,3), one branch per activation, each on the input: SimpleRNN(3, selu), "
+            "SimpleRNN(3, softplus), GRU(3, swish, recurrent relu6), SimpleRNN(3, relu6), "
+            "LSTM(4, gelu) -> Dense(2), SimpleRNN(3, leaky_relu), SimpleRNN(3, tanh), "
+            "SimpleRNN(2, exponential), all with sequences, concatenated as output 0; "
+            "Dense(2, linear) of that is output 1. Weights ~ uniform(-1, 1) (exponential_rnn 0.3, "
+            "relu6_rnn 2, gelu_lstm 2, gelu_amplifier 3) and inputs ~ uniform(-2, 2), so that "
+            "swapping any activation for a close cousin moves the outputs by more than 1e-3.",
+            build_activations_more, float_inputs(2, 5, 3, scale=2.0), weight_scale=1.0,
+            checks_activations=True,
+            layer_weight_scales={"exponential_rnn": 0.3, "relu6_rnn": 2.0, "gelu_lstm": 2.0,
+                                 "gelu_amplifier": 3.0}),
     Fixture("misc_layers",
             "Functional on (5,4): Dropout(0.2) -> SpatialDropout1D(0.1) -> GaussianNoise(0.1) -> "
             "SimpleRNN(3, seq) as branch a; TimeDistributed(Dense(3)) as branch b; Add -> "
@@ -441,6 +493,49 @@ def cross_loads(d: Path, inputs, expected3, expectedt):
     return out
 
 
+ACTIVATION_KEYS = ("activation", "recurrent_activation")
+
+
+def activations_used(model) -> set:
+    """The Keras config names of every activation a model's layers apply."""
+    return {layer.get_config()[key] for layer in model.layers for key in ACTIVATION_KEYS
+            if isinstance(layer.get_config().get(key), str)}
+
+
+def with_activation_swapped(model, name: str, function):
+    """A copy of a Keras 3 model (same weights) in which every use of activation `name` is
+    `function`."""
+    def clone(layer):
+        config = layer.get_config()
+        for key in ACTIVATION_KEYS:
+            if config.get(key) == name:
+                config[key] = function
+        return layer.__class__.from_config(config)
+    twin = keras.models.clone_model(model, clone_function=clone)
+    twin.set_weights(model.get_weights())
+    return twin
+
+
+def save_cousins(m3, d: Path, inputs, expected3, failures: list) -> list:
+    """For every activation of the model and each of its cousins: the Keras 3 outputs with the
+    cousin in its place, saved beside the fixture, and how far they are from the real ones."""
+    cousins = []
+    for name in sorted(activations_used(m3)):
+        if name not in ACTIVATION_COUSINS:
+            failures.append(f"{d.name}: activation {name} has no cousins listed")
+            continue
+        for cousin, function in ACTIVATION_COUSINS[name].items():
+            outputs = predict(with_activation_swapped(m3, name, function), inputs)
+            prefix = f"cousin_{name}_{cousin}_"
+            for i, y in enumerate(outputs):
+                np.save(d / f"{prefix}{i}.npy", y)
+            diff = max_abs_diff(outputs, expected3)
+            cousins.append({"activation": name, "cousin": cousin, "prefix": prefix, "max_abs_diff": diff})
+            if not diff > COUSIN_MIN_DIFF:
+                failures.append(f"{d.name}: swapping {name} for {cousin} moves the outputs by only {diff:.3g}")
+    return cousins
+
+
 def _json_plus_weights(K, json_path, weights_path):
     m = K.models.model_from_json(json_path.read_text())
     m.load_weights(weights_path)
@@ -457,7 +552,7 @@ def generate_fixture(fx: Fixture, root: Path, failures: list) -> dict:
     reset_sessions()
     m3 = fx.build(keras)
     mt = fx.build(tf_keras)
-    assign_weights(m3, mt, rng, fx.weight_scale)
+    assign_weights(m3, mt, rng, fx.weight_scale, fx.layer_weight_scales)
     inputs = fx.make_inputs(rng)
     for i, x in enumerate(inputs):
         np.save(d / f"input_{i}.npy", x)
@@ -475,6 +570,8 @@ def generate_fixture(fx: Fixture, root: Path, failures: list) -> dict:
             failures.append(f"{fx.name}: Keras 3 and tf_keras outputs differ by only {diff:.3g}")
     elif diff > CROSS_ATOL:
         failures.append(f"{fx.name}: Keras 3 vs tf_keras outputs differ by {diff:.3g}")
+
+    cousins = save_cousins(m3, d, inputs, expected3, failures) if fx.checks_activations else []
 
     writers, verification = [], {}
     for writer, save, reloader, model, expected in [
@@ -500,10 +597,13 @@ def generate_fixture(fx: Fixture, root: Path, failures: list) -> dict:
         "uses_hard_sigmoid": fx.uses_hard_sigmoid,
         "seed": seed_for(fx.name),
         "weight_range": [-fx.weight_scale, fx.weight_scale],
+        **({"layer_weight_ranges": {name: [-scale, scale] for name, scale in fx.layer_weight_scales.items()}}
+           if fx.layer_weight_scales else {}),
         "input_shapes": [list(x.shape) for x in inputs],
         "input_dtypes": [str(x.dtype) for x in inputs],
         "output_shapes": [list(y.shape) for y in expected3],
         "max_abs_diff_keras3_vs_tfkeras": diff,
+        **({"activation_cousins": cousins} if fx.checks_activations else {}),
         "verification": verification,
         "cross_loads": cross_loads(d, inputs, expected3, expectedt) if len(writers) == 2 else {},
         "notes": notes,
@@ -725,6 +825,9 @@ def main():
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
     parser.add_argument("--no-probe", action="store_true",
                         help="do not record how Keras reacts to the malformed files")
+    parser.add_argument("--only", action="append", metavar="FIXTURE",
+                        help="regenerate only this fixture folder (repeatable); the other folders, "
+                             "malformed/ and the other manifest entries are kept as they are")
     args = parser.parse_args()
     root = args.out
     root.mkdir(parents=True, exist_ok=True)
@@ -732,14 +835,26 @@ def main():
     failures: list = []
     print(f"keras {keras.__version__}, tf_keras {tf_keras.__version__}, "
           f"tensorflow {tf.__version__} -> {root}", flush=True)
-    fixtures = [generate_fixture(fx, root, failures) for fx in FIXTURES]
-
-    malformed = make_malformed(root)
-    if args.no_probe:
-        for e in malformed:
-            e.pop("probes")
+    if args.only:
+        unknown = set(args.only) - {fx.name for fx in FIXTURES}
+        if unknown:
+            parser.error(f"no fixture named {', '.join(sorted(unknown))}")
+        previous = json.loads((root / "manifest.json").read_text())
+        fresh = {fx.name: generate_fixture(fx, root, failures) for fx in FIXTURES if fx.name in args.only}
+        fixtures = [fresh.get(entry["name"], entry) for entry in previous["fixtures"]]
+        malformed = previous["malformed"]
     else:
-        probe_malformed(root, malformed)
+        fixtures = [generate_fixture(fx, root, failures) for fx in FIXTURES]
+        malformed = make_malformed(root)
+        if args.no_probe:
+            for e in malformed:
+                e.pop("probes")
+        else:
+            probe_malformed(root, malformed)
+
+    checked = {c["activation"] for entry in fixtures for c in entry.get("activation_cousins", [])}
+    for name in sorted(set(ACTIVATION_COUSINS) - checked):
+        failures.append(f"no fixture tells activation {name} from its cousins")
 
     write_json(root / "manifest.json", {
         "generator": {

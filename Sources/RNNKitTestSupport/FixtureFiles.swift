@@ -13,10 +13,35 @@ public enum FixtureFiles {
 
     /// Fixture names and which Keras wrote them, from Fixtures/manifest.json.
     public static func manifest() throws -> [(name: String, writers: [String])] {
+        try manifestFixtures().map { ($0["name"] as? String ?? "", $0["writers"] as? [String] ?? []) }
+    }
+
+    private static func manifestFixtures() throws -> [[String: Any]] {
         let data = try Data(contentsOf: directory.appendingPathComponent("manifest.json"))
         let root = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
-        let fixtures = root["fixtures"] as? [[String: Any]] ?? []
-        return fixtures.map { ($0["name"] as? String ?? "", $0["writers"] as? [String] ?? []) }
+        return root["fixtures"] as? [[String: Any]] ?? []
+    }
+
+    /// An activation of a fixture and a close cousin of it, with the Keras 3 outputs of the same
+    /// model and inputs when every use of the activation is the cousin
+    /// (`<fixture>/<prefix>0.npy`, ...; see ACTIVATION_COUSINS in Fixtures/generate_fixtures.py).
+    public struct ActivationCousin {
+        public var fixture: String
+        /// The Keras config name of the activation ("gelu", "silu", "hard_sigmoid"...).
+        public var activation: String
+        /// The cousin's name: a Keras activation name ("relu") or a variant ("gelu_tanh").
+        public var cousin: String
+        public var prefix: String
+    }
+
+    /// Every activation cousin listed in Fixtures/manifest.json.
+    public static func activationCousins() throws -> [ActivationCousin] {
+        try manifestFixtures().flatMap { fixture in
+            (fixture["activation_cousins"] as? [[String: Any]] ?? []).map {
+                ActivationCousin(fixture: fixture["name"] as? String ?? "", activation: $0["activation"] as? String ?? "",
+                                 cousin: $0["cousin"] as? String ?? "", prefix: $0["prefix"] as? String ?? "")
+            }
+        }
     }
 
     /// Every way a fixture is stored by `writer`: the model file and, for architecture JSON,

@@ -5,16 +5,27 @@ import XCTest
 extension FixtureFiles {
     /// A fixture's model inputs (`input_0.npy`, `input_1.npy`, ...), in model input order.
     public static func inputs(of fixture: String) throws -> [Tensor] {
+        try numbered(fixture, "input_")
+    }
+
+    /// Keras's outputs for a fixture's inputs, as `writer` ("keras3" or "tfkeras") computed them
+    /// (`expected_<writer>_0.npy`, `_1`, ...), in model output order.
+    public static func kerasOutputs(of fixture: String, writer: String) throws -> [Tensor] {
+        try numbered(fixture, "expected_\(writer)_")
+    }
+
+    /// The tensors of `<fixture>/<prefix>0.npy`, `<prefix>1.npy`, ... up to the first missing one.
+    public static func numbered(_ fixture: String, _ prefix: String) throws -> [Tensor] {
         var tensors: [Tensor] = []
-        while FileManager.default.fileExists(atPath: path("\(fixture)/input_\(tensors.count).npy")) {
-            tensors.append(try TensorFile.read(path("\(fixture)/input_\(tensors.count).npy"))[0].tensor)
+        while case let file = path("\(fixture)/\(prefix)\(tensors.count).npy"), FileManager.default.fileExists(atPath: file) {
+            tensors.append(try TensorFile.read(file)[0].tensor)
         }
         return tensors
     }
 
     /// Writes every fixture (its Keras 3 archive) in every weight layout with `write`, reads it
     /// back with `read`, and checks: no problems, the same layers, weights bit for bit, the same
-    /// predictions. `check` sees each written file for format-specific assertions. Layouts
+    /// predictions (and so Keras's). `check` sees each written file for format-specific assertions. Layouts
     /// PyTorch cannot express must be refused with the reason. Returns the files written.
     @discardableResult
     public static func assertEveryFixtureRoundTrips(
@@ -28,6 +39,7 @@ extension FixtureFiles {
             let original = try Model.load(contentsOf: path("\(fixture.name)/keras3.keras"))
             let inputs = try self.inputs(of: fixture.name)
             let expected = try Predictor(original).predict(inputs)
+            let keras = try kerasOutputs(of: fixture.name, writer: "keras3")
             for layout in WeightLayout.allCases {
                 let target = directory.appendingPathComponent("\(fixture.name)-\(layout).\(fileExtension)").path
                 let label = "\(fixture.name) \(layout)"
@@ -49,39 +61,15 @@ extension FixtureFiles {
                     XCTAssertEqual(before.weights.mapValues(\.shape), after.weights.mapValues(\.shape), label,
                                    file: file, line: line)
                 }
-                XCTAssertEqual(try Predictor(reread).predict(inputs), expected, label, file: file, line: line)
+                // The same weights and maths: the very numbers of the original, so Keras's within 1e-5.
+                let outputs = try Predictor(reread).predict(inputs)
+                XCTAssertEqual(outputs, expected, label, file: file, line: line)
+                assertClose(outputs, keras, label, file: file, line: line)
                 try check(original, layout, target)
                 written += 1
             }
         }
         XCTAssertGreaterThan(written, 45, file: file, line: line)
         return written
-    }
-}
-
-/// The built `rnnkit` binary, run as a user would.
-public enum RNNKitBinary {
-    public struct Run {
-        public var status: Int32
-        public var stdout: String
-        public var stderr: String
-    }
-
-    /// Runs `rnnkit` with `arguments`; the binary sits beside the test bundle of `testCase`.
-    public static func run(_ arguments: [String], besides testCase: AnyClass) throws -> Run {
-        var products = Bundle(for: testCase).bundleURL
-        if products.pathExtension == "xctest" { products.deleteLastPathComponent() }
-        let process = Process()
-        process.executableURL = products.appendingPathComponent("rnnkit")
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                   stderr: String(decoding: stderr, as: UTF8.self))
     }
 }

@@ -9,3 +9,19 @@ extension XCTestCase {
         return url
     }
 }
+
+extension XCTestCase {
+    /// Points TMPDIR (which the .keras reader's temporary folders go under) at a fresh folder of
+    /// this test's own until the test ends, so that what it finds there is its own and not
+    /// another process's (test runs of other checkouts share the system's temporary folder).
+    @discardableResult
+    public func useOwnTemporaryFolder() throws -> URL {
+        let folder = try makeTemporaryDirectory()
+        let saved = ProcessInfo.processInfo.environment["TMPDIR"]
+        setenv("TMPDIR", folder.path, 1)
+        addTeardownBlock {
+            if let saved { setenv("TMPDIR", saved, 1) } else { unsetenv("TMPDIR") }
+        }
+        return folder
+    }
+}

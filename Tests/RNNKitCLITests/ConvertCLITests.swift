@@ -1,4 +1,5 @@
 import Foundation
+import RNNKit
 import RNNKitTestSupport
 import XCTest
 
@@ -22,6 +23,9 @@ final class ConvertCLITests: XCTestCase {
         let inputs = ["--input", FixtureFiles.path("seq2seq/input_0.npy"), "--input", FixtureFiles.path("seq2seq/input_1.npy")]
         let reference = try rnnkit(["predict", source] + inputs)
         XCTAssertEqual(reference.status, 0, reference.stderr)
+        // Every converted file must print these very numbers, which are Keras's.
+        assertClose(try PredictionFiles.outputs(PredictionFiles.json(reference.stdout)),
+                    try FixtureFiles.kerasOutputs(of: "seq2seq", writer: "keras3"), source)
         var targets = ["m.h5", "m.keras"]
         for layout in ["keras", "split", "pytorch", "onnx"] {
             targets += ["m-\(layout).json", "m-\(layout).safetensors", "m-\(layout).npz"]

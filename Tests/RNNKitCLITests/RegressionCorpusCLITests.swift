@@ -2,10 +2,6 @@ import Foundation
 import RNNKitTestSupport
 import XCTest
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Hostile and broken model files through the built `rnnkit` binary, each in its own process:
 /// the files of Fixtures/regressions/ (some crash libhdf5 itself, which only a child process can
 /// survive), a dozen mutated fixtures through `validate` and `predict`, and the issue's named
@@ -158,73 +154,105 @@ final class RegressionCorpusCLITests: XCTestCase {
         var inputs: [String]
         var expected: Set<Int32>
         var names: [String] { [model] + (weights.map { [$0] } ?? []) }
+
+        init(label: String, model: String, weights: String? = nil, inputs: [String], expected: Set<Int32>) {
+            (self.label, self.model, self.weights, self.inputs, self.expected) = (label, model, weights, inputs, expected)
+        }
+
+        /// A mutant from the corpus's engine, which must be refused with one of `expected`.
+        init(_ mutant: Mutant, expected: Set<Int32>) {
+            self.init(label: mutant.name, model: mutant.model, weights: mutant.weights, inputs: mutant.inputs,
+                      expected: expected)
+        }
     }
 
     /// A dozen broken files made from the simple_rnn and seq2seq fixtures, each broken in a way
     /// that must fail (never load as valid).
     private func mutatedCases() throws -> [Case] {
         var cases: [Case] = []
-        func write(_ name: String, _ bytes: [UInt8]) throws -> String {
-            let path = directory.appendingPathComponent(name).path
-            try Data(bytes).write(to: URL(fileURLWithPath: path))
-            return path
-        }
         func fixture(_ relative: String) throws -> [UInt8] {
             [UInt8](try Data(contentsOf: URL(fileURLWithPath: FixtureFiles.path(relative))))
         }
-        func text(_ relative: String) throws -> String {
-            try String(contentsOfFile: FixtureFiles.path(relative), encoding: .utf8)
+        func mutating(_ fixture: String, _ model: String, weights: String? = nil) -> BaseFile {
+            BaseFile(fixture: fixture, model: model, weights: weights, mutated: .model)
         }
-        let simpleInput = [FixtureFiles.path("simple_rnn/input_0.npy")]
-        let seqInputs = [FixtureFiles.path("seq2seq/input_0.npy"), FixtureFiles.path("seq2seq/input_1.npy")]
-
-        // Truncations of every container format.
-        for (relative, fraction) in [("simple_rnn/tfkeras.h5", 0.5), ("simple_rnn/keras3.h5", 0.9),
-                                     ("seq2seq/keras3.keras", 0.5), ("seq2seq/keras3.keras", 0.999)] {
-            let bytes = try fixture(relative)
+        // Truncations of every container format. Each mutant gets a folder of its own, so that
+        // writing the next one does not replace it.
+        func folder() throws -> URL {
+            let url = directory.appendingPathComponent(UUID().uuidString)
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            return url
+        }
+        for (fixtureName, model, fraction) in [("simple_rnn", "tfkeras.h5", 0.5), ("simple_rnn", "keras3.h5", 0.9),
+                                               ("seq2seq", "keras3.keras", 0.5), ("seq2seq", "keras3.keras", 0.999)] {
+            let base = mutating(fixtureName, model)
+            let bytes = try base.bytes()
             let cut = Int(Double(bytes.count) * fraction)
-            let name = relative.replacingOccurrences(of: "/", with: "-")
-            cases.append(Case(label: "\(relative) truncated@\(cut)", model: try write("trunc-\(cut)-" + name, Array(bytes[..<cut])),
-                              inputs: relative.hasPrefix("seq2seq") ? seqInputs : simpleInput, expected: [2]))
+            cases.append(Case(try base.with(Array(bytes[..<cut]), "truncated@\(cut)", in: try folder()), expected: [2]))
         }
         // The HDF5 signature damaged.
         var flipped = try fixture("simple_rnn/tfkeras.h5")
         flipped[3] ^= 0x01
-        cases.append(Case(label: "signature bit flip", model: try write("sig.h5", flipped), inputs: simpleInput, expected: [2]))
+        cases.append(Case(try mutating("simple_rnn", "tfkeras.h5").with(flipped, "signature bit flip", in: try folder()),
+                          expected: [2]))
         // The weights inside a .keras damaged (CRC-32 fails).
-        var archive = try fixture("simple_rnn/keras3.keras")
-        for k in 0..<16 { archive[archive.count / 2 + k] ^= 0xFF }
-        cases.append(Case(label: "keras archive damaged", model: try write("damaged.keras", archive), inputs: simpleInput, expected: [2]))
+        let archive = mutating("simple_rnn", "keras3.keras")
+        let zip = try ZipLayout(try archive.bytes())
+        let weightsEntry = try XCTUnwrap(zip.entries.first { $0.name == "model.weights.h5" })
+        let damaged = try XCTUnwrap(zip.mutations(of: weightsEntry, in: try archive.bytes()).first { $0.0 == "data flipped, crc stale" })
+        cases.append(Case(try archive.with(damaged.1, damaged.0, in: try folder()), expected: [2]))
         // The weights file of an architecture JSON truncated.
-        let weights = try fixture("seq2seq/keras3.weights.h5")
-        cases.append(Case(label: "weights truncated", model: FixtureFiles.path("seq2seq/keras3.json"),
-                          weights: try write("w.weights.h5", Array(weights[..<(weights.count / 3)])),
-                          inputs: seqInputs, expected: [2]))
+        let weights = BaseFile(fixture: "seq2seq", model: "keras3.json", weights: "keras3.weights.h5", mutated: .weights)
+        let weightBytes = try weights.bytes()
+        cases.append(Case(try weights.with(Array(weightBytes[..<(weightBytes.count / 3)]), "truncated@\(weightBytes.count / 3)",
+                                           in: try folder()), expected: [2]))
         // Config edits: units changed, class unknown, JSON truncated, reference nowhere, layer removed.
-        let simple = try text("simple_rnn/keras3.json")
-        let seq = try text("seq2seq/keras3.json")
-        let simpleWeights = FixtureFiles.path("simple_rnn/keras3.weights.h5")
-        let seqWeights = FixtureFiles.path("seq2seq/keras3.weights.h5")
-        let edits: [(String, String, String, [String], Set<Int32>)] = [
-            ("units 3 -> 4", simple.replacingOccurrences(of: "\"units\": 3", with: "\"units\": 4"), simpleWeights, simpleInput, [1]),
-            ("class FancyDense", simple.replacingOccurrences(of: "\"class_name\": \"Dense\"", with: "\"class_name\": \"FancyDense\""),
-             simpleWeights, simpleInput, [1]),
-            ("json truncated", String(simple.prefix(simple.count / 2)), simpleWeights, simpleInput, [2]),
-            ("inbound nowhere", seq.replacingOccurrences(of: "[\"lstm\", 0, 1]", with: "[\"no_such_layer\", 0, 1]"),
-             seqWeights, seqInputs, [1]),
-            ("layer removed", try removingLayer(named: "lstm_1", from: seq), seqWeights, seqInputs, [1]),
+        let simple = mutating("simple_rnn", "keras3.json", weights: "keras3.weights.h5")
+        let seq = mutating("seq2seq", "keras3.json", weights: "keras3.weights.h5")
+        let simpleText = try simple.configText(), seqText = try seq.configText()
+        let edits: [(BaseFile, String, String, Set<Int32>)] = [
+            (simple, "units 3 -> 4", simpleText.replacingOccurrences(of: "\"units\": 3", with: "\"units\": 4"), [1]),
+            (simple, "class FancyDense",
+             simpleText.replacingOccurrences(of: "\"class_name\": \"Dense\"", with: "\"class_name\": \"FancyDense\""), [1]),
+            (simple, "json truncated@\(simpleText.count / 2)", String(simpleText.prefix(simpleText.count / 2)), [2]),
+            (seq, "inbound nowhere", seqText.replacingOccurrences(of: "[\"lstm\", 0, 1]", with: "[\"no_such_layer\", 0, 1]"), [1]),
+            (seq, "layer removed", try removingLayer(named: "lstm_1", from: seqText), [1]),
         ]
-        for (index, (label, edited, weightsPath, inputs, expected)) in edits.enumerated() {
-            XCTAssertNotEqual(edited, simple, label)
-            XCTAssertNotEqual(edited, seq, label)
-            cases.append(Case(label: label, model: try write("edit-\(index).json", Array(edited.utf8)), weights: weightsPath,
-                              inputs: inputs, expected: expected))
+        for (base, label, edited, expected) in edits {
+            XCTAssertNotEqual(edited, simpleText, label)
+            XCTAssertNotEqual(edited, seqText, label)
+            cases.append(Case(try XCTUnwrap(try base.withConfig(edited, label, in: try folder())), expected: expected))
         }
         // Weights Keras itself loads wrongly or not at all.
+        let simpleInput = [FixtureFiles.path("simple_rnn/input_0.npy")]
         cases.append(Case(label: "nan weight", model: FixtureFiles.path("malformed/nan_weight.h5"), inputs: simpleInput, expected: [1]))
         cases.append(Case(label: "misshaped weight", model: FixtureFiles.path("malformed/misshaped_weight.h5"),
                           inputs: simpleInput, expected: [1]))
         return cases
+    }
+
+    /// Mutants that change nothing the maths reads (the archive rebuilt deflated, metadata.json
+    /// missing or not JSON, an asset that is a zip bomb) predict Keras's outputs within 1e-5
+    /// through the binary too, or (where refusing is allowed) fail cleanly.
+    func testMutantsThatChangeNoMathsPredictKerasOutputs() throws {
+        var matched = 0
+        for fixture in ["simple_rnn", "seq2seq"] {
+            let base = BaseFile(fixture: fixture, model: "keras3.keras", weights: nil, mutated: .model)
+            let bytes = try base.bytes()
+            for (label, copy) in try CorpusMutations.archiveLevelMutations(of: bytes, zip: try ZipLayout(bytes), in: directory) {
+                let mutant = try base.with(copy, label, in: directory)
+                guard [.kerasOutputs, .kerasOutputsOrRefusal].contains(mutant.expectation) else { continue }
+                let run = try rnnkit(["predict", mutant.model] + mutant.inputs.flatMap { ["--input", $0] })
+                if run.status != 0 && mutant.expectation == .kerasOutputsOrRefusal {
+                    assertCleanFailure(run, expected: [1, 2], naming: [mutant.model], mutant.name)
+                    continue
+                }
+                assertSucceeded(run, mutant.name)
+                assertClose(try PredictionFiles.outputs(PredictionFiles.json(run.stdout)), try mutant.kerasOutputs(), mutant.name)
+                matched += 1
+            }
+        }
+        XCTAssertGreaterThanOrEqual(matched, 4)
     }
 
     private func removingLayer(named name: String, from text: String) throws -> String {
@@ -242,9 +270,12 @@ final class RegressionCorpusCLITests: XCTestCase {
         // 1 GiB of zeros in a ~1 MB deflate stream (ratio ~1030:1), as model.weights.h5.
         let zeros = 1 + 258 * 4_161_000
         // The hand-made helpers agree with zlib (values from Python's zlib.crc32).
-        XCTAssertEqual(CRC32.ofZeros(2_580_001), 0x8254_89E3)
-        XCTAssertEqual(CRC32.ofZeros(1000), CRC32.of([UInt8](repeating: 0, count: 1000)))
-        let bomb = try kerasArchive(replacingWeightsWith: .deflatedZeros(count: zeros))
+        XCTAssertEqual(HandMadeZip.crcOfZeros(2_580_001), 0x8254_89E3)
+        XCTAssertEqual(HandMadeZip.crcOfZeros(1000), HandMadeZip.Member(name: "z", stored: [UInt8](repeating: 0, count: 1000)).crc)
+        let bomb = try kerasArchive("bomb.keras") {
+            $0.filter { $0.name != "model.weights.h5" }
+                + [HandMadeZip.Member(name: "model.weights.h5", deflated: HandMadeZip.deflate(zeros), size: zeros)]
+        }
         let run = try rnnkit(["validate", bomb])
         assertCleanFailure(run, expected: [2], naming: [bomb], "zip bomb")
         XCTAssertTrue(run.stderr.contains("zip bomb"), run.stderr)
@@ -254,7 +285,9 @@ final class RegressionCorpusCLITests: XCTestCase {
 
     func testPathTraversalEntryIsRefused() throws {
         for name in ["../evil", "assets/../../evil", "/tmp/evil"] {
-            let archive = try kerasArchive(adding: [(name, Array("owned".utf8))])
+            let archive = try kerasArchive("extra-\(UUID().uuidString).keras") {
+                $0 + [HandMadeZip.Member(name: name, stored: Array("owned".utf8))]
+            }
             let run = try rnnkit(["validate", archive])
             assertCleanFailure(run, expected: [2], naming: [archive], "traversal \(name)")
             XCTAssertTrue(run.stderr.contains("unsafe entry name"), run.stderr)
@@ -327,370 +360,28 @@ final class RegressionCorpusCLITests: XCTestCase {
 
     // MARK: - Checks
 
-    private func assertCleanFailure(_ run: Run, expected: Set<Int32>, naming files: [String], _ label: String,
-                                    file: StaticString = #filePath, line: UInt = #line) {
-        assertCleanFailure(run, expected: expected, naming: files.first!, label, alternatives: Array(files.dropFirst()),
-                           file: file, line: line)
-    }
-
-    private func assertCleanFailure(_ run: Run, expected: Set<Int32>, naming path: String, _ label: String,
-                                    alternatives: [String] = [], file: StaticString = #filePath, line: UInt = #line) {
-        let what = "\(label): \(run.outcome)"
-        XCTAssertTrue(expected.contains(run.status), "\(what); expected exit \(expected.sorted())", file: file, line: line)
-        // `validate` reports an invalid model on stdout (exit 1, empty stderr); anything else
-        // that fails says so in exactly one line on stderr.
-        let lines = run.stderr.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.isEmpty }
-        if !(run.status == 1 && lines.isEmpty && !run.stdout.isEmpty) {
-            XCTAssertEqual(lines.count, 1, "\(what): stderr is not one line", file: file, line: line)
-        }
-        XCTAssertTrue(run.stderr.isEmpty || run.stderr.hasSuffix("\n"), "\(what): stderr does not end its line",
-                      file: file, line: line)
-        XCTAssertFalse(run.stderr.contains("HDF5-DIAG"), "\(what): HDF5 diagnostics printed", file: file, line: line)
-        guard !lines.isEmpty else { return }
-        let named = ([path] + alternatives).contains { run.stderr.hasPrefix("rnnkit: error: \($0)") }
-        XCTAssertTrue(named, "\(what): stderr does not start with the file's name", file: file, line: line)
-    }
-
-    /// Under a second (or `seconds`) of processor time, under 256 MiB of resident memory. Processor
-    /// time, not the wall clock, so that a busy test machine does not fail the check; hangs are
-    /// caught by `rnnkit(_:timeout:)`.
-    private func assertQuickAndSmall(_ run: Run, _ label: String, within seconds: TimeInterval = 1,
-                                     file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertFalse(run.timedOut, "\(label): timed out", file: file, line: line)
-        XCTAssertLessThan(run.processorSeconds, seconds, "\(label): took \(run.processorSeconds) s of processor time",
-                          file: file, line: line)
-        XCTAssertLessThan(run.maxResidentKiB, 256 * 1024, "\(label): used \(run.maxResidentKiB) KiB", file: file, line: line)
-    }
-
     private func kerasTemporaryDirectories() -> [String] {
         (try? FileManager.default.contentsOfDirectory(atPath: temporaryFolder.path)) ?? []
     }
 
     // MARK: - Running rnnkit
 
-    private struct Run {
-        var status: Int32
-        /// The signal that killed the process, if one did.
-        var signal: Int32?
-        var stdout: String
-        var stderr: String
-        var seconds: TimeInterval
-        /// User and system time of rnnkit and its worker process.
-        var processorSeconds: TimeInterval
-        var maxResidentKiB: Int
-        var timedOut: Bool
-        var memoryExceeded: Bool
-
-        var outcome: String {
-            if timedOut { return "timed out after \(Int(seconds)) s" }
-            if memoryExceeded { return "killed above 1 GiB resident after \(String(format: "%.1f", seconds)) s" }
-            if let signal { return "killed by signal \(signal); stderr: \(stderr.prefix(300))" }
-            return "exit \(status); stderr: \(stderr.prefix(500))"
-        }
-    }
-
-    private var binary: String {
-        // The test bundle sits beside the built products (on Linux the bundle URL may be that folder).
-        var products = Bundle(for: Self.self).bundleURL
-        if products.pathExtension == "xctest" { products.deleteLastPathComponent() }
-        return products.appendingPathComponent("rnnkit").path
-    }
-
-    /// Runs rnnkit with `arguments`, its output in files (no pipe can fill up), killed after
-    /// `timeout` seconds; measures its time and peak resident memory (wait4's rusage).
-    private func rnnkit(_ arguments: [String], timeout: TimeInterval = 10) throws -> Run {
-        let id = UUID().uuidString
-        let stdoutPath = directory.deletingLastPathComponent().appendingPathComponent("rnnkit-out-\(id)").path
-        let stderrPath = directory.deletingLastPathComponent().appendingPathComponent("rnnkit-err-\(id)").path
-        defer {
-            unlink(stdoutPath)
-            unlink(stderrPath)
-        }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        let argv = ([binary] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        // No Swift backtracer: a crash should show as a signal, quickly.
-        var environment = ProcessInfo.processInfo.environment
-        environment["SWIFT_BACKTRACE"] = "enable=no"
-        environment["TMPDIR"] = temporaryFolder.path
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { envp.forEach { free($0) } }
-
-        // Its own process group, so that a timeout or runaway allocation stops rnnkit's worker
-        // processes too.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
-        posix_spawnattr_setpgroup(&attributes, 0)
-
-        let start = Date()
-        var pid = pid_t()
-        let spawned = posix_spawn(&pid, binary, &actions, &attributes, argv, envp)
-        guard spawned == 0 else {
-            throw NSError(domain: "posix_spawn", code: Int(spawned), userInfo: [NSLocalizedDescriptionKey: "cannot run \(binary)"])
-        }
-        var status: Int32 = 0
-        var usage = rusage()
-        var timedOut = false
-        var memoryExceeded = false
-        var polls = 0
-        while true {
-            let waited = wait4(pid, &status, WNOHANG, &usage)
-            if waited == pid { break }
-            if waited < 0 && errno != EINTR { break }
-            polls += 1
-            if Date().timeIntervalSince(start) > timeout {
-                timedOut = true
-            } else if polls % 5 == 0, residentKiB(of: [pid] + descendants(of: pid)) > memoryLimitKiB {
-                // A runaway allocation is stopped before it can hurt the machine running the tests.
-                memoryExceeded = true
-            }
-            if timedOut || memoryExceeded {
-                // rnnkit's worker processes (in process groups of their own) first: once their
-                // parent is gone they can no longer be found.
-                for process in descendants(of: pid).reversed() { kill(process, SIGKILL) }
-                kill(pid, SIGKILL)
-                _ = wait4(pid, &status, 0, &usage)
-                break
-            }
-            usleep(2_000)
-        }
-        let seconds = Date().timeIntervalSince(start)
-        // WIFEXITED / WTERMSIG by hand: Swift does not import the macros.
-        let signal = status & 0x7F
-        let exited = signal == 0
-        return Run(status: exited ? (status >> 8) & 0xFF : -1, signal: exited ? nil : signal,
-                   stdout: (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "",
-                   stderr: String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: stderrPath))) ?? Data(), as: UTF8.self),
-                   seconds: seconds,
-                   processorSeconds: [usage.ru_utime, usage.ru_stime].reduce(0) { $0 + Double($1.tv_sec) + Double($1.tv_usec) / 1e6 },
-                   maxResidentKiB: Int(usage.ru_maxrss), timedOut: timedOut,
-                   memoryExceeded: memoryExceeded)
-    }
-
-    /// Children using more than this are killed (the tests themselves allow 256 MiB).
-    private let memoryLimitKiB = 1 << 20
-
-    /// The processes below `root` (children first, then theirs), from /proc.
-    private func descendants(of root: pid_t) -> [pid_t] {
-        var parents: [pid_t: pid_t] = [:]
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = pid_t(entry),
-                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            // After "pid (comm)": state ppid ...
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 1, let parent = pid_t(fields[1]) { parents[pid] = parent }
-        }
-        var found: [pid_t] = []
-        var frontier = [root]
-        while !frontier.isEmpty {
-            let children = parents.filter { frontier.contains($0.value) }.map(\.key)
-            found += children
-            frontier = children
-        }
-        return found
-    }
-
-    /// The resident memory of `processes`, from /proc (0 for those that are gone).
-    private func residentKiB(of processes: [pid_t]) -> Int {
-        let pageKiB = Int(sysconf(Int32(_SC_PAGESIZE))) / 1024
-        return processes.reduce(0) { total, pid in
-            guard let statm = try? String(contentsOfFile: "/proc/\(pid)/statm", encoding: .utf8) else { return total }
-            let pages = statm.split(separator: " ")
-            return total + (pages.count > 1 ? (Int(pages[1]) ?? 0) * pageKiB : 0)
-        }
+    /// Runs rnnkit with its own TMPDIR, killed after `timeout` seconds.
+    private func rnnkit(_ arguments: [String], timeout: TimeInterval = 10) throws -> RNNKitBinary.Run {
+        try RNNKitBinary.run(arguments, besides: Self.self, environment: ["TMPDIR": temporaryFolder.path], timeout: timeout)
     }
 
     // MARK: - Building archives
 
-    private enum Payload {
-        case bytes([UInt8])
-        case deflatedZeros(count: Int)
-    }
-
-    /// simple_rnn's .keras with model.weights.h5 replaced by `payload`.
-    private func kerasArchive(replacingWeightsWith payload: Payload) throws -> String {
-        var members = try fixtureMembers()
-        members.removeAll { $0.name == "model.weights.h5" }
-        members.append(("model.weights.h5", payload))
-        return try writeZip("bomb.keras", members)
-    }
-
-    /// simple_rnn's .keras with extra entries.
-    private func kerasArchive(adding extra: [(String, [UInt8])]) throws -> String {
-        try writeZip("extra-\(UUID().uuidString).keras", try fixtureMembers() + extra.map { ($0.0, .bytes($0.1)) })
-    }
-
-    /// The three entries of simple_rnn/keras3.keras (all stored), read by their local headers.
-    private func fixtureMembers() throws -> [(name: String, payload: Payload)] {
+    /// simple_rnn's .keras (its three stored entries) rebuilt by hand with `edit` applied to its entries.
+    private func kerasArchive(_ name: String, _ edit: ([HandMadeZip.Member]) -> [HandMadeZip.Member]) throws -> String {
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: FixtureFiles.path("simple_rnn/keras3.keras"))))
-        var members: [(String, Payload)] = []
-        var offset = 0
-        func u16(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 }
-        func u32(_ at: Int) -> Int { u16(at) | u16(at + 2) << 16 }
-        while offset + 30 <= bytes.count, u32(offset) == 0x0403_4B50 {
-            let size = u32(offset + 18), nameLength = u16(offset + 26), extraLength = u16(offset + 28)
-            let name = String(decoding: bytes[(offset + 30)..<(offset + 30 + nameLength)], as: UTF8.self)
-            let data = offset + 30 + nameLength + extraLength
-            members.append((name, .bytes(Array(bytes[data..<(data + size)]))))
-            offset = data + size
+        let members = try ZipLayout(bytes).entries.map {
+            HandMadeZip.Member(name: $0.name, stored: Array(bytes[$0.dataOffset..<($0.dataOffset + $0.size)]))
         }
-        XCTAssertEqual(members.map(\.0), ["metadata.json", "config.json", "model.weights.h5"])
-        return members
-    }
-
-    /// A ZIP of stored entries and deflated runs of zeros, written by hand.
-    private func writeZip(_ name: String, _ members: [(name: String, payload: Payload)]) throws -> String {
-        var out = [UInt8](), central = [UInt8]()
-        func u16(_ v: Int, _ to: inout [UInt8]) { to += [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF)] }
-        func u32(_ v: Int, _ to: inout [UInt8]) { for k in 0..<4 { to.append(UInt8(v >> (8 * k) & 0xFF)) } }
-        for (entryName, payload) in members {
-            let nameBytes = Array(entryName.utf8)
-            let (method, data, size, crc): (Int, [UInt8], Int, UInt32)
-            switch payload {
-            case .bytes(let bytes): (method, data, size, crc) = (0, bytes, bytes.count, CRC32.of(bytes))
-            case .deflatedZeros(let count): (method, data, size, crc) = (8, Deflate.zeros(count), count, CRC32.ofZeros(count))
-            }
-            let offset = out.count
-            u32(0x0403_4B50, &out); u16(20, &out); u16(0, &out); u16(method, &out); u16(0, &out); u16(0x21, &out)
-            u32(Int(crc), &out); u32(data.count, &out); u32(size, &out); u16(nameBytes.count, &out); u16(0, &out)
-            out += nameBytes + data
-            u32(0x0201_4B50, &central); u16(0x0314, &central); u16(20, &central); u16(0, &central); u16(method, &central)
-            u16(0, &central); u16(0x21, &central); u32(Int(crc), &central); u32(data.count, &central); u32(size, &central)
-            u16(nameBytes.count, &central); u16(0, &central); u16(0, &central); u16(0, &central); u16(0, &central)
-            u32(0o100644 << 16, &central); u32(offset, &central)
-            central += nameBytes
-        }
-        let centralOffset = out.count
-        out += central
-        u32(0x0605_4B50, &out); u16(0, &out); u16(0, &out); u16(members.count, &out); u16(members.count, &out)
-        u32(central.count, &out); u32(centralOffset, &out); u16(0, &out)
+        XCTAssertEqual(members.map(\.name), ["metadata.json", "config.json", "model.weights.h5"])
         let path = directory.appendingPathComponent(name).path
-        try Data(out).write(to: URL(fileURLWithPath: path))
+        try Data(HandMadeZip.zip(edit(members))).write(to: URL(fileURLWithPath: path))
         return path
-    }
-}
-
-/// CRC-32 (ISO-HDLC, as ZIP uses), for the hand-made archives.
-private enum CRC32 {
-    static let table: [UInt32] = (0..<256).map { index in
-        var c = UInt32(index)
-        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
-
-    static func of(_ bytes: [UInt8]) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
-        return crc ^ 0xFFFF_FFFF
-    }
-
-    /// The CRC-32 of `count` zero bytes, in O(log count) steps: the register after n zero bytes
-    /// is a linear map of the register before, applied by squaring (zlib's crc32_combine method).
-    static func ofZeros(_ count: Int) -> UInt32 {
-        // The operator for one zero *bit*, as a 32×32 GF(2) matrix (one column per input bit).
-        var operatorMatrix = [UInt32](repeating: 0, count: 32)
-        operatorMatrix[0] = 0xEDB8_8320
-        for n in 1..<32 { operatorMatrix[n] = 1 << (n - 1) }
-        func times(_ matrix: [UInt32], _ vector: UInt32) -> UInt32 {
-            var sum: UInt32 = 0, v = vector, i = 0
-            while v != 0 { if v & 1 != 0 { sum ^= matrix[i] }; v >>= 1; i += 1 }
-            return sum
-        }
-        func square(_ matrix: [UInt32]) -> [UInt32] { matrix.map { times(matrix, $0) } }
-        for _ in 0..<3 { operatorMatrix = square(operatorMatrix) }  // one zero byte = 8 zero bits
-        var crc: UInt32 = 0xFFFF_FFFF
-        var n = count
-        while n > 0 {
-            if n & 1 != 0 { crc = times(operatorMatrix, crc) }
-            operatorMatrix = square(operatorMatrix)
-            n >>= 1
-        }
-        return crc ^ 0xFFFF_FFFF
-    }
-}
-
-/// A raw deflate stream of zeros at the format's best ratio (1032:1): one dynamic-Huffman block
-/// whose literal/length code has just literal 0 (2 bits), end of block (2 bits) and length 258
-/// (1 bit), and whose only distance code is distance 1 (1 bit). After one literal zero, every
-/// 258 more zeros cost two zero bits.
-private enum Deflate {
-    static func zeros(_ count: Int) -> [UInt8] {
-        precondition(count >= 1 && (count - 1) % 258 == 0, "count must be 1 + 258·k")
-        var writer = BitWriter()
-        writer.bits(1, 1)           // BFINAL
-        writer.bits(2, 2)           // BTYPE = dynamic
-        writer.bits(29, 5)          // HLIT: 286 literal/length codes
-        writer.bits(0, 5)           // HDIST: 1 distance code
-        writer.bits(14, 4)          // HCLEN: 18 code-length codes
-        // Code-length code lengths in the format's order 16 17 18 0 8 7 9 6 10 5 11 4 12 3 13 2 14 1:
-        // 18 (runs of zeros) gets 1 bit, lengths 1 and 2 get 2 bits.
-        for length in [0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 2] { writer.bits(length, 3) }
-        // Canonical code-length codes: 18 → 0, 1 → 10, 2 → 11 (Huffman codes go most significant bit first).
-        func codeLength(_ symbol: Int) {
-            switch symbol {
-            case 18: writer.huffman(0b0, 1)
-            case 1: writer.huffman(0b10, 2)
-            default: writer.huffman(0b11, 2)
-            }
-        }
-        func zeroRun(_ count: Int) {
-            var left = count
-            while left > 0 {
-                let run = min(left, 138)
-                precondition(run >= 11)
-                codeLength(18)
-                writer.bits(run - 11, 7)
-                left -= run
-            }
-        }
-        // Literal/length lengths: 0 → 2, 1...255 → 0, 256 → 2, 257...284 → 0, 285 → 1; distance 0 → 1.
-        codeLength(2); zeroRun(138); zeroRun(117); codeLength(2); zeroRun(28); codeLength(1); codeLength(1)
-        // Data: literal 0 ("10"), then (length 258 "0", distance 1 "0") per 258 zeros, then end ("11").
-        writer.huffman(0b10, 2)
-        writer.zeroBits(2 * ((count - 1) / 258))
-        writer.huffman(0b11, 2)
-        return writer.finish()
-    }
-
-    private struct BitWriter {
-        var bytes: [UInt8] = []
-        var current: UInt32 = 0
-        var used = 0
-
-        /// `count` bits of `value`, least significant first (header fields, extra bits).
-        mutating func bits(_ value: Int, _ count: Int) {
-            for k in 0..<count { bit((value >> k) & 1) }
-        }
-
-        /// A Huffman code of `length` bits, most significant first.
-        mutating func huffman(_ code: Int, _ length: Int) {
-            for k in stride(from: length - 1, through: 0, by: -1) { bit((code >> k) & 1) }
-        }
-
-        mutating func zeroBits(_ count: Int) {
-            var left = count
-            while left > 0 && used != 0 { bit(0); left -= 1 }
-            bytes += [UInt8](repeating: 0, count: left / 8)
-            for _ in 0..<(left % 8) { bit(0) }
-        }
-
-        mutating func bit(_ value: Int) {
-            current |= UInt32(value & 1) << used
-            used += 1
-            if used == 8 { bytes.append(UInt8(current)); current = 0; used = 0 }
-        }
-
-        mutating func finish() -> [UInt8] {
-            if used > 0 { bytes.append(UInt8(current)) }
-            return bytes
-        }
     }
 }

@@ -5,32 +5,17 @@ import XCTest
 
 /// Every fixture, in every file format, predicts what Keras predicted (max abs error ≤ 1e-5).
 final class InferenceTests: XCTestCase {
-    /// Keras's outputs for a fixture: `expected_<writer>_0.npy`, `_1`, ...
-    private func expected(_ fixture: String, _ writer: String) throws -> [Tensor] {
-        var tensors: [Tensor] = []
-        while case let path = FixtureFiles.path("\(fixture)/expected_\(writer)_\(tensors.count).npy"),
-              FileManager.default.fileExists(atPath: path) {
-            tensors.append(try TensorFile.read(path)[0].tensor)
-        }
-        return tensors
-    }
-
     func testEveryFixtureMatchesKerasOutputsInEveryFormat() throws {
         var worst: (error: Float, file: String) = (0, "")
         var checked = 0
         for fixture in try FixtureFiles.manifest() {
             let inputs = try FixtureFiles.inputs(of: fixture.name)
             for writer in fixture.writers {
-                let expected = try expected(fixture.name, writer)
+                let expected = try FixtureFiles.kerasOutputs(of: fixture.name, writer: writer)
                 for (modelPath, weightsPath) in FixtureFiles.files(of: fixture.name, writer: writer) {
                     let outputs = try Predictor(contentsOf: modelPath, weights: weightsPath).predict(inputs)
-                    XCTAssertEqual(outputs.count, expected.count, modelPath)
-                    for (output, want) in zip(outputs, expected) {
-                        XCTAssertEqual(output.shape, want.shape, modelPath)
-                        let error = zip(output.scalars, want.scalars).map { abs($0 - $1) }.max() ?? .infinity
-                        XCTAssertLessThanOrEqual(error, 1e-5, modelPath)
-                        if error > worst.error { worst = (error, modelPath) }
-                    }
+                    let error = assertClose(outputs, expected, modelPath)
+                    if error > worst.error { worst = (error, modelPath) }
                     checked += 1
                 }
             }
@@ -82,19 +67,14 @@ final class InferenceTests: XCTestCase {
             guard let (modelPath, weightsPath) = FixtureFiles.files(of: fixture.name, writer: writer).first
             else { continue }
             let inputs = try FixtureFiles.inputs(of: fixture.name).map(repeated)
-            let expected = try expected(fixture.name, writer).map(repeated)
+            let expected = try FixtureFiles.kerasOutputs(of: fixture.name, writer: writer).map(repeated)
             let predictor = try Predictor(contentsOf: modelPath, weights: weightsPath)
             var single: [Tensor] = []
             for threads in [1, 3] {
                 RNNKitRuntime.setThreadCount(threads)
                 let outputs = try predictor.predict(inputs)
                 if threads == 1 { single = outputs } else { XCTAssertEqual(outputs, single, modelPath) }
-                XCTAssertEqual(outputs.count, expected.count, modelPath)
-                for (output, want) in zip(outputs, expected) {
-                    XCTAssertEqual(output.shape, want.shape, modelPath)
-                    let error = zip(output.scalars, want.scalars).map { abs($0 - $1) }.max() ?? .infinity
-                    XCTAssertLessThanOrEqual(error, 1e-5, "\(modelPath) on \(threads) threads")
-                }
+                assertClose(outputs, expected, "\(modelPath) on \(threads) threads")
             }
         }
     }

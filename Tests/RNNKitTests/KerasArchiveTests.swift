@@ -18,6 +18,8 @@ final class KerasArchiveTests: XCTestCase {
 
     override func setUpWithError() throws {
         workDir = try makeTemporaryDirectory()
+        // Leftover checks look at the temporary folder: this test's own, not the shared one.
+        try useOwnTemporaryFolder()
     }
 
     // MARK: - Building archives

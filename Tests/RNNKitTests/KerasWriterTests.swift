@@ -17,24 +17,6 @@ final class KerasWriterTests: XCTestCase {
 
     // MARK: - Helpers
 
-    private func arrays(_ fixture: String, _ prefix: String) throws -> [Tensor] {
-        var tensors: [Tensor] = []
-        while FileManager.default.fileExists(atPath: FixtureFiles.path("\(fixture)/\(prefix)\(tensors.count).npy")) {
-            tensors.append(try TensorFile.read(FixtureFiles.path("\(fixture)/\(prefix)\(tensors.count).npy"))[0].tensor)
-        }
-        return tensors
-    }
-
-    private func maxError(_ outputs: [Tensor], _ expected: [Tensor], _ what: String) -> Float {
-        XCTAssertEqual(outputs.count, expected.count, what)
-        var worst: Float = 0
-        for (output, want) in zip(outputs, expected) {
-            XCTAssertEqual(output.shape, want.shape, what)
-            worst = max(worst, zip(output.scalars, want.scalars).map { abs($0 - $1) }.max() ?? .infinity)
-        }
-        return worst
-    }
-
     /// Same layer names, classes and trainable flags; weights equal bit for bit.
     private func assertSameModel(_ written: Model, _ source: Model, _ what: String,
                                  file: StaticString = #filePath, line: UInt = #line) {
@@ -78,7 +60,7 @@ final class KerasWriterTests: XCTestCase {
         var written = 0, refused = 0
         var worst: Float = 0
         for fixture in try FixtureFiles.manifest() {
-            let inputs = try arrays(fixture.name, "input_")
+            let inputs = try FixtureFiles.inputs(of: fixture.name)
             let folder = workDir.appendingPathComponent(fixture.name)
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             for (sourceFile, writer, weightsFile) in sources(fixture.name, writers: fixture.writers) {
@@ -86,7 +68,7 @@ final class KerasWriterTests: XCTestCase {
                                             weights: weightsFile.map { FixtureFiles.path("\(fixture.name)/\($0)") })
                 XCTAssertTrue(source.errors.isEmpty, "\(fixture.name)/\(sourceFile): \(source.errors)")
                 let sourceOutputs = try Predictor(source).predict(inputs)
-                let expected = try arrays(fixture.name, "expected_\(writer)_")
+                let expected = try FixtureFiles.kerasOutputs(of: fixture.name, writer: writer)
                 for format in ["h5", "keras"] {
                     let name = "from-\(sourceFile).\(format)"
                     let path = folder.appendingPathComponent(name).path
@@ -124,10 +106,8 @@ final class KerasWriterTests: XCTestCase {
                     }
                     let outputs = try Predictor(reread).predict(inputs)
                     // Same weights and same maths: the very same numbers as the source model.
-                    XCTAssertEqual(maxError(outputs, sourceOutputs, what), 0, what)
-                    let error = maxError(outputs, expected, what)
-                    XCTAssertLessThanOrEqual(error, 1e-5, what)
-                    worst = max(worst, error)
+                    XCTAssertEqual(outputs, sourceOutputs, what)
+                    worst = max(worst, assertClose(outputs, expected, what))
                     written += 1
                     if let interopFolder, weightsFile == nil {
                         let target = URL(fileURLWithPath: interopFolder).appendingPathComponent(fixture.name)
@@ -222,24 +202,25 @@ final class KerasWriterTests: XCTestCase {
         XCTAssertEqual(try file.root.group("model_weights").stringAttribute("keras_version"), "2.21.0")
         let reread = try Model.load(contentsOf: h5Path)
         XCTAssertEqual(reread.kerasMajorVersion, 2)
-        let inputs = try arrays("activations", "input_")
-        let error = maxError(try Predictor(reread).predict(inputs), try arrays("activations", "expected_tfkeras_"), h5Path)
-        XCTAssertLessThanOrEqual(error, 1e-5)
+        let inputs = try FixtureFiles.inputs(of: "activations")
+        let outputs = try Predictor(reread).predict(inputs)
+        assertClose(outputs, try FixtureFiles.kerasOutputs(of: "activations", writer: "tfkeras"), h5Path)
         // The Keras 3 formula would be far off: the test does tell the two apart.
-        let keras3Error = maxError(try Predictor(reread).predict(inputs), try arrays("activations", "expected_keras3_"), h5Path)
-        XCTAssertGreaterThan(keras3Error, 1e-4)
+        let keras3 = NumericDifference.between(outputs, try FixtureFiles.kerasOutputs(of: "activations", writer: "keras3"))
+        XCTAssertNil(keras3.mismatch)
+        XCTAssertGreaterThan(keras3.largest, 1e-3)
     }
 
     func testKeras3HardSigmoidModelKeepsKeras3InBothFormats() throws {
         let model = try Model.load(contentsOf: FixtureFiles.path("activations/keras3.keras"))
-        let inputs = try arrays("activations", "input_")
-        let expected = try arrays("activations", "expected_keras3_")
+        let inputs = try FixtureFiles.inputs(of: "activations")
+        let expected = try FixtureFiles.kerasOutputs(of: "activations", writer: "keras3")
         for format in ["h5", "keras"] {
             let path = workDir.appendingPathComponent("activations3.\(format)").path
             try format == "h5" ? LegacyKerasH5.write(model, to: path) : KerasArchiveModel.write(model, to: path)
             let reread = try Model.load(contentsOf: path)
             XCTAssertEqual(reread.kerasVersion, "3.15.1", path)
-            XCTAssertLessThanOrEqual(maxError(try Predictor(reread).predict(inputs), expected, path), 1e-5)
+            assertClose(try Predictor(reread).predict(inputs), expected, path)
         }
     }
 
