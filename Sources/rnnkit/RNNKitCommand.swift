@@ -4,13 +4,18 @@ import RNNKit
 
 /// `rnnkit`: inspect, validate, run and convert Keras recurrent models.
 ///
-/// Exit status: 0 success, 1 invalid model, 2 unreadable input or bad usage.
+/// Exit status: 0 success, 1 invalid model, 2 unreadable input or bad usage. Every error is
+/// one line on stderr; usage is shown by --help only.
 @main
 struct RNNKitCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "rnnkit",
-        abstract: "Inspect, validate, run and convert Keras recurrent models (SimpleRNN, LSTM, GRU, Bidirectional).",
-        subcommands: [Summary.self, Validate.self, Predict.self, Convert.self, Bench.self])
+    // Computed: --version reports the libraries actually loaded, asked at run time.
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "rnnkit",
+            abstract: "Inspect, validate, run and convert Keras recurrent models (SimpleRNN, LSTM, GRU, Bidirectional).",
+            version: RNNKitVersion.description,
+            subcommands: [Summary.self, Validate.self, Predict.self, Convert.self, Bench.self])
+    }
 
     static func main() {
         do {
@@ -21,16 +26,44 @@ struct RNNKitCommand: ParsableCommand {
             }
             try command.run()
         } catch let error as RNNKitError {
-            printError(error.description)
+            printError(commandLineMessage(for: error))
             Foundation.exit(error.exitCode)
         } catch let exit as ExitCode {
             Foundation.exit(exit.rawValue)
         } catch {
             // Help and version requests exit 0; every other parsing problem is bad usage (2).
             if exitCode(for: error) == .success { self.exit(withError: error) }
-            printError(fullMessage(for: error))
+            let message = self.message(for: error)
+            printError(message.isEmpty ? "no command given; see 'rnnkit --help'" : oneLine(message))
             Foundation.exit(2)
         }
+    }
+
+    /// The library's message, with the option that lifts a refusal named: the library itself
+    /// knows its settings, not this tool's options.
+    static func commandLineMessage(for error: RNNKitError) -> String {
+        switch error.liftedBy {
+        case .replacing?:
+            var reworded = error
+            reworded.message = "already exists; use --force to replace it"
+            return reworded.description
+        case .byteLimit?:
+            return error.description + "; --max-bytes raises the limit"
+        case nil:
+            return error.description
+        }
+    }
+}
+
+/// `text` on one line: ArgumentParser's messages may hold line breaks.
+private func oneLine(_ text: String) -> String {
+    text.split(whereSeparator: \.isNewline).joined(separator: " ")
+}
+
+/// Refuses a count below 1, naming the option and what it counts.
+func requirePositive(_ value: Int?, option: String, counting what: String) throws {
+    if let value, value < 1 {
+        throw ValidationError("\(option) must be a positive number of \(what), not \(value)")
     }
 }
 
@@ -56,6 +89,17 @@ struct ModelArguments: ParsableArguments {
     var files: [String] { [model] + (weights.map { [$0] } ?? []) }
 
     var limits: ModelReadLimits { ModelReadLimits(maxBytes: maxBytes.value) }
+
+    /// Bounds for prediction data files: --max-bytes per array; CSV and JSON texts, which take
+    /// several times their size in memory, in the same proportion to it as the library's
+    /// defaults (256 MiB and 64 MiB of text for the default 2 GiB).
+    var dataFileLimits: TensorFileLimits {
+        var data = limits.tensorFileLimits
+        let defaults = TensorFileLimits.default
+        data.maxCSVBytes = maxBytes.value / (defaults.maxArrayBytes / defaults.maxCSVBytes)
+        data.maxJSONBytes = maxBytes.value / (defaults.maxArrayBytes / defaults.maxJSONBytes)
+        return data
+    }
 
     /// Reads the model within the time and memory bounds of an isolated reader.
     func load() throws -> Model {
@@ -90,6 +134,10 @@ struct ByteCount: ExpressibleByArgument {
 
 func printError(_ message: String) {
     FileHandle.standardError.write(Data(("rnnkit: error: " + message + "\n").utf8))
+}
+
+func printWarning(_ message: String) {
+    FileHandle.standardError.write(Data(("rnnkit: warning: " + message + "\n").utf8))
 }
 
 func printJSON(_ value: JSONValue) {

@@ -246,7 +246,7 @@ final class KerasZipReader {
             totalDeclared += uncompressed  // cannot overflow: each term < 2^62 and the sum is checked each time
             guard totalDeclared <= UInt64(max(0, limits.maxTotalBytes)) else {
                 throw error("archive too large: entries declare more than \(limits.maxTotalBytes) bytes "
-                    + "uncompressed in total", entry: entry)
+                    + "uncompressed in total", entry: entry).lifted(by: .byteLimit(limits.maxTotalBytes))
             }
             parsed.append(entry)
             position = recordEnd
@@ -348,7 +348,7 @@ final class KerasZipReader {
         let declared = entry.uncompressedSize
         guard declared <= UInt64(max(0, maxBytes)) else {
             throw error("entry too large: declares \(declared) bytes uncompressed, the limit is \(maxBytes)",
-                        entry: entry)
+                        entry: entry).lifted(by: .byteLimit(maxBytes))
         }
         if let type = entry.unixFileType, type != 0o100000 {
             throw error("entry is not a regular file (symlink or directory)", entry: entry)
