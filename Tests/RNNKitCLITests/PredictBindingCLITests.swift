@@ -265,6 +265,13 @@ final class PredictBindingCLITests: XCTestCase {
         try assertRefused(["predict", FixtureFiles.path("simple_rnn/keras3.h5"), "--input", array,
                            "--max-bytes", "300"],
                           "\(array): .npy file too large: 368 bytes, the limit is 300; --max-bytes raises the limit")
+        // Model files too: an architecture JSON's text.
+        let architecture = FixtureFiles.path("simple_rnn/keras3.json")
+        let size = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: architecture)[.size] as? Int)
+        XCTAssertGreaterThan(size, 1024)
+        try assertRefused(["summary", architecture, "--weights", FixtureFiles.path("simple_rnn/keras3.weights.h5"),
+                           "--max-bytes", "1K"],
+                          "\(architecture): file is \(size) bytes, above the limit 1024; --max-bytes raises the limit")
     }
 
     func testTabSeparatedCSVIsShownAsATab() throws {

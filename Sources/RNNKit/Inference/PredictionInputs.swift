@@ -72,7 +72,7 @@ public enum PredictionInputs {
     /// token ids against the vocabulary of the Embedding each token input feeds.
     public static func bind(_ sources: [Source], for predictor: Predictor) throws -> [Tensor] {
         let given = sources.flatMap { source in
-            source.arrays.map { Given(file: source.file, name: source.namesArrays ? $0.name : nil, array: $0) }
+            source.arrays.map { GivenArray(file: source.file, name: source.namesArrays ? $0.name : nil, array: $0) }
         }
         let specs = predictor.inputSpecs
         return try zip(bound(given, to: specs), specs).map { given, spec in
@@ -87,7 +87,7 @@ public enum PredictionInputs {
     /// counts as unnamed. Token ids are checked to be whole numbers (the vocabulary is checked
     /// when the model runs).
     public static func arrange(_ arrays: [NamedTensor], for specs: [Predictor.InputSpec]) throws -> [Tensor] {
-        let given = arrays.map { Given(file: nil, name: $0.name == TensorFile.defaultName ? nil : $0.name, array: $0) }
+        let given = arrays.map { GivenArray(file: nil, name: $0.name == TensorFile.defaultName ? nil : $0.name, array: $0) }
         return try zip(bound(given, to: specs), specs).map { given, spec in
             if spec.takesTokenIDs { try checkTokenIDs(given, for: spec, vocabulary: nil) }
             return given.array.tensor
@@ -95,7 +95,7 @@ public enum PredictionInputs {
     }
 
     /// One array given for prediction: its file and, when the file names it, its name.
-    struct Given {
+    struct GivenArray {
         var file: String?
         var name: String?
         var array: NamedTensor
@@ -108,7 +108,7 @@ public enum PredictionInputs {
     }
 
     /// `b.npz ('beta', 'zzz'); a.npy (unnamed)`: the arrays grouped by file, in order.
-    static func list(_ given: [Given]) -> String {
+    static func list(_ given: [GivenArray]) -> String {
         var groups: [(file: String?, names: [String])] = []
         for array in given {
             let name = array.name.map { "'\(TensorFile.printable($0))'" } ?? "unnamed"
@@ -125,7 +125,7 @@ public enum PredictionInputs {
     }
 
     /// `given` reordered to `specs`' order, or the reason it cannot be.
-    static func bound(_ given: [Given], to specs: [Predictor.InputSpec]) throws -> [Given] {
+    static func bound(_ given: [GivenArray], to specs: [Predictor.InputSpec]) throws -> [GivenArray] {
         let inputNames = Set(specs.map(\.name))
         func refusal(_ reason: String) -> RNNKitError {
             let inputs = specs.map { "'\(TensorFile.printable($0.name))'" }.joined(separator: ", ")
@@ -146,7 +146,7 @@ public enum PredictionInputs {
             throw refusal("\(stray.described) \(strayIs), but \(matching.described) names one; name every "
                 + "array after a model input, or none to take them in order")
         }
-        var byName: [String: Given] = [:]
+        var byName: [String: GivenArray] = [:]
         for array in given {
             let name = array.name!  // every array matched a model input above
             if let first = byName[name] {
@@ -164,7 +164,7 @@ public enum PredictionInputs {
 
     /// Refuses a value that is not a whole number, or (with `vocabulary`) not in [0, vocabulary).
     /// Arrays whose rank is not the input's are left to the shape check, which names both shapes.
-    static func checkTokenIDs(_ given: Given, for spec: Predictor.InputSpec, vocabulary: Int?) throws {
+    static func checkTokenIDs(_ given: GivenArray, for spec: Predictor.InputSpec, vocabulary: Int?) throws {
         let tensor = given.array.tensor
         guard tensor.rank == spec.shape.count else { return }
         for (offset, value) in tensor.scalars.enumerated() {
