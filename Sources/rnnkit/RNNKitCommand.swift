@@ -60,10 +60,11 @@ private func oneLine(_ text: String) -> String {
     text.split(whereSeparator: \.isNewline).joined(separator: " ")
 }
 
-/// Refuses a count below 1, naming the option and what it counts.
-func requirePositive(_ value: Int?, option: String, counting what: String) throws {
+/// Refuses a count below 1, naming the option and what it counts; `given` is the value as
+/// written, when it differs from the number (`-5K`).
+func requirePositive(_ value: Int?, option: String, counting what: String, given: String? = nil) throws {
     if let value, value < 1 {
-        throw ValidationError("\(option) must be a positive number of \(what), not \(value)")
+        throw ValidationError("\(option) must be a positive number of \(what), not \(given ?? String(value))")
     }
 }
 
@@ -80,11 +81,16 @@ struct ModelArguments: ParsableArguments {
     @Option(help: "Weights for an architecture JSON: a legacy .h5 or a Keras 3 .weights.h5.")
     var weights: String?
 
-    @Option(help: ArgumentHelp(
+    // Unconditional, so that a negative size is reported as such, not as a missing value.
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Largest piece of a file read into memory at once (an archive entry, a JSON text, an array), "
             + "e.g. 512M or 8G.",
         valueName: "bytes"))
     var maxBytes = ByteCount(ModelReadLimits.default.maxBytes)
+
+    func validate() throws {
+        try requirePositive(maxBytes.value, option: "--max-bytes", counting: "bytes", given: maxBytes.argument)
+    }
 
     var files: [String] { [model] + (weights.map { [$0] } ?? []) }
 
@@ -109,12 +115,16 @@ struct ModelArguments: ParsableArguments {
     }
 }
 
-/// A number of bytes given as 1048576, 1024K, 1M or 1G (powers of 1024).
+/// A number of bytes given as 1048576, 1024K, 1M or 1G (powers of 1024). Zero and negative
+/// numbers parse, so that `ModelArguments.validate` can say what is wrong with them.
 struct ByteCount: ExpressibleByArgument {
     let value: Int
+    /// As the user wrote it, for messages.
+    let argument: String
 
     init(_ value: Int) {
         self.value = value
+        argument = String(value)
     }
 
     init?(argument: String) {
@@ -123,10 +133,11 @@ struct ByteCount: ExpressibleByArgument {
         if digits.hasSuffix("IB") { digits = digits.dropLast(2) } else if digits.hasSuffix("B") { digits = digits.dropLast() }
         let shift = digits.last.flatMap { units[$0] } ?? 0
         if shift > 0 { digits = digits.dropLast() }
-        guard let number = Int(digits), number > 0 else { return nil }
+        guard let number = Int(digits) else { return nil }
         let (bytes, overflow) = number.multipliedReportingOverflow(by: 1 << shift)
         guard !overflow else { return nil }
         value = bytes
+        self.argument = argument
     }
 
     var defaultValueDescription: String { "\(value >> 30)G" }

@@ -247,6 +247,7 @@ final class PredictBindingCLITests: XCTestCase {
         try assertRefused(["predict", model, "--input", input, "--window", "0"],
                           "--window must be a positive number of steps, not 0")
         try assertRefused(["bench", model, "--batch", "-2"], "--batch must be a positive number of sequences, not -2")
+        try assertRefused(["validate", model, "--max-bytes", "-5K"], "--max-bytes must be a positive number of bytes, not -5K")
         try assertRefused(["predict", model], "give at least one --input file")
         try assertRefused(["predict", model, "--input", input, "--frobnicate"], "Unknown option '--frobnicate'")
         try assertRefused(["predict", model, "--input", input, "--window", "many"],
