@@ -159,6 +159,12 @@ final class PredictBindingCLITests: XCTestCase {
         let forced = try rnnkit(["predict", model, "--input", input, "--output", existing, "--force"])
         XCTAssertEqual(forced.status, 0, forced.stderr)
         assertClose(try TensorFile.read(existing)[0].tensor, try fixtureArray("simple_rnn/expected_keras3_0.npy"))
+        // A new file, put in place by a hard link: no temporary name is left beside it.
+        let fresh = file("fresh.npz")
+        XCTAssertEqual(try rnnkit(["predict", model, "--input", input, "--output", fresh]).status, 0)
+        XCTAssertEqual(try TensorFile.read(fresh).map(\.name), ["output_0"])
+        let contents = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        XCTAssertEqual(contents.filter { $0.contains(".rnnkit-tmp-") }, [], "\(contents)")
     }
 
     func testDashWritesToStdoutInTheFormatAsked() throws {

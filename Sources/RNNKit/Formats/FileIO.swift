@@ -135,8 +135,10 @@ enum AtomicFile {
     }
 
     /// The same, for writers that open the file themselves (libhdf5, the zip writer): `body`
-    /// writes the file at the temporary path it is given.
-    static func write(to path: String, byPath body: (_ temporaryPath: String) throws -> Void) throws {
+    /// writes the file at the temporary path it is given. Without `replacing`, the finished file
+    /// is put in place only if nothing has appeared at `path` meanwhile.
+    static func write(to path: String, replacing: Bool = true,
+                      byPath body: (_ temporaryPath: String) throws -> Void) throws {
         let folder = (path as NSString).deletingLastPathComponent
         let base = (path as NSString).lastPathComponent
         guard !base.isEmpty, base != ".", base != ".." else {
@@ -159,10 +161,18 @@ enum AtomicFile {
             throw error
         }
         try flushToDisk(temporary, target: path)
-        guard rename(temporary, path) == 0 else {
-            throw RNNKitError(.badUsage, "cannot replace the file: \(String(cString: strerror(errno)))", file: path)
+        // A hard link fails if anything is at `path`, atomically, where a check made before
+        // writing could be overtaken; the deferred unlink then removes the temporary name.
+        let linked = !replacing && link(temporary, path) == 0
+        if !linked {
+            if !replacing && errno == EEXIST { throw alreadyExists(path) }
+            // Replacing, or no hard links on this file system: rename, after the policy check.
+            guard rename(temporary, path) == 0 else {
+                throw RNNKitError(.badUsage, "cannot replace the file: \(String(cString: strerror(errno)))",
+                                  file: path)
+            }
+            renamed = true
         }
-        renamed = true
         // Make the rename itself durable; failure here does not undo a completed write.
         let dirfd = Foundation.open(folder.isEmpty ? "." : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dirfd >= 0 {
@@ -177,14 +187,14 @@ enum AtomicFile {
     static func write(to path: String, replacing: Bool, protecting inputs: [String],
                       byPath body: (_ temporaryPath: String) throws -> Void) throws {
         try checkPolicy(for: path, replacing: replacing, protecting: inputs)
-        try write(to: path, byPath: body)
+        try write(to: path, replacing: replacing, byPath: body)
     }
 
     /// The same policy, for writers that fill a `FileSink`.
     static func write(to path: String, replacing: Bool, protecting inputs: [String],
                       _ body: (FileSink) throws -> Void) throws {
         try checkPolicy(for: path, replacing: replacing, protecting: inputs)
-        try write(to: path, body)
+        try write(to: path, replacing: replacing, byPath: { temporary in try FileSink.write(to: temporary, body) })
     }
 
     static func checkPolicy(for path: String, replacing: Bool, protecting inputs: [String]) throws {
@@ -193,10 +203,11 @@ enum AtomicFile {
         }
         // lstat: a dangling symbolic link is an existing entry too, which the rename would replace.
         var entry = stat()
-        if lstat(path, &entry) == 0 && !replacing {
-            throw RNNKitError(.badUsage, "already exists, and replacing it was not asked for", file: path)
-                .lifted(by: .replacing)
-        }
+        if lstat(path, &entry) == 0 && !replacing { throw alreadyExists(path) }
+    }
+
+    private static func alreadyExists(_ path: String) -> RNNKitError {
+        RNNKitError(.badUsage, "already exists, and replacing it was not asked for", file: path).lifted(by: .replacing)
     }
 
     /// Whether two paths name the same file (same device and inode).
