@@ -14,7 +14,8 @@ extension RNNKitCommand {
                 keys) after a model input; in order when none is (an .npy, a CSV, a JSON array, \
                 .npz names such as arr_0). Anything else (some names matching and some not, a name \
                 given twice, a model input without data) is refused, exit 2. Token ids must be \
-                whole numbers within the vocabulary of the Embedding they feed.
+                whole numbers within the vocabulary of the Embedding they feed. --max-bytes bounds \
+                each input array, and CSV and JSON texts at an eighth and a thirty-second of it.
 
                 CSV: for an input of rank 3 (batch, steps, features) rows are time steps and \
                 columns features: one sequence, or with --window W the overlapping windows of W \

@@ -104,6 +104,11 @@ final class PredictBindingCLITests: XCTestCase {
                 + "'\(stray)' in \(path) names no model input, but '\(beta)' in \(path) names one; \(advice); "
                 + "\(inputs); given: \(path) ('\(beta)', '\(stray)')")
         }
+        // A control character in a name is shown escaped, as \t, not replaced.
+        let tabbed = try write("tab.json", [(beta, decoder), ("x\ty", encoder)])
+        try assertRefused(["predict", model, "--input", tabbed], prefix
+            + "'x\\ty' in \(tabbed) names no model input, but '\(beta)' in \(tabbed) names one; \(advice); "
+            + "\(inputs); given: \(tabbed) ('\(beta)', 'x\\ty')")
         // --input b.npz (holding beta) then an unnamed a.npy.
         let named = try write("b.npz", [(beta, decoder)])
         let unnamed = try write("a.npy", [("x", encoder)])

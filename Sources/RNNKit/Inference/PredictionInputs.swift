@@ -12,6 +12,8 @@
 ///
 /// Token-id inputs (an integer InputLayer dtype) take whole numbers only, within the vocabulary
 /// of the Embedding they feed; an error names the input, the position and the value.
+///
+/// Names appear in messages as they are: `RNNKitError` escapes control characters (a tab as `\t`).
 public enum PredictionInputs {
     /// The arrays of one data file.
     public struct Source: Sendable {
@@ -102,7 +104,7 @@ public enum PredictionInputs {
 
         /// `'beta' in b.npz`, `the array in a.npy`.
         var described: String {
-            let what = name.map { "'\(TensorFile.printable($0))'" } ?? "the array"
+            let what = name.map { "'\($0)'" } ?? "the array"
             return file.map { "\(what) in \($0)" } ?? what
         }
     }
@@ -111,7 +113,7 @@ public enum PredictionInputs {
     static func list(_ given: [GivenArray]) -> String {
         var groups: [(file: String?, names: [String])] = []
         for array in given {
-            let name = array.name.map { "'\(TensorFile.printable($0))'" } ?? "unnamed"
+            let name = array.name.map { "'\($0)'" } ?? "unnamed"
             if let last = groups.indices.last, groups[last].file == array.file {
                 groups[last].names.append(name)
             } else {
@@ -128,7 +130,7 @@ public enum PredictionInputs {
     static func bound(_ given: [GivenArray], to specs: [Predictor.InputSpec]) throws -> [GivenArray] {
         let inputNames = Set(specs.map(\.name))
         func refusal(_ reason: String) -> RNNKitError {
-            let inputs = specs.map { "'\(TensorFile.printable($0.name))'" }.joined(separator: ", ")
+            let inputs = specs.map { "'\($0.name)'" }.joined(separator: ", ")
             let listed = given.isEmpty ? "nothing" : list(given)
             return RNNKitError(.badUsage, "cannot match the input arrays to the model's inputs: \(reason); "
                 + "the model's inputs: \(inputs); given: \(listed)")
@@ -150,13 +152,14 @@ public enum PredictionInputs {
         for array in given {
             let name = array.name!  // every array matched a model input above
             if let first = byName[name] {
-                throw refusal("'\(TensorFile.printable(name))' is given twice (\(first.file ?? "") and \(array.file ?? ""))")
+                let files = [first.file, array.file].compactMap { $0 }
+                throw refusal("'\(name)' is given twice" + (files.isEmpty ? "" : " (\(files.joined(separator: " and ")))"))
             }
             byName[name] = array
         }
         return try specs.map { spec in
             guard let array = byName[spec.name] else {
-                throw refusal("no array for the model input '\(TensorFile.printable(spec.name))'")
+                throw refusal("no array for the model input '\(spec.name)'")
             }
             return array
         }
@@ -176,7 +179,7 @@ public enum PredictionInputs {
             let problem = whole ? "is outside the vocabulary [0, \(vocabulary!)) of the Embedding it feeds"
                 : "is not an integer"
             throw RNNKitError(.badUsage, "token id \(shown) \(problem)", file: given.file,
-                              location: "input '\(TensorFile.printable(spec.name))', "
+                              location: "input '\(spec.name)', "
                                   + position(of: offset, in: tensor.shape))
         }
     }
