@@ -76,13 +76,7 @@ public enum PredictionInputs {
         let given = sources.flatMap { source in
             source.arrays.map { GivenArray(file: source.file, name: source.namesArrays ? $0.name : nil, array: $0) }
         }
-        let specs = predictor.inputSpecs
-        return try zip(bound(given, to: specs), specs).map { given, spec in
-            if spec.takesTokenIDs {
-                try checkTokenIDs(given, for: spec, vocabulary: vocabularySize(of: spec.name, in: predictor.model))
-            }
-            return given.array.tensor
-        }
+        return try tensors(given, for: predictor.inputSpecs) { vocabularySize(of: $0.name, in: predictor.model) }
     }
 
     /// The same rules for arrays whose files are unknown: an array named `TensorFile.defaultName`
@@ -90,8 +84,14 @@ public enum PredictionInputs {
     /// when the model runs).
     public static func arrange(_ arrays: [NamedTensor], for specs: [Predictor.InputSpec]) throws -> [Tensor] {
         let given = arrays.map { GivenArray(file: nil, name: $0.name == TensorFile.defaultName ? nil : $0.name, array: $0) }
-        return try zip(bound(given, to: specs), specs).map { given, spec in
-            if spec.takesTokenIDs { try checkTokenIDs(given, for: spec, vocabulary: nil) }
+        return try tensors(given, for: specs) { _ in nil }
+    }
+
+    /// The tensors of `given` in `specs`' order, token ids checked against `vocabulary(spec)`.
+    private static func tensors(_ given: [GivenArray], for specs: [Predictor.InputSpec],
+                                vocabulary: (Predictor.InputSpec) -> Int?) throws -> [Tensor] {
+        try zip(bound(given, to: specs), specs).map { given, spec in
+            if spec.takesTokenIDs { try checkTokenIDs(given, for: spec, vocabulary: vocabulary(spec)) }
             return given.array.tensor
         }
     }
