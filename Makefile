@@ -30,7 +30,7 @@ demo: build
 	$(RNNKIT) summary Fixtures/seq2seq/keras3.keras
 	$(RNNKIT) validate Fixtures/seq2seq/keras3.keras
 	$(RNNKIT) predict Fixtures/seq2seq/keras3.keras \
-	  --input Fixtures/seq2seq/input_0.npy --input Fixtures/seq2seq/input_1.npy --output .build/demo-output.npy
+	  --input Fixtures/seq2seq/input_0.npy --input Fixtures/seq2seq/input_1.npy --output .build/demo-output.npy --force
 	@echo "Wrote the encoder-decoder's predictions to .build/demo-output.npy; as JSON:"
 	$(RNNKIT) predict Fixtures/simple_rnn/keras3.keras --input Fixtures/simple_rnn/input_0.npy
 

@@ -21,6 +21,18 @@ public struct RNNKitError: Error, LocalizedError, CustomStringConvertible, Equat
     public var file: String?
     /// Where inside the file: `/model_weights/dense`, `/config/layers/1/config/units`, a layer name.
     public var location: String?
+    /// What the caller can change to lift this refusal, when it is one of the caller's own
+    /// bounds or policies rather than a fault in the data; a command-line tool names its option.
+    public var liftedBy: CallerSetting?
+
+    /// A caller's setting that, changed, lifts a refusal.
+    public enum CallerSetting: Sendable, Equatable {
+        /// A byte bound of `ModelReadLimits` or `TensorFileLimits`; the value is the bound that
+        /// was exceeded.
+        case byteLimit(Int)
+        /// Permission to replace an existing file.
+        case replacing
+    }
 
     /// An error of `kind`, found in `file` at `location` when given.
     public init(_ kind: Kind, _ message: String, file: String? = nil, location: String? = nil) {
@@ -43,6 +55,13 @@ public struct RNNKitError: Error, LocalizedError, CustomStringConvertible, Equat
 
     /// The same one line, for `localizedDescription`.
     public var errorDescription: String? { description }
+
+    /// The same error, marked as lifted by `setting`.
+    public func lifted(by setting: CallerSetting) -> RNNKitError {
+        var copy = self
+        copy.liftedBy = setting
+        return copy
+    }
 
     /// The same error, attributed to `file` unless it already names one.
     public func inFile(_ path: String) -> RNNKitError {

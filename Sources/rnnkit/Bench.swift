@@ -10,22 +10,23 @@ extension RNNKitCommand {
         @OptionGroup var model: ModelArguments
         var modelArguments: ModelArguments { model }
 
-        @Option(help: "Batch size.")
+        // Unconditional, so that a negative count is reported as such, not as a missing value.
+        @Option(parsing: .unconditional, help: "Batch size.")
         var batch = 1
 
-        @Option(help: "Time steps (where the model's time axis is free).")
+        @Option(parsing: .unconditional, help: "Time steps (where the model's time axis is free).")
         var steps = 100
 
-        @Option(help: "Threads; a recurrent layer's batch rows are split among them.")
+        @Option(parsing: .unconditional, help: "Threads; a recurrent layer's batch rows are split among them.")
         var threads = 1
 
         @Flag(help: "Print JSON.")
         var json = false
 
         func validate() throws {
-            guard batch >= 1, steps >= 1, threads >= 1 else {
-                throw ValidationError("--batch, --steps and --threads must be at least 1")
-            }
+            try requirePositive(batch, option: "--batch", counting: "sequences")
+            try requirePositive(steps, option: "--steps", counting: "steps")
+            try requirePositive(threads, option: "--threads", counting: "threads")
         }
 
         func run() throws {

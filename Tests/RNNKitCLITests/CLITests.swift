@@ -111,7 +111,7 @@ extension CLITests {
     func testPredictRefusesWrongInputsWithOneLine() throws {
         let cases: [([String], String)] = [
             (["seq2seq/keras3.keras", "seq2seq/input_0.npy"], "the model takes 2 input(s)"),
-            (["embedding_mask/keras3.keras", "simple_rnn/input_0.npy"], "takes integer token ids, got float32"),
+            (["embedding_mask/keras3.keras", "simple_rnn/input_0.npy"], "expects shape (None, 6), got (3, 4, 5)"),
             (["simple_rnn/keras3.keras", "lstm_sequences/input_0.npy"], "expects shape (None, 4, 5)"),
         ]
         for (files, message) in cases {

@@ -48,7 +48,7 @@ final class ReadableFile {
     func readAll(maxBytes: Int, what: String) throws -> [UInt8] {
         guard size <= UInt64(max(0, maxBytes)) else {
             throw RNNKitError(.unreadable, "\(what) file too large: \(size) bytes, the limit is \(maxBytes)",
-                              file: path)
+                              file: path).lifted(by: .byteLimit(maxBytes))
         }
         var bytes = [UInt8](repeating: 0, count: Int(size))
         try bytes.withUnsafeMutableBytes { try read(into: $0, at: 0) }
@@ -79,6 +79,11 @@ final class FileSink {
     private init(fd: Int32, path: String) {
         self.fd = fd
         self.path = path
+    }
+
+    /// Lets `body` write to the process's standard output, named `name` in errors.
+    static func writeToStandardOutput(named name: String, _ body: (FileSink) throws -> Void) throws {
+        try body(FileSink(fd: STDOUT_FILENO, path: name))
     }
 
     /// Creates (or truncates) `path` and lets `body` write it.
@@ -130,8 +135,10 @@ enum AtomicFile {
     }
 
     /// The same, for writers that open the file themselves (libhdf5, the zip writer): `body`
-    /// writes the file at the temporary path it is given.
-    static func write(to path: String, byPath body: (_ temporaryPath: String) throws -> Void) throws {
+    /// writes the file at the temporary path it is given. Without `replacing`, the finished file
+    /// is put in place only if nothing has appeared at `path` meanwhile.
+    static func write(to path: String, replacing: Bool = true,
+                      byPath body: (_ temporaryPath: String) throws -> Void) throws {
         let folder = (path as NSString).deletingLastPathComponent
         let base = (path as NSString).lastPathComponent
         guard !base.isEmpty, base != ".", base != ".." else {
@@ -148,15 +155,24 @@ enum AtomicFile {
         defer { if !renamed { unlink(temporary) } }
         do {
             try body(temporary)
-        } catch let error as RNNKitError where error.file == temporary {
+        } catch var error as RNNKitError where error.file == temporary {
             // Name the file the user asked for, never the temporary one.
-            throw RNNKitError(error.kind, error.message, file: path, location: error.location)
+            error.file = path
+            throw error
         }
         try flushToDisk(temporary, target: path)
-        guard rename(temporary, path) == 0 else {
-            throw RNNKitError(.badUsage, "cannot replace the file: \(String(cString: strerror(errno)))", file: path)
+        // A hard link fails if anything is at `path`, atomically, where a check made before
+        // writing could be overtaken; the deferred unlink then removes the temporary name.
+        let linked = !replacing && link(temporary, path) == 0
+        if !linked {
+            if !replacing && errno == EEXIST { throw alreadyExists(path) }
+            // Replacing, or no hard links on this file system: rename, after the policy check.
+            guard rename(temporary, path) == 0 else {
+                throw RNNKitError(.badUsage, "cannot replace the file: \(String(cString: strerror(errno)))",
+                                  file: path)
+            }
+            renamed = true
         }
-        renamed = true
         // Make the rename itself durable; failure here does not undo a completed write.
         let dirfd = Foundation.open(folder.isEmpty ? "." : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dirfd >= 0 {
@@ -165,17 +181,33 @@ enum AtomicFile {
         }
     }
 
-    /// Output policy for model files: an existing file is replaced only when asked, and an
-    /// input file never (whatever path spells it).
+    /// Output policy for every file RNNKit writes on request (models, predictions): an existing
+    /// file is replaced only when asked, and an input file never, whatever path spells it (the
+    /// same device and inode: links and `./` spellings included).
     static func write(to path: String, replacing: Bool, protecting inputs: [String],
                       byPath body: (_ temporaryPath: String) throws -> Void) throws {
+        try checkPolicy(for: path, replacing: replacing, protecting: inputs)
+        try write(to: path, replacing: replacing, byPath: body)
+    }
+
+    /// The same policy, for writers that fill a `FileSink`.
+    static func write(to path: String, replacing: Bool, protecting inputs: [String],
+                      _ body: (FileSink) throws -> Void) throws {
+        try checkPolicy(for: path, replacing: replacing, protecting: inputs)
+        try write(to: path, replacing: replacing, byPath: { temporary in try FileSink.write(to: temporary, body) })
+    }
+
+    static func checkPolicy(for path: String, replacing: Bool, protecting inputs: [String]) throws {
         for input in inputs where sameFile(input, path) {
             throw RNNKitError(.badUsage, "the output is the input file \(input); choose another name", file: path)
         }
-        if FileManager.default.fileExists(atPath: path) && !replacing {
-            throw RNNKitError(.badUsage, "already exists; use --force to replace it", file: path)
-        }
-        try write(to: path, byPath: body)
+        // lstat: a dangling symbolic link is an existing entry too, which the rename would replace.
+        var entry = stat()
+        if lstat(path, &entry) == 0 && !replacing { throw alreadyExists(path) }
+    }
+
+    private static func alreadyExists(_ path: String) -> RNNKitError {
+        RNNKitError(.badUsage, "already exists, and replacing it was not asked for", file: path).lifted(by: .replacing)
     }
 
     /// Whether two paths name the same file (same device and inode).

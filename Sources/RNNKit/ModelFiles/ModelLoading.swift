@@ -171,6 +171,7 @@ func readText(_ path: String, limit: Int) throws -> String {
     let attributes = try? FileManager.default.attributesOfItem(atPath: path)
     if let size = attributes?[.size] as? Int, size > limit {
         throw RNNKitError(.unreadable, "file is \(size) bytes, above the limit \(limit)", file: path)
+            .lifted(by: .byteLimit(limit))
     }
     guard let data = FileManager.default.contents(atPath: path) else {
         throw RNNKitError(.unreadable, "cannot read file", file: path)

@@ -8,7 +8,18 @@ import Foundation
 /// when none of its fields is a number. Numbers are decimal (`-1`, `2.5`, `.5`, `1e-3`) or `nan`,
 /// `inf`, `infinity` (any case, optionally signed); each is rounded once to float32.
 enum CSVFormat {
-    static func read(_ path: String, window: Int?, limits: ReadLimits) throws -> NamedTensor {
+    /// How the rows of a CSV file become a tensor.
+    enum Layout {
+        /// Rows are the time steps of one sequence, columns its features: shape `[1, rows, columns]`;
+        /// windows of `W` rows: `[rows - W + 1, W, columns]`. For inputs of rank 3 (batch, steps, features).
+        case timeSteps
+        /// Rows are sequences (or samples), columns their steps: shape `[rows, columns]`; windows of
+        /// `W` values cut from one column: `[rows - W + 1, W]`. For inputs of rank 2, such as token ids.
+        case sequences
+    }
+
+    static func read(_ path: String, window: Int?, layout: Layout = .timeSteps,
+                     limits: ReadLimits) throws -> NamedTensor {
         if let window, window < 1 {
             throw RNNKitError(.badUsage, "the window length must be at least 1, not \(window)", file: path)
         }
@@ -28,20 +39,25 @@ enum CSVFormat {
         let rows = table.rows, columns = table.columns
         let elementType: TensorElementType = table.allIntegers ? .int64 : .float32
         guard let window else {
-            return NamedTensor(name: TensorFile.defaultName,
-                               tensor: Tensor(shape: [1, rows, columns], scalars: table.values),
+            let shape = layout == .timeSteps ? [1, rows, columns] : [rows, columns]
+            return NamedTensor(name: TensorFile.defaultName, tensor: Tensor(shape: shape, scalars: table.values),
                                elementType: elementType, roundedIntegers: table.roundedIntegers)
+        }
+        if layout == .sequences && columns != 1 {
+            throw RNNKitError(.badUsage, "windows for an input of rank 2 (such as token ids) are cut from one "
+                + "series, one value per row; this file has \(columns) columns", file: path)
         }
         guard window <= rows else {
             throw RNNKitError(.badUsage, "the window length \(window) is longer than the \(rows) data rows", file: path)
         }
         let count = rows - window + 1
-        let shape = [count, window, columns]
+        // A one-column series for a rank-2 input gives windows without a feature axis.
+        let shape = layout == .timeSteps ? [count, window, columns] : [count, window]
         guard let elements = Tensor.checkedElementCount(shape),
               case let (bytesNeeded, overflow) = elements.multipliedReportingOverflow(by: 4), !overflow,
               bytesNeeded <= limits.maxBytes else {
             throw RNNKitError(.badUsage, "too large: \(count) windows of \(window) rows would take more than "
-                + "\(limits.maxBytes) bytes", file: path)
+                + "\(limits.maxBytes) bytes", file: path).lifted(by: .byteLimit(limits.maxBytes))
         }
         var scalars: [Float] = []
         scalars.reserveCapacity(elements)
@@ -164,8 +180,11 @@ enum CSVFormat {
             for (index, field) in fields.enumerated() {
                 guard let parsed = number(field) else {
                     if field.isEmpty { throw error("empty field \(index + 1)", recordLine) }
-                    let shown = oneLine(String(text(field).prefix(40)))
-                    throw error("field \(index + 1) is not a number: '\(shown)'", recordLine)
+                    // Control characters are escaped when the error is printed (a tab as \t).
+                    let shown = String(text(field).prefix(40))
+                    let separator = shown.contains("\t") ? " (fields are separated by commas, not tabs)"
+                        : shown.contains(";") ? " (fields are separated by commas, not semicolons)" : ""
+                    throw error("field \(index + 1) is not a number: '\(shown)'\(separator)", recordLine)
                 }
                 guard let value = parsed.value else {
                     throw error("field \(index + 1) is out of the float32 range", recordLine)

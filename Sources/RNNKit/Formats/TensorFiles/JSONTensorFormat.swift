@@ -2,9 +2,16 @@ import Foundation
 
 /// JSON data files: a nested array of numbers (one tensor, `input_0`) or an object whose values
 /// are nested arrays (one tensor per key, in key order). `NaN`, `Infinity` and `-Infinity` are
-/// accepted as Python's `json` writes them. Errors name the JSON pointer of the offending value.
+/// accepted as Python's `json` writes them; `null` is refused (it may stand for any value, or
+/// none). Errors name the JSON pointer of the offending value.
 enum JSONTensorFormat {
     static func read(_ path: String, limits: ReadLimits) throws -> [NamedTensor] {
+        try readNamingArrays(path, limits: limits).arrays
+    }
+
+    /// The arrays, and whether the file names them (an object) or holds one unnamed array.
+    static func readNamingArrays(_ path: String, limits: ReadLimits) throws
+        -> (arrays: [NamedTensor], named: Bool) {
         let file = try ReadableFile(path: path)
         let bytes = try file.readAll(maxBytes: limits.maxJSONBytes, what: "JSON")
         // An object, then one level per dimension, then the number.
@@ -17,11 +24,11 @@ enum JSONTensorFormat {
         }
         switch root {
         case .array, .number:
-            return [try tensor(root, name: TensorFile.defaultName, pointer: "", path: path, limits: limits)]
+            return ([try tensor(root, name: TensorFile.defaultName, pointer: "", path: path, limits: limits)], false)
         case .object(let object):
-            return try object.entries.map { entry in
+            return (try object.entries.map { entry in
                 try tensor(entry.value, name: entry.key, pointer: "/" + escape(entry.key), path: path, limits: limits)
-            }
+            }, true)
         default:
             throw RNNKitError(.unreadable, "expected a nested array of numbers, or an object of them; found "
                 + describe(root), file: path, location: "/")

@@ -16,7 +16,7 @@ enum NPYFormat {
         let file = try ReadableFile(path: path)
         guard file.size <= UInt64(max(0, limits.maxBytes)) else {
             throw RNNKitError(.unreadable, ".npy file too large: \(file.size) bytes, the limit is "
-                + "\(limits.maxBytes)", file: path)
+                + "\(limits.maxBytes)", file: path).lifted(by: .byteLimit(limits.maxBytes))
         }
         var decoder = NPYDecoder(totalBytes: file.size, limits: limits, file: path, location: nil)
         try file.stream { try decoder.feed($0) }

@@ -127,43 +127,23 @@ public enum TensorFile {
     /// temporary file is removed and a previous file at `path` is left untouched. A file that is
     /// replaced keeps its permission bits.
     public static func write(_ tensors: [NamedTensor], to path: String) throws {
-        let kind = try kind(of: path, writing: true)
-        switch kind {
-        case .npy:
-            guard tensors.count == 1 else {
-                throw RNNKitError(.badUsage, "an .npy file holds exactly one array, not \(tensors.count) "
-                    + "(write .npz or .json for several)", file: path)
-            }
-            let tensor = tensors[0].tensor
-            try AtomicFile.write(to: path) { sink in
-                try sink.write(NPYFormat.header(shape: tensor.shape))
-                try sink.writeLittleEndian(tensor.scalars)
-            }
-        case .npz:
-            let data = try NPZFormat.archive(tensors, path: path)
-            try AtomicFile.write(to: path) { sink in try sink.write(data) }
-        case .json:
-            try checkUniqueNames(tensors, path: path)
-            let text = JSONWriter.string(jsonValue(tensors)) + "\n"
-            try AtomicFile.write(to: path) { sink in try sink.write(Data(text.utf8)) }
-        case .csv:
-            preconditionFailure("refused by kind(of:writing:)")
-        }
+        let format = try OutputFormat(path: path)
+        try AtomicFile.write(to: path, try writer(for: tensors, as: format, nonFinite: .pythonLiterals, path: path))
     }
 
     /// JSON for stdout: `{"output_0": nested arrays, ...}`, keys being the tensors' names in order,
     /// float32 values printed as the shortest text that reads back to the same bits (NaN and the
-    /// infinities as `NaN`, `Infinity`, `-Infinity`). A rank-0 tensor is a plain number.
-    public static func jsonValue(_ tensors: [NamedTensor]) -> JSONValue {
-        .object(JSONObject(tensors.map { (key: $0.name, value: nestedArrays($0.tensor)) }))
+    /// infinities as `nonFinite` says). A rank-0 tensor is a plain number.
+    public static func jsonValue(_ tensors: [NamedTensor], nonFinite: NonFiniteJSON = .pythonLiterals) -> JSONValue {
+        .object(JSONObject(tensors.map { (key: $0.name, value: nestedArrays($0.tensor, nonFinite: nonFinite)) }))
     }
 
     /// The scalars of `tensor` as nested JSON arrays.
-    static func nestedArrays(_ tensor: Tensor) -> JSONValue {
+    static func nestedArrays(_ tensor: Tensor, nonFinite: NonFiniteJSON) -> JSONValue {
         let shape = tensor.shape
         let scalars = tensor.scalars
         func build(_ axis: Int, _ offset: Int, _ stride: Int) -> JSONValue {
-            if axis == shape.count { return .float(scalars[offset]) }
+            if axis == shape.count { return nonFinite.json(for: scalars[offset]) }
             let inner = shape[axis] == 0 ? 0 : stride / shape[axis]
             return .array((0..<shape[axis]).map { build(axis + 1, offset + $0 * inner, inner) })
         }

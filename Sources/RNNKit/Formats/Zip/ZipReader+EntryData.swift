@@ -48,7 +48,7 @@ extension ZipReader {
         let declared = entry.uncompressedSize
         guard declared <= UInt64(max(0, maxBytes)) else {
             throw error("entry too large: declares \(declared) bytes uncompressed, the limit is \(maxBytes)",
-                        entry: entry)
+                        entry: entry).lifted(by: .byteLimit(maxBytes))
         }
         if let type = entry.unixFileType, type != 0o100000 {
             throw error("entry is not a regular file (symlink or directory)", entry: entry)

@@ -196,7 +196,7 @@ final class ZipReader {
             totalDeclared += entry.uncompressedSize  // cannot overflow: each term < 2^62, the sum checked each time
             guard totalDeclared <= UInt64(max(0, limits.maxTotalBytes)) else {
                 throw error("archive too large: entries declare more than \(limits.maxTotalBytes) bytes "
-                    + "uncompressed in total", entry: entry)
+                    + "uncompressed in total", entry: entry).lifted(by: .byteLimit(limits.maxTotalBytes))
             }
             parsed.append(entry)
             position = next
