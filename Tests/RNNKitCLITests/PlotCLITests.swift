@@ -26,6 +26,13 @@ final class PlotCLITests: XCTestCase {
         XCTAssertEqual(run.stdout + run.stderr, "")
         XCTAssertEqual(try String(contentsOfFile: output("s.dot"), encoding: .utf8),
                        try String(contentsOfFile: FixtureFiles.path("plots/seq2seq.dot"), encoding: .utf8))
+        // Replaced only when asked, as by convert.
+        let again = try rnnkit("plot", FixtureFiles.path("simple_rnn/keras3.keras"), output("s.dot"))
+        XCTAssertEqual(again.status, 2)
+        XCTAssertTrue(again.stderr.contains("already exists; use --force"), again.stderr)
+        XCTAssertTrue(try String(contentsOfFile: output("s.dot"), encoding: .utf8).contains("lstm_1"))
+        XCTAssertEqual(try rnnkit("plot", FixtureFiles.path("simple_rnn/keras3.keras"), output("s.dot"), "--force").status, 0)
+        XCTAssertFalse(try String(contentsOfFile: output("s.dot"), encoding: .utf8).contains("lstm_1"))
         let bidirectional = try rnnkit("plot", FixtureFiles.path("bidirectional_concat/keras3.keras"), output("b.dot"),
                                        "--show-shapes", "--show-dtype", "--show-params", "--rankdir", "LR",
                                        "--expand-nested")
@@ -92,16 +99,5 @@ final class PlotCLITests: XCTestCase {
         XCTAssertEqual(badDirection.status, 2)
         XCTAssertTrue(badDirection.stderr.contains("'BT' is invalid for '--rankdir"), badDirection.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["m.dot"])
-    }
-
-    func testExistingOutputIsReplacedOnlyWithForce() throws {
-        let target = output("m.dot")
-        try Data("keep me".utf8).write(to: URL(fileURLWithPath: target))
-        let refused = try rnnkit("plot", FixtureFiles.path("simple_rnn/keras3.keras"), target)
-        XCTAssertEqual(refused.status, 2)
-        XCTAssertTrue(refused.stderr.contains("already exists; use --force"), refused.stderr)
-        XCTAssertEqual(try String(contentsOfFile: target, encoding: .utf8), "keep me")
-        XCTAssertEqual(try rnnkit("plot", FixtureFiles.path("simple_rnn/keras3.keras"), target, "--force").status, 0)
-        XCTAssertTrue(try String(contentsOfFile: target, encoding: .utf8).hasPrefix("digraph G {"))
     }
 }

@@ -145,10 +145,10 @@ final class ModelDiagramTests: XCTestCase {
         }
         for hostile in Self.hostileNames {
             let text = try ModelDiagram(renamed(hostile), options: .init(showShapes: true)).dot
-            let json = try run(dot, ["-Tjson"], input: text)
-            XCTAssertEqual(json.status, 0, "\(hostile): \(json.errors)")
-            XCTAssertEqual(json.errors, "", hostile)
-            let graph = try XCTUnwrap(try JSONSerialization.jsonObject(with: json.output) as? [String: Any], hostile)
+            let drawn = try graphviz(dot, text)
+            XCTAssertEqual(drawn.status, 0, "\(hostile): \(drawn.complaint)")
+            XCTAssertEqual(drawn.complaint, "", hostile)
+            let graph = try XCTUnwrap(try JSONSerialization.jsonObject(with: drawn.json) as? [String: Any], hostile)
             let boxes = try XCTUnwrap(graph["objects"] as? [[String: Any]])
             XCTAssertEqual(boxes.count, 5, hostile)
             XCTAssertEqual((graph["edges"] as? [Any])?.count, 4, hostile)
@@ -157,10 +157,8 @@ final class ModelDiagramTests: XCTestCase {
                                                           "width", "fontname", "label", "margin", "shape", "rects"]),
                                [], hostile)
             }
-            let svg = try run(dot, ["-Tsvg"], input: text)
-            XCTAssertEqual(svg.status, 0, hostile)
             if hostile.hasPrefix("\\N") {  // shown as written, not expanded to the node's or graph's name
-                XCTAssertTrue(String(decoding: svg.output, as: UTF8.self).contains(">\\N\\G\\L\\&quot;0<"))
+                XCTAssertTrue(drawn.svg.contains(">\\N\\G\\L\\&quot;0<"), drawn.svg)
             }
         }
     }
@@ -196,21 +194,21 @@ final class ModelDiagramTests: XCTestCase {
         }
     }
 
-    private func run(_ command: String, _ arguments: [String], input: String)
-        throws -> (status: Int32, output: Data, errors: String) {
+    /// Graphviz's JSON and SVG for `text`, and its exit status and complaints.
+    private func graphviz(_ command: String, _ text: String)
+        throws -> (status: Int32, complaint: String, json: Data, svg: String) {
         let directory = try makeTemporaryDirectory()
-        let source = directory.appendingPathComponent("in.dot")
-        try Data(input.utf8).write(to: source)
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path("in.dot")))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: command)
-        process.arguments = arguments + [source.path]
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
+        process.arguments = ["-Tjson", "-o", path("out.json"), "-Tsvg", "-o", path("out.svg"), path("in.dot")]
+        let errors = Pipe()
         process.standardError = errors
         try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let complaint = errors.fileHandleForReading.readDataToEndOfFile()
+        let complaint = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        return (process.terminationStatus, data, String(decoding: complaint, as: UTF8.self))
+        let json = (try? Data(contentsOf: URL(fileURLWithPath: path("out.json")))) ?? Data()
+        return (process.terminationStatus, complaint, json, (try? String(contentsOfFile: path("out.svg"), encoding: .utf8)) ?? "")
     }
 }

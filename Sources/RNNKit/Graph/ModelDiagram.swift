@@ -79,10 +79,8 @@ enum DiagramFormat: String, CaseIterable {
     case dot, svg, png
 
     init(path: String) throws {
-        let name = path.lowercased()
-        guard let format = DiagramFormat.allCases.first(where: { name.hasSuffix("." + $0.rawValue) }) else {
-            let known = DiagramFormat.allCases.map { "." + $0.rawValue }.joined(separator: ", ")
-            throw RNNKitError(.badUsage, "cannot tell the picture format from the name; use one of \(known)",
+        guard let format = DiagramFormat(rawValue: (path as NSString).pathExtension.lowercased()) else {
+            throw RNNKitError(.badUsage, "cannot tell the picture format from the name; use one of .dot, .svg, .png",
                               file: path)
         }
         self = format
@@ -118,7 +116,8 @@ struct DiagramGraph {
             labels[index] = Self.label(of: layer, at: index, in: model, analysis: analysis,
                                        params: params[index]?.parameterCount ?? 0, options: options)
             let takesStates = layer.kind?.takesInitialStates ?? false
-            for node in layer.nodes {
+            // An InputLayer is called by nothing, whatever its config lists (as in GraphAnalysis).
+            for node in layer.isInput ? [] : layer.nodes {
                 for (position, input) in node.inputs.enumerated() {
                     guard let source = indices[input.layer],
                           !(model.isSequential && model.layers[source].isInput) else { continue }
