@@ -1,6 +1,6 @@
 # RNNKit: `make demo` and `make test` work on a fresh Debian machine with Swift installed.
 SWIFT ?= swift
-APT_PACKAGES := libhdf5-dev libjson-c-dev pkg-config
+APT_PACKAGES := libhdf5-dev libjson-c-dev pkg-config graphviz
 RNNKIT := .build/debug/rnnkit
 # make fuzz: seconds per libFuzzer target, and which target (hdf5, keras, json, tensors or all).
 SECONDS ?= 600
@@ -33,6 +33,7 @@ demo: build
 	  --input Fixtures/seq2seq/input_0.npy --input Fixtures/seq2seq/input_1.npy --output .build/demo-output.npy --force
 	@echo "Wrote the encoder-decoder's predictions to .build/demo-output.npy; as JSON:"
 	$(RNNKIT) predict Fixtures/simple_rnn/keras3.keras --input Fixtures/simple_rnn/input_0.npy
+	$(RNNKIT) plot Fixtures/seq2seq/keras3.keras .build/seq2seq.svg --show-shapes --force
 
 test: deps
 	$(SWIFT) build --build-tests

@@ -14,7 +14,7 @@ struct RNNKitCommand: ParsableCommand {
             commandName: "rnnkit",
             abstract: "Inspect, validate, run and convert Keras recurrent models (SimpleRNN, LSTM, GRU, Bidirectional).",
             version: RNNKitVersion.description,
-            subcommands: [Summary.self, Validate.self, Predict.self, Convert.self, Bench.self])
+            subcommands: [Summary.self, Validate.self, Predict.self, Convert.self, Plot.self, Bench.self])
     }
 
     static func main() {
