@@ -27,8 +27,7 @@ public struct RNNKitError: Error, LocalizedError, CustomStringConvertible, Equat
 
     /// A caller's setting that, changed, lifts a refusal.
     public enum CallerSetting: Sendable, Equatable {
-        /// A byte bound of `ModelReadLimits` or `TensorFileLimits`; the value is the bound that
-        /// was exceeded.
+        /// A byte bound of ``ReadLimits``; the value is the bound that was exceeded.
         case byteLimit(Int)
         /// Permission to replace an existing file.
         case replacing
@@ -42,9 +41,6 @@ public struct RNNKitError: Error, LocalizedError, CustomStringConvertible, Equat
         self.location = location
     }
 
-    /// Process exit status: 1 for an invalid model, 2 for unreadable input or bad usage.
-    public var exitCode: Int32 { kind == .invalidModel ? 1 : 2 }
-
     /// `file: location: message`, on one line whatever the file held.
     public var description: String {
         var text = ""
@@ -57,14 +53,14 @@ public struct RNNKitError: Error, LocalizedError, CustomStringConvertible, Equat
     public var errorDescription: String? { description }
 
     /// The same error, marked as lifted by `setting`.
-    public func lifted(by setting: CallerSetting) -> RNNKitError {
+    func lifted(by setting: CallerSetting) -> RNNKitError {
         var copy = self
         copy.liftedBy = setting
         return copy
     }
 
     /// The same error, attributed to `file` unless it already names one.
-    public func inFile(_ path: String) -> RNNKitError {
+    func inFile(_ path: String) -> RNNKitError {
         var copy = self
         if copy.file == nil { copy.file = path }
         return copy

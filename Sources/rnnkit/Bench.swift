@@ -34,13 +34,12 @@ extension RNNKitCommand {
             let (loaded, loading) = try Benchmark.measureLoading(of: model.files) { try model.load() }
             let result = try Benchmark.run(try Predictor(loaded), batch: batch, steps: steps)
             if json {
-                printJSON(["median_ms": .double(result.medianMilliseconds), "min_ms": .double(result.minimumMilliseconds),
-                           "max_ms": .double(result.maximumMilliseconds), "gflops": .double(result.gigaflopsPerSecond),
-                           "batch": .int(batch), "steps": .int(steps), "threads": .int(threads),
-                           "peak_rss_bytes": .int(result.peakResidentBytes), "runs": .int(result.runs),
-                           "load_ms": .double(loading.loadMilliseconds), "read_ms": .double(loading.readMilliseconds),
-                           "load_peak_added_bytes": loading.peakAddedBytes.map { .int($0) } ?? .null,
-                           "weight_bytes": .int(loading.weightBytes)])
+                try printJSON(Report(
+                    medianMs: result.medianMilliseconds, minMs: result.minimumMilliseconds,
+                    maxMs: result.maximumMilliseconds, gflops: result.gigaflopsPerSecond, batch: batch, steps: steps,
+                    threads: threads, peakRssBytes: result.peakResidentBytes, runs: result.runs,
+                    loadMs: loading.loadMilliseconds, readMs: loading.readMilliseconds,
+                    loadPeakAddedBytes: loading.peakAddedBytes, weightBytes: loading.weightBytes))
             } else {
                 let mebibyte = 1_048_576
                 print("""
@@ -51,6 +50,32 @@ extension RNNKitCommand {
                     peak memory added by the load \(loading.peakAddedBytes.map { "\($0 / mebibyte) MiB" } ?? "unknown") \
                     for \(loading.weightBytes / mebibyte) MiB of weights
                     """)
+            }
+        }
+
+        /// `bench --json`; keys in snake case, an unknown peak as null.
+        struct Report: Encodable {
+            var medianMs: Double, minMs: Double, maxMs: Double, gflops: Double
+            var batch: Int, steps: Int, threads: Int, peakRssBytes: Int, runs: Int
+            var loadMs: Double, readMs: Double, loadPeakAddedBytes: Int?, weightBytes: Int
+
+            enum CodingKeys: String, CodingKey {
+                case medianMs = "median_ms", minMs = "min_ms", maxMs = "max_ms", gflops, batch, steps, threads
+                case peakRssBytes = "peak_rss_bytes", runs, loadMs = "load_ms", readMs = "read_ms"
+                case loadPeakAddedBytes = "load_peak_added_bytes", weightBytes = "weight_bytes"
+            }
+
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                for (key, value) in [(CodingKeys.medianMs, medianMs), (.minMs, minMs), (.maxMs, maxMs), (.gflops, gflops),
+                                     (.loadMs, loadMs), (.readMs, readMs)] {
+                    try container.encode(value, forKey: key)
+                }
+                for (key, value) in [(CodingKeys.batch, batch), (.steps, steps), (.threads, threads),
+                                     (.peakRssBytes, peakRssBytes), (.runs, runs), (.weightBytes, weightBytes)] {
+                    try container.encode(value, forKey: key)
+                }
+                try container.encode(loadPeakAddedBytes, forKey: .loadPeakAddedBytes)  // null when unknown
             }
         }
     }

@@ -83,8 +83,8 @@ extension RNNKitCommand {
             }
             let data = try PredictionInputs.read(inputs, for: predictor, csvWindow: window,
                                                  limits: model.dataFileLimits)
-            let outputs = try predictor.predictAcceptingEmptyBatch(data).enumerated().map {
-                NamedTensor(name: "output_\($0)", tensor: $1, elementType: .float32)
+            let outputs = try predictor.predict(data).enumerated().map {
+                NamedTensor(name: "output_\($0)", tensor: $1)
             }
             let format = try outputFormat()
             let destination = outputFile ?? "standard output"

@@ -27,7 +27,7 @@ struct RNNKitCommand: ParsableCommand {
             try command.run()
         } catch let error as RNNKitError {
             printError(commandLineMessage(for: error))
-            Foundation.exit(error.exitCode)
+            Foundation.exit(exitStatus(for: error))
         } catch let exit as ExitCode {
             Foundation.exit(exit.rawValue)
         } catch {
@@ -36,6 +36,14 @@ struct RNNKitCommand: ParsableCommand {
             let message = self.message(for: error)
             printError(message.isEmpty ? "no command given; see 'rnnkit --help'" : oneLine(message))
             Foundation.exit(2)
+        }
+    }
+
+    /// 1 for an invalid model, 2 for an unreadable input or bad usage.
+    static func exitStatus(for error: RNNKitError) -> Int32 {
+        switch error.kind {
+        case .invalidModel: 1
+        case .unreadable, .badUsage: 2
         }
     }
 
@@ -151,6 +159,9 @@ func printWarning(_ message: String) {
     FileHandle.standardError.write(Data(("rnnkit: warning: " + message + "\n").utf8))
 }
 
-func printJSON(_ value: JSONValue) {
-    print(JSONWriter.string(value, pretty: true))
+/// `value` as indented JSON with sorted keys on stdout.
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }

@@ -14,7 +14,7 @@ extension RNNKitCommand {
 
         func run() throws {
             let summary = ModelSummary(try model.load())
-            if json { printJSON(summary.json) } else { print(summary.table) }
+            if json { try printJSON(summary) } else { print(summary.table) }
         }
     }
 }

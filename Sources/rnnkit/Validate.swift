@@ -17,11 +17,8 @@ extension RNNKitCommand {
             let loaded = try model.load()
             let errors = loaded.errors
             if json {
-                func entries(_ problems: [Problem]) -> JSONValue {
-                    .array(problems.map { ["location": .string($0.location), "message": .string($0.message)] })
-                }
-                printJSON(["file": .string(loaded.source), "valid": .bool(errors.isEmpty),
-                           "errors": entries(errors), "warnings": entries(loaded.warnings)])
+                try printJSON(Report(file: loaded.source, valid: errors.isEmpty,
+                                     errors: errors.map(Report.Entry.init), warnings: loaded.warnings.map(Report.Entry.init)))
             } else {
                 for problem in loaded.problems { print("\(loaded.source): \(problem)") }
                 print(errors.isEmpty
@@ -29,6 +26,19 @@ extension RNNKitCommand {
                       : "\(loaded.source): invalid: \(errors.count) error(s), \(loaded.warnings.count) warning(s)")
             }
             if !errors.isEmpty { throw ExitCode(1) }
+        }
+
+        /// `validate --json`: the file, whether it is valid, and its problems.
+        struct Report: Encodable {
+            struct Entry: Encodable {
+                var location: String
+                var message: String
+                init(_ problem: Problem) { (location, message) = (problem.location, problem.message) }
+            }
+            var file: String
+            var valid: Bool
+            var errors: [Entry]
+            var warnings: [Entry]
         }
     }
 }

@@ -34,11 +34,13 @@ public struct ModelDiagram: Sendable {
         public var showDType: Bool
         /// Each layer's parameter count, as ``ModelSummary`` counts it.
         public var showParams: Bool
+        /// Which way the arrows run, as plot_model's `rankdir`.
         public var direction: Direction
         /// Nested models as clusters, as Keras's `expand_nested`. RNNKit reads no nested models
         /// yet, so this changes nothing today.
         public var expandNested: Bool
 
+        /// plot_model's defaults: names and classes only, top to bottom.
         public init(showShapes: Bool = false, showDType: Bool = false, showParams: Bool = false,
                     direction: Direction = .topToBottom, expandNested: Bool = false) {
             self.showShapes = showShapes

@@ -2,7 +2,7 @@ import Foundation
 
 /// What Keras's `model.summary()` reports: each layer's output shape and parameter count, and
 /// the totals. Sequential models hide their InputLayer, as Keras does.
-public struct ModelSummary: Sendable {
+public struct ModelSummary: Sendable, Encodable {
     /// One layer's line of the summary.
     public struct Row: Sendable, Equatable {
         /// The layer's name.
@@ -44,16 +44,35 @@ public struct ModelSummary: Sendable {
     /// The others (frozen layers).
     public var nonTrainableParams: Int { totalParams - trainableParams }
 
-    /// `{"total_params", "trainable_params", "non_trainable_params", "layers": [...]}`.
-    public var json: JSONValue {
-        let layers: [JSONValue] = rows.map { row in
-            let shapes = row.outputShapes.count == 1 ? shapeJSON(row.outputShapes[0])
-                : .array(row.outputShapes.map(shapeJSON))
-            return ["name": .string(row.name), "class_name": .string(row.className),
-                    "output_shape": shapes, "params": .int(row.params)]
+    private enum CodingKeys: String, CodingKey {
+        case totalParams = "total_params", trainableParams = "trainable_params"
+        case nonTrainableParams = "non_trainable_params", layers
+    }
+
+    private enum RowKeys: String, CodingKey {
+        case name, className = "class_name", outputShape = "output_shape", params
+    }
+
+    /// `{"total_params", "trainable_params", "non_trainable_params", "layers": [{"name",
+    /// "class_name", "output_shape", "params"}]}`; `output_shape` is a list of shapes for a layer
+    /// with several outputs, and an unknown dimension is `null`.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(totalParams, forKey: .totalParams)
+        try container.encode(trainableParams, forKey: .trainableParams)
+        try container.encode(nonTrainableParams, forKey: .nonTrainableParams)
+        var layers = container.nestedUnkeyedContainer(forKey: .layers)
+        for row in rows {
+            var layer = layers.nestedContainer(keyedBy: RowKeys.self)
+            try layer.encode(row.name, forKey: .name)
+            try layer.encode(row.className, forKey: .className)
+            if row.outputShapes.count == 1 {
+                try layer.encode(row.outputShapes[0], forKey: .outputShape)
+            } else {
+                try layer.encode(row.outputShapes, forKey: .outputShape)
+            }
+            try layer.encode(row.params, forKey: .params)
         }
-        return ["total_params": .int(totalParams), "trainable_params": .int(trainableParams),
-                "non_trainable_params": .int(nonTrainableParams), "layers": .array(layers)]
     }
 
     /// A table laid out like Keras 2's summary.

@@ -17,13 +17,16 @@
 public enum PredictionInputs {
     /// The arrays of one data file.
     public struct Source: Sendable {
+        /// The file, for messages.
         public var file: String
+        /// Its arrays, in file order.
         public var arrays: [NamedTensor]
         /// True when the file names its arrays (`.npz` entries, a JSON object's keys); false for
         /// the single unnamed array of an `.npy`, CSV or JSON array file, whose name is only a
         /// placeholder and never binds by name.
         public var namesArrays: Bool
 
+        /// The arrays `arrays` of `file`.
         public init(file: String, arrays: [NamedTensor], namesArrays: Bool) {
             self.file = file
             self.arrays = arrays
@@ -211,18 +214,5 @@ public enum PredictionInputs {
             else { return nil }
             return embedding.inputDim
         }.min()
-    }
-}
-
-extension Predictor {
-    /// `predict`, also for a batch of 0 sequences, which gives outputs of 0 rows as tf_keras
-    /// does. Their other dimensions are the ones a batch of one has, found by running one
-    /// sequence of zeros (a valid token id as well).
-    public func predictAcceptingEmptyBatch(_ inputs: [Tensor]) throws -> [Tensor] {
-        guard !inputs.isEmpty, inputs.allSatisfy({ $0.rank > 0 && $0.shape[0] == 0 }) else {
-            return try predict(inputs)
-        }
-        let one = inputs.map { Tensor(zeros: [1] + $0.shape.dropFirst()) }
-        return try predict(one).map { Tensor(shape: [0] + $0.shape.dropFirst(), scalars: []) }
     }
 }

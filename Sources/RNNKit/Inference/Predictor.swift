@@ -51,7 +51,14 @@ public final class Predictor: Sendable {
 
     /// Runs the model on one tensor per input (in model input order; token ids as whole
     /// numbers) and returns one tensor per model output.
+    ///
+    /// A batch of 0 sequences gives outputs of 0 rows, as tf_keras does; their other dimensions
+    /// are those of a batch of one, found by running one sequence of zeros (a valid token id too).
     public func predict(_ inputs: [Tensor]) throws -> [Tensor] {
+        if !inputs.isEmpty, inputs.allSatisfy({ $0.rank > 0 && $0.shape[0] == 0 }) {
+            let one = inputs.map { Tensor(zeros: [1] + $0.shape.dropFirst()) }
+            return try predict(one).map { Tensor(shape: [0] + $0.shape.dropFirst(), scalars: []) }
+        }
         var noCarries: [String: RecurrentCarry]?
         return try run(inputs, carries: &noCarries)
     }

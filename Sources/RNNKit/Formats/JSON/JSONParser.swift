@@ -7,22 +7,22 @@ internal import CJSONC
 /// `NaN`, `Infinity` and `-Infinity`, which strict JSON forbids; these become the numbers "nan",
 /// "inf" and "-inf". The non-strict mode also lets through a few other extensions (comments,
 /// single-quoted strings, a trailing comma). Numbers keep their text exactly as written.
-public enum JSONParser {
+enum JSONParser {
     /// Deeper nesting than this is refused outright: json-c reserves memory for `maxDepth` levels
     /// up front, and the conversion to `JSONValue` recurses once per level.
-    public static let depthLimit = 10_000
+    static let depthLimit = 10_000
 
     /// Parses `text`, which must be one JSON value, optionally surrounded by whitespace.
     ///
     /// Values may nest `maxDepth` levels deep, the top-level value being level 1 (as json-c counts:
     /// in `[[1]]` the 1 is on level 3); deeper nesting is an error, not a crash.
-    public static func parse(_ text: String, maxDepth: Int = 256) throws -> JSONValue {
+    static func parse(_ text: String, maxDepth: Int = 256) throws -> JSONValue {
         // A Swift string is valid UTF-8 already.
         try parse(utf8: Array(text.utf8), maxDepth: maxDepth, validating: false)
     }
 
     /// Parses UTF-8 bytes as `parse(_:maxDepth:)` does; invalid UTF-8 is an error.
-    public static func parse(bytes: [UInt8], maxDepth: Int = 256) throws -> JSONValue {
+    static func parse(bytes: [UInt8], maxDepth: Int = 256) throws -> JSONValue {
         try parse(utf8: bytes, maxDepth: maxDepth, validating: true)
     }
 

@@ -2,7 +2,7 @@
 ///
 /// Numbers keep their literal text so that integers of any size and float32 weights survive a
 /// read/write cycle exactly; objects keep their key order, so written files read like the input.
-public enum JSONValue: Equatable, Sendable {
+enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     case number(String)
@@ -10,24 +10,24 @@ public enum JSONValue: Equatable, Sendable {
     case array([JSONValue])
     case object(JSONObject)
 
-    public static func int(_ value: Int) -> JSONValue { .number(String(value)) }
+    static func int(_ value: Int) -> JSONValue { .number(String(value)) }
     /// A float32 as the shortest decimal text that reads back to the same bits.
-    public static func float(_ value: Float) -> JSONValue { .number(value.description) }
-    public static func double(_ value: Double) -> JSONValue { .number(value.description) }
+    static func float(_ value: Float) -> JSONValue { .number(value.description) }
+    static func double(_ value: Double) -> JSONValue { .number(value.description) }
 
-    public subscript(key: String) -> JSONValue? {
+    subscript(key: String) -> JSONValue? {
         if case .object(let object) = self { return object[key] }
         return nil
     }
 
-    public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
-    public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
-    public var arrayValue: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
-    public var objectValue: JSONObject? { if case .object(let o) = self { return o }; return nil }
-    public var isNull: Bool { self == .null }
+    var stringValue: String? { if case .string(let s) = self { return s }; return nil }
+    var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
+    var arrayValue: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
+    var objectValue: JSONObject? { if case .object(let o) = self { return o }; return nil }
+    var isNull: Bool { self == .null }
 
     /// The number as an exact integer, or nil when it is not one (or does not fit `Int`).
-    public var intValue: Int? {
+    var intValue: Int? {
         guard case .number(let text) = self else { return nil }
         if let exact = Int(text) { return exact }
         // Keras writes some integers as 4.0; accept integral doubles within range.
@@ -37,29 +37,29 @@ public enum JSONValue: Equatable, Sendable {
         return nil
     }
 
-    public var doubleValue: Double? {
+    var doubleValue: Double? {
         guard case .number(let text) = self else { return nil }
         return Double(text)
     }
 
     /// The number rounded once, from its text, to float32.
-    public var floatValue: Float? {
+    var floatValue: Float? {
         guard case .number(let text) = self else { return nil }
         return Float(text)
     }
 }
 
 /// A JSON object with its keys in document order.
-public struct JSONObject: Equatable, Sendable {
-    public private(set) var entries: [(key: String, value: JSONValue)]
+struct JSONObject: Equatable, Sendable {
+    private(set) var entries: [(key: String, value: JSONValue)]
 
-    public init(_ entries: [(key: String, value: JSONValue)] = []) {
+    init(_ entries: [(key: String, value: JSONValue)] = []) {
         self.entries = entries
     }
 
-    public var keys: [String] { entries.map(\.key) }
+    var keys: [String] { entries.map(\.key) }
 
-    public subscript(key: String) -> JSONValue? {
+    subscript(key: String) -> JSONValue? {
         get { entries.first(where: { $0.key == key })?.value }
         set {
             if let index = entries.firstIndex(where: { $0.key == key }) {
@@ -70,7 +70,7 @@ public struct JSONObject: Equatable, Sendable {
         }
     }
 
-    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+    static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         lhs.entries.count == rhs.entries.count
             && zip(lhs.entries, rhs.entries).allSatisfy { $0.key == $1.key && $0.value == $1.value }
     }
@@ -80,14 +80,14 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral,
     ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral,
     ExpressibleByIntegerLiteral
 {
-    public init(stringLiteral value: String) { self = .string(value) }
-    public init(booleanLiteral value: Bool) { self = .bool(value) }
-    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
-    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+    init(stringLiteral value: String) { self = .string(value) }
+    init(booleanLiteral value: Bool) { self = .bool(value) }
+    init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    init(dictionaryLiteral elements: (String, JSONValue)...) {
         self = .object(JSONObject(elements.map { (key: $0.0, value: $0.1) }))
     }
-    public init(nilLiteral: ()) { self = .null }
-    public init(integerLiteral value: Int) { self = .int(value) }
+    init(nilLiteral: ()) { self = .null }
+    init(integerLiteral value: Int) { self = .int(value) }
 }
 
 extension JSONValue {

@@ -1,7 +1,7 @@
 internal import CJSONC
 
 /// Writes `JSONValue` as JSON text with json-c.
-public enum JSONWriter {
+enum JSONWriter {
     /// The JSON text of `value`: compact, or when `pretty` indented by two spaces with a space
     /// after each colon, as Python's `json.dumps(indent=2)` writes it.
     ///
@@ -9,7 +9,7 @@ public enum JSONWriter {
     /// "-inf", which become `NaN`, `Infinity` and `-Infinity` as Python's `json` writes them.
     /// Slashes are not escaped. Object keys are C strings in json-c, so a key ends at its first
     /// NUL character.
-    public static func string(_ value: JSONValue, pretty: Bool = false) -> String {
+    static func string(_ value: JSONValue, pretty: Bool = false) -> String {
         let object = makeObject(value)
         defer { json_object_put(object) }
         let layout = pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN

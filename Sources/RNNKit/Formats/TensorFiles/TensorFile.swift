@@ -5,14 +5,14 @@ import Foundation
 /// Every array is carried as a float32 `Tensor`; integers (token ids) convert exactly below 2^24.
 /// The source type is kept so that a caller can tell token ids from features and warn about
 /// lossy conversions.
-public enum TensorElementType: String, Sendable, CaseIterable {
+enum TensorElementType: String, Sendable, CaseIterable {
     case float16, float32, float64
     case int8, int16, int32, int64
     case uint8, uint16, uint32, uint64
     case bool
 
     /// Bytes per element in a NumPy file.
-    public var itemSize: Int {
+    var itemSize: Int {
         switch self {
         case .int8, .uint8, .bool: return 1
         case .float16, .int16, .uint16: return 2
@@ -22,7 +22,7 @@ public enum TensorElementType: String, Sendable, CaseIterable {
     }
 
     /// True for the signed and unsigned integer types (not bool, not the floating-point types).
-    public var isInteger: Bool {
+    var isInteger: Bool {
         switch self {
         case .int8, .int16, .int32, .int64, .uint8, .uint16, .uint32, .uint64: return true
         case .float16, .float32, .float64, .bool: return false
@@ -30,7 +30,7 @@ public enum TensorElementType: String, Sendable, CaseIterable {
     }
 
     /// The NumPy type string for little-endian data: `<f4`, `|u1`, `|b1`, …
-    public var numpyDescr: String {
+    var numpyDescr: String {
         switch self {
         case .float16: return "<f2"
         case .float32: return "<f4"
@@ -53,16 +53,21 @@ public struct NamedTensor: Sendable, Equatable {
     /// The array's name: the key in an `.npz` archive or a JSON object; `input_0` for a file that
     /// holds a single unnamed array (`.npy`, `.csv`, a JSON array).
     public var name: String
+    /// The values, as float32.
     public var tensor: Tensor
     /// The element type in the source file. For CSV and JSON text it is `.int64` when every number
     /// is written as an integer (`12`, `-3`), otherwise `.float32` (the text is rounded once to float32).
-    public var elementType: TensorElementType
+    var elementType: TensorElementType
     /// True when the source held integers that float32 cannot represent exactly (magnitude above
     /// 2^24), so that some values were rounded. Always false for floating-point sources.
-    public var roundedIntegers: Bool
+    var roundedIntegers: Bool
 
-    public init(name: String, tensor: Tensor, elementType: TensorElementType = .float32,
-                roundedIntegers: Bool = false) {
+    /// A float32 array named `name`, as a prediction's outputs are written.
+    public init(name: String, tensor: Tensor) {
+        self.init(name: name, tensor: tensor, elementType: .float32)
+    }
+
+    init(name: String, tensor: Tensor, elementType: TensorElementType, roundedIntegers: Bool = false) {
         self.name = name
         self.tensor = tensor
         self.elementType = elementType
@@ -81,7 +86,7 @@ public enum TensorFile {
     static let readableExtensions = ".npy, .npz, .csv, .json"
     static let writableExtensions = ".npy, .npz, .json"
     /// The name of the array in a file that holds one unnamed array.
-    public static let defaultName = "input_0"
+    static let defaultName = "input_0"
 
     static func kind(of path: String, writing: Bool) throws -> Kind {
         let ext = (path as NSString).pathExtension.lowercased()
@@ -134,7 +139,7 @@ public enum TensorFile {
     /// JSON for stdout: `{"output_0": nested arrays, ...}`, keys being the tensors' names in order,
     /// float32 values printed as the shortest text that reads back to the same bits (NaN and the
     /// infinities as `nonFinite` says). A rank-0 tensor is a plain number.
-    public static func jsonValue(_ tensors: [NamedTensor], nonFinite: NonFiniteJSON = .pythonLiterals) -> JSONValue {
+    static func jsonValue(_ tensors: [NamedTensor], nonFinite: NonFiniteJSON = .pythonLiterals) -> JSONValue {
         .object(JSONObject(tensors.map { (key: $0.name, value: nestedArrays($0.tensor, nonFinite: nonFinite)) }))
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 
 /// How JSON output writes NaN and the infinities, for which strict JSON (RFC 8259) has no token.
-public enum NonFiniteJSON: Sendable, Equatable {
+enum NonFiniteJSON: Sendable, Equatable {
     /// `null`, which every strict parser reads; which non-finite value it was is lost.
     case null
     /// `NaN`, `Infinity` and `-Infinity`, as Python's `json` writes and reads them: lossless, but
