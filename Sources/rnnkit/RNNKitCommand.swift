@@ -13,7 +13,7 @@ struct RNNKitCommand: ParsableCommand {
         CommandConfiguration(
             commandName: "rnnkit",
             abstract: "Inspect, validate, run and convert Keras recurrent models (SimpleRNN, LSTM, GRU, Bidirectional).",
-            version: RNNKitVersion.description,
+            version: Versions.description,
             subcommands: [Summary.self, Validate.self, Predict.self, Convert.self, Plot.self, Bench.self])
     }
 

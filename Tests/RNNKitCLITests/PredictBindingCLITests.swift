@@ -348,12 +348,12 @@ final class PredictBindingCLITests: XCTestCase {
         XCTAssertEqual(run.status, 0, run.stderr)
         let lines = run.stdout.split(separator: "\n").map(String.init)
         XCTAssertEqual(lines.count, 3, run.stdout)
-        XCTAssertEqual(lines.first, "RNNKit \(RNNKitVersion.rnnkit)")
+        XCTAssertEqual(lines.first, "RNNKit \(Versions.rnnkit)")
         let hdf5 = try XCTUnwrap(lines.dropFirst().first)
         XCTAssertNotNil(hdf5.range(of: #"^HDF5 [0-9]+\.[0-9]+\.[0-9]+$"#, options: .regularExpression), hdf5)
         let jsonC = try XCTUnwrap(lines.last)
         XCTAssertNotNil(jsonC.range(of: #"^json-c [0-9]+\.[0-9]+(\.[0-9]+)?$"#, options: .regularExpression), jsonC)
         // The same numbers the library reports in this process, asked of the same loaded libraries.
-        XCTAssertEqual(run.stdout, RNNKitVersion.description + "\n")
+        XCTAssertEqual(run.stdout, Versions.description + "\n")
     }
 }

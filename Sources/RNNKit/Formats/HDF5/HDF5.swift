@@ -34,6 +34,13 @@ enum HDF5Library {
         initialized
         return try body()
     }
+
+    /// The loaded libhdf5's version as `major.minor.release`, from `H5get_libversion`.
+    static var version: String {
+        var major: UInt32 = 0, minor: UInt32 = 0, release: UInt32 = 0
+        guard locked({ H5get_libversion(&major, &minor, &release) }) >= 0 else { return "unknown" }
+        return "\(major).\(minor).\(release)"
+    }
 }
 
 /// Where HDF5 calls are being made, so that a failure can name the file and the object in it.

@@ -8,6 +8,9 @@ internal import CJSONC
 /// "inf" and "-inf". The non-strict mode also lets through a few other extensions (comments,
 /// single-quoted strings, a trailing comma). Numbers keep their text exactly as written.
 enum JSONParser {
+    /// The loaded json-c's version, from `json_c_version()`.
+    static var libraryVersion: String { String(cString: json_c_version()) }
+
     /// Deeper nesting than this is refused outright: json-c reserves memory for `maxDepth` levels
     /// up front, and the conversion to `JSONValue` recurses once per level.
     static let depthLimit = 10_000
