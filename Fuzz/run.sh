@@ -4,7 +4,8 @@
 #   Fuzz/run.sh TARGET [SECONDS]      TARGET: hdf5 | keras | json | tensors | all; SECONDS: default 120
 #   Fuzz/run.sh build                 only build every target
 #
-# RNNKit (and ZIPFoundation) are compiled once with coverage and AddressSanitizer into
+# RNNKit (and ZIPFoundation) are compiled once with coverage, AddressSanitizer and -enable-testing
+# (the targets reach internal readers through @testable import) into
 # .build/fuzz (a build folder of its own, so the normal debug build is untouched); each target is
 # Fuzz/Targets/Common.swift + Fuzz/Targets/TARGET.swift linked against those objects, giving
 # .build/fuzz/bin/TARGET. The corpus grows in .build/fuzz-corpus/TARGET; crashes, timeouts and
@@ -31,7 +32,7 @@ build_library() {
     [ -n "${FUZZ_NO_BUILD:-}" ] && return 0
     echo "== building RNNKit with -sanitize=fuzzer,address into $build" >&2
     swift build -c release --build-path "$build" --target RNNKit \
-        -Xswiftc -sanitize=fuzzer,address -Xswiftc -g \
+        -Xswiftc -sanitize=fuzzer,address -Xswiftc -g -Xswiftc -enable-testing \
         -Xcc -fsanitize=fuzzer-no-link,address >&2
 }
 

@@ -1,5 +1,5 @@
 import Foundation
-import RNNKit
+@testable import RNNKit
 
 // Shared by every fuzz target (each binary is this file plus one target file).
 //

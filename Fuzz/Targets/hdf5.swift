@@ -1,4 +1,4 @@
-import RNNKit
+@testable import RNNKit
 
 /// Legacy Keras HDF5: a full-model `.h5` (odd sizes) or, for even sizes, the weights file of an
 /// architecture JSON (simple_rnn's tf_keras or Keras 3 architecture, by the last byte).

@@ -1,4 +1,4 @@
-import RNNKit
+@testable import RNNKit
 
 /// JSON: json-c through `JSONParser`, RNNKit JSON models (`RNNKitJSON.read`), and Keras
 /// architecture JSON with a fixture's weights (Keras 3 or legacy layout, Sequential or

@@ -1,4 +1,4 @@
-import RNNKit
+@testable import RNNKit
 
 /// Keras 3 `.keras` archives: the ZIP reader, config.json, metadata.json and model.weights.h5.
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -1,4 +1,4 @@
-import RNNKit
+@testable import RNNKit
 
 /// The data readers of `rnnkit predict`: `TensorFile.read` with the extension the content looks
 /// like (NumPy magic → .npy, ZIP → .npz, `[`/`{` → .json, anything else → .csv, also with a

@@ -109,23 +109,6 @@ enum Benchmark {
         }
     }
 
-    /// Linux's accounting of this process's memory, in /proc/self.
-    enum ProcessMemory {
-        /// Resets the peak resident size (VmHWM) to the current one; false where unsupported.
-        static func resetPeak() -> Bool {
-            (try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)) != nil
-        }
-
-        /// A `Vm…` line of /proc/self/status, in bytes.
-        static func value(of key: String) -> Int? {
-            guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-                  let line = status.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }),
-                  let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
-            else { return nil }
-            return kilobytes * 1024
-        }
-    }
-
     static func peakResidentBytes() -> Int {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)

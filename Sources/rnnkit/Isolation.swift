@@ -75,7 +75,7 @@ enum Isolation {
         var saved = rlimit()
         getrlimit(Int32(RLIMIT_AS.rawValue), &saved)
         var bounded = saved
-        if let current = currentAddressSpace() {
+        if let current = ProcessMemory.value(of: "VmSize").map(UInt64.init) {  // what RLIMIT_AS bounds
             bounded.rlim_cur = rlim_t(min(UInt64(saved.rlim_cur), current + bounds.memory))
         }
         setrlimit(Int32(RLIMIT_AS.rawValue), &bounded)
@@ -87,15 +87,6 @@ enum Isolation {
         let result = try read()
         FileHandle.standardError.write(readingDoneMarker)
         return result
-    }
-
-    /// The process's mapped address space in bytes (`VmSize`), which RLIMIT_AS bounds.
-    private static func currentAddressSpace() -> UInt64? {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmSize:") }),
-              let kilobytes = UInt64(line.split(separator: " ").dropFirst().first ?? "")
-        else { return nil }
-        return kilobytes * 1024
     }
 }
 
