@@ -8,7 +8,8 @@ FUZZ_TARGET ?= all
 
 .PHONY: deps build demo test fuzz clean
 
-# Installs the system libraries RNNKit links (apt-get when root; otherwise says what to install).
+# Installs the system packages RNNKit needs: the libraries it links, and Graphviz for `rnnkit plot`
+# (apt-get when root; otherwise says what to install).
 deps:
 	@missing=""; \
 	for package in $(APT_PACKAGES); do \
