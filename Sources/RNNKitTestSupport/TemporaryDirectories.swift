@@ -25,3 +25,20 @@ extension XCTestCase {
         return folder
     }
 }
+
+/// A test case whose tests each get a fresh temporary folder, `directory`, removed when the test
+/// ends.
+open class TemporaryFolderTestCase: XCTestCase {
+    /// This test's folder.
+    public private(set) var directory: URL!
+
+    open override func setUpWithError() throws {
+        try super.setUpWithError()
+        directory = try makeTemporaryDirectory()
+    }
+
+    /// The path of `name` inside `directory`.
+    public func temporary(_ name: String) -> String {
+        directory.appendingPathComponent(name).path
+    }
+}

@@ -8,7 +8,6 @@ extension RNNKitCommand {
             discussion: "Compare with other runtimes in the same run: see Benchmarks/README.md.")
 
         @OptionGroup var model: ModelArguments
-        var modelArguments: ModelArguments { model }
 
         // Unconditional, so that a negative count is reported as such, not as a missing value.
         @Option(parsing: .unconditional, help: "Batch size.")

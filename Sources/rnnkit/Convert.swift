@@ -14,7 +14,6 @@ extension RNNKitCommand {
                 """)
 
         @OptionGroup var model: ModelArguments
-        var modelArguments: ModelArguments { model }
 
         @Argument(help: "The file to write.")
         var output: String

@@ -14,7 +14,6 @@ extension RNNKitCommand {
                 """)
 
         @OptionGroup var model: ModelArguments
-        var modelArguments: ModelArguments { model }
 
         @Argument(help: "The picture to write: .dot, .svg or .png.")
         var output: String

@@ -29,7 +29,6 @@ extension RNNKitCommand {
                 """)
 
         @OptionGroup var model: ModelArguments
-        var modelArguments: ModelArguments { model }
 
         @Option(name: .customLong("input"), help: "An input data file (repeat for several inputs).")
         var inputs: [String] = []

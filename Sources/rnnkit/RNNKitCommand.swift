@@ -22,7 +22,7 @@ struct RNNKitCommand: ParsableCommand {
             var command = try parseAsRoot()
             // Usage is checked here; the files themselves are read in an isolated child.
             if let reader = command as? ReadsModelFiles, !Isolation.isChild {
-                Foundation.exit(Isolation.runInChild(reading: reader.modelArguments))
+                Foundation.exit(Isolation.runInChild(reading: reader.model))
             }
             try command.run()
         } catch let error as RNNKitError {
@@ -78,7 +78,7 @@ func requirePositive(_ value: Int?, option: String, counting what: String, given
 
 /// A command that opens model files, which may be hostile: it runs in an isolated child.
 protocol ReadsModelFiles {
-    var modelArguments: ModelArguments { get }
+    var model: ModelArguments { get }
 }
 
 /// The model file and its optional weights, shared by every command that reads a model.

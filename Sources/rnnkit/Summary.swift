@@ -7,7 +7,6 @@ extension RNNKitCommand {
             abstract: "Print the layers, output shapes and parameter counts, as Keras's model.summary().")
 
         @OptionGroup var model: ModelArguments
-        var modelArguments: ModelArguments { model }
 
         @Flag(help: "Print JSON: total, trainable and non-trainable params and one entry per layer.")
         var json = false

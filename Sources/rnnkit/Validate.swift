@@ -8,7 +8,6 @@ extension RNNKitCommand {
             discussion: "Exit status 0 when valid, 1 when invalid (every problem listed), 2 when unreadable.")
 
         @OptionGroup var model: ModelArguments
-        var modelArguments: ModelArguments { model }
 
         @Flag(help: "Print the result as JSON.")
         var json = false

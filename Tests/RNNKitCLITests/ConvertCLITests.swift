@@ -5,12 +5,7 @@ import XCTest
 
 /// `rnnkit convert` through the built binary: every output format reads back and predicts the
 /// same, outputs are written atomically and never over an input or an existing file unasked.
-final class ConvertCLITests: XCTestCase {
-    private var directory: URL!
-
-    override func setUpWithError() throws { directory = try makeTemporaryDirectory() }
-
-    private func output(_ name: String) -> String { directory.appendingPathComponent(name).path }
+final class ConvertCLITests: TemporaryFolderTestCase {
 
     private func rnnkit(_ arguments: String...) throws -> RNNKitBinary.Run { try rnnkit(arguments) }
 
@@ -32,22 +27,22 @@ final class ConvertCLITests: XCTestCase {
         }
         for target in targets {
             let layout = target.split(separator: "-").dropFirst().first.map { String($0.split(separator: ".")[0]) } ?? "keras"
-            let converted = try rnnkit("convert", source, output(target), "--layout", layout)
+            let converted = try rnnkit("convert", source, temporary(target), "--layout", layout)
             XCTAssertEqual(converted.status, 0, "\(target): \(converted.stderr)")
-            let predicted = try rnnkit(["predict", output(target)] + inputs)
+            let predicted = try rnnkit(["predict", temporary(target)] + inputs)
             XCTAssertEqual(predicted.stdout, reference.stdout, target)
-            XCTAssertEqual(try rnnkit("validate", output(target)).status, 0, target)
+            XCTAssertEqual(try rnnkit("validate", temporary(target)).status, 0, target)
         }
     }
 
     func testRefusalsLeaveNothingBehind() throws {
         let source = FixtureFiles.path("gru_reset_before/keras3.keras")
         let cases: [([String], Int32, String)] = [
-            (["convert", source, output("g.safetensors"), "--layout", "pytorch"], 1, "cannot express GRU reset_after=false"),
-            (["convert", source, output("g.h5"), "--layout", "onnx"], 2, "holds Keras's own layout"),
-            (["convert", source, output("g.txt")], 2, "cannot tell the output format"),
+            (["convert", source, temporary("g.safetensors"), "--layout", "pytorch"], 1, "cannot express GRU reset_after=false"),
+            (["convert", source, temporary("g.h5"), "--layout", "onnx"], 2, "holds Keras's own layout"),
+            (["convert", source, temporary("g.txt")], 2, "cannot tell the output format"),
             (["convert", source, source, "--force"], 2, "is the input file"),
-            (["convert", FixtureFiles.path("malformed/nan_weight.h5"), output("n.h5")], 1, "NaN"),
+            (["convert", FixtureFiles.path("malformed/nan_weight.h5"), temporary("n.h5")], 1, "NaN"),
         ]
         for (arguments, status, message) in cases {
             let run = try rnnkit(arguments)
@@ -59,7 +54,7 @@ final class ConvertCLITests: XCTestCase {
     }
 
     func testExistingOutputIsReplacedOnlyWithForce() throws {
-        let target = output("m.json")
+        let target = temporary("m.json")
         try Data("keep me".utf8).write(to: URL(fileURLWithPath: target))
         let refused = try rnnkit("convert", FixtureFiles.path("simple_rnn/keras3.keras"), target)
         XCTAssertEqual(refused.status, 2)

@@ -6,11 +6,7 @@ import XCTest
 /// `rnnkit predict`'s numbers, in every form it gives them (JSON on stdout, --output .npy, .npz
 /// and .json), are Keras's outputs for every fixture within 1e-5, read back without RNNKit's
 /// own readers.
-final class PredictOutputsCLITests: XCTestCase {
-    private var directory: URL!
-
-    override func setUpWithError() throws { directory = try makeTemporaryDirectory() }
-
+final class PredictOutputsCLITests: TemporaryFolderTestCase {
     /// `predict` on `model` (with `weights`) and the fixture's inputs, with `extra` arguments.
     private func predict(_ fixture: String, _ model: String, weights: String? = nil,
                          _ extra: [String] = []) throws -> RNNKitBinary.Run {
@@ -33,7 +29,7 @@ final class PredictOutputsCLITests: XCTestCase {
             var forms = ["json", "npz"]
             if expected.count == 1 { forms.append("npy") }
             for form in forms {
-                let output = directory.appendingPathComponent("\(fixture).\(form)").path
+                let output = temporary("\(fixture).\(form)")
                 let run = try predict(fixture, "keras3.keras", ["--output", output])
                 assertSucceeded(run, "\(fixture) to .\(form)")
                 XCTAssertEqual(run.stdout, "", "\(fixture) to .\(form)")
@@ -62,7 +58,7 @@ final class PredictOutputsCLITests: XCTestCase {
     }
 
     func testSeveralOutputsAreRefusedAsOneNpyAndNothingIsWritten() throws {
-        let output = directory.appendingPathComponent("two.npy").path
+        let output = temporary("two.npy")
         let run = try predict("bidirectional_none", "keras3.keras", ["--output", output])
         assertCleanFailure(run, expected: [2], naming: [output], "two outputs as .npy")
         XCTAssertTrue(run.stderr.contains("holds exactly one array"), run.stderr)

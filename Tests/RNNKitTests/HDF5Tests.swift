@@ -5,21 +5,12 @@ import XCTest
 
 @testable import RNNKit
 
-final class HDF5Tests: XCTestCase {
-    private var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = try makeTemporaryDirectory()
-    }
-
-    private func path(_ name: String) -> String {
-        directory.appendingPathComponent(name).path
-    }
+final class HDF5Tests: TemporaryFolderTestCase {
 
     // MARK: - Round trips
 
     func testGroupsAttributesAndTensorsRoundTrip() throws {
-        let file = path("model.h5")
+        let file = temporary("model.h5")
         let kernel = Tensor(shape: [2, 3], scalars: [1, -2, 3.5, 0.1, 1e-30, .greatestFiniteMagnitude])
         do {
             let output = try HDF5File.create(file)
@@ -74,7 +65,7 @@ final class HDF5Tests: XCTestCase {
     }
 
     func testAttributesAreReplaced() throws {
-        let file = path("replace.h5")
+        let file = temporary("replace.h5")
         let root = try HDF5File.create(file).root
         try root.setStringAttribute("name", "first")
         try root.setStringAttribute("name", "second")
@@ -86,7 +77,7 @@ final class HDF5Tests: XCTestCase {
     }
 
     func testCreatingAnExistingGroupFails() throws {
-        let file = path("twice.h5")
+        let file = temporary("twice.h5")
         let root = try HDF5File.create(file).root
         _ = try root.createGroup("a/b")
         XCTAssertThrowsError(try root.createGroup("a/b")) { error in
@@ -96,7 +87,7 @@ final class HDF5Tests: XCTestCase {
     }
 
     func testChunkedStringListAttributeIsJoined() throws {
-        let file = path("chunked.h5")
+        let file = temporary("chunked.h5")
         do {
             let root = try HDF5File.create(file).root
             try root.setStringListAttribute("layer_names0", ["a", "b"])
@@ -109,7 +100,7 @@ final class HDF5Tests: XCTestCase {
     }
 
     func testEmptyStringListIsAZeroLengthFloat64Array() throws {
-        let file = path("empty.h5")
+        let file = temporary("empty.h5")
         do {
             try HDF5File.create(file).root.setStringListAttribute("weight_names", [])
         }
@@ -123,7 +114,7 @@ final class HDF5Tests: XCTestCase {
     }
 
     func testOtherNumberTypesAreReadAsFloat32() throws {
-        let file = path("types.h5")
+        let file = temporary("types.h5")
         let values: [Double] = [0.1, -2.5, 1e10, 3]
         do {
             let root = try HDF5File.create(file).root
@@ -139,7 +130,7 @@ final class HDF5Tests: XCTestCase {
     }
 
     func testConcurrentUseIsSerialized() throws {
-        let file = path("concurrent.h5")
+        let file = temporary("concurrent.h5")
         let tensor = Tensor(shape: [64], scalars: (0..<64).map(Float.init))
         do {
             let root = try HDF5File.create(file).root
@@ -163,7 +154,7 @@ final class HDF5Tests: XCTestCase {
     // MARK: - Unreadable files
 
     func testNonHDF5FileIsRefused() throws {
-        let file = path("text.h5")
+        let file = temporary("text.h5")
         try Data("just some text, long enough to hold a signature if it were one".utf8).write(to: URL(fileURLWithPath: file))
         XCTAssertThrowsError(try HDF5File.open(file)) { error in
             XCTAssertEqual(error as? RNNKitError, RNNKitError(.unreadable, "not an HDF5 file", file: file))
@@ -171,7 +162,7 @@ final class HDF5Tests: XCTestCase {
     }
 
     func testMissingFileNamesTheFile() {
-        let file = path("missing.h5")
+        let file = temporary("missing.h5")
         XCTAssertThrowsError(try HDF5File.open(file)) { error in
             guard let error = error as? RNNKitError else { return XCTFail("\(error)") }
             XCTAssertEqual(error.kind, .unreadable)
@@ -181,7 +172,7 @@ final class HDF5Tests: XCTestCase {
     }
 
     func testTruncatedFileIsACleanErrorWithNothingOnStandardError() throws {
-        let file = path("truncated.h5")
+        let file = temporary("truncated.h5")
         do {
             let root = try HDF5File.create(file).root
             try root.setStringAttribute("backend", "tensorflow")
@@ -209,7 +200,7 @@ final class HDF5Tests: XCTestCase {
     // MARK: - Missing and refused objects
 
     func testMissingObjectsAreNamedByPath() throws {
-        let file = path("missing-objects.h5")
+        let file = temporary("missing-objects.h5")
         do {
             let root = try HDF5File.create(file).root
             try root.writeTensor("model_weights/dense/kernel", Tensor(zeros: [1]))
@@ -247,7 +238,7 @@ final class HDF5Tests: XCTestCase {
     }
 
     func testLinksAndExternalStorageAreRefused() throws {
-        let file = path("links.h5")
+        let file = temporary("links.h5")
         try withRawFile(file) { fileID in
             try check(H5Gcreate2(fileID, "real", rnnkit_H5P_DEFAULT(), rnnkit_H5P_DEFAULT(), rnnkit_H5P_DEFAULT()))
             try check(H5Lcreate_soft("/real", fileID, "soft", rnnkit_H5P_DEFAULT(), rnnkit_H5P_DEFAULT()))
@@ -276,7 +267,7 @@ final class HDF5Tests: XCTestCase {
     }
 
     func testShapeBombsAreRefusedBeforeAllocating() throws {
-        let file = path("bomb.h5")
+        let file = temporary("bomb.h5")
         try withRawFile(file) { fileID in
             // Declared, never written: nothing is stored and HDF5 would fill 4 GB with zeros.
             try createDataset(fileID, "huge", shape: [1 << 30])
@@ -298,7 +289,7 @@ final class HDF5Tests: XCTestCase {
     }
 
     func testDatasetStoringFarLessThanItDeclaresIsRefused() throws {
-        let file = path("sparse.h5")
+        let file = temporary("sparse.h5")
         do {
             let root = try HDF5File.create(file).root
             try root.writeTensor("padding", Tensor(zeros: [1 << 20]))  // makes the file 4 MiB
@@ -314,7 +305,7 @@ final class HDF5Tests: XCTestCase {
     }
 
     func testNonNumericDatasetIsRefusedNamingItsType() throws {
-        let file = path("strings.h5")
+        let file = temporary("strings.h5")
         try withRawFile(file) { fileID in
             let type = try check(H5Tcopy(rnnkit_H5T_C_S1()))
             defer { H5Tclose(type) }
@@ -329,7 +320,7 @@ final class HDF5Tests: XCTestCase {
 
     /// h5py 2.x and Keras's chunked attributes store NumPy `S<n>` arrays: fixed-length, NUL-padded.
     func testFixedLengthNullPaddedStringsAreRead() throws {
-        let file = path("fixed.h5")
+        let file = temporary("fixed.h5")
         try withRawFile(file) { fileID in
             let type = try check(H5Tcopy(rnnkit_H5T_C_S1()))
             defer { H5Tclose(type) }
@@ -382,7 +373,7 @@ final class HDF5Tests: XCTestCase {
 
     /// What `body` writes to the standard error stream (file descriptor 2, where HDF5 prints).
     private func capturingStandardError(_ body: () throws -> Void) throws -> String {
-        let capture = path("stderr.txt")
+        let capture = temporary("stderr.txt")
         _ = FileManager.default.createFile(atPath: capture, contents: nil)
         let captureDescriptor = open(capture, O_WRONLY)
         let savedDescriptor = dup(STDERR_FILENO)

@@ -5,16 +5,7 @@ import XCTest
 
 /// Every fixture written as an npz model in every layout reads back bit for bit and predicts
 /// the same; the archive is a plain NumPy `.npz` that TensorFile (and NumPy) reads.
-final class NPZModelTests: XCTestCase {
-    private var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = try makeTemporaryDirectory()
-    }
-
-    private func temporary(_ name: String) -> String {
-        directory.appendingPathComponent(name).path
-    }
+final class NPZModelTests: TemporaryFolderTestCase {
 
     func testFixturesRoundTripInEveryLayout() throws {
         try FixtureFiles.assertEveryFixtureRoundTrips(

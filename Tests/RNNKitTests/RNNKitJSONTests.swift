@@ -3,6 +3,16 @@ import XCTest
 @testable import RNNKit
 
 final class RNNKitJSONTests: XCTestCase {
+    /// The SimpleRNN's weights in the keras layout, which the layout tests replace.
+    private static let simpleRNNKerasWeights = #"""
+             "layout": "keras",
+             "weights": {
+               "kernel": {"shape": [5, 3], "data": [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, 0.8, 0.9],
+                                                    [-0.1, -0.2, -0.3], [1e-3, 2.5e-2, -7]]},
+               "recurrent_kernel": {"shape": [3, 3], "data": [[1, 0, 0], [0, 1, 0], [0, 0, 1]]},
+               "bias": {"shape": [3], "data": [0.01, 0.02, 0.03]}
+        """#
+
     /// SimpleRNN(3) on (4, 5), then Dense(1): 27 + 4 parameters, written by hand.
     private let handWritten = #"""
     {
@@ -12,12 +22,7 @@ final class RNNKitJSONTests: XCTestCase {
         {"name": "input_layer", "class_name": "InputLayer",
          "config": {"batch_shape": [null, 4, 5], "dtype": "float32"}},
         {"name": "simple_rnn", "class_name": "SimpleRNN", "config": {"units": 3, "activation": "tanh"},
-         "layout": "keras",
-         "weights": {
-           "kernel": {"shape": [5, 3], "data": [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, 0.8, 0.9],
-                                                [-0.1, -0.2, -0.3], [1e-3, 2.5e-2, -7]]},
-           "recurrent_kernel": {"shape": [3, 3], "data": [[1, 0, 0], [0, 1, 0], [0, 0, 1]]},
-           "bias": {"shape": [3], "data": [0.01, 0.02, 0.03]}
+    \#(RNNKitJSONTests.simpleRNNKerasWeights)
          }},
         {"name": "dense", "class_name": "Dense", "config": {"units": 1, "activation": "sigmoid"},
          "weights": {
@@ -137,14 +142,7 @@ final class RNNKitJSONTests: XCTestCase {
     func testEveryLayoutLoadsTheSameKerasWeights() throws {
         let keras = try read(handWritten)
         // The same model written by hand in the pytorch layout, the bias split in two.
-        let pytorch = try read(variant(#"""
-                 "layout": "keras",
-                 "weights": {
-                   "kernel": {"shape": [5, 3], "data": [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, 0.8, 0.9],
-                                                        [-0.1, -0.2, -0.3], [1e-3, 2.5e-2, -7]]},
-                   "recurrent_kernel": {"shape": [3, 3], "data": [[1, 0, 0], [0, 1, 0], [0, 0, 1]]},
-                   "bias": {"shape": [3], "data": [0.01, 0.02, 0.03]}
-            """#, #"""
+        let pytorch = try read(variant(Self.simpleRNNKerasWeights, #"""
                  "layout": "pytorch",
                  "weights": {
                    "weight_ih_l0": {"shape": [3, 5], "data": [[0.1, 0.4, 0.7, -0.1, 1e-3],

@@ -5,16 +5,7 @@ import XCTest
 
 /// Every fixture written as a safetensors model in every layout reads back bit for bit and
 /// predicts the same; the reader refuses each malformed file with a one-line error naming it.
-final class SafetensorsTests: XCTestCase {
-    private var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = try makeTemporaryDirectory()
-    }
-
-    private func temporary(_ name: String) -> String {
-        directory.appendingPathComponent(name).path
-    }
+final class SafetensorsTests: TemporaryFolderTestCase {
 
     // MARK: - Models
 
