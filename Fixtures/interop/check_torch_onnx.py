@@ -34,7 +34,7 @@ processing order, initial_state, Bidirectional merge modes, masks).
 onnxruntime: an ONNX graph (opset 22) is built with onnx.helper, with the file's tensors as
 initializers under RNNKit's names: one RNN/LSTM/GRU node per recurrent layer (layout=0 between
 Transposes; activations, activation_alpha/beta and linear_before_reset from the config,
-keras-formats.md §6.3), Dense as MatMul+Add, and so on; onnx.checker (full_check) must accept
+docs/layouts.md, "onnx"), Dense as MatMul+Add, and so on; onnx.checker (full_check) must accept
 it and ONNX Runtime (CPU) runs it.
 Both: where the Keras layer has one bias, the recurrent bias (bias_hh_l0, the Rb half of B) must
 be zeros, as layouts.md says; the outputs cannot tell.
@@ -205,7 +205,7 @@ def merge_masks(masks, both):
 
 def zero_output(layer):
     """Whether masked steps output zeros: zero_output_for_mask, which a Bidirectional forces to
-    return_sequences (keras-formats.md §4.5)."""
+    return_sequences, as Keras's Bidirectional does."""
     _, fwd, back = wrapped_configs(layer)
     if back is not None:
         return fwd.get("return_sequences", False)

@@ -153,7 +153,7 @@ final class LayoutTests: XCTestCase {
         }
     }
 
-    // MARK: - Index formulas of keras-formats.md §6
+    // MARK: - Index formulas of docs/layouts.md ("Gate blocks")
 
     func testONNXLSTMPermutesGatesIOFC() throws {
         let units = 3, inputs = 5
