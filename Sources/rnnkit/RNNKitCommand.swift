@@ -10,7 +10,7 @@ struct RNNKitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rnnkit",
         abstract: "Inspect, validate, run and convert Keras recurrent models (SimpleRNN, LSTM, GRU, Bidirectional).",
-        subcommands: [Summary.self, Validate.self, Predict.self, Convert.self, Bench.self])
+        subcommands: [Summary.self, Validate.self, Predict.self, Convert.self, Bench.self, Serve.self])
 
     static func main() {
         do {
