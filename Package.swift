@@ -60,7 +60,8 @@ let package = Package(
         .target(name: "RNNKitTestSupport", dependencies: ["RNNKit"], path: "Sources/RNNKitTestSupport"),
         .testTarget(name: "RNNKitTests", dependencies: ["RNNKit", "RNNKitTestSupport", "CRNNKitKernels"]),
         .testTarget(name: "RNNKitCLITests", dependencies: ["rnnkit", "RNNKitTestSupport"]),
-        .testTarget(name: "RNNKitServerTests", dependencies: ["RNNKitServer", "RNNKit", "RNNKitTestSupport"]),
+        // Runs the built rnnkit serve too (SIGTERM, log lines), hence the dependency on the executable.
+        .testTarget(name: "RNNKitServerTests", dependencies: ["RNNKitServer", "RNNKit", "RNNKitTestSupport", "rnnkit"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -91,7 +91,7 @@ final class ServeLoadTests: XCTestCase {
 
     /// 64 concurrent keep-alive clients for a bounded time (about 3 s, at most 400 requests
     /// each); every answer is checked against Keras's numbers. The 20 s measurement is
-    /// Benchmarks/serve/ (README, "Serving").
+    /// docs/deploy/load-test.sh (README, "Serving").
     func testSixtyFourConcurrentClientsGetKerasNumbers() async throws {
         let server = try await RunningServer.start([("lstm", "lstm_sequences/keras3.keras")])
         addTeardownBlock { try await server.stop() }
