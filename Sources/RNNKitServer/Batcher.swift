@@ -78,10 +78,11 @@ final class Batcher: @unchecked Sendable {
             if pending.isEmpty && stopped { break }
             // Wait for more rows until the oldest request has waited a whole window.
             let deadline = pending[0].arrival + window
-            while !stopped && pendingRows(like: pending[0].key) < maxRows && DispatchTime.now() < deadline {
-                let remaining = deadline.uptimeNanoseconds &- DispatchTime.now().uptimeNanoseconds
-                _ = condition.wait(until: Date(timeIntervalSinceNow: Double(remaining) / 1e9))
-                if pending.isEmpty { break }
+            while !stopped && !pending.isEmpty && pendingRows(like: pending[0].key) < maxRows {
+                // Read the clock once: the deadline may pass between two readings.
+                let now = DispatchTime.now().uptimeNanoseconds, end = deadline.uptimeNanoseconds
+                guard now < end else { break }
+                _ = condition.wait(until: Date(timeIntervalSinceNow: Double(end - now) / 1e9))
             }
             if pending.isEmpty { continue }
             let batch = takeBatch()
