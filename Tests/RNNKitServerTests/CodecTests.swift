@@ -87,6 +87,41 @@ final class CodecTests: XCTestCase {
         }
     }
 
+    /// Hostile and odd bodies (the fuzz target's seeds and what it taught): each is refused with
+    /// 400 or decoded, never a crash.
+    func testRegressionBodiesAreRefusedOrDecoded() throws {
+        let third = String(repeating: "0,", count: 999) + "0"
+        // A first row that promises a 1000 × 1000 × 1000 tensor in 6 KB: the reservation stays
+        // within what the body can hold, and the ragged rest is refused.
+        let promise = "{\"inputs\":{\"a\":[[[" + third + "]" + String(repeating: ",[0]", count: 999) + "]"
+            + String(repeating: ",[[0]]", count: 999) + "],\"b\":[[1,2,3]]}}"
+        let refused: [String] = [
+            promise,
+            "{\"inputs\":{\"a\":[[1,2]],\"b\":[[1,2,2147483648]]}}",
+            "{\"inputs\":{\"a\":[[1,2]],\"b\":[[1,2,-1e3]]}}",
+            "{\"instances\":[{\"a\":[1,2],\"a\":[1,2]}]}",
+            "{\"instances\":[{\"a\":[1,2],\"b\":[1,2,3]},[1,2]]}",
+            "{\"instances\":[{\"b64\":\"AAAA\"}]}",
+            "{\"inputs\":{\"a\":[[true,null]],\"b\":[[1,2,3]]}}",
+            "{\"inputs\":{\"a\":[[1,2]],\"b\":[[1,2,3]]}",
+            "{\"inputs\":{\"a\":[[\"\\ud800\\u0041\",2]],\"b\":[[1,2,3]]}}",
+            "{\"inputs\":{\"a\":[[-,2]],\"b\":[[1,2,3]]}}",
+            "\u{FEFF}{\"inputs\":{}}",
+        ]
+        for body in refused {
+            XCTAssertThrowsError(try decode(body, twoInputs), String(body.prefix(80))) { error in
+                XCTAssertEqual((error as? ServeError)?.status, 400, "\(error)")
+                XCTAssertFalse("\(error)".contains("\n"), "one line: \(error)")
+            }
+        }
+        let odd = try decode("{\"inputs\":{\"b\":[[-0,2,3]],\"a\":[[1E+2,1e-400]],\"extra\":1}}", twoInputs)
+        XCTAssertEqual(odd.inputs[0].scalars, [100, 0])
+        XCTAssertEqual(odd.inputs[1].scalars, [0, 2, 3])
+        let nonFinite = try decode("{\"inputs\":{\"a\":[[NaN,1e999]],\"b\":[[1,2,3]]}}", twoInputs)
+        XCTAssertTrue(nonFinite.inputs[0].scalars[0].isNaN)
+        XCTAssertEqual(nonFinite.inputs[0].scalars[1], .infinity)
+    }
+
     func testResponsesAreShapedAsTFServingShapesThem() {
         let single = [Tensor(shape: [2, 1], scalars: [0.5, 2])]
         func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }

@@ -9,27 +9,8 @@ public enum PredictResponse {
         var text = JSONText()
         // TF Serving's outputs come from a map; sorting by name makes the order reproducible.
         let named = zip(names, outputs).sorted { $0.0 < $1.0 }
-        switch format {
-        case .row:
-            text.append("{\"predictions\":[")
-            let rows = outputs.first?.shape.first ?? 0
-            for row in 0..<rows {
-                if row > 0 { text.append(",") }
-                if named.count > 1 { text.append("{") }
-                for (position, (name, tensor)) in named.enumerated() {
-                    if named.count > 1 {
-                        if position > 0 { text.append(",") }
-                        text.appendString(name)
-                        text.append(":")
-                    }
-                    let rowSize = tensor.shape.dropFirst().reduce(1, *)
-                    text.appendTensor(tensor.scalars, shape: tensor.shape.dropFirst(), offset: row * rowSize)
-                }
-                if named.count > 1 { text.append("}") }
-            }
-            text.append("]}")
-        case .columnar:
-            text.append("{\"outputs\":")
+        // One output is written bare; several as an object keyed by output name.
+        func appendOutputs(_ appendTensor: (inout JSONText, Tensor) -> Void) {
             if named.count > 1 { text.append("{") }
             for (position, (name, tensor)) in named.enumerated() {
                 if named.count > 1 {
@@ -37,9 +18,24 @@ public enum PredictResponse {
                     text.appendString(name)
                     text.append(":")
                 }
-                text.appendTensor(tensor.scalars, shape: tensor.shape[...], offset: 0)
+                appendTensor(&text, tensor)
             }
             if named.count > 1 { text.append("}") }
+        }
+        switch format {
+        case .row:
+            text.append("{\"predictions\":[")
+            for row in 0..<(outputs.first?.shape.first ?? 0) {
+                if row > 0 { text.append(",") }
+                appendOutputs { text, tensor in
+                    let rowSize = tensor.shape.dropFirst().reduce(1, *)
+                    text.appendTensor(tensor.scalars, shape: tensor.shape.dropFirst(), offset: row * rowSize)
+                }
+            }
+            text.append("]}")
+        case .columnar:
+            text.append("{\"outputs\":")
+            appendOutputs { text, tensor in text.appendTensor(tensor.scalars, shape: tensor.shape[...], offset: 0) }
             text.append("}")
         }
         return text.bytes
