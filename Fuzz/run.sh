@@ -48,7 +48,9 @@ link_target() {
     # RNNKit, ZIPFoundation and the C targets; never the CLI (it has a main) nor the tests.
     for dir in "$products"/*.build; do
         case $(basename "$dir") in
-            RNNKit.build|ZIPFoundation.build|C*.build) objects+=("$dir"/*.o) ;;
+            # Other packages' C targets (the server's) have folders here but no objects: skip them.
+            RNNKit.build|ZIPFoundation.build|C*.build)
+                for object in "$dir"/*.o; do [ -e "$object" ] && objects+=("$object"); done ;;
         esac
     done
     # serve_request compiles the server's request codecs into the target itself: they use only

@@ -107,6 +107,10 @@ final class CodecTests: XCTestCase {
             "{\"inputs\":{\"a\":[[\"\\ud800\\u0041\",2]],\"b\":[[1,2,3]]}}",
             "{\"inputs\":{\"a\":[[-,2]],\"b\":[[1,2,3]]}}",
             "\u{FEFF}{\"inputs\":{}}",
+            // Found by the fuzz target: escapes in an echoed value must not break the message's line.
+            "\"o\\r(S\\r\"",
+            "{\"signature_name\":\"a\\nb\",\"inputs\":{}}",
+            "{\"instances\":[{\"a\\n\":[1,2],\"b\":[1,2,3]}]}",
         ]
         for body in refused {
             XCTAssertThrowsError(try decode(body, twoInputs), String(body.prefix(80))) { error in

@@ -48,7 +48,7 @@ public struct PredictRequest: Sendable {
                 throw .badRequest("'signature_name' key must be a string value, got \(signature.typeName)")
             }
             guard name.isEmpty || name == signatureName else {
-                throw .badRequest("Serving signature name: \"\(name)\" not found in signature def "
+                throw .badRequest("Serving signature name: \(signature.excerpt) not found in signature def "
                                   + "(this model has \"\(signatureName)\")")
             }
         }

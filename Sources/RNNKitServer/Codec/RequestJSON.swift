@@ -53,11 +53,18 @@ public enum RequestJSON: Equatable, Sendable {
         case .null: text = "null"
         case .bool(let value): text = value ? "true" : "false"
         case .number(let value, let isInteger): text = isInteger ? String(Int64(value)) : "\(value)"
-        case .string(let value): text = "\"" + value.prefix(40) + (value.count > 40 ? "..." : "") + "\""
+        case .string(let value): text = Self.quoted(value.count > 40 ? value.prefix(40) + "..." : value)
         case .array(let items): text = "[" + items.prefix(4).map(\.excerpt).joined(separator: ",") + (items.count > 4 ? ",...]" : "]")
-        case .object(let members): text = "{" + members.prefix(3).map { "\"\($0.key)\":\($0.value.excerpt)" }.joined(separator: ",") + (members.count > 3 ? ",...}" : "}")
+        case .object(let members): text = "{" + members.prefix(3).map { Self.quoted($0.key) + ":" + $0.value.excerpt }.joined(separator: ",") + (members.count > 3 ? ",...}" : "}")
         }
         return text.count > 64 ? String(text.prefix(61)) + "..." : text
+    }
+
+    /// A string as JSON writes it, escapes included, so that a message stays on one line.
+    static func quoted(_ value: String) -> String {
+        var text = JSONText()
+        text.appendString(value)
+        return String(decoding: text.bytes, as: UTF8.self)
     }
 }
 
