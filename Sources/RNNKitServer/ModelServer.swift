@@ -68,6 +68,7 @@ public final class ModelServer: Sendable {
         let responder = ServeResponder(server: self)
         let application = Application(
             responder: responder,
+            server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "rnnkit"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },

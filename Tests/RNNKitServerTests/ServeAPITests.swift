@@ -163,6 +163,25 @@ final class ServeAPITests: XCTestCase {
         XCTAssertTrue(refused.text.contains("\"error\""), refused.text)
     }
 
+    /// curl sends `Expect: 100-continue` before large bodies and waits for the interim answer.
+    func testExpectContinueIsAnsweredBeforeTheBody() async throws {
+        let server = try await RunningServer.start([("lstm", "lstm_sequences/keras3.keras")])
+        addTeardownBlock { try await server.stop() }
+        let input = try FixtureArrays.tensor("lstm_sequences/input_0.npy")
+        let body = Array("{\"inputs\":\(FixtureArrays.json(input))}".utf8)
+        let port = server.port
+        let (interim, final) = try await onThread { () -> (HTTPResult, HTTPResult) in
+            let connection = try HTTPConnection(port: port)
+            try connection.write(Array(("POST /v1/models/lstm:predict HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                                        + "Content-Length: \(body.count)\r\n\r\n").utf8))
+            let interim = try connection.readResponse()
+            try connection.write(body)
+            return (interim, try connection.readResponse())
+        }
+        XCTAssertEqual(interim.status, 100)
+        XCTAssertEqual(final.status, 200, final.text)
+    }
+
     /// A session fed one time step per request gives what one whole-sequence run gives.
     func testSessionsCarryStateAndEqualWholeSequenceRuns() async throws {
         let fixtures = ["lstm_sequences", "simple_rnn", "gru_reset_after", "stacked_lstm", "masking_gru"]
