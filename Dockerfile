@@ -12,7 +12,9 @@ WORKDIR /src
 # Dependencies first, so that a source change does not fetch them again.
 COPY Package.swift ./
 RUN swift package resolve
+# The test folders too: SwiftPM refuses a manifest whose targets' folders are missing.
 COPY Sources ./Sources
+COPY Tests ./Tests
 RUN swift build -c release --product rnnkit --static-swift-stdlib \
     && cp "$(swift build -c release --show-bin-path)/rnnkit" /usr/local/bin/rnnkit
 
