@@ -92,7 +92,6 @@ struct ServeResponder: HTTPResponder {
             segments[segments.count - 1] = String(last[..<colon])
         }
         guard let name = segments.first, !name.isEmpty else { throw malformed }
-        route.model = name
         var rest = segments.dropFirst()
         var version: Int?
         if rest.first == "versions" {
@@ -104,11 +103,14 @@ struct ServeResponder: HTTPResponder {
             route.endpoint = "status"
             throw ServeError.notFound("Unrecognized servable version label: \(rest[rest.startIndex + 1])")
         }
+        // Metrics are labelled with served names only: a label per name a client makes up would
+        // grow the registry without bound.
         guard let model = server.models[name] else {
             route.model = "unknown"
             throw ServeError.notFound(version.map { "Servable not found for request: Specific(\(name), \($0))" }
                                       ?? "Servable not found for request: Latest(\(name))")
         }
+        route.model = name
         if let version, version != model.version {
             throw ServeError.notFound("Servable not found for request: Specific(\(name), \(version))")
         }

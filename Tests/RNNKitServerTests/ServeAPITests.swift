@@ -155,6 +155,11 @@ final class ServeAPITests: XCTestCase {
         XCTAssertEqual(session.status, 200)
         try await expectError("POST", "/v1/models/lstm/sessions", nil, 429, ["too many"])
 
+        // Metrics name only served models: a made-up name is counted as "unknown".
+        let metrics = try await server.request("GET", "/monitoring/prometheus/metrics").text
+        XCTAssertFalse(metrics.contains("nope"), metrics)
+        XCTAssertTrue(metrics.contains("model=\"unknown\",endpoint=\"other\",status=\"404\""), metrics)
+
         // A body declared larger than the limit is refused before it is read.
         let connection = try HTTPConnection(port: server.port)
         try connection.write(Array("POST /v1/models/lstm:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n\r\n{".utf8))
