@@ -111,6 +111,12 @@ final class CodecTests: XCTestCase {
             "\"o\\r(S\\r\"",
             "{\"signature_name\":\"a\\nb\",\"inputs\":{}}",
             "{\"instances\":[{\"a\\n\":[1,2],\"b\":[1,2,3]}]}",
+            // An integer literal that rounds to 2^63 as a Double, echoed in the message.
+            "{\"inputs\":{\"a\":[[1,9223372036854775807]],\"b\":[[1,2,3]]}}",
+            "{\"inputs\":{\"a\":[[1,2]],\"b\":[[1,2,-9223372036854775808]]}}",
+            // Lists of numbers where a deeper list or a scalar was expected.
+            "{\"inputs\":{\"a\":[1,2],\"b\":[[1,2,3]]}}",
+            "{\"inputs\":{\"a\":[[[1,2]]],\"b\":[[1,2,3]]}}",
         ]
         for body in refused {
             XCTAssertThrowsError(try decode(body, twoInputs), String(body.prefix(80))) { error in

@@ -76,6 +76,16 @@ public struct PredictRequest: Sendable {
     }
 
     private static func decodeRows(_ instances: RequestJSON, into builders: inout [TensorBuilder]) throws(ServeError) {
+        if case .numbers(let list) = instances {
+            // Rows that are single numbers, taken one at a time: no value is made per number.
+            guard builders.count == 1 else {
+                throw plainRowsError(builders)
+            }
+            for (index, (number, isInteger)) in zip(list.values, list.integers).enumerated() {
+                try builders[0].addRow(.number(number, isInteger: isInteger), index: index)
+            }
+            return
+        }
         guard case .array(let rows) = instances else {
             throw .badRequest("Expecting 'instances' to be a list/array, got \(instances.typeName)")
         }
@@ -83,8 +93,7 @@ public struct PredictRequest: Sendable {
         let namedRows: Bool
         if case .object = first { namedRows = true } else { namedRows = false }
         if !namedRows && builders.count > 1 {
-            throw .badRequest("instances is a plain list, but expecting list of objects as multiple input tensors "
-                              + "required (\(builders.map(\.signature.name).joined(separator: ", ")))")
+            throw plainRowsError(builders)
         }
         for (index, row) in rows.enumerated() {
             if namedRows {
@@ -107,6 +116,11 @@ public struct PredictRequest: Sendable {
                 try builders[0].addRow(row, index: index)
             }
         }
+    }
+
+    private static func plainRowsError(_ builders: [TensorBuilder]) -> ServeError {
+        .badRequest("instances is a plain list, but expecting list of objects as multiple input tensors required ("
+                    + builders.map(\.signature.name).joined(separator: ", ") + ")")
     }
 
     private static func decodeColumns(_ columns: RequestJSON, into builders: inout [TensorBuilder]) throws(ServeError) {
@@ -193,7 +207,12 @@ struct TensorBuilder {
     static func shape(of value: RequestJSON) -> [Int] {
         var shape: [Int] = []
         var current = value
-        while case .array(let items) = current {
+        while true {
+            if case .numbers(let list) = current {
+                shape.append(list.count)
+                break
+            }
+            guard case .array(let items) = current else { break }
             shape.append(items.count)
             guard let first = items.first else { break }
             current = first
@@ -207,6 +226,15 @@ struct TensorBuilder {
 
     private mutating func fill(_ value: RequestJSON, shape: [Int], level: Int) throws(ServeError) {
         switch value {
+        case .numbers(let list):
+            // The common case, a list of numbers, read without making a value per number.
+            guard level + 1 == shape.count, list.count == shape[level] else {
+                try fill(.array(value.elements!), shape: shape, level: level)
+                return
+            }
+            for (number, isInteger) in zip(list.values, list.integers) {
+                scalars.append(try scalar(number, isInteger: isInteger, RequestJSON.number(number, isInteger: isInteger)))
+            }
         case .array(let items):
             guard level < shape.count else {
                 throw .badRequest("input '\(signature.name)': a list at nesting level \(level + 1) where a "
@@ -222,31 +250,33 @@ struct TensorBuilder {
                 throw .badRequest("input '\(signature.name)': the value \(value.excerpt) at nesting level \(level + 1) "
                                   + "where a list of \(shape[level]) was expected")
             }
-            scalars.append(try scalar(value))
+            guard case .number(let number, let isInteger) = value else {
+                throw .badRequest("input '\(signature.name)' expects \(signature.dataType.rawValue) values, got "
+                                  + "\(value.typeName) \(value.excerpt)")
+            }
+            scalars.append(try scalar(number, isInteger: isInteger, value))
         }
     }
 
-    private func scalar(_ value: RequestJSON) throws(ServeError) -> Float {
-        guard case .number(let number, let isInteger) = value else {
-            throw .badRequest("input '\(signature.name)' expects \(signature.dataType.rawValue) values, got "
-                              + "\(value.typeName) \(value.excerpt)")
-        }
+    /// One number of the input's type; `value` is the number as JSON, for messages.
+    @inline(__always)
+    private func scalar(_ number: Double, isInteger: Bool, _ value: @autoclosure () -> RequestJSON) throws(ServeError) -> Float {
         switch signature.dataType {
         case .int32:
             guard isInteger, number >= Double(Int32.min), number <= Double(Int32.max) else {
                 throw .badRequest("input '\(signature.name)' expects DT_INT32 values (integer token ids), got "
-                                  + "\(value.excerpt)")
+                                  + "\(value().excerpt)")
             }
             // Token ids travel as float32, exact below 2^24 (the runtime refuses ids beyond the vocabulary).
             guard abs(number) <= 16_777_216 else {
-                throw .badRequest("input '\(signature.name)': token id \(value.excerpt) is beyond 2^24")
+                throw .badRequest("input '\(signature.name)': token id \(value().excerpt) is beyond 2^24")
             }
             return Float(number)
         case .float:
             // As TF Serving: integers above 2^24 and decimals beyond float's range lose precision.
             if number.isFinite {
                 if isInteger ? abs(number) > 16_777_215 : abs(number) > Double(Float.greatestFiniteMagnitude) {
-                    throw .badRequest("input '\(signature.name)': cannot convert JSON value \(value.excerpt) to "
+                    throw .badRequest("input '\(signature.name)': cannot convert JSON value \(value().excerpt) to "
                                       + "float without loss of precision")
                 }
             }
