@@ -4,6 +4,24 @@ import XCTest
 
 /// The built `rnnkit serve`, as an operator runs it: SIGTERM during requests, log lines.
 final class ServeCommandTests: XCTestCase {
+    /// Bad usage and unreadable models stop `rnnkit serve` before it listens, with exit status 2.
+    func testBadUsageAndUnreadableModelsExitTwoWithOneLine() throws {
+        let missing = try RNNKitBinary.run(["serve", "m=/nonexistent/model.h5", "--port", "0"], besides: Self.self)
+        XCTAssertEqual(missing.status, 2, missing.stderr)
+        XCTAssertTrue(missing.stderr.hasPrefix("rnnkit: error: "), missing.stderr)
+        XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1, missing.stderr)
+        let model = "lstm=" + FixtureFiles.path("lstm_sequences/keras3.keras")
+        for arguments in [["--port", "70000"], ["--max-batch", "0"], ["--log-level", "loud"],
+                          ["--name", "x", model]] {
+            let run = try RNNKitBinary.run(["serve", model] + arguments, besides: Self.self)
+            XCTAssertEqual(run.status, 2, "\(arguments): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains("rnnkit: error: "), "\(arguments): \(run.stderr)")
+        }
+        let duplicate = try RNNKitBinary.run(["serve", model, model, "--port", "0"], besides: Self.self)
+        XCTAssertEqual(duplicate.status, 2, duplicate.stderr)
+        XCTAssertTrue(duplicate.stderr.contains("two models are named 'lstm'"), duplicate.stderr)
+    }
+
     /// SIGTERM while requests wait in a batch: each is answered, then the server exits 0.
     func testSIGTERMLosesNoAcceptedRequestAndExitsZero() async throws {
         var products = Bundle(for: Self.self).bundleURL
