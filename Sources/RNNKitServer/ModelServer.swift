@@ -23,6 +23,9 @@ public struct ServerConfiguration: Sendable {
     public var sessionTTLSeconds: Double = 600
     /// Most sessions alive at once, over all models.
     public var maxSessions = 1000
+    /// A connection that sends nothing for this long is closed (idle keep-alive connections, and
+    /// clients that open a connection and stall).
+    public var idleTimeoutSeconds = 120
 
     public init() {}
 }
@@ -68,7 +71,8 @@ public final class ModelServer: Sendable {
         let responder = ServeResponder(server: self)
         let application = Application(
             responder: responder,
-            server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()],
+                                                idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)))),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "rnnkit"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },

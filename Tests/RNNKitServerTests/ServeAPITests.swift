@@ -187,6 +187,25 @@ final class ServeAPITests: XCTestCase {
         XCTAssertEqual(final.status, 200, final.text)
     }
 
+    /// A connection that stalls is closed after the idle timeout.
+    func testStalledConnectionsAreClosed() async throws {
+        let server = try await RunningServer.start([("lstm", "lstm_sequences/keras3.keras")],
+                                                   configure: { $0.idleTimeoutSeconds = 1 })
+        addTeardownBlock { try await server.stop() }
+        let port = server.port
+        let closed = try await onThread { () -> Bool in
+            let connection = try HTTPConnection(port: port)
+            try connection.write(Array("POST /v1/models/lstm:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{".utf8))
+            do {
+                _ = try connection.readResponse()
+                return false
+            } catch {
+                return true
+            }
+        }
+        XCTAssertTrue(closed, "the server closed the stalled connection")
+    }
+
     /// A session fed one time step per request gives what one whole-sequence run gives.
     func testSessionsCarryStateAndEqualWholeSequenceRuns() async throws {
         let fixtures = ["lstm_sequences", "simple_rnn", "gru_reset_after", "stacked_lstm", "masking_gru"]
