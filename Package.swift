@@ -12,6 +12,14 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
         // `swift package generate-documentation --target RNNKit` (the DocC catalog in Sources/RNNKit).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // `rnnkit serve`: the HTTP server (Hummingbird 2 on swift-nio), signals, logs and metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C bindings: the only places that see C types. Swift code imports them internally.
@@ -30,16 +38,34 @@ let package = Package(
                 "CHDF5", "CJSONC", "CRNNKitKernels",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]),
+        // The TensorFlow Serving-compatible HTTP server behind `rnnkit serve`: request and response
+        // codecs, dynamic batching, streaming sessions, metrics. Uses only RNNKit's public API.
+        .target(
+            name: "RNNKitServer",
+            dependencies: [
+                "RNNKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
         .executableTarget(
             name: "rnnkit",
             dependencies: [
                 "RNNKit",
+                "RNNKitServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Test helpers (fixture paths); not a product.
         .target(name: "RNNKitTestSupport", dependencies: ["RNNKit"], path: "Sources/RNNKitTestSupport"),
         .testTarget(name: "RNNKitTests", dependencies: ["RNNKit", "RNNKitTestSupport", "CRNNKitKernels"]),
         .testTarget(name: "RNNKitCLITests", dependencies: ["rnnkit", "RNNKitTestSupport"]),
+        // Runs the built rnnkit serve too (SIGTERM, log lines), hence the dependency on the executable.
+        .testTarget(name: "RNNKitServerTests", dependencies: ["RNNKitServer", "RNNKit", "RNNKitTestSupport", "rnnkit"]),
     ],
     swiftLanguageModes: [.v5]
 )

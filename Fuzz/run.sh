@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds one libFuzzer target and runs it for a while, seeded from Fixtures/.
 #
-#   Fuzz/run.sh TARGET [SECONDS]      TARGET: hdf5 | keras | json | tensors | all; SECONDS: default 120
+#   Fuzz/run.sh TARGET [SECONDS]      TARGET: hdf5 | keras | json | tensors | serve_request | all;
+#                                     SECONDS: default 120
 #   Fuzz/run.sh build                 only build every target
 #
 # RNNKit (and ZIPFoundation) are compiled once with coverage, AddressSanitizer and -enable-testing
@@ -21,9 +22,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-target=${1:?usage: Fuzz/run.sh hdf5|keras|json|tensors|all|build [SECONDS]}
+target=${1:?usage: Fuzz/run.sh hdf5|keras|json|tensors|serve_request|all|build [SECONDS]}
 seconds=${2:-120}
-targets=(hdf5 keras json tensors)
+targets=(hdf5 keras json tensors serve_request)
 build=.build/fuzz
 products=$build/release
 bin=$build/bin
@@ -48,15 +49,21 @@ link_target() {
     # RNNKit, ZIPFoundation and the C targets; never the CLI (it has a main) nor the tests.
     for dir in "$products"/*.build; do
         case $(basename "$dir") in
-            RNNKit.build|ZIPFoundation.build|C*.build) objects+=("$dir"/*.o) ;;
+            # Other packages' C targets (the server's) have folders here but no objects: skip them.
+            RNNKit.build|ZIPFoundation.build|C*.build)
+                for object in "$dir"/*.o; do [ -e "$object" ] && objects+=("$object"); done ;;
         esac
     done
+    # serve_request compiles the server's request codecs into the target itself: they use only
+    # RNNKit, and the HTTP server's packages stay out of the fuzz build.
+    local sources=()
+    [ "$name" = serve_request ] && sources=(Sources/RNNKitServer/Codec/*.swift Sources/RNNKitServer/ServeError.swift)
     mkdir -p "$bin"
     echo "== linking $bin/$name" >&2
     # ld.gold warns about every ASan helper it cannot export; those lines are noise.
     swiftc -sanitize=fuzzer,address -parse-as-library -g -O \
         -I "$products/Modules" "${maps[@]}" "${cflags[@]}" \
-        Fuzz/Targets/Common.swift "Fuzz/Targets/$name.swift" "${objects[@]}" \
+        Fuzz/Targets/Common.swift "Fuzz/Targets/$name.swift" ${sources[@]+"${sources[@]}"} "${objects[@]}" \
         $(pkg-config --libs hdf5 json-c) -lz -o "$bin/$name" 2>&1 \
         | { grep -v "Cannot export local symbol" || true; } >&2
 }
@@ -84,6 +91,12 @@ seed() {
                  printf 'a,b,c\n1,2,3\n4,5,6\n7,8,9\n' > "$corpus/seed.csv"
                  printf '[[[1, 2], [3, 4]], [[5, 6], [7, 8]]]' > "$corpus/seed.json"
                  printf '{"input_0": [[1, 2, 3]], "input_1": [[0.5]]}' > "$corpus/seed-object.json" ;;
+        serve_request)
+                 printf '{"instances": [[[0.1, 0.2, 0.3], [1, 2, 3], [0, 0, 0], [4e-3, -5, 6], [7, 8, 9]]]}' > "$corpus/rows.json"
+                 printf '{"signature_name": "serving_default", "inputs": [[[1, 2, 3], [4, 5, 6]]]}' > "$corpus/columns.json"
+                 printf '{"instances": [{"a": [1, 2], "b": [[1, 2, 3]]}, {"a": [3, 4], "b": [[4, 5, 6]]}]}' > "$corpus/named.json"
+                 printf '{"inputs": {"tokens": [[1, 2, 3, 4, 5, 6]]}}' > "$corpus/tokens.json"
+                 printf '{"inputs": [NaN, Infinity, -Infinity, "\\u00e9\\ud83d\\ude00"]}' > "$corpus/odd.json" ;;
     esac
     [ "$name" = json ] && cp Fixtures/regressions/*.json "$corpus"/ 2>/dev/null || true
     [ "$name" = hdf5 ] && cp Fixtures/regressions/*.h5 "$corpus"/ 2>/dev/null || true
@@ -124,11 +137,11 @@ case $target in
         status=0
         for name in "${targets[@]}"; do link_target "$name"; run_target "$name" || status=1; done
         exit $status ;;
-    hdf5|keras|json|tensors)
+    hdf5|keras|json|tensors|serve_request)
         build_library
         link_target "$target"
         run_target "$target" ;;
     *)
-        echo "unknown target '$target' (hdf5, keras, json, tensors, all, build)" >&2
+        echo "unknown target '$target' (hdf5, keras, json, tensors, serve_request, all, build)" >&2
         exit 2 ;;
 esac

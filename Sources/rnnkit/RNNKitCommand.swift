@@ -12,9 +12,9 @@ struct RNNKitCommand: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "rnnkit",
-            abstract: "Inspect, validate, run and convert Keras recurrent models (SimpleRNN, LSTM, GRU, Bidirectional).",
+            abstract: "Inspect, validate, run, convert, draw and serve Keras recurrent models (SimpleRNN, LSTM, GRU, Bidirectional).",
             version: Versions.description,
-            subcommands: [Summary.self, Validate.self, Predict.self, Convert.self, Plot.self, Bench.self])
+            subcommands: [Summary.self, Validate.self, Predict.self, Convert.self, Plot.self, Serve.self, Bench.self])
     }
 
     static func main() {

@@ -32,7 +32,7 @@ public struct Tensor: Equatable, Sendable {
 
     /// Product of the dimensions, or nil when it overflows `Int`. Shapes read from files go
     /// through this so that an absurd shape is an error, never a trap or a huge allocation.
-    static func checkedElementCount(_ shape: [Int]) -> Int? {
+    public static func checkedElementCount(_ shape: [Int]) -> Int? {
         var product = 1
         for dimension in shape {
             guard dimension >= 0 else { return nil }
@@ -57,7 +57,7 @@ extension Tensor: CustomStringConvertible {
 }
 
 /// Formats a shape the way Keras prints it: `(None, 4, 3)`.
-func formatShape(_ shape: [Int?]) -> String {
+public func formatShape(_ shape: [Int?]) -> String {
     let parts = shape.map { $0.map(String.init) ?? "None" }
     return "(" + parts.joined(separator: ", ") + (shape.count == 1 ? ",)" : ")")
 }
