@@ -26,6 +26,12 @@ final class LayerKindTests: XCTestCase {
         "Add": [:],
         "GlobalAveragePooling1D": ["keepdims": true],
         "GlobalMaxPooling1D": [:],
+        "Conv1D": ["filters": 4, "kernel_size": [3], "strides": [2], "padding": "causal", "dilation_rate": 1,
+                   "groups": 2, "activation": "relu", "use_bias": false],
+        "MaxPooling1D": ["pool_size": [3], "strides": .null, "padding": "same"],
+        "AveragePooling1D": ["pool_size": 2, "strides": [1]],
+        "BatchNormalization": ["axis": [1], "epsilon": .double(0.01), "center": false, "scale": true],
+        "LayerNormalization": ["axis": [-2, -1], "epsilon": .double(1e-5), "scale": false, "rms_scaling": true],
     ]
 
     private func decode(_ className: String, _ config: JSONValue, major: Int = 3) throws -> LayerKind {

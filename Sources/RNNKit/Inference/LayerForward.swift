@@ -22,6 +22,11 @@ extension LayerKind {
         case .add: return ([Add.forward(inputs)], nil)
         case .globalAveragePooling1D(let layer): return ([layer.average(inputs[0])], nil)
         case .globalMaxPooling1D(let layer): return ([layer.maximum(inputs[0])], nil)
+        case .conv1D(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
+        case .maxPooling1D(let layer): return ([layer.maximum(inputs[0])], nil)
+        case .averagePooling1D(let layer): return ([layer.average(inputs[0])], nil)
+        case .batchNormalization(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
+        case .layerNormalization(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
         }
     }
 }

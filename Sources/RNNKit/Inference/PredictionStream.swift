@@ -26,10 +26,11 @@ public final class PredictionStream {
                     reason = "its initial state comes from another layer"
                 }
                 if layer.nodes.count > 1 { reason = "it is called more than once" }
-            case .bidirectional, .repeatVector, .flatten, .globalAveragePooling1D, .globalMaxPooling1D:
+            case .bidirectional, .repeatVector, .flatten, .globalAveragePooling1D, .globalMaxPooling1D, .conv1D,
+                 .maxPooling1D, .averagePooling1D:
                 reason = "\(layer.className) needs the whole sequence"
             case .input, .dense, .embedding, .timeDistributed, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
-                 .activation, .concatenate, .add:
+                 .activation, .concatenate, .add, .batchNormalization, .layerNormalization:
                 break
             }
             if let reason {

@@ -99,7 +99,9 @@ extension KerasArchiveModel {
         case .bidirectional(let wrapper): wrappedClass = wrapper.forward.cell.className
         case .timeDistributed: wrappedClass = "Dense"
         case .input, .recurrent, .dense, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
-             .activation, .repeatVector, .flatten, .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D:
+             .activation, .repeatVector, .flatten, .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D,
+             .conv1D, .maxPooling1D, .averagePooling1D,
+             .batchNormalization, .layerNormalization:
             wrappedClass = kind.className
         }
         switch owner {

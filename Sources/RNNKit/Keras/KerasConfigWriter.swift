@@ -226,7 +226,9 @@ struct KerasWritePlan {
             }
             return JSONObject([("layer", .object(object))])
         case .input, .recurrent, .dense, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
-             .activation, .repeatVector, .flatten, .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D:
+             .activation, .repeatVector, .flatten, .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D,
+             .conv1D, .maxPooling1D, .averagePooling1D,
+             .batchNormalization, .layerNormalization:
             return kind.kerasConfig()
         }
     }

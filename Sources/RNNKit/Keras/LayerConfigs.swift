@@ -37,6 +37,11 @@ extension LayerKind {
         case "Add": self = .add
         case "GlobalAveragePooling1D": self = .globalAveragePooling1D(try GlobalPooling1D(keras: config, className))
         case "GlobalMaxPooling1D": self = .globalMaxPooling1D(try GlobalPooling1D(keras: config, className))
+        case "Conv1D": self = .conv1D(try Conv1D(keras: config))
+        case "MaxPooling1D": self = .maxPooling1D(try Pooling1D(keras: config, className))
+        case "AveragePooling1D": self = .averagePooling1D(try Pooling1D(keras: config, className))
+        case "BatchNormalization": self = .batchNormalization(try BatchNormalization(keras: config))
+        case "LayerNormalization": self = .layerNormalization(try LayerNormalization(keras: config))
         default:
             throw RNNKitError(.invalidModel, "unsupported layer class '\(className)'", location: config.pointer)
         }
@@ -51,7 +56,8 @@ extension LayerKind {
     static let kerasClassNames: Set<String> = [
         "InputLayer", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Dense", "Embedding", "TimeDistributed",
         "Masking", "Dropout", "SpatialDropout1D", "GaussianNoise", "Activation", "RepeatVector", "Flatten",
-        "Concatenate", "Add", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
+        "Concatenate", "Add", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "Conv1D", "MaxPooling1D",
+        "AveragePooling1D", "BatchNormalization", "LayerNormalization",
     ]
 
     /// The class-specific keys of the Keras `config` that re-creates this layer, in Keras's
@@ -87,6 +93,10 @@ extension LayerKind {
         case .add: return JSONObject()
         case .globalAveragePooling1D(let layer), .globalMaxPooling1D(let layer):
             return JSONObject([("data_format", "channels_last"), ("keepdims", .bool(layer.keepDims))])
+        case .conv1D(let layer): return layer.kerasConfig()
+        case .maxPooling1D(let layer), .averagePooling1D(let layer): return layer.kerasConfig()
+        case .batchNormalization(let layer): return layer.kerasConfig()
+        case .layerNormalization(let layer): return layer.kerasConfig()
         }
     }
 
@@ -98,8 +108,10 @@ extension LayerKind {
         case .dense(let layer): [layer.activation]
         case .timeDistributed(let layer): [layer.inner.activation]
         case .activation(let layer): [layer.activation]
+        case .conv1D(let layer): [layer.activation]
         case .input, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .repeatVector, .flatten,
-             .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D: []
+             .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
+             .batchNormalization, .layerNormalization: []
         }
     }
 }
@@ -247,6 +259,103 @@ extension GlobalPooling1D {
     init(keras config: KerasConfig, _ className: String) throws {
         try config.requireChannelsLast(className)
         keepDims = try config.bool("keepdims", default: false)
+    }
+}
+
+extension Conv1D {
+    init(keras config: KerasConfig) throws {
+        try config.requireChannelsLast("Conv1D")
+        filters = try config.dimension("filters")
+        window = Window1D(size: try config.size1D("kernel_size"), stride: try config.size1D("strides", default: 1),
+                          dilation: try config.size1D("dilation_rate", default: 1),
+                          padding: try config.choice("padding", default: Padding1D.valid, allowed: [.valid, .same, .causal]))
+        groups = try config.dimension("groups", default: 1)
+        guard filters % groups == 0 else {
+            throw config.error("groups", "filters (\(filters)) must be divisible by groups (\(groups))")
+        }
+        activation = try config.activation("activation", default: "linear")
+        useBias = try config.bool("use_bias", default: true)
+    }
+
+    func kerasConfig() -> JSONObject {
+        JSONObject([("filters", .int(filters)), ("kernel_size", [.int(window.size)]), ("strides", [.int(window.stride)]),
+                    ("padding", .string(window.padding.rawValue)), ("data_format", "channels_last"),
+                    ("dilation_rate", [.int(window.dilation)]), ("groups", .int(groups)),
+                    ("activation", .string(activation.kerasName)), ("use_bias", .bool(useBias))])
+    }
+}
+
+extension Pooling1D {
+    /// `strides` defaults to (and, as null, means) `pool_size`.
+    init(keras config: KerasConfig, _ className: String) throws {
+        try config.requireChannelsLast(className)
+        let size = try config.size1D("pool_size", default: 2)
+        window = Window1D(size: size, stride: try config.size1D("strides", default: size),
+                          padding: try config.choice("padding", default: Padding1D.valid, allowed: [.valid, .same]))
+    }
+
+    func kerasConfig() -> JSONObject {
+        JSONObject([("pool_size", [.int(window.size)]), ("strides", [.int(window.stride)]),
+                    ("padding", .string(window.padding.rawValue)), ("data_format", "channels_last")])
+    }
+}
+
+extension KerasConfig {
+    /// `axis` as Keras writes it: an integer, or (tf_keras, after building) a list of them.
+    func axes(_ key: String, default defaultValue: Int) throws -> [Int] {
+        guard case .array(let items)? = value(key) else { return [try int(key, default: defaultValue)] }
+        guard !items.isEmpty else { throw error(key, "'\(key)' is an empty list") }
+        return try items.enumerated().map { index, item in
+            guard let axis = item.intValue else { throw error(key + "/\(index)", "axis is not an integer") }
+            return axis
+        }
+    }
+
+    /// A normalization's `epsilon`: positive and finite.
+    func epsilon(default defaultValue: Double) throws -> Double {
+        let epsilon = try double("epsilon", default: defaultValue)
+        guard epsilon > 0, epsilon.isFinite else { throw error("epsilon", "'epsilon' must be positive, got \(epsilon)") }
+        return epsilon
+    }
+}
+
+extension BatchNormalization {
+    init(keras config: KerasConfig) throws {
+        let axes = try config.axes("axis", default: -1)
+        guard axes.count == 1 else {
+            throw config.error("axis", "BatchNormalization over several axes \(axes) is not supported")
+        }
+        axis = axes[0]
+        epsilon = try config.epsilon(default: 1e-3)
+        center = try config.bool("center", default: true)
+        scale = try config.bool("scale", default: true)
+        if try config.bool("renorm", default: false) {
+            // Renormalization only changes training; inference uses the moving statistics.
+            _ = try config.double("renorm_momentum", default: 0.99)
+        }
+    }
+
+    func kerasConfig() -> JSONObject {
+        JSONObject([("axis", .int(axis)), ("epsilon", .double(epsilon)), ("center", .bool(center)),
+                    ("scale", .bool(scale))])
+    }
+}
+
+extension LayerNormalization {
+    /// tf_keras has no `rms_scaling`; Keras 3 writes it.
+    init(keras config: KerasConfig) throws {
+        axes = try config.axes("axis", default: -1)
+        epsilon = try config.epsilon(default: 1e-3)
+        center = try config.bool("center", default: true)
+        scale = try config.bool("scale", default: true)
+        rmsScaling = try config.bool("rms_scaling", default: false)
+    }
+
+    func kerasConfig() -> JSONObject {
+        var object = JSONObject([("axis", axes.count == 1 ? .int(axes[0]) : .array(axes.map(JSONValue.int))),
+                                 ("epsilon", .double(epsilon)), ("center", .bool(center)), ("scale", .bool(scale))])
+        if rmsScaling { object["rms_scaling"] = true }
+        return object
     }
 }
 

@@ -24,6 +24,11 @@ enum LayerKind: Equatable, Sendable {
     case add
     case globalAveragePooling1D(GlobalPooling1D)
     case globalMaxPooling1D(GlobalPooling1D)
+    case conv1D(Conv1D)
+    case maxPooling1D(Pooling1D)
+    case averagePooling1D(Pooling1D)
+    case batchNormalization(BatchNormalization)
+    case layerNormalization(LayerNormalization)
 
     /// The Keras `class_name` of this kind.
     var className: String {
@@ -45,6 +50,11 @@ enum LayerKind: Equatable, Sendable {
         case .add: "Add"
         case .globalAveragePooling1D: "GlobalAveragePooling1D"
         case .globalMaxPooling1D: "GlobalMaxPooling1D"
+        case .conv1D: "Conv1D"
+        case .maxPooling1D: "MaxPooling1D"
+        case .averagePooling1D: "AveragePooling1D"
+        case .batchNormalization: "BatchNormalization"
+        case .layerNormalization: "LayerNormalization"
         }
     }
 
@@ -59,7 +69,8 @@ enum LayerKind: Equatable, Sendable {
         switch self {
         case .recurrent, .bidirectional: true
         case .input, .dense, .embedding, .timeDistributed, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
-             .activation, .repeatVector, .flatten, .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D:
+             .activation, .repeatVector, .flatten, .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D,
+             .conv1D, .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization:
             false
         }
     }
@@ -89,6 +100,11 @@ enum LayerKind: Equatable, Sendable {
         case .add: try Add.outputShapes(for: inputs)
         case .globalAveragePooling1D(let layer), .globalMaxPooling1D(let layer):
             try layer.outputShapes(for: inputs, className: className)
+        case .conv1D(let layer): try layer.outputShapes(for: inputs)
+        case .maxPooling1D(let layer), .averagePooling1D(let layer):
+            try layer.outputShapes(for: inputs, className: className)
+        case .batchNormalization(let layer): try layer.outputShapes(for: inputs)
+        case .layerNormalization(let layer): try layer.outputShapes(for: inputs)
         }
     }
 
@@ -101,11 +117,14 @@ enum LayerKind: Equatable, Sendable {
                                          namePrefix: "", keras3Group: "cell/vars")
         case .bidirectional(let layer): return try layer.weightSpecs(for: inputs)
         case .dense(let layer): return try layer.weightSpecs(for: inputs)
+        case .conv1D(let layer): return try layer.weightSpecs(for: inputs)
+        case .batchNormalization(let layer): return try layer.weightSpecs(for: inputs)
+        case .layerNormalization(let layer): return try layer.weightSpecs(for: inputs)
         case .timeDistributed(let layer): return try layer.weightSpecs(for: inputs)
         case .embedding(let layer):
             return [WeightSpec(name: "embeddings", shape: [layer.inputDim, layer.outputDim], keras3Path: "vars/0")]
         case .input, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .activation, .repeatVector, .flatten,
-             .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D:
+             .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D:
             return []
         }
     }
@@ -118,6 +137,8 @@ struct WeightSpec: Equatable, Sendable {
     var shape: [Int]
     /// Where Keras 3 stores it below the layer's group in a `.weights.h5` file, e.g. `cell/vars/0`.
     var keras3Path: String
+    /// Whether Keras counts it as trainable (BatchNormalization's moving statistics are not).
+    var trainable = true
 }
 
 /// Shared input checks, so that every layer words its shape errors the same way.
