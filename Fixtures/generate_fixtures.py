@@ -365,6 +365,45 @@ def build_layernorm_options(K):
     return K.Model(x, [a, b, c])
 
 
+def build_activation_layers(K):
+    """One output per activation layer, all on one Dense whose outputs spread over about ±3, so
+    that every kink (threshold, max_value, slope) is crossed."""
+    L = K.layers
+    x = K.Input((5, 4))
+    d = L.Dense(6, name="spread")(x)
+    # Keras 3 spells LeakyReLU's slope negative_slope; tf_keras alpha.
+    slope = {"negative_slope": 0.2} if K is keras else {"alpha": 0.2}
+    outputs = [
+        L.ReLU(name="relu")(d),
+        L.ReLU(max_value=1.5, negative_slope=0.1, threshold=0.5, name="relu_all_options")(d),
+        L.ReLU(max_value=1.0, name="relu_max")(d),
+        L.ReLU(negative_slope=0.2, threshold=1.0, name="relu_threshold")(d),
+        L.LeakyReLU(name="leaky_relu", **slope)(d),
+        L.ELU(alpha=0.7, name="elu")(d),
+        L.Softmax(name="softmax")(d),
+        L.Softmax(axis=1, name="softmax_over_time")(d),
+    ]
+    return K.Model(x, outputs)
+
+
+def build_merge_reshape(K):
+    """The element-wise merges of three Dense branches, Reshape with -1 and Permute, the last
+    feeding an LSTM across the swapped axes."""
+    L = K.layers
+    x = K.Input((6, 4))
+    a, b, c = (L.Dense(4, name=name)(x) for name in ("a", "b", "c"))
+    return K.Model(x, [
+        L.Subtract()([a, b]),
+        L.Multiply()([a, b, c]),
+        L.Average()([a, b, c]),
+        L.Maximum()([a, b]),
+        L.Minimum()([a, b, c]),
+        L.Reshape((-1, 8))(x),
+        L.Reshape((4, 6))(x),
+        L.LSTM(3)(L.Permute((2, 1))(x)),
+    ])
+
+
 def conv_token_inputs(rng):
     return [rng.integers(0, 20, size=(3, 10)).astype(np.int32)]
 
@@ -523,6 +562,17 @@ FIXTURES: List[Fixture] = [
             "Functional on (5,4), three outputs: LayerNormalization(); "
             "(center=False, epsilon=1e-6); (scale=False, epsilon=0.5).",
             build_layernorm_options, float_inputs(2, 5, 4, scale=2.0)),
+    Fixture("activation_layers",
+            "Functional on (5,4): Dense(6) `spread` (weights ~ uniform(-1, 1), inputs ±2), then "
+            "eight outputs: ReLU(); ReLU(max_value=1.5, negative_slope=0.1, threshold=0.5); "
+            "ReLU(max_value=1); ReLU(negative_slope=0.2, threshold=1); LeakyReLU(0.2) "
+            "(negative_slope in Keras 3, alpha in tf_keras); ELU(0.7); Softmax(); Softmax(axis=1).",
+            build_activation_layers, float_inputs(2, 5, 4, scale=2.0), weight_scale=1.0),
+    Fixture("merge_reshape",
+            "Functional on (6,4): Dense(4) branches a, b, c; outputs Subtract(a, b), "
+            "Multiply(a, b, c), Average(a, b, c), Maximum(a, b), Minimum(a, b, c), Reshape((-1, 8)), "
+            "Reshape((4, 6)), LSTM(3) on Permute((2, 1)).",
+            build_merge_reshape, float_inputs(2, 6, 4)),
 ]
 
 

@@ -107,8 +107,9 @@ final class ActivationDiscriminationTests: XCTestCase {
                 swap(&layer.activation)
                 kind = .conv1D(layer)
             case .input, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .repeatVector, .flatten,
-                 .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
-                 .batchNormalization, .layerNormalization:
+                 .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
+                 .batchNormalization, .layerNormalization,
+                 .relu, .leakyReLU, .elu, .softmax, .reshape, .permute:
                 break
             }
             model.layers[index].kind = kind

@@ -162,3 +162,110 @@ final class SurroundingLayerTests: XCTestCase {
         XCTAssertNoThrow(try PredictionStream(try Predictor(contentsOf: FixtureFiles.path("gru_layernorm/keras3.keras"))))
     }
 }
+
+/// Activation layers, element-wise merges, Reshape and Permute.
+final class ActivationMergeReshapeTests: XCTestCase {
+    private func decode(_ className: String, _ config: JSONValue, major: Int = 3) throws -> LayerKind {
+        try LayerKind(kerasClass: className, config: KerasConfig(object: config.objectValue ?? JSONObject(),
+                                                                 pointer: "/config", kerasMajorVersion: major))
+    }
+
+    func testInvalidConfigsAreRefusedWithTheirPlace() {
+        let cases: [(String, JSONValue, String)] = [
+            ("ReLU", ["threshold": .double(-0.5)], "/config/threshold"),
+            ("ReLU", ["max_value": .double(-1)], "/config/max_value"),
+            ("ReLU", ["negative_slope": "x"], "/config/negative_slope"),
+            ("Softmax", ["axis": [1, 2]], "/config/axis"),
+            ("Reshape", ["target_shape": [-1, -1]], "/config/target_shape"),
+            ("Reshape", ["target_shape": [0, 3]], "/config/target_shape"),
+            ("Reshape", [:], "/config/target_shape"),
+            ("Permute", ["dims": [1, 1]], "/config/dims"),
+            ("Permute", ["dims": [0, 1]], "/config/dims"),
+        ]
+        for (className, config, location) in cases {
+            XCTAssertThrowsError(try decode(className, config), "\(className) \(config)") { error in
+                XCTAssertEqual((error as? RNNKitError)?.location, location, "\(error)")
+            }
+        }
+    }
+
+    func testLeakyReLUReadsBothKerasSpellings() throws {
+        XCTAssertEqual(try decode("LeakyReLU", ["alpha": .double(0.1)], major: 2), .leakyReLU(LeakyReLULayer(negativeSlope: 0.1)))
+        XCTAssertEqual(try decode("LeakyReLU", ["negative_slope": .double(0.2)]), .leakyReLU(LeakyReLULayer(negativeSlope: 0.2)))
+        XCTAssertEqual(try decode("LeakyReLU", [:]), .leakyReLU(LeakyReLULayer(negativeSlope: 0.3)))
+    }
+
+    func testReLUOptionsFollowKeras() {
+        let layer = ReLULayer(maxValue: 1.5, negativeSlope: 0.1, threshold: 0.5)
+        // below the threshold: slope · (x − threshold); between: x; above max_value: max_value.
+        XCTAssertEqual(layer(-1), -0.15, accuracy: 1e-7)
+        XCTAssertEqual(layer(0.5), 0)
+        XCTAssertEqual(layer(1), 1)
+        XCTAssertEqual(layer(3), 1.5)
+    }
+
+    func testShapes() throws {
+        XCTAssertEqual(try decode("Reshape", ["target_shape": [-1, 8]]).outputShapes(for: [[nil, 6, 4]]), [[nil, 3, 8]])
+        XCTAssertEqual(try decode("Reshape", ["target_shape": [-1, 8]]).outputShapes(for: [[nil, nil, 4]]), [[nil, nil, 8]])
+        XCTAssertThrowsError(try decode("Reshape", ["target_shape": [5, -1]]).outputShapes(for: [[nil, 6, 4]]))
+        XCTAssertEqual(try decode("Permute", ["dims": [2, 1]]).outputShapes(for: [[nil, 6, 4]]), [[nil, 4, 6]])
+        XCTAssertThrowsError(try decode("Permute", ["dims": [2, 1]]).outputShapes(for: [[nil, 6, 4, 2]]))
+        XCTAssertThrowsError(try decode("Subtract", [:]).outputShapes(for: [[nil, 4], [nil, 4], [nil, 4]]))
+        XCTAssertThrowsError(try decode("Maximum", [:]).outputShapes(for: [[nil, 4], [nil, 5]]))
+    }
+
+    func testPermuteMovesEveryValue() {
+        let tensor = Tensor(shape: [2, 3, 4], scalars: (0..<24).map(Float.init))
+        let permuted = Permute(dims: [2, 1]).forward(LayerValue(tensor)).tensor
+        XCTAssertEqual(permuted.shape, [2, 4, 3])
+        for b in 0..<2 { for t in 0..<3 { for f in 0..<4 {
+            XCTAssertEqual(permuted.scalars[(b * 4 + f) * 3 + t], tensor.scalars[(b * 3 + t) * 4 + f])
+        } } }
+    }
+
+    /// A [B, T] input of scores with its mask: masked positions get (almost) no weight.
+    func testSoftmaxAppliesAMaskOfItsOwnShape() throws {
+        let input = LayerValue(Tensor(shape: [1, 3], scalars: [1, 2, 3]), mask: [true, true, false])
+        let output = try SoftmaxLayer(axis: -1).forward(input)
+        let e1 = Foundation.exp(Float(-1))
+        assertClose(output.tensor.scalars, [e1 / (1 + e1), 1 / (1 + e1), 0], within: 1e-7, "masked softmax")
+        XCTAssertEqual(output.mask, [true, true, false])
+    }
+
+    func testMergesCombineMasks() {
+        let a = LayerValue(Tensor(shape: [1, 2, 1], scalars: [1, 4]), mask: [true, false])
+        let b = LayerValue(Tensor(shape: [1, 2, 1], scalars: [3, 2]), mask: [true, true])
+        XCTAssertEqual(ElementwiseMerge.subtract.forward([a, b]).tensor.scalars, [-2, 2])
+        XCTAssertEqual(ElementwiseMerge.average.forward([a, b]).tensor.scalars, [2, 3])
+        XCTAssertEqual(ElementwiseMerge.minimum.forward([a, b]).tensor.scalars, [1, 2])
+        XCTAssertEqual(ElementwiseMerge.multiply.forward([a, b]).mask, [true, false])
+    }
+}
+
+/// Layers that are Python code (Lambda) or custom registered classes are refused in one line that
+/// names the layer (the problem's location), its class and what to do.
+final class PythonLayerRefusalTests: XCTestCase {
+    func testLambdaAndCustomClassesAreRefusedWithWhatToDo() throws {
+        let config: JSONValue = ["class_name": "Sequential", "config": ["layers": [
+            ["class_name": "InputLayer", "config": ["batch_shape": [.null, 4, 5], "name": "input"]],
+            ["module": "keras.layers", "class_name": "Lambda", "registered_name": .null,
+             "config": ["name": "scale_by_two", "function": ["class_name": "__lambda__", "config": ["code": "4wEAAA"]]]],
+            ["module": .null, "class_name": "Gated", "registered_name": "my_package>Gated",
+             "config": ["name": "gate", "units": 3]],
+            ["class_name": "my_package>Attention", "config": ["name": "attention"]],
+            ["class_name": "Conv3DTranspose", "config": ["name": "later"]],
+        ]]]
+        let model = try KerasModelConfig.parse(config, kerasVersion: "3.15.1", source: "test.json")
+        let problems = model.errors.map { "\($0.location): \($0.message)" }
+        let advice = "replace it by built-in layers (Activation, Reshape, Permute, Add, Multiply...) and save the model again"
+        XCTAssertEqual(problems, [
+            "scale_by_two (/config/layers/1/class_name): unsupported layer class 'Lambda': it runs Python code saved "
+                + "with the model, which RNNKit cannot run; " + advice,
+            "gate (/config/layers/2/class_name): unsupported layer class 'Gated' (registered as 'my_package>Gated'): "
+                + "a custom class that only its own Python code defines; " + advice,
+            "attention (/config/layers/3/class_name): unsupported layer class 'my_package>Attention': a custom class "
+                + "that only its own Python code defines; " + advice,
+            "later (/config/layers/4/class_name): unsupported layer class 'Conv3DTranspose'",
+        ])
+    }
+}

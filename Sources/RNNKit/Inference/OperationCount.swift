@@ -30,8 +30,9 @@ extension Predictor {
                 let outputRows = Double(input[0] * conv.window.outputLength(input[1]))
                 total += 2 * outputRows * Double(conv.window.size) * features / Double(conv.groups) * Double(conv.filters)
             case .input?, .embedding?, .masking?, .dropout?, .spatialDropout1D?, .gaussianNoise?, .activation?,
-                 .repeatVector?, .flatten?, .concatenate?, .add?, .globalAveragePooling1D?, .globalMaxPooling1D?,
-                 .maxPooling1D?, .averagePooling1D?, .batchNormalization?, .layerNormalization?, nil:
+                 .repeatVector?, .flatten?, .concatenate?, .merge?, .globalAveragePooling1D?, .globalMaxPooling1D?,
+                 .maxPooling1D?, .averagePooling1D?, .batchNormalization?, .layerNormalization?,
+                 .relu?, .leakyReLU?, .elu?, .softmax?, .reshape?, .permute?, nil:
                 break
             }
         }

@@ -26,11 +26,14 @@ public final class PredictionStream {
                     reason = "its initial state comes from another layer"
                 }
                 if layer.nodes.count > 1 { reason = "it is called more than once" }
-            case .bidirectional, .repeatVector, .flatten, .globalAveragePooling1D, .globalMaxPooling1D, .conv1D,
+            case .softmax(let softmax) where softmax.axis != -1:
+                reason = "Softmax along axis \(softmax.axis) needs the whole sequence"
+            case .bidirectional, .repeatVector, .flatten, .reshape, .permute, .globalAveragePooling1D, .globalMaxPooling1D, .conv1D,
                  .maxPooling1D, .averagePooling1D:
                 reason = "\(layer.className) needs the whole sequence"
             case .input, .dense, .embedding, .timeDistributed, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
-                 .activation, .concatenate, .add, .batchNormalization, .layerNormalization:
+                 .activation, .concatenate, .merge, .batchNormalization, .layerNormalization,
+                 .relu, .leakyReLU, .elu, .softmax:
                 break
             }
             if let reason {

@@ -34,7 +34,20 @@ extension LayerKind {
             try config.requireChannelsLast(className)
             self = .flatten
         case "Concatenate": self = .concatenate(Concatenate(axis: try config.int("axis", default: -1)))
-        case "Add": self = .add
+        case "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum":
+            self = .merge(ElementwiseMerge(rawValue: className)!)
+        case "ReLU": self = .relu(try ReLULayer(keras: config))
+        case "LeakyReLU":
+            // Keras 3 writes negative_slope; Keras 2 and tf_keras alpha.
+            let key = config.has("negative_slope") || !config.has("alpha") ? "negative_slope" : "alpha"
+            self = .leakyReLU(LeakyReLULayer(negativeSlope: try config.double(key, default: 0.3)))
+        case "ELU": self = .elu(ELULayer(alpha: try config.double("alpha", default: 1)))
+        case "Softmax":
+            let axes = try config.axes("axis", default: -1)
+            guard axes.count == 1 else { throw config.error("axis", "Softmax over several axes \(axes) is not supported") }
+            self = .softmax(SoftmaxLayer(axis: axes[0]))
+        case "Reshape": self = .reshape(try Reshape(keras: config))
+        case "Permute": self = .permute(try Permute(keras: config))
         case "GlobalAveragePooling1D": self = .globalAveragePooling1D(try GlobalPooling1D(keras: config, className))
         case "GlobalMaxPooling1D": self = .globalMaxPooling1D(try GlobalPooling1D(keras: config, className))
         case "Conv1D": self = .conv1D(try Conv1D(keras: config))
@@ -43,8 +56,27 @@ extension LayerKind {
         case "BatchNormalization": self = .batchNormalization(try BatchNormalization(keras: config))
         case "LayerNormalization": self = .layerNormalization(try LayerNormalization(keras: config))
         default:
-            throw RNNKitError(.invalidModel, "unsupported layer class '\(className)'", location: config.pointer)
+            throw RNNKitError(.invalidModel, Self.unsupportedClassMessage(className), location: config.pointer)
         }
+    }
+
+    /// Why `className` is refused, in one sentence that says what to do when the layer is Python
+    /// code (Lambda, TensorFlow operations tf_keras saves as layers) or a custom class registered
+    /// in Python (Keras 3's `registered_name` "package>Class", or a module outside Keras).
+    static func unsupportedClassMessage(_ className: String, registeredName: String? = nil,
+                                        module: String? = nil) -> String {
+        let refusal = "unsupported layer class '\(className)'"
+        let advice = "replace it by built-in layers (Activation, Reshape, Permute, Add, Multiply...) and save the model again"
+        if ["Lambda", "TFOpLambda", "SlicingOpLambda"].contains(className) {
+            return refusal + ": it runs Python code saved with the model, which RNNKit cannot run; " + advice
+        }
+        let custom = className.contains(">") || registeredName.map { $0.contains(">") } == true
+            || module.map { !$0.hasPrefix("keras") } == true
+        if custom {
+            let registered = registeredName.map { $0 == className ? "" : " (registered as '\($0)')" } ?? ""
+            return refusal + registered + ": a custom class that only its own Python code defines; " + advice
+        }
+        return refusal
     }
 
     /// Whether `className` names a kind RNNKit decodes.
@@ -58,6 +90,8 @@ extension LayerKind {
         "Masking", "Dropout", "SpatialDropout1D", "GaussianNoise", "Activation", "RepeatVector", "Flatten",
         "Concatenate", "Add", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "Conv1D", "MaxPooling1D",
         "AveragePooling1D", "BatchNormalization", "LayerNormalization",
+        "Subtract", "Multiply", "Average", "Maximum", "Minimum", "ReLU", "LeakyReLU", "ELU", "Softmax", "Reshape",
+        "Permute",
     ]
 
     /// The class-specific keys of the Keras `config` that re-creates this layer, in Keras's
@@ -90,7 +124,15 @@ extension LayerKind {
         case .repeatVector(let layer): return JSONObject([("n", .int(layer.count))])
         case .flatten: return JSONObject([("data_format", "channels_last")])
         case .concatenate(let layer): return JSONObject([("axis", .int(layer.axis))])
-        case .add: return JSONObject()
+        case .merge: return JSONObject()
+        case .relu(let layer):
+            return JSONObject([("max_value", layer.maxValue.map(JSONValue.double) ?? .null),
+                               ("negative_slope", .double(layer.negativeSlope)), ("threshold", .double(layer.threshold))])
+        case .leakyReLU(let layer): return JSONObject([("negative_slope", .double(layer.negativeSlope))])
+        case .elu(let layer): return JSONObject([("alpha", .double(layer.alpha))])
+        case .softmax(let layer): return JSONObject([("axis", .int(layer.axis))])
+        case .reshape(let layer): return JSONObject([("target_shape", .array(layer.targetShape.map(JSONValue.int)))])
+        case .permute(let layer): return JSONObject([("dims", .array(layer.dims.map(JSONValue.int)))])
         case .globalAveragePooling1D(let layer), .globalMaxPooling1D(let layer):
             return JSONObject([("data_format", "channels_last"), ("keepdims", .bool(layer.keepDims))])
         case .conv1D(let layer): return layer.kerasConfig()
@@ -110,8 +152,8 @@ extension LayerKind {
         case .activation(let layer): [layer.activation]
         case .conv1D(let layer): [layer.activation]
         case .input, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .repeatVector, .flatten,
-             .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
-             .batchNormalization, .layerNormalization: []
+             .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
+             .batchNormalization, .layerNormalization, .relu, .leakyReLU, .elu, .softmax, .reshape, .permute: []
         }
     }
 }
@@ -356,6 +398,41 @@ extension LayerNormalization {
                                  ("epsilon", .double(epsilon)), ("center", .bool(center)), ("scale", .bool(scale))])
         if rmsScaling { object["rms_scaling"] = true }
         return object
+    }
+}
+
+extension ReLULayer {
+    init(keras config: KerasConfig) throws {
+        maxValue = config.has("max_value") ? try config.double("max_value", default: 0) : nil
+        if let maxValue, maxValue < 0 { throw config.error("max_value", "'max_value' must not be negative, got \(maxValue)") }
+        negativeSlope = try config.double("negative_slope", default: 0)
+        guard negativeSlope >= 0 else {
+            throw config.error("negative_slope", "'negative_slope' must not be negative, got \(negativeSlope)")
+        }
+        threshold = try config.double("threshold", default: 0)
+        guard threshold >= 0 else { throw config.error("threshold", "'threshold' must not be negative, got \(threshold)") }
+    }
+}
+
+extension Reshape {
+    init(keras config: KerasConfig) throws {
+        let items = try config.axes("target_shape", default: 0)
+        guard config.has("target_shape"), items.allSatisfy({ $0 > 0 || $0 == -1 }), items.filter({ $0 == -1 }).count <= 1,
+              items.allSatisfy({ $0 <= maximumDimension })
+        else {
+            throw config.error("target_shape", "'target_shape' must hold positive sizes and at most one -1, got \(items)")
+        }
+        targetShape = items
+    }
+}
+
+extension Permute {
+    init(keras config: KerasConfig) throws {
+        let items = try config.axes("dims", default: 0)
+        guard config.has("dims"), items.sorted() == Array(1...items.count) else {
+            throw config.error("dims", "'dims' must be a permutation of 1...\(items.count), got \(items)")
+        }
+        dims = items
     }
 }
 

@@ -21,7 +21,7 @@ enum LayerKind: Equatable, Sendable {
     case repeatVector(RepeatVector)
     case flatten
     case concatenate(Concatenate)
-    case add
+    case merge(ElementwiseMerge)
     case globalAveragePooling1D(GlobalPooling1D)
     case globalMaxPooling1D(GlobalPooling1D)
     case conv1D(Conv1D)
@@ -29,6 +29,12 @@ enum LayerKind: Equatable, Sendable {
     case averagePooling1D(Pooling1D)
     case batchNormalization(BatchNormalization)
     case layerNormalization(LayerNormalization)
+    case relu(ReLULayer)
+    case leakyReLU(LeakyReLULayer)
+    case elu(ELULayer)
+    case softmax(SoftmaxLayer)
+    case reshape(Reshape)
+    case permute(Permute)
 
     /// The Keras `class_name` of this kind.
     var className: String {
@@ -47,7 +53,7 @@ enum LayerKind: Equatable, Sendable {
         case .repeatVector: "RepeatVector"
         case .flatten: "Flatten"
         case .concatenate: "Concatenate"
-        case .add: "Add"
+        case .merge(let merge): merge.className
         case .globalAveragePooling1D: "GlobalAveragePooling1D"
         case .globalMaxPooling1D: "GlobalMaxPooling1D"
         case .conv1D: "Conv1D"
@@ -55,6 +61,12 @@ enum LayerKind: Equatable, Sendable {
         case .averagePooling1D: "AveragePooling1D"
         case .batchNormalization: "BatchNormalization"
         case .layerNormalization: "LayerNormalization"
+        case .relu: "ReLU"
+        case .leakyReLU: "LeakyReLU"
+        case .elu: "ELU"
+        case .softmax: "Softmax"
+        case .reshape: "Reshape"
+        case .permute: "Permute"
         }
     }
 
@@ -69,8 +81,9 @@ enum LayerKind: Equatable, Sendable {
         switch self {
         case .recurrent, .bidirectional: true
         case .input, .dense, .embedding, .timeDistributed, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
-             .activation, .repeatVector, .flatten, .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D,
-             .conv1D, .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization:
+             .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
+             .conv1D, .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization,
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute:
             false
         }
     }
@@ -93,11 +106,15 @@ enum LayerKind: Equatable, Sendable {
         case .embedding(let layer): [try ShapeCheck.single(inputs, className) + [layer.outputDim]]
         case .timeDistributed(let layer): try layer.outputShapes(for: inputs)
         case .masking: [try ShapeCheck.rank(ShapeCheck.single(inputs, className), 3, className)]
-        case .dropout, .spatialDropout1D, .gaussianNoise, .activation: [try ShapeCheck.single(inputs, className)]
+        case .dropout, .spatialDropout1D, .gaussianNoise, .activation, .relu, .leakyReLU, .elu:
+            [try ShapeCheck.single(inputs, className)]
+        case .softmax(let layer): try layer.outputShapes(for: inputs)
+        case .reshape(let layer): try layer.outputShapes(for: inputs)
+        case .permute(let layer): try layer.outputShapes(for: inputs)
         case .repeatVector(let layer): try layer.outputShapes(for: inputs)
         case .flatten: try Flatten.outputShapes(for: inputs)
         case .concatenate(let layer): try layer.outputShapes(for: inputs)
-        case .add: try Add.outputShapes(for: inputs)
+        case .merge(let merge): try merge.outputShapes(for: inputs)
         case .globalAveragePooling1D(let layer), .globalMaxPooling1D(let layer):
             try layer.outputShapes(for: inputs, className: className)
         case .conv1D(let layer): try layer.outputShapes(for: inputs)
@@ -124,7 +141,8 @@ enum LayerKind: Equatable, Sendable {
         case .embedding(let layer):
             return [WeightSpec(name: "embeddings", shape: [layer.inputDim, layer.outputDim], keras3Path: "vars/0")]
         case .input, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .activation, .repeatVector, .flatten,
-             .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D:
+             .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute:
             return []
         }
     }

@@ -38,3 +38,57 @@ enum Flatten {
         return LayerValue(input.reshaped([batch, batch == 0 ? 0 : input.count / batch]))
     }
 }
+
+/// Keras `Reshape`: [B, ...] to [B] + target_shape, one dimension of which may be -1 (inferred).
+/// The mask is dropped, as Keras 3 does.
+struct Reshape: Equatable, Sendable {
+    var targetShape: [Int]
+
+    func outputShapes(for inputs: [Shape]) throws -> [Shape] {
+        let shape = try ShapeCheck.single(inputs, "Reshape")
+        guard let inner = Array(shape.dropFirst()).concrete, let size = Tensor.checkedElementCount(inner) else {
+            // An unknown input size leaves the inferred dimension unknown.
+            return [[shape.first ?? nil] + targetShape.map { $0 < 0 ? nil : $0 }]
+        }
+        return [[shape.first ?? nil] + (try resolved(size: size, input: shape))]
+    }
+
+    /// The target shape with its -1 filled in for `size` values per sample.
+    func resolved(size: Int, input: Shape) throws -> [Int] {
+        let known = targetShape.filter { $0 >= 0 }.reduce(1, *)
+        var result = targetShape
+        if let inferred = targetShape.firstIndex(of: -1) {
+            guard known > 0, size % known == 0 else {
+                throw RNNKitError(.invalidModel, "Reshape cannot fit \(formatShape(input)) into \(formatShape(targetShape))")
+            }
+            result[inferred] = size / known
+        } else if known != size {
+            throw RNNKitError(.invalidModel, "Reshape cannot fit \(formatShape(input)) into \(formatShape(targetShape))")
+        }
+        return result
+    }
+
+    func forward(_ value: LayerValue) throws -> LayerValue {
+        let input = value.tensor
+        let batch = input.shape[0], size = input.shape.dropFirst().reduce(1, *)
+        return LayerValue(input.reshaped([batch] + (try resolved(size: size, input: input.shape))))
+    }
+}
+
+/// Keras `Permute`: reorders the non-batch axes; `dims` counts them from 1. The mask is dropped,
+/// as Keras 3 does.
+struct Permute: Equatable, Sendable {
+    var dims: [Int]
+
+    func outputShapes(for inputs: [Shape]) throws -> [Shape] {
+        let shape = try ShapeCheck.single(inputs, "Permute")
+        guard shape.count == dims.count + 1 else {
+            throw RNNKitError(.invalidModel, "Permute \(dims) does not fit input shape \(formatShape(shape))")
+        }
+        return [[shape[0]] + dims.map { shape[$0] }]
+    }
+
+    func forward(_ value: LayerValue) -> LayerValue {
+        LayerValue(value.tensor.permutingAxes([0] + dims))
+    }
+}

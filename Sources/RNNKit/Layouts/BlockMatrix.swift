@@ -100,25 +100,6 @@ enum BlockMatrix {
     /// The tensor with its axes in reverse order (a [k, I, F] kernel becomes [F, I, k]); applied
     /// twice it gives back the same tensor.
     static func reversingAxes(_ t: Tensor) -> Tensor {
-        let shape = t.shape, rank = shape.count
-        guard rank > 1 else { return t }
-        var strides = [Int](repeating: 1, count: rank)
-        for axis in stride(from: rank - 2, through: 0, by: -1) { strides[axis] = strides[axis + 1] * shape[axis + 1] }
-        let reversedShape = Array(shape.reversed())
-        var scalars = [Float](repeating: 0, count: t.count)
-        var index = [Int](repeating: 0, count: rank)  // position in the reversed tensor
-        for target in scalars.indices {
-            var source = 0
-            for axis in 0..<rank { source += index[axis] * strides[rank - 1 - axis] }
-            scalars[target] = t.scalars[source]
-            var axis = rank - 1
-            while axis >= 0 {
-                index[axis] += 1
-                if index[axis] < reversedShape[axis] { break }
-                index[axis] = 0
-                axis -= 1
-            }
-        }
-        return Tensor(shape: reversedShape, scalars: scalars)
+        t.permutingAxes(Array((0..<t.rank).reversed()))
     }
 }

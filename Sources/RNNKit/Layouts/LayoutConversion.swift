@@ -142,7 +142,8 @@ enum LayerWeights {
         case .embedding(let embedding):
             self = .embedding(inputDim: embedding.inputDim, outputDim: embedding.outputDim)
         case .input, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .activation, .repeatVector, .flatten,
-             .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D:
+             .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute:
             self = .none
         case .conv1D(let conv):
             // torch.nn.Conv1d.weight is [out, in / groups, k]: the Keras kernel's axes reversed.

@@ -337,7 +337,7 @@ extension RNNKitJSON {
         /// config that does not decode.
         mutating func decodeKind(_ className: String, _ config: KerasConfig, pointer: String) -> LayerKind? {
             guard LayerKind.isKnownKerasClass(className) else {
-                problems.append(Problem(.error, pointer + "/class_name", "unsupported layer class '\(className)'"))
+                problems.append(Problem(.error, pointer + "/class_name", LayerKind.unsupportedClassMessage(className)))
                 return nil
             }
             do {
