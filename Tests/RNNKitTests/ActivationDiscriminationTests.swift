@@ -109,7 +109,7 @@ final class ActivationDiscriminationTests: XCTestCase {
             case .input, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .repeatVector, .flatten,
                  .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
                  .batchNormalization, .layerNormalization,
-                 .relu, .leakyReLU, .elu, .softmax, .reshape, .permute:
+                 .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
                 break
             }
             model.layers[index].kind = kind

@@ -181,6 +181,10 @@ final class ActivationMergeReshapeTests: XCTestCase {
             ("Reshape", [:], "/config/target_shape"),
             ("Permute", ["dims": [1, 1]], "/config/dims"),
             ("Permute", ["dims": [0, 1]], "/config/dims"),
+            ("ZeroPadding1D", ["padding": [1, 2, 3]], "/config/padding"),
+            ("ZeroPadding1D", ["padding": -1], "/config/padding"),
+            ("Cropping1D", ["cropping": ["a"]], "/config/cropping/0"),
+            ("UpSampling1D", ["size": 0], "/config/size"),
         ]
         for (className, config, location) in cases {
             XCTAssertThrowsError(try decode(className, config), "\(className) \(config)") { error in
@@ -212,6 +216,10 @@ final class ActivationMergeReshapeTests: XCTestCase {
         XCTAssertThrowsError(try decode("Permute", ["dims": [2, 1]]).outputShapes(for: [[nil, 6, 4, 2]]))
         XCTAssertThrowsError(try decode("Subtract", [:]).outputShapes(for: [[nil, 4], [nil, 4], [nil, 4]]))
         XCTAssertThrowsError(try decode("Maximum", [:]).outputShapes(for: [[nil, 4], [nil, 5]]))
+        XCTAssertEqual(try decode("ZeroPadding1D", ["padding": [1, 2]]).outputShapes(for: [[nil, 6, 3]]), [[nil, 9, 3]])
+        XCTAssertEqual(try decode("Cropping1D", ["cropping": 2]).outputShapes(for: [[nil, nil, 3]]), [[nil, nil, 3]])
+        XCTAssertThrowsError(try decode("Cropping1D", ["cropping": 3]).outputShapes(for: [[nil, 6, 3]]), "nothing left")
+        XCTAssertEqual(try decode("UpSampling1D", ["size": 3]).outputShapes(for: [[nil, 6, 3]]), [[nil, 18, 3]])
     }
 
     func testPermuteMovesEveryValue() {

@@ -200,7 +200,7 @@ struct DiagramGraph {
              .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
              .conv1D, .maxPooling1D, .averagePooling1D,
              .batchNormalization, .layerNormalization,
-             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute:
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
             return nil
         }
     }

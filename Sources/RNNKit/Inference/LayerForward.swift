@@ -33,6 +33,7 @@ extension LayerKind {
         case .softmax(let layer): return ([try layer.forward(inputs[0])], nil)
         case .reshape(let layer): return ([try layer.forward(inputs[0])], nil)
         case .permute(let layer): return ([layer.forward(inputs[0])], nil)
+        case .timeResampling(let layer): return ([try layer.forward(inputs[0])], nil)
         }
     }
 }

@@ -28,7 +28,7 @@ public final class PredictionStream {
                 if layer.nodes.count > 1 { reason = "it is called more than once" }
             case .softmax(let softmax) where softmax.axis != -1:
                 reason = "Softmax along axis \(softmax.axis) needs the whole sequence"
-            case .bidirectional, .repeatVector, .flatten, .reshape, .permute, .globalAveragePooling1D, .globalMaxPooling1D, .conv1D,
+            case .bidirectional, .repeatVector, .flatten, .reshape, .permute, .timeResampling, .globalAveragePooling1D, .globalMaxPooling1D, .conv1D,
                  .maxPooling1D, .averagePooling1D:
                 reason = "\(layer.className) needs the whole sequence"
             case .input, .dense, .embedding, .timeDistributed, .masking, .dropout, .spatialDropout1D, .gaussianNoise,

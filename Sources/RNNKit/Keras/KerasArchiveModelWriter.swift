@@ -102,7 +102,7 @@ extension KerasArchiveModel {
              .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
              .conv1D, .maxPooling1D, .averagePooling1D,
              .batchNormalization, .layerNormalization,
-             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute:
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
             wrappedClass = kind.className
         }
         switch owner {

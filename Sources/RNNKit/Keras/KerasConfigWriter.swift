@@ -232,7 +232,7 @@ struct KerasWritePlan {
              .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
              .conv1D, .maxPooling1D, .averagePooling1D,
              .batchNormalization, .layerNormalization,
-             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute:
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
             return kind.kerasConfig()
         }
     }

@@ -48,6 +48,15 @@ extension LayerKind {
             self = .softmax(SoftmaxLayer(axis: axes[0]))
         case "Reshape": self = .reshape(try Reshape(keras: config))
         case "Permute": self = .permute(try Permute(keras: config))
+        case "ZeroPadding1D":
+            try config.requireChannelsLast(className)
+            let (before, after) = try config.pair("padding", default: 1)
+            self = .timeResampling(TimeResampling(operation: .zeroPadding(before: before, after: after)))
+        case "Cropping1D":
+            let (before, after) = try config.pair("cropping", default: 1)
+            self = .timeResampling(TimeResampling(operation: .cropping(before: before, after: after)))
+        case "UpSampling1D":
+            self = .timeResampling(TimeResampling(operation: .upSampling(size: try config.dimension("size", default: 2))))
         case "GlobalAveragePooling1D": self = .globalAveragePooling1D(try GlobalPooling1D(keras: config, className))
         case "GlobalMaxPooling1D": self = .globalMaxPooling1D(try GlobalPooling1D(keras: config, className))
         case "Conv1D": self = .conv1D(try Conv1D(keras: config))
@@ -91,7 +100,7 @@ extension LayerKind {
         "Concatenate", "Add", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "Conv1D", "MaxPooling1D",
         "AveragePooling1D", "BatchNormalization", "LayerNormalization",
         "Subtract", "Multiply", "Average", "Maximum", "Minimum", "ReLU", "LeakyReLU", "ELU", "Softmax", "Reshape",
-        "Permute",
+        "Permute", "ZeroPadding1D", "Cropping1D", "UpSampling1D",
     ]
 
     /// The class-specific keys of the Keras `config` that re-creates this layer, in Keras's
@@ -133,6 +142,12 @@ extension LayerKind {
         case .softmax(let layer): return JSONObject([("axis", .int(layer.axis))])
         case .reshape(let layer): return JSONObject([("target_shape", .array(layer.targetShape.map(JSONValue.int)))])
         case .permute(let layer): return JSONObject([("dims", .array(layer.dims.map(JSONValue.int)))])
+        case .timeResampling(let layer):
+            switch layer.operation {
+            case .zeroPadding(let before, let after): return JSONObject([("padding", [.int(before), .int(after)])])
+            case .cropping(let before, let after): return JSONObject([("cropping", [.int(before), .int(after)])])
+            case .upSampling(let size): return JSONObject([("size", .int(size))])
+            }
         case .globalAveragePooling1D(let layer), .globalMaxPooling1D(let layer):
             return JSONObject([("data_format", "channels_last"), ("keepdims", .bool(layer.keepDims))])
         case .conv1D(let layer): return layer.kerasConfig()
@@ -153,7 +168,7 @@ extension LayerKind {
         case .conv1D(let layer): [layer.activation]
         case .input, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .repeatVector, .flatten,
              .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
-             .batchNormalization, .layerNormalization, .relu, .leakyReLU, .elu, .softmax, .reshape, .permute: []
+             .batchNormalization, .layerNormalization, .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling: []
         }
     }
 }
@@ -351,6 +366,16 @@ extension KerasConfig {
             guard let axis = item.intValue else { throw error(key + "/\(index)", "axis is not an integer") }
             return axis
         }
+    }
+
+    /// A pair of step counts such as ZeroPadding1D's `padding`: one integer for both ends, or
+    /// `[before, after]`; each from 0 to `maximumDimension`.
+    func pair(_ key: String, default defaultValue: Int) throws -> (Int, Int) {
+        let items = try axes(key, default: defaultValue)
+        guard items.count <= 2, items.allSatisfy({ (0...maximumDimension).contains($0) }) else {
+            throw error(key, "'\(key)' must be one or two counts from 0 to \(maximumDimension), got \(items)")
+        }
+        return (items[0], items.count == 2 ? items[1] : items[0])
     }
 
     /// A normalization's `epsilon`: positive and finite.

@@ -39,11 +39,7 @@ struct SoftmaxLayer: Equatable, Sendable {
     var axis: Int
 
     func resolvedAxis(rank: Int) throws -> Int {
-        let resolved = axis < 0 ? rank + axis : axis
-        guard resolved >= 1, resolved < rank else {
-            throw RNNKitError(.invalidModel, "Softmax axis \(axis) does not fit a rank-\(rank) input")
-        }
-        return resolved
+        try ShapeCheck.axis(axis, rank: rank, "Softmax")
     }
 
     func outputShapes(for inputs: [Shape]) throws -> [Shape] {

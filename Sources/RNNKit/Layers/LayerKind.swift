@@ -35,6 +35,8 @@ enum LayerKind: Equatable, Sendable {
     case softmax(SoftmaxLayer)
     case reshape(Reshape)
     case permute(Permute)
+    /// ZeroPadding1D, Cropping1D, UpSampling1D.
+    case timeResampling(TimeResampling)
 
     /// The Keras `class_name` of this kind.
     var className: String {
@@ -67,6 +69,7 @@ enum LayerKind: Equatable, Sendable {
         case .softmax: "Softmax"
         case .reshape: "Reshape"
         case .permute: "Permute"
+        case .timeResampling(let layer): layer.className
         }
     }
 
@@ -83,7 +86,7 @@ enum LayerKind: Equatable, Sendable {
         case .input, .dense, .embedding, .timeDistributed, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
              .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
              .conv1D, .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization,
-             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute:
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
             false
         }
     }
@@ -111,6 +114,7 @@ enum LayerKind: Equatable, Sendable {
         case .softmax(let layer): try layer.outputShapes(for: inputs)
         case .reshape(let layer): try layer.outputShapes(for: inputs)
         case .permute(let layer): try layer.outputShapes(for: inputs)
+        case .timeResampling(let layer): try layer.outputShapes(for: inputs)
         case .repeatVector(let layer): try layer.outputShapes(for: inputs)
         case .flatten: try Flatten.outputShapes(for: inputs)
         case .concatenate(let layer): try layer.outputShapes(for: inputs)
@@ -142,7 +146,7 @@ enum LayerKind: Equatable, Sendable {
             return [WeightSpec(name: "embeddings", shape: [layer.inputDim, layer.outputDim], keras3Path: "vars/0")]
         case .input, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .activation, .repeatVector, .flatten,
              .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
-             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute:
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
             return []
         }
     }
@@ -176,6 +180,16 @@ enum ShapeCheck {
                               "\(layer) expects a rank-\(expected) input, got shape \(formatShape(shape))")
         }
         return shape
+    }
+
+    /// `axis` (negatives count from the end) as an index into a shape of `rank` dimensions; the
+    /// batch axis and axes beyond the rank are errors.
+    static func axis(_ axis: Int, rank: Int, _ layer: String) throws -> Int {
+        let resolved = axis < 0 ? rank + axis : axis
+        guard resolved >= 1, resolved < rank else {
+            throw RNNKitError(.invalidModel, "\(layer) axis \(axis) does not fit a rank-\(rank) input")
+        }
+        return resolved
     }
 
     /// The last dimension, which weight shapes depend on, so it must be known.

@@ -12,14 +12,8 @@ struct BatchNormalization: Equatable, Sendable {
     var center: Bool
     var scale: Bool
 
-    /// The axis as an index into a shape of `rank` dimensions, or an error for the batch axis or
-    /// one beyond the rank.
     func resolvedAxis(rank: Int) throws -> Int {
-        let resolved = axis < 0 ? rank + axis : axis
-        guard resolved >= 1, resolved < rank else {
-            throw RNNKitError(.invalidModel, "BatchNormalization axis \(axis) does not fit a rank-\(rank) input")
-        }
-        return resolved
+        try ShapeCheck.axis(axis, rank: rank, "BatchNormalization")
     }
 
     func outputShapes(for inputs: [Shape]) throws -> [Shape] {

@@ -143,7 +143,7 @@ enum LayerWeights {
             self = .embedding(inputDim: embedding.inputDim, outputDim: embedding.outputDim)
         case .input, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .activation, .repeatVector, .flatten,
              .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
-             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute:
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
             self = .none
         case .conv1D(let conv):
             // torch.nn.Conv1d.weight is [out, in / groups, k]: the Keras kernel's axes reversed.
