@@ -36,6 +36,7 @@ final class SurroundingLayerTests: XCTestCase {
             ("AveragePooling1D", ["pool_size": 2, "strides": -1], "/config/strides"),
             ("BatchNormalization", ["axis": [1, 2]], "/config/axis"),
             ("BatchNormalization", ["epsilon": 0], "/config/epsilon"),
+            ("BatchNormalization", ["renorm": true], "/config/renorm"),
             ("LayerNormalization", ["axis": ["x"]], "/config/axis/0"),
             ("LayerNormalization", ["epsilon": .double(-1e-3)], "/config/epsilon"),
         ]
@@ -152,6 +153,21 @@ final class SurroundingLayerTests: XCTestCase {
                        ["gamma", "beta", "moving_mean", "moving_variance"])
         XCTAssertEqual(try LayoutConversion.tensorNames(of: try decode("LayerNormalization", [:]), in: .pytorch),
                        ["weight", "bias"])
+    }
+
+    /// Keras 3 drops the mask at Conv1D and the poolings (tf_keras refuses a masked input there);
+    /// the normalizations pass it on.
+    func testMasksStopAtConvolutionsAndPassNormalizations() throws {
+        let input = LayerValue(Tensor(shape: [1, 4, 2], scalars: (0..<8).map(Float.init)), mask: [true, true, false, true])
+        let conv = try decode("Conv1D", ["filters": 1, "kernel_size": 1])
+        let kernel = Tensor(shape: [1, 2, 1], scalars: [1, 1]), bias = Tensor(shape: [1], scalars: [0])
+        XCTAssertNil(try conv.forward([input], weights: ["kernel": kernel, "bias": bias], carry: nil).outputs[0].mask)
+        XCTAssertNil(try decode("MaxPooling1D", [:]).forward([input], weights: [:], carry: nil).outputs[0].mask)
+        let statistics = ["moving_mean": Tensor(zeros: [2]), "moving_variance": Tensor(shape: [2], scalars: [1, 1])]
+        XCTAssertEqual(try decode("BatchNormalization", ["center": false, "scale": false])
+            .forward([input], weights: statistics, carry: nil).outputs[0].mask, input.mask)
+        XCTAssertEqual(try decode("LayerNormalization", ["center": false, "scale": false])
+            .forward([input], weights: [:], carry: nil).outputs[0].mask, input.mask)
     }
 
     func testStreamingRefusesConvolutionsAndPooling() throws {

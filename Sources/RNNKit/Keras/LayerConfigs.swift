@@ -396,9 +396,9 @@ extension BatchNormalization {
         epsilon = try config.epsilon(default: 1e-3)
         center = try config.bool("center", default: true)
         scale = try config.bool("scale", default: true)
+        // Renormalization keeps extra statistics (renorm_mean, renorm_stddev) among the weights.
         if try config.bool("renorm", default: false) {
-            // Renormalization only changes training; inference uses the moving statistics.
-            _ = try config.double("renorm_momentum", default: 0.99)
+            throw config.error("renorm", "BatchNormalization with renorm=true is not supported")
         }
     }
 
