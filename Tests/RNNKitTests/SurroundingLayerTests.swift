@@ -176,6 +176,23 @@ final class SurroundingLayerTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("needs the whole sequence"), "\(error)")
         }
         XCTAssertNoThrow(try PredictionStream(try Predictor(contentsOf: FixtureFiles.path("gru_layernorm/keras3.keras"))))
+        // batchnorm_options normalizes along time (axis=1); lstm_batchnorm along the features.
+        XCTAssertThrowsError(try PredictionStream(try Predictor(contentsOf: FixtureFiles.path("batchnorm_options/tfkeras.h5")))) {
+            XCTAssertTrue("\($0)".contains("BatchNormalization along the time axis"), "\($0)")
+        }
+        let stream = try PredictionStream(try Predictor(contentsOf: FixtureFiles.path("lstm_batchnorm/tfkeras.h5")))
+        let inputs = try FixtureFiles.inputs(of: "lstm_batchnorm")[0]
+        let (batch, steps, features) = (inputs.shape[0], inputs.shape[1], inputs.shape[2])
+        var last: [Tensor] = []
+        for step in 0..<steps {
+            var chunk: [Float] = []
+            for b in 0..<batch {
+                let start = (b * steps + step) * features
+                chunk += inputs.scalars[start..<start + features]
+            }
+            last = try stream.feed([Tensor(shape: [batch, 1, features], scalars: chunk)])
+        }
+        assertClose(last, try FixtureFiles.kerasOutputs(of: "lstm_batchnorm", writer: "tfkeras"), "streamed step by step")
     }
 }
 
