@@ -112,7 +112,11 @@ def assign_weights(m3, mt, rng, scale=0.5, layer_scales=None):
         if not shapes:
             continue
         bound = (layer_scales or {}).get(layer.name, scale)
-        values = [rng.uniform(-bound, bound, size=s).astype(np.float32) for s in shapes]
+        # Variances must be positive: BatchNormalization's moving_variance ~ uniform(0.05, 1.5),
+        # small enough that a wrong epsilon shows.
+        values = [(rng.uniform(0.05, 1.5, size=s) if "moving_variance" in w.name
+                   else rng.uniform(-bound, bound, size=s)).astype(np.float32)
+                  for w, s in zip(layer.weights, shapes)]
         layer.set_weights(values)
         twin = mt.get_layer(layer.name)
         twin_shapes = [w.shape for w in twin.get_weights()]
@@ -299,6 +303,131 @@ def build_misc_layers(K):
     return K.Model(x, y)
 
 
+def build_conv1d_stack(K):
+    L = K.layers
+    return K.Sequential([K.Input((10,), dtype="int32"), L.Embedding(20, 6),
+                         L.Conv1D(8, 3, padding="same", activation="relu"), L.MaxPooling1D(2),
+                         L.LSTM(4), L.Dense(2)])
+
+
+def build_conv1d_options(K):
+    """One output per option, each reading the input, so that a wrong padding side, stride or
+    dilation shows on its own output."""
+    L = K.layers
+    x = K.Input((9, 4))
+    outputs = [
+        L.Conv1D(3, 3, strides=2, use_bias=False, name="valid_strided")(x),
+        L.Conv1D(4, 2, padding="causal", dilation_rate=2, activation="tanh", name="causal_dilated")(x),
+        L.Conv1D(3, 4, padding="same", strides=2, name="same_even_kernel")(x),
+        L.Conv1D(3, 3, padding="causal", strides=2, activation="sigmoid", name="causal_strided")(x),
+        L.Conv1D(4, 3, padding="same", groups=2, name="grouped")(x),
+        L.MaxPooling1D(3, strides=2, padding="same", name="max_same")(x),
+        L.AveragePooling1D(3, strides=2, padding="same", name="average_same")(x),
+        L.AveragePooling1D(2, name="average_valid")(x),
+        L.MaxPooling1D(4, strides=3, name="max_valid")(x),
+    ]
+    return K.Model(x, outputs)
+
+
+def build_lstm_batchnorm(K):
+    L = K.layers
+    return K.Sequential([K.Input((6, 3)), L.LSTM(5, return_sequences=True), L.BatchNormalization(),
+                         L.LSTM(4), L.Dense(2)])
+
+
+def build_batchnorm_options(K):
+    """BatchNormalization along time (axis 1), without centre, without scale, and with a
+    large epsilon; the masks of Masking pass through it into the GRU. (Sequential: tf_keras
+    cannot reload a Functional one, whose mask becomes a NotEqual op layer.)"""
+    L = K.layers
+    return K.Sequential([K.Input((5, 4)), L.Masking(0.0),
+                         L.BatchNormalization(axis=1, epsilon=0.1, name="time_axis"),
+                         L.BatchNormalization(center=False, name="no_center"),
+                         L.BatchNormalization(scale=False, epsilon=1e-5, name="no_scale"),
+                         L.GRU(3, return_sequences=True)])
+
+
+def build_gru_layernorm(K):
+    L = K.layers
+    return K.Sequential([K.Input((6, 3)), L.GRU(5, return_sequences=True), L.LayerNormalization(),
+                         L.GRU(4), L.Dense(2)])
+
+
+def build_layernorm_options(K):
+    """LayerNormalization without centre or scale, with a tiny epsilon (tf_keras computes it
+    without its fused kernel, which would raise epsilon to 1.001e-5), and a large one. (Over
+    several axes, axis=[1, 2], Keras reloads its own files with misshaped weights.)"""
+    L = K.layers
+    x = K.Input((5, 4))
+    a = L.LayerNormalization(name="defaults")(x)
+    b = L.LayerNormalization(center=False, epsilon=1e-6, name="no_center")(x)
+    c = L.LayerNormalization(scale=False, epsilon=0.5, name="no_scale_large_epsilon")(x)
+    return K.Model(x, [a, b, c])
+
+
+def build_activation_layers(K):
+    """One output per activation layer, all on one Dense whose outputs spread over about ±3, so
+    that every kink (threshold, max_value, slope) is crossed."""
+    L = K.layers
+    x = K.Input((5, 4))
+    d = L.Dense(6, name="spread")(x)
+    # Keras 3 spells LeakyReLU's slope negative_slope; tf_keras alpha.
+    slope = {"negative_slope": 0.2} if K is keras else {"alpha": 0.2}
+    outputs = [
+        L.ReLU(name="relu")(d),
+        L.ReLU(max_value=1.5, negative_slope=0.1, threshold=0.5, name="relu_all_options")(d),
+        L.ReLU(max_value=1.0, name="relu_max")(d),
+        L.ReLU(negative_slope=0.2, threshold=1.0, name="relu_threshold")(d),
+        L.LeakyReLU(name="leaky_relu", **slope)(d),
+        L.ELU(alpha=0.7, name="elu")(d),
+        L.Softmax(name="softmax")(d),
+        L.Softmax(axis=1, name="softmax_over_time")(d),
+    ]
+    return K.Model(x, outputs)
+
+
+def build_merge_reshape(K):
+    """The element-wise merges of three Dense branches, Reshape with -1 and Permute, the last
+    feeding an LSTM across the swapped axes."""
+    L = K.layers
+    x = K.Input((6, 4))
+    a, b, c = (L.Dense(4, name=name)(x) for name in ("a", "b", "c"))
+    return K.Model(x, [
+        L.Subtract()([a, b]),
+        L.Multiply()([a, b, c]),
+        L.Average()([a, b, c]),
+        L.Maximum()([a, b]),
+        L.Minimum()([a, b, c]),
+        L.Reshape((-1, 8))(x),
+        L.Reshape((4, 6))(x),
+        L.LSTM(3)(L.Permute((2, 1))(x)),
+    ])
+
+
+def build_time_resampling(K):
+    L = K.layers
+    x = K.Input((6, 3))
+    y = L.ZeroPadding1D((1, 2))(x)
+    # Kernel 2 (8 steps, 64 product rows at the test's batch of 8): Kernels.gemm leaves the last
+    # rows of 56 unwritten on 3 threads, a runtime bug reported apart.
+    y = L.Conv1D(4, 2)(y)
+    y = L.Cropping1D((2, 1))(y)
+    y = L.UpSampling1D(2)(y)
+    y = L.GRU(3)(y)
+    return K.Model(x, [L.Dense(2)(y), L.ZeroPadding1D(2)(x), L.Cropping1D(1)(x), L.UpSampling1D(3)(x)])
+
+
+def conv_token_inputs(rng):
+    return [rng.integers(0, 20, size=(3, 10)).astype(np.int32)]
+
+
+def masking_inputs_5x4(rng):
+    x = floats(rng, 3, 5, 4, low=-2.0, high=2.0)
+    x[0, 1] = 0.0
+    x[1, 3:] = 0.0
+    return [x]
+
+
 # ---------------------------------------------------------------------------
 # Input makers (batch of 2 or 3)
 # ---------------------------------------------------------------------------
@@ -419,6 +548,49 @@ FIXTURES: List[Fixture] = [
             "SimpleRNN(3, seq) as branch a; TimeDistributed(Dense(3)) as branch b; Add -> "
             "GlobalMaxPooling1D -> Dense(2). Outputs are inference-mode (training=False).",
             build_misc_layers, float_inputs(2, 5, 4)),
+    Fixture("conv1d_stack",
+            "Sequential: int32 ids (10,) -> Embedding(20, 6) -> Conv1D(8, 3, same, relu) -> "
+            "MaxPooling1D(2) -> LSTM(4) -> Dense(2).",
+            build_conv1d_stack, conv_token_inputs),
+    Fixture("conv1d_options",
+            "Functional on (9,4), nine outputs each reading the input: Conv1D valid strides 2 "
+            "without bias; causal dilation 2 tanh; same kernel 4 strides 2 (padding 1 before, 2 "
+            "after); causal strides 2 sigmoid; same groups 2; MaxPooling1D(3, 2, same); "
+            "AveragePooling1D(3, 2, same) (padding not counted); AveragePooling1D(2); "
+            "MaxPooling1D(4, 3).",
+            build_conv1d_options, float_inputs(2, 9, 4)),
+    Fixture("lstm_batchnorm",
+            "Sequential: LSTM(5, seq) -> BatchNormalization -> LSTM(4) -> Dense(2) on (6,3). "
+            "moving_variance ~ uniform(0.05, 1.5); 10 non-trainable parameters (the moving statistics).",
+            build_lstm_batchnorm, float_inputs(3, 6, 3)),
+    Fixture("batchnorm_options",
+            "Sequential on (5,4): Masking(0) -> BatchNormalization(axis=1, epsilon=0.1) -> "
+            "BatchNormalization(center=False) -> BatchNormalization(scale=False, epsilon=1e-5) -> "
+            "GRU(3, seq). Row 0 masked at t=1, row 1 at t=3,4: the mask crosses the normalizations.",
+            build_batchnorm_options, masking_inputs_5x4),
+    Fixture("gru_layernorm",
+            "Sequential: GRU(5, seq) -> LayerNormalization -> GRU(4) -> Dense(2) on (6,3).",
+            build_gru_layernorm, float_inputs(3, 6, 3)),
+    Fixture("layernorm_options",
+            "Functional on (5,4), three outputs: LayerNormalization(); "
+            "(center=False, epsilon=1e-6); (scale=False, epsilon=0.5).",
+            build_layernorm_options, float_inputs(2, 5, 4, scale=2.0)),
+    Fixture("activation_layers",
+            "Functional on (5,4): Dense(6) `spread` (weights ~ uniform(-1, 1), inputs ±2), then "
+            "eight outputs: ReLU(); ReLU(max_value=1.5, negative_slope=0.1, threshold=0.5); "
+            "ReLU(max_value=1); ReLU(negative_slope=0.2, threshold=1); LeakyReLU(0.2) "
+            "(negative_slope in Keras 3, alpha in tf_keras); ELU(0.7); Softmax(); Softmax(axis=1).",
+            build_activation_layers, float_inputs(2, 5, 4, scale=2.0), weight_scale=1.0),
+    Fixture("merge_reshape",
+            "Functional on (6,4): Dense(4) branches a, b, c; outputs Subtract(a, b), "
+            "Multiply(a, b, c), Average(a, b, c), Maximum(a, b), Minimum(a, b, c), Reshape((-1, 8)), "
+            "Reshape((4, 6)), LSTM(3) on Permute((2, 1)).",
+            build_merge_reshape, float_inputs(2, 6, 4)),
+    Fixture("time_resampling",
+            "Functional on (6,3): ZeroPadding1D((1, 2)) -> Conv1D(4, 2) -> Cropping1D((2, 1)) -> "
+            "UpSampling1D(2) -> GRU(3) -> Dense(2) is output 0; ZeroPadding1D(2), Cropping1D(1) and "
+            "UpSampling1D(3) of the input are outputs 1 to 3.",
+            build_time_resampling, float_inputs(2, 6, 3)),
 ]
 
 
@@ -842,6 +1014,8 @@ def main():
         previous = json.loads((root / "manifest.json").read_text())
         fresh = {fx.name: generate_fixture(fx, root, failures) for fx in FIXTURES if fx.name in args.only}
         fixtures = [fresh.get(entry["name"], entry) for entry in previous["fixtures"]]
+        known = {entry["name"] for entry in previous["fixtures"]}
+        fixtures += [fresh[fx.name] for fx in FIXTURES if fx.name in fresh and fx.name not in known]
         malformed = previous["malformed"]
     else:
         fixtures = [generate_fixture(fx, root, failures) for fx in FIXTURES]

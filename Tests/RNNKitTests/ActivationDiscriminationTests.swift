@@ -103,8 +103,13 @@ final class ActivationDiscriminationTests: XCTestCase {
             case .activation(var layer):
                 swap(&layer.activation)
                 kind = .activation(layer)
+            case .conv1D(var layer):
+                swap(&layer.activation)
+                kind = .conv1D(layer)
             case .input, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .repeatVector, .flatten,
-                 .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D:
+                 .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
+                 .batchNormalization, .layerNormalization,
+                 .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
                 break
             }
             model.layers[index].kind = kind

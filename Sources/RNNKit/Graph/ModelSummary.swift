@@ -15,6 +15,9 @@ public struct ModelSummary: Sendable, Encodable {
         public var params: Int
         /// Whether those parameters count as trainable.
         public var trainable: Bool
+        /// How many of them train: all of a trainable layer's but BatchNormalization's moving
+        /// statistics; none of a frozen layer's.
+        public var trainableParams: Int
     }
 
     /// The model's name, as in Keras's `Model: "name"` line.
@@ -33,15 +36,16 @@ public struct ModelSummary: Sendable, Encodable {
             let node = GraphAnalysis.NodeID(layer: index, node: 0)
             return Row(name: layer.name, className: layer.className,
                        outputShapes: analysis.outputShapes[node] ?? [],
-                       params: specs[index]?.parameterCount ?? 0, trainable: layer.trainable)
+                       params: specs[index]?.parameterCount ?? 0, trainable: layer.trainable,
+                       trainableParams: layer.trainable ? (specs[index]?.filter(\.trainable).parameterCount ?? 0) : 0)
         }
     }
 
     /// All parameters.
     public var totalParams: Int { rows.reduce(0) { $0 + $1.params } }
-    /// The parameters of trainable layers.
-    public var trainableParams: Int { rows.filter(\.trainable).reduce(0) { $0 + $1.params } }
-    /// The others (frozen layers).
+    /// The trainable parameters of trainable layers.
+    public var trainableParams: Int { rows.reduce(0) { $0 + $1.trainableParams } }
+    /// The others (frozen layers, moving statistics).
     public var nonTrainableParams: Int { totalParams - trainableParams }
 
     private enum CodingKeys: String, CodingKey {

@@ -19,9 +19,21 @@ extension LayerKind {
         case .repeatVector(let layer): return ([layer.forward(inputs[0])], nil)
         case .flatten: return ([Flatten.forward(inputs[0])], nil)
         case .concatenate(let layer): return ([layer.forward(inputs)], nil)
-        case .add: return ([Add.forward(inputs)], nil)
+        case .merge(let merge): return ([merge.forward(inputs)], nil)
         case .globalAveragePooling1D(let layer): return ([layer.average(inputs[0])], nil)
         case .globalMaxPooling1D(let layer): return ([layer.maximum(inputs[0])], nil)
+        case .conv1D(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
+        case .maxPooling1D(let layer): return ([layer.maximum(inputs[0])], nil)
+        case .averagePooling1D(let layer): return ([layer.average(inputs[0])], nil)
+        case .batchNormalization(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
+        case .layerNormalization(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
+        case .relu(let layer): return ([inputs[0].mapScalars(layer.callAsFunction)], nil)
+        case .leakyReLU(let layer): return ([inputs[0].mapScalars(layer.callAsFunction)], nil)
+        case .elu(let layer): return ([inputs[0].mapScalars(layer.callAsFunction)], nil)
+        case .softmax(let layer): return ([try layer.forward(inputs[0])], nil)
+        case .reshape(let layer): return ([try layer.forward(inputs[0])], nil)
+        case .permute(let layer): return ([layer.forward(inputs[0])], nil)
+        case .timeResampling(let layer): return ([try layer.forward(inputs[0])], nil)
         }
     }
 }

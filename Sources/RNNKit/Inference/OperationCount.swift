@@ -25,8 +25,14 @@ extension Predictor {
             case .bidirectional(let wrapper)?: total += recurrentFlops(wrapper.forward) + recurrentFlops(wrapper.backward)
             case .dense(let dense)?: total += 2 * rows * features * Double(dense.units)
             case .timeDistributed(let wrapper)?: total += 2 * rows * features * Double(wrapper.inner.units)
+            case .conv1D(let conv)?:
+                // Each output step is a product of the window's steps by the kernel.
+                let outputRows = Double(input[0] * conv.window.outputLength(input[1]))
+                total += 2 * outputRows * Double(conv.window.size) * features / Double(conv.groups) * Double(conv.filters)
             case .input?, .embedding?, .masking?, .dropout?, .spatialDropout1D?, .gaussianNoise?, .activation?,
-                 .repeatVector?, .flatten?, .concatenate?, .add?, .globalAveragePooling1D?, .globalMaxPooling1D?, nil:
+                 .repeatVector?, .flatten?, .concatenate?, .merge?, .globalAveragePooling1D?, .globalMaxPooling1D?,
+                 .maxPooling1D?, .averagePooling1D?, .batchNormalization?, .layerNormalization?,
+                 .relu?, .leakyReLU?, .elu?, .softmax?, .reshape?, .permute?, .timeResampling?, nil:
                 break
             }
         }

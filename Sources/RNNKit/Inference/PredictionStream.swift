@@ -13,12 +13,19 @@ public final class PredictionStream {
     private var batchSize: Int?
 
     /// Refuses models whose outputs need the whole sequence at once: Bidirectional layers,
-    /// go_backwards, initial states from other layers, pooling or flattening over time, RepeatVector.
+    /// go_backwards, initial states from other layers, pooling, convolving, reshaping or
+    /// flattening over time, RepeatVector, and softmax or normalization along the time axis.
     public init(_ predictor: Predictor) throws {
         self.predictor = predictor
-        for layer in predictor.model.layers {
+        let analysis = GraphAnalysis(predictor.model)
+        for (index, layer) in predictor.model.layers.enumerated() {
             guard let kind = layer.kind else { continue }
             var reason: String?
+            // Normalizing or taking a softmax along time (axis 1 of a sequence) needs every step.
+            let rank = analysis.inputShapes(ofLayer: index, in: predictor.model)?.first?.count ?? 0
+            func alongTime(_ axes: [Int]) -> Bool {
+                rank >= 3 && axes.contains { ($0 < 0 ? rank + $0 : $0) == 1 }
+            }
             switch kind {
             case .recurrent(let recurrent):
                 if recurrent.options.goBackwards { reason = "it runs backwards in time" }
@@ -26,10 +33,18 @@ public final class PredictionStream {
                     reason = "its initial state comes from another layer"
                 }
                 if layer.nodes.count > 1 { reason = "it is called more than once" }
-            case .bidirectional, .repeatVector, .flatten, .globalAveragePooling1D, .globalMaxPooling1D:
+            case .softmax(let softmax) where alongTime([softmax.axis]):
+                reason = "Softmax along the time axis needs the whole sequence"
+            case .batchNormalization(let norm) where alongTime([norm.axis]):
+                reason = "BatchNormalization along the time axis needs the whole sequence"
+            case .layerNormalization(let norm) where alongTime(norm.axes):
+                reason = "LayerNormalization over the time axis needs the whole sequence"
+            case .bidirectional, .repeatVector, .flatten, .reshape, .permute, .timeResampling, .globalAveragePooling1D, .globalMaxPooling1D, .conv1D,
+                 .maxPooling1D, .averagePooling1D:
                 reason = "\(layer.className) needs the whole sequence"
             case .input, .dense, .embedding, .timeDistributed, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
-                 .activation, .concatenate, .add:
+                 .activation, .concatenate, .merge, .batchNormalization, .layerNormalization,
+                 .relu, .leakyReLU, .elu, .softmax:
                 break
             }
             if let reason {

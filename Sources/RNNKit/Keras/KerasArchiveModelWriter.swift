@@ -99,7 +99,10 @@ extension KerasArchiveModel {
         case .bidirectional(let wrapper): wrappedClass = wrapper.forward.cell.className
         case .timeDistributed: wrappedClass = "Dense"
         case .input, .recurrent, .dense, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
-             .activation, .repeatVector, .flatten, .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D:
+             .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
+             .conv1D, .maxPooling1D, .averagePooling1D,
+             .batchNormalization, .layerNormalization,
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
             wrappedClass = kind.className
         }
         switch owner {

@@ -48,6 +48,25 @@ struct KerasConfig: Sendable {
         return size
     }
 
+    /// A 1D size such as `kernel_size` or `strides`: a positive integer or a list of one, as
+    /// Keras writes tuples (`[3]`).
+    func size1D(_ key: String, default defaultValue: Int? = nil) throws -> Int {
+        guard case .array(let items)? = object[key] else { return try dimension(key, default: defaultValue) }
+        guard items.count == 1 else { throw error(key, "'\(key)' must hold one size, got \(items.count)") }
+        let single = KerasConfig(object: JSONObject([(key, items[0])]), pointer: pointer, kerasMajorVersion: kerasMajorVersion)
+        return try single.dimension(key)
+    }
+
+    /// A string among `allowed`, or an error listing them.
+    func choice<T: RawRepresentable>(_ key: String, default defaultValue: T, allowed: [T]) throws -> T
+    where T.RawValue == String {
+        let name = try string(key, default: defaultValue.rawValue)
+        guard let value = T(rawValue: name.lowercased()), allowed.contains(where: { $0.rawValue == value.rawValue }) else {
+            throw error(key, "invalid \(key) '\(name)', expected one of " + allowed.map(\.rawValue).joined(separator: ", "))
+        }
+        return value
+    }
+
     func bool(_ key: String, default defaultValue: Bool) throws -> Bool {
         guard let value = object[key], !value.isNull else { return defaultValue }
         guard let bool = value.boolValue else { throw error(key, "'\(key)' is not a boolean") }

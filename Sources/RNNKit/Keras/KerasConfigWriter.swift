@@ -225,8 +225,14 @@ struct KerasWritePlan {
                 object["build_config"] = ["input_shape": shapeJSON([sequence[0]] + sequence.dropFirst(2))]
             }
             return JSONObject([("layer", .object(object))])
+        case .leakyReLU(let layer) where style == .keras2:
+            // tf_keras knows only `alpha`; Keras 3 reads it too (with a deprecation warning).
+            return JSONObject([("alpha", .double(layer.negativeSlope))])
         case .input, .recurrent, .dense, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
-             .activation, .repeatVector, .flatten, .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D:
+             .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
+             .conv1D, .maxPooling1D, .averagePooling1D,
+             .batchNormalization, .layerNormalization,
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
             return kind.kerasConfig()
         }
     }

@@ -68,7 +68,10 @@ extension LegacyKerasH5 {
             let cell = snakeCase(wrapper.forward.cell.className) + "_cell"
             return "\(layerName)/\(direction)_\(KerasWritePlan.innerBaseName(wrapper))/\(cell)/\(variable):0"
         case .input, .dense, .embedding, .timeDistributed, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
-             .activation, .repeatVector, .flatten, .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D:
+             .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
+             .conv1D, .maxPooling1D, .averagePooling1D,
+             .batchNormalization, .layerNormalization,
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
             return "\(layerName)/\(spec.name):0"
         }
     }

@@ -134,6 +134,11 @@ enum KerasModelConfig {
                 guard entry["config"]?.objectValue != nil else {
                     throw RNNKitError(.invalidModel, "layer has no 'config' object", location: pointer)
                 }
+                guard LayerKind.isKnownKerasClass(className) else {
+                    throw RNNKitError(.invalidModel, LayerKind.unsupportedClassMessage(
+                        className, registeredName: entry["registered_name"]?.stringValue,
+                        module: entry["module"]?.stringValue), location: pointer + "/class_name")
+                }
                 kind = try LayerKind(kerasClass: className, config: config)
             } catch let error as RNNKitError {
                 problems.append(Problem(.error, "\(name) (\(error.location ?? pointer))", error.message))

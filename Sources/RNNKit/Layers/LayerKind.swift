@@ -21,9 +21,22 @@ enum LayerKind: Equatable, Sendable {
     case repeatVector(RepeatVector)
     case flatten
     case concatenate(Concatenate)
-    case add
+    case merge(ElementwiseMerge)
     case globalAveragePooling1D(GlobalPooling1D)
     case globalMaxPooling1D(GlobalPooling1D)
+    case conv1D(Conv1D)
+    case maxPooling1D(Pooling1D)
+    case averagePooling1D(Pooling1D)
+    case batchNormalization(BatchNormalization)
+    case layerNormalization(LayerNormalization)
+    case relu(ReLULayer)
+    case leakyReLU(LeakyReLULayer)
+    case elu(ELULayer)
+    case softmax(SoftmaxLayer)
+    case reshape(Reshape)
+    case permute(Permute)
+    /// ZeroPadding1D, Cropping1D, UpSampling1D.
+    case timeResampling(TimeResampling)
 
     /// The Keras `class_name` of this kind.
     var className: String {
@@ -42,9 +55,21 @@ enum LayerKind: Equatable, Sendable {
         case .repeatVector: "RepeatVector"
         case .flatten: "Flatten"
         case .concatenate: "Concatenate"
-        case .add: "Add"
+        case .merge(let merge): merge.className
         case .globalAveragePooling1D: "GlobalAveragePooling1D"
         case .globalMaxPooling1D: "GlobalMaxPooling1D"
+        case .conv1D: "Conv1D"
+        case .maxPooling1D: "MaxPooling1D"
+        case .averagePooling1D: "AveragePooling1D"
+        case .batchNormalization: "BatchNormalization"
+        case .layerNormalization: "LayerNormalization"
+        case .relu: "ReLU"
+        case .leakyReLU: "LeakyReLU"
+        case .elu: "ELU"
+        case .softmax: "Softmax"
+        case .reshape: "Reshape"
+        case .permute: "Permute"
+        case .timeResampling(let layer): layer.className
         }
     }
 
@@ -59,7 +84,9 @@ enum LayerKind: Equatable, Sendable {
         switch self {
         case .recurrent, .bidirectional: true
         case .input, .dense, .embedding, .timeDistributed, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
-             .activation, .repeatVector, .flatten, .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D:
+             .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
+             .conv1D, .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization,
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
             false
         }
     }
@@ -82,13 +109,23 @@ enum LayerKind: Equatable, Sendable {
         case .embedding(let layer): [try ShapeCheck.single(inputs, className) + [layer.outputDim]]
         case .timeDistributed(let layer): try layer.outputShapes(for: inputs)
         case .masking: [try ShapeCheck.rank(ShapeCheck.single(inputs, className), 3, className)]
-        case .dropout, .spatialDropout1D, .gaussianNoise, .activation: [try ShapeCheck.single(inputs, className)]
+        case .dropout, .spatialDropout1D, .gaussianNoise, .activation, .relu, .leakyReLU, .elu:
+            [try ShapeCheck.single(inputs, className)]
+        case .softmax(let layer): try layer.outputShapes(for: inputs)
+        case .reshape(let layer): try layer.outputShapes(for: inputs)
+        case .permute(let layer): try layer.outputShapes(for: inputs)
+        case .timeResampling(let layer): try layer.outputShapes(for: inputs)
         case .repeatVector(let layer): try layer.outputShapes(for: inputs)
         case .flatten: try Flatten.outputShapes(for: inputs)
         case .concatenate(let layer): try layer.outputShapes(for: inputs)
-        case .add: try Add.outputShapes(for: inputs)
+        case .merge(let merge): try merge.outputShapes(for: inputs)
         case .globalAveragePooling1D(let layer), .globalMaxPooling1D(let layer):
             try layer.outputShapes(for: inputs, className: className)
+        case .conv1D(let layer): try layer.outputShapes(for: inputs)
+        case .maxPooling1D(let layer), .averagePooling1D(let layer):
+            try layer.outputShapes(for: inputs, className: className)
+        case .batchNormalization(let layer): try layer.outputShapes(for: inputs)
+        case .layerNormalization(let layer): try layer.outputShapes(for: inputs)
         }
     }
 
@@ -101,11 +138,15 @@ enum LayerKind: Equatable, Sendable {
                                          namePrefix: "", keras3Group: "cell/vars")
         case .bidirectional(let layer): return try layer.weightSpecs(for: inputs)
         case .dense(let layer): return try layer.weightSpecs(for: inputs)
+        case .conv1D(let layer): return try layer.weightSpecs(for: inputs)
+        case .batchNormalization(let layer): return try layer.weightSpecs(for: inputs)
+        case .layerNormalization(let layer): return try layer.weightSpecs(for: inputs)
         case .timeDistributed(let layer): return try layer.weightSpecs(for: inputs)
         case .embedding(let layer):
             return [WeightSpec(name: "embeddings", shape: [layer.inputDim, layer.outputDim], keras3Path: "vars/0")]
         case .input, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .activation, .repeatVector, .flatten,
-             .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D:
+             .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
             return []
         }
     }
@@ -118,6 +159,8 @@ struct WeightSpec: Equatable, Sendable {
     var shape: [Int]
     /// Where Keras 3 stores it below the layer's group in a `.weights.h5` file, e.g. `cell/vars/0`.
     var keras3Path: String
+    /// Whether Keras counts it as trainable (BatchNormalization's moving statistics are not).
+    var trainable = true
 }
 
 /// Shared input checks, so that every layer words its shape errors the same way.
@@ -137,6 +180,16 @@ enum ShapeCheck {
                               "\(layer) expects a rank-\(expected) input, got shape \(formatShape(shape))")
         }
         return shape
+    }
+
+    /// `axis` (negatives count from the end) as an index into a shape of `rank` dimensions; the
+    /// batch axis and axes beyond the rank are errors.
+    static func axis(_ axis: Int, rank: Int, _ layer: String) throws -> Int {
+        let resolved = axis < 0 ? rank + axis : axis
+        guard resolved >= 1, resolved < rank else {
+            throw RNNKitError(.invalidModel, "\(layer) axis \(axis) does not fit a rank-\(rank) input")
+        }
+        return resolved
     }
 
     /// The last dimension, which weight shapes depend on, so it must be known.

@@ -50,28 +50,51 @@ struct Concatenate: Equatable, Sendable {
     }
 }
 
-/// Keras `Add`: element-wise sum of inputs of one shape.
-enum Add {
-    static func outputShapes(for inputs: [Shape]) throws -> [Shape] {
-        guard inputs.count >= 2 else {
-            throw RNNKitError(.invalidModel, "Add takes at least 2 inputs, got \(inputs.count)")
+/// Keras's element-wise merging layers (`Add`, `Subtract`, `Multiply`, `Average`, `Maximum`,
+/// `Minimum`) on inputs of one shape; Subtract takes exactly two. The masks combine as in
+/// Concatenate.
+enum ElementwiseMerge: String, Equatable, Sendable, CaseIterable {
+    case add = "Add", subtract = "Subtract", multiply = "Multiply", average = "Average"
+    case maximum = "Maximum", minimum = "Minimum"
+
+    var className: String { rawValue }
+
+    func outputShapes(for inputs: [Shape]) throws -> [Shape] {
+        guard self == .subtract ? inputs.count == 2 : inputs.count >= 2 else {
+            let expected = self == .subtract ? "exactly 2" : "at least 2"
+            throw RNNKitError(.invalidModel, "\(className) takes \(expected) inputs, got \(inputs.count)")
         }
         var output = inputs[0]
         for shape in inputs.dropFirst() {
             guard shape.count == output.count, zip(shape, output).allSatisfy(dimensionsAgree) else {
-                throw RNNKitError(.invalidModel, "Add inputs have different shapes: \(inputs.map(formatShape))")
+                throw RNNKitError(.invalidModel, "\(className) inputs have different shapes: \(inputs.map(formatShape))")
             }
             output = zip(output, shape).map { $0 ?? $1 }
         }
         return [output]
     }
 
-    static func forward(_ inputs: [LayerValue]) -> LayerValue {
-        var sum = inputs[0].tensor
+    /// Folds the inputs left to right, as Keras does (the average divides the sum at the end).
+    func forward(_ inputs: [LayerValue]) -> LayerValue {
+        var result = inputs[0].tensor
         for input in inputs.dropFirst() {
-            for index in sum.scalars.indices { sum.scalars[index] += input.tensor.scalars[index] }
+            let other = input.tensor.scalars
+            for index in result.scalars.indices {
+                let a = result.scalars[index], b = other[index]
+                switch self {
+                case .add, .average: result.scalars[index] = a + b
+                case .subtract: result.scalars[index] = a - b
+                case .multiply: result.scalars[index] = a * b
+                case .maximum: result.scalars[index] = max(a, b)
+                case .minimum: result.scalars[index] = min(a, b)
+                }
+            }
         }
-        return LayerValue(sum, mask: combinedMask(inputs))
+        if self == .average {
+            let count = Float(inputs.count)
+            for index in result.scalars.indices { result.scalars[index] /= count }
+        }
+        return LayerValue(result, mask: combinedMask(inputs))
     }
 }
 

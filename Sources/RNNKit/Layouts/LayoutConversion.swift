@@ -53,6 +53,18 @@ enum LayoutConversion {
         return toKeras(tensors, LayerWeights(kind), layout)
     }
 
+    /// The size that a layout's `I` stands for (the input features, a convolution's channels per
+    /// group, a normalization's axis), read from the layer's keras-layout weight specs.
+    static func inputDim(of kind: LayerKind, specs: [WeightSpec]) -> Int? {
+        for slot in slots(LayerWeights(kind), .keras) {
+            guard let axis = slot.shape.firstIndex(of: .input),
+                  let spec = specs.first(where: { $0.name == slot.name }), axis < spec.shape.count
+            else { continue }
+            return spec.shape[axis]
+        }
+        return nil
+    }
+
     /// Everything that stops `tensors` from importing: the refusal (without a location), or
     /// each missing, unexpected and misshaped tensor (located by its name).
     static func problems(in tensors: [String: Tensor], of kind: LayerKind,
@@ -113,6 +125,8 @@ enum LayerWeights {
     /// Dense, and TimeDistributed(Dense).
     case dense(units: Int, useBias: Bool)
     case embedding(inputDim: Int, outputDim: Int)
+    /// Tensors every layout keeps whole, renamed for PyTorch (Conv1D, the normalizations).
+    case plain([PlainTensor])
 
     init(_ kind: LayerKind) {
         switch kind {
@@ -128,9 +142,50 @@ enum LayerWeights {
         case .embedding(let embedding):
             self = .embedding(inputDim: embedding.inputDim, outputDim: embedding.outputDim)
         case .input, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .activation, .repeatVector, .flatten,
-             .concatenate, .add, .globalAveragePooling1D, .globalMaxPooling1D:
+             .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
             self = .none
+        case .conv1D(let conv):
+            // torch.nn.Conv1d.weight is [out, in / groups, k]: the Keras kernel's axes reversed.
+            let size = Dim.fixed(conv.window.size), filters = Dim.fixed(conv.filters)
+            self = .plain([PlainTensor("kernel", pytorch: "weight", [size, .input, filters], reversedInPyTorch: true)]
+                          + (conv.useBias ? [PlainTensor("bias", pytorch: "bias", [filters])] : []))
+        case .batchNormalization(let norm):
+            // torch.nn.BatchNorm1d: weight, bias, running_mean, running_var.
+            let names = (norm.scale ? [("gamma", "weight")] : []) + (norm.center ? [("beta", "bias")] : [])
+                + [("moving_mean", "running_mean"), ("moving_variance", "running_var")]
+            self = .plain(names.map { PlainTensor($0.0, pytorch: $0.1, [.input]) })
+        case .layerNormalization(let norm):
+            // torch.nn.LayerNorm: weight, bias over the normalized shape.
+            let names = (norm.scale || norm.rmsScaling ? [("gamma", "weight")] : []) + (norm.center && !norm.rmsScaling ? [("beta", "bias")] : [])
+            self = .plain(names.map { PlainTensor($0.0, pytorch: $0.1, norm.axes.count == 1 ? [.input] : Array(repeating: .free, count: norm.axes.count)) })
         }
+    }
+}
+
+/// A weight that every layout keeps whole: its keras name and shape, and the name of the PyTorch
+/// module's parameter or buffer, whose axes are the Keras ones reversed when `reversedInPyTorch`.
+struct PlainTensor: Equatable {
+    var keras: String
+    var pytorch: String
+    var shape: [Dim]
+    var reversedInPyTorch: Bool
+
+    init(_ keras: String, pytorch: String, _ shape: [Dim], reversedInPyTorch: Bool = false) {
+        self.keras = keras
+        self.pytorch = pytorch
+        self.shape = shape
+        self.reversedInPyTorch = reversedInPyTorch
+    }
+
+    func slot(_ layout: WeightLayout) -> Slot {
+        guard layout == .pytorch else { return Slot(keras, shape) }
+        return Slot(pytorch, reversedInPyTorch ? shape.reversed() : shape)
+    }
+
+    /// The tensor as PyTorch holds it (`toPyTorch`) or as Keras does; reversing axes is its own inverse.
+    func converted(_ tensor: Tensor) -> Tensor {
+        reversedInPyTorch ? BlockMatrix.reversingAxes(tensor) : tensor
     }
 }
 
@@ -200,6 +255,8 @@ extension LayoutConversion {
 enum Dim: Equatable {
     case fixed(Int)
     case input
+    /// A size only the model's shapes tell (a LayerNormalization over several axes): any size.
+    case free
 }
 
 /// A tensor a layout expects: its name and shape.
@@ -217,6 +274,7 @@ struct Slot {
             switch dimension {
             case .fixed(let size): String(size)
             case .input: inputDim.map(String.init) ?? "I"
+            case .free: "N"
             }
         }
         return "(" + parts.joined(separator: ", ") + (shape.count == 1 ? ",)" : ")")
@@ -228,6 +286,7 @@ struct Slot {
             switch expected {
             case .fixed(let fixed): size == fixed
             case .input: inputDim.map { $0 == size } ?? true
+            case .free: true
             }
         }
     }
@@ -245,6 +304,8 @@ extension LayoutConversion {
             return [Slot("kernel", [.input, .fixed(units)])] + bias
         case .embedding(let inputDim, let outputDim):
             return [Slot(layout == .pytorch ? "weight" : "embeddings", [.fixed(inputDim), .fixed(outputDim)])]
+        case .plain(let tensors):
+            return tensors.map { $0.slot(layout) }
         case .recurrent(let cells):
             if layout == .onnx { return onnxSlots(cells) }
             return cells.flatMap { recurrentSlots($0, layout) }
@@ -345,6 +406,12 @@ extension LayoutConversion {
             return out
         case (.embedding, .pytorch):
             return ["weight": weights["embeddings"]!]
+        case (.plain, .split), (.plain, .onnx):
+            return weights
+        case (.plain(let tensors), .pytorch):
+            return Dictionary(uniqueKeysWithValues: tensors.compactMap { plain in
+                weights[plain.keras].map { (plain.pytorch, plain.converted($0)) }
+            })
         case (.recurrent(let cells), .onnx):
             return onnxFromKeras(weights, cells)
         case (.recurrent(let cells), _):
@@ -369,6 +436,12 @@ extension LayoutConversion {
             return out
         case (.embedding, .pytorch):
             return ["embeddings": tensors["weight"]!]
+        case (.plain, .split), (.plain, .onnx):
+            return tensors
+        case (.plain(let plain), .pytorch):
+            return Dictionary(uniqueKeysWithValues: plain.compactMap { entry in
+                tensors[entry.pytorch].map { (entry.keras, entry.converted($0)) }
+            })
         case (.recurrent(let cells), .onnx):
             return onnxToKeras(tensors, cells)
         case (.recurrent(let cells), _):

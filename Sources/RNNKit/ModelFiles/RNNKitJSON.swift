@@ -337,7 +337,7 @@ extension RNNKitJSON {
         /// config that does not decode.
         mutating func decodeKind(_ className: String, _ config: KerasConfig, pointer: String) -> LayerKind? {
             guard LayerKind.isKnownKerasClass(className) else {
-                problems.append(Problem(.error, pointer + "/class_name", "unsupported layer class '\(className)'"))
+                problems.append(Problem(.error, pointer + "/class_name", LayerKind.unsupportedClassMessage(className)))
                 return nil
             }
             do {
@@ -652,7 +652,7 @@ extension RNNKitJSON {
                 return
             }
             let tensors = stored.mapValues(\.tensor)
-            let inputDim = specs.first { $0.name == "kernel" || $0.name.hasSuffix(".kernel") }?.shape.first
+            let inputDim = LayoutConversion.inputDim(of: layerKind, specs: specs)
             let issues = LayoutConversion.problems(in: tensors, of: layerKind, layout: layout, inputDim: inputDim)
             for issue in issues {
                 let location = issue.location.map(locate) ?? entry.pointer + "/layout"

@@ -61,3 +61,29 @@ public func formatShape(_ shape: [Int?]) -> String {
     let parts = shape.map { $0.map(String.init) ?? "None" }
     return "(" + parts.joined(separator: ", ") + (shape.count == 1 ? ",)" : ")")
 }
+
+extension Tensor {
+    /// The tensor with axis `order[i]` of this one as its axis i (NumPy's `transpose(order)`).
+    func permutingAxes(_ order: [Int]) -> Tensor {
+        precondition(order.sorted() == Array(0..<rank), "\(order) is not a permutation of the axes of \(shape)")
+        guard rank > 1 else { return self }
+        var strides = [Int](repeating: 1, count: rank)
+        for axis in stride(from: rank - 2, through: 0, by: -1) { strides[axis] = strides[axis + 1] * shape[axis + 1] }
+        let newShape = order.map { shape[$0] }
+        var result = [Float](repeating: 0, count: count)
+        var index = [Int](repeating: 0, count: rank)  // position in the result
+        for target in result.indices {
+            var source = 0
+            for axis in 0..<rank { source += index[axis] * strides[order[axis]] }
+            result[target] = scalars[source]
+            var axis = rank - 1
+            while axis >= 0 {
+                index[axis] += 1
+                if index[axis] < newShape[axis] { break }
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+        return Tensor(shape: newShape, scalars: result)
+    }
+}
