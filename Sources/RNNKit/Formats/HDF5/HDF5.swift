@@ -6,25 +6,21 @@ internal import CHDF5
 
 /// The gate every libhdf5 call goes through.
 ///
-/// The system libhdf5 is built without thread safety: two threads inside the library at once
-/// corrupt its global state. So every C call runs inside `locked`, whose lock is recursive because
-/// locked operations call other locked helpers (and deinits run while a lock is held).
+/// A libhdf5 built without thread safety corrupts its global state when two threads are inside it
+/// at once, so every C call runs inside `locked`, whose lock is recursive because locked
+/// operations call other locked helpers (and deinits run while a lock is held). A thread-safe
+/// build (Debian's) keeps the error stack, and its automatic printing, per thread: `locked`
+/// switches the printing off on whichever thread calls.
 enum HDF5Library {
     private static let lock = NSRecursiveLock()
 
-    /// Initialises the library, once, before any other call:
-    /// - switches off automatic error printing. Otherwise HDF5 dumps its whole error stack to
-    ///   stderr on every failure; RNNKit reports failures itself, as thrown errors (see
-    ///   `HDF5ErrorStack`).
-    /// - switches off filter plugins, shared libraries HDF5 would otherwise load from disk when a
-    ///   file names a filter it does not know. Model files use none (Keras writes no filters;
-    ///   gzip is built in), and a file should not decide which code runs.
-    ///
-    /// These calls fail only if the library cannot start at all, and then every later call fails
-    /// too and is reported, so their status is not checked here.
+    /// Initialises the library, once, before any other call, with filter plugins switched off:
+    /// shared libraries HDF5 would otherwise load from disk when a file names a filter it does not
+    /// know. Model files use none (Keras writes no filters; gzip is built in), and a file should
+    /// not decide which code runs. These calls fail only if the library cannot start at all, and
+    /// then every later call fails too and is reported, so their status is not checked here.
     private static let initialized: Void = {
         H5open()
-        H5Eset_auto2(rnnkit_H5E_DEFAULT(), nil, nil)
         H5PLset_loading_state(0)
     }()
 
@@ -32,6 +28,9 @@ enum HDF5Library {
         lock.lock()
         defer { lock.unlock() }
         initialized
+        // No automatic error printing: HDF5 would dump its whole error stack to stderr on every
+        // failure; RNNKit reports failures itself, as thrown errors (see `HDF5ErrorStack`).
+        H5Eset_auto2(rnnkit_H5E_DEFAULT(), nil, nil)
         return try body()
     }
 
