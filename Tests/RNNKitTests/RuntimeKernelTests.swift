@@ -68,6 +68,30 @@ final class RuntimeKernelTests: XCTestCase {
         }
     }
 
+    /// A predictor packs each weight matrix once, whatever the batch size: the batch-1 products
+    /// and the stacked ones of larger batches multiply by the same packed [kernel;
+    /// recurrent_kernel] (one entry per Dense kernel and per recurrent cell; GRU without reset_after
+    /// packs its candidate block apart too when its columns do not start at a panel of 16).
+    func testOnePackedCopyOfEachWeightForEveryBatchSize() throws {
+        for fixture in ["stacked_lstm", "gru_reset_after", "bidirectional_concat", "simple_rnn"] {
+            let predictor = try Predictor(contentsOf: FixtureFiles.path("\(fixture)/keras3.keras"))
+            let inputs = try FixtureFiles.inputs(of: fixture)
+            let one = inputs.map { Tensor(shape: [1] + $0.shape.dropFirst(), scalars: Array($0.scalars.prefix($0.count / $0.shape[0]))) }
+            _ = try predictor.predict(one)
+            let cells = predictor.model.layers.reduce(0) { count, layer in
+                count + layer.weights.keys.filter { $0.hasSuffix("kernel") && !$0.hasSuffix("recurrent_kernel") }.count
+            }
+            XCTAssertEqual(predictor.packedMatrices.count, cells, fixture)
+            let eight = inputs.map { input in
+                Tensor(shape: [8] + input.shape.dropFirst(), scalars: (0..<8).flatMap { row in
+                    input.scalars[row % input.shape[0] * (input.count / input.shape[0])..<(row % input.shape[0] + 1) * (input.count / input.shape[0])]
+                })
+            }
+            _ = try predictor.predict(eight)
+            XCTAssertEqual(predictor.packedMatrices.count, cells, fixture)
+        }
+    }
+
     /// The scan for NaN and infinity that validation runs on every weight: found wherever it is,
     /// including at the edges of the blocks it tests at once.
     func testFirstNonFiniteValueIsFoundAnywhere() {
