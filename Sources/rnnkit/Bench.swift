@@ -31,9 +31,13 @@ extension RNNKitCommand {
         func run() throws {
             Predictor.threadCount = threads
             let (loaded, loading) = try Benchmark.measureLoading(of: model.files) { try model.load() }
-            let result = try Benchmark.run(try Predictor(loaded), batch: batch, steps: steps)
+            let (result, predictorPeak) = try Benchmark.measurePeak {
+                try Benchmark.run(try Predictor(loaded), batch: batch, steps: steps)
+            }
             if json {
                 printJSON(["median_ms": .double(result.medianMilliseconds), "min_ms": .double(result.minimumMilliseconds),
+                           "kernel": .string(KernelPath.current.rawValue), "cpu": .string(Benchmark.cpuModel()),
+                           "predictor_peak_added_bytes": predictorPeak.map { .int($0) } ?? .null,
                            "max_ms": .double(result.maximumMilliseconds), "gflops": .double(result.gigaflopsPerSecond),
                            "batch": .int(batch), "steps": .int(steps), "threads": .int(threads),
                            "peak_rss_bytes": .int(result.peakResidentBytes), "runs": .int(result.runs),
@@ -45,7 +49,9 @@ extension RNNKitCommand {
                 print("""
                     median \(result.medianMilliseconds) ms (min \(result.minimumMilliseconds), \
                     max \(result.maximumMilliseconds)) over \(result.runs) runs; \
-                    \(result.gigaflopsPerSecond) GFLOP/s; peak RSS \(result.peakResidentBytes / mebibyte) MiB
+                    \(result.gigaflopsPerSecond) GFLOP/s; peak RSS \(result.peakResidentBytes / mebibyte) MiB; \
+                    \(KernelPath.current.rawValue) kernels on \(Benchmark.cpuModel()); the predictor added at most \
+                    \(predictorPeak.map { "\($0 / mebibyte) MiB" } ?? "unknown")
                     load \(loading.loadMilliseconds) ms (reading the files: \(loading.readMilliseconds) ms); \
                     peak memory added by the load \(loading.peakAddedBytes.map { "\($0 / mebibyte) MiB" } ?? "unknown") \
                     for \(loading.weightBytes / mebibyte) MiB of weights
