@@ -15,6 +15,10 @@ static rnnkit_part_function pending_function = 0;
 static void *pending_context = 0;
 static _Atomic int helper_done = 1;
 
+// About 20 µs of pauses (a time step at batch 1 is a few µs): past that the other thread is
+// probably not running (a loaded machine), and this one gives its core away.
+enum { SPINS_BEFORE_YIELDING = 1000 };
+
 static inline void relax(void) {
 #if defined(__x86_64__)
     __builtin_ia32_pause();
@@ -40,7 +44,7 @@ static void *helper_main(void *unused) {
 // Spins, then yields the core: on a loaded machine the other thread may not be running.
 static void wait_until_done(void) {
     for (long spins = 0; !atomic_load_explicit(&helper_done, memory_order_acquire); spins++) {
-        if (spins < 20000) relax();
+        if (spins < SPINS_BEFORE_YIELDING) relax();
         else sched_yield();
     }
 }
@@ -104,7 +108,7 @@ void rnnkit_barrier_wait(rnnkit_barrier *barrier) {
         return;
     }
     for (long spins = 0; atomic_load_explicit(&barrier->generation, memory_order_acquire) == generation; spins++) {
-        if (spins < 20000) relax();
+        if (spins < SPINS_BEFORE_YIELDING) relax();
         else sched_yield();
     }
 }

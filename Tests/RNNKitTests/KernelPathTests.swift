@@ -17,6 +17,16 @@ final class KernelPathTests: XCTestCase {
         }
     }
 
+    /// Lets the runtime split even tiny work among threads, until the test ends.
+    private func splitAnyWork() {
+        let defaultWork = RNNKitRuntime.multiplyAddsPerThread
+        RNNKitRuntime.multiplyAddsPerThread = 1
+        addTeardownBlock {
+            RNNKitRuntime.multiplyAddsPerThread = defaultWork
+            RNNKitRuntime.setThreadCount(1)
+        }
+    }
+
     private func maximumError(_ output: Tensor, _ want: Tensor) -> Float {
         zip(output.scalars, want.scalars).map { abs($0 - $1) }.max() ?? .infinity
     }
@@ -39,12 +49,7 @@ final class KernelPathTests: XCTestCase {
     /// The fixture comparison of InferenceTests (every fixture, every file format, ≤ 1e-5 from
     /// Keras), at batch 1 to 4 on one thread and at four times the batch on three threads.
     func testEveryPathMatchesKerasOutputs() throws {
-        let defaultWork = RNNKitRuntime.multiplyAddsPerThread
-        RNNKitRuntime.multiplyAddsPerThread = 1
-        defer {
-            RNNKitRuntime.multiplyAddsPerThread = defaultWork
-            RNNKitRuntime.setThreadCount(1)
-        }
+        splitAnyWork()
         try onEveryPath { path in
             var checked = 0, worst: Float = 0
             for fixture in try FixtureFiles.manifest() {
@@ -114,12 +119,7 @@ final class KernelPathTests: XCTestCase {
     /// activations, both directions, masks, sequences: the outputs and states must be those of
     /// one thread bit for bit, on every path.
     func testTwoThreadsSharingTheUnitsGiveTheOneThreadNumbers() throws {
-        let defaultWork = RNNKitRuntime.multiplyAddsPerThread
-        RNNKitRuntime.multiplyAddsPerThread = 1
-        defer {
-            RNNKitRuntime.multiplyAddsPerThread = defaultWork
-            RNNKitRuntime.setThreadCount(1)
-        }
+        splitAnyWork()
         var generator = SystemRandomNumberGenerator()
         func random(_ shape: [Int], scale: Float = 0.3) -> Tensor {
             Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -scale...scale, using: &generator) })

@@ -127,7 +127,14 @@ final class PackedMatrixCache: Sendable {
         var belowCount = 0
     }
 
-    private let entries = Mutex<[Key: (retained: [[Float]], packed: PackedMatrix)]>([:])
+    /// A matrix packed, or two stacked with views of their blocks (made once: a prediction of a
+    /// small model is a few microseconds).
+    private enum Packing {
+        case single(PackedMatrix)
+        case stacked(StackedPacking)
+    }
+
+    private let entries = Mutex<[Key: (retained: [[Float]], packing: Packing)]>([:])
 
     /// The packed matrices held.
     var count: Int { entries.withLock { $0.count } }
@@ -138,30 +145,50 @@ final class PackedMatrixCache: Sendable {
     /// `matrix` (its `columns`, or all) packed: from the current cache when there is one, else
     /// packed now.
     static func packed(_ matrix: Tensor, columns: Range<Int>? = nil) -> PackedMatrix {
-        cached(Key(storage: address(of: matrix), count: matrix.scalars.count, columns: columns),
-               retaining: { [matrix.scalars] }, make: { PackedMatrix(matrix, columns: columns) })
+        let key = Key(storage: address(of: matrix), count: matrix.scalars.count, columns: columns)
+        guard case .single(let packed) = cached(key, retaining: { [matrix.scalars] }, make: {
+            .single(PackedMatrix(matrix, columns: columns))
+        }) else { preconditionFailure("a packed matrix's key names one matrix") }
+        return packed
     }
 
-    /// [top; bottom] (the rows of `top`, then those of `bottom`) packed, from the current cache
-    /// when there is one.
-    static func packed(_ top: Tensor, stackedOn bottom: Tensor) -> PackedMatrix {
+    /// [top; bottom] (the rows of `top`, then those of `bottom`) packed, with views of the two
+    /// blocks, from the current cache when there is one.
+    static func packed(_ top: Tensor, stackedOn bottom: Tensor) -> StackedPacking {
         let key = Key(storage: address(of: top), count: top.scalars.count, below: address(of: bottom),
                       belowCount: bottom.scalars.count)
-        return cached(key, retaining: { [top.scalars, bottom.scalars] }, make: { PackedMatrix(stacking: [top, bottom]) })
+        guard case .stacked(let packed) = cached(key, retaining: { [top.scalars, bottom.scalars] }, make: {
+            .stacked(StackedPacking(top, bottom))
+        }) else { preconditionFailure("a stacked matrix's key names two matrices") }
+        return packed
     }
 
     private static func address(of matrix: Tensor) -> UnsafeRawPointer {
         matrix.scalars.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress!) }
     }
 
-    /// A hit costs one lock and one lookup: predictions of small models are a few microseconds.
-    private static func cached(_ key: Key, retaining: () -> [[Float]], make: () -> PackedMatrix) -> PackedMatrix {
+    /// A hit costs one lock and one lookup.
+    private static func cached(_ key: Key, retaining: () -> [[Float]], make: () -> Packing) -> Packing {
         guard let cache = current else { return make() }
-        if let hit = cache.entries.withLock({ $0[key]?.packed }) { return hit }
-        let packed = make()
+        if let hit = cache.entries.withLock({ $0[key]?.packing }) { return hit }
+        let packing = make()
         let retained = retaining()
-        cache.entries.withLock { $0[key] = (retained, packed) }
-        return packed
+        cache.entries.withLock { $0[key] = (retained, packing) }
+        return packing
+    }
+}
+
+/// [top; bottom] packed as one matrix, and views of its two blocks of rows: a recurrent layer's
+/// [kernel; recurrent_kernel], multiplied whole by [x_t, h] or block by block.
+final class StackedPacking: Sendable {
+    let whole: PackedMatrix
+    let top: PackedMatrix
+    let bottom: PackedMatrix
+
+    init(_ top: Tensor, _ bottom: Tensor) {
+        whole = PackedMatrix(stacking: [top, bottom])
+        self.top = PackedMatrix(rows: 0..<top.shape[0], of: whole)
+        self.bottom = PackedMatrix(rows: top.shape[0]..<whole.rows, of: whole)
     }
 }
 

@@ -16,7 +16,10 @@ struct CellWeights: Sendable {
     /// Picks `<prefix>kernel`, `<prefix>recurrent_kernel` and `<prefix>bias` out of a layer's
     /// bound weights for `layer`; a [2, G·U] bias is split into its input and recurrent rows.
     init(_ weights: [String: Tensor], prefix: String = "", for layer: RecurrentLayer) throws {
-        guard let kernel = weights[prefix + "kernel"], let recurrent = weights[prefix + "recurrent_kernel"] else {
+        // Literal keys without a prefix: no string is built per prediction.
+        let kernelKey = prefix.isEmpty ? "kernel" : prefix + "kernel"
+        let recurrentKey = prefix.isEmpty ? "recurrent_kernel" : prefix + "recurrent_kernel"
+        guard let kernel = weights[kernelKey], let recurrent = weights[recurrentKey] else {
             throw RNNKitError(.invalidModel, "recurrent layer has no bound \(prefix)kernel")
         }
         self.kernel = kernel
@@ -25,13 +28,13 @@ struct CellWeights: Sendable {
         // columns start at a panel: no second copy of those weights.
         self.packedCandidateKernel = layer.candidateKernelColumns.map { columns in
             columns.lowerBound % PackedMatrix.panelWidth == 0
-                ? PackedMatrix(rows: kernel.shape[0]..<kernel.shape[0] + recurrent.shape[0], columns: columns,
-                               of: PackedMatrixCache.packed(kernel, stackedOn: recurrent))
+                ? PackedMatrix(rows: 0..<recurrent.shape[0], columns: columns,
+                               of: PackedMatrixCache.packed(kernel, stackedOn: recurrent).bottom)
                 : PackedMatrixCache.packed(recurrent, columns: columns)
         }
-        if let bias = weights[prefix + "bias"] {
+        if let bias = weights[prefix.isEmpty ? "bias" : prefix + "bias"] {
             let width = kernel.shape[1]
-            inputBias = Array(bias.scalars.prefix(width))
+            inputBias = bias.rank == 2 ? Array(bias.scalars.prefix(width)) : bias.scalars
             recurrentBias = bias.rank == 2 ? Array(bias.scalars.suffix(width)) : nil
         }
     }
@@ -105,9 +108,7 @@ struct RecurrentLoop {
         // same however many threads.
         let packed = PackedMatrixCache.packed(weights.kernel, stackedOn: weights.recurrentKernel)
         let products: Products = !keepsRecurrentApart && batch >= Self.stackedMinimumRows
-            ? .stacked(packed)
-            : .separate(input: PackedMatrix(rows: 0..<features, of: packed),
-                        recurrent: PackedMatrix(rows: features..<features + units, of: packed))
+            ? .stacked(packed.whole) : .separate(input: packed.top, recurrent: packed.bottom)
         // Two threads share the units of small batches: the split point, at a panel of columns.
         let split = (units / 2 + PackedMatrix.panelWidth - 1) / PackedMatrix.panelWidth * PackedMatrix.panelWidth
         let sharesUnits = threads >= 2 && batch < Self.stackedMinimumRows && splitsUnits
@@ -193,16 +194,17 @@ struct RecurrentLoop {
         case .separate: stepsPerChunk = min(steps, max(1, Self.projectionRows / batch))
         case .stacked: inputAndState = batch * (features + units)
         }
-        // The gates of a chunk of time steps, time-major so that a step's rows are contiguous.
-        let gates = UnsafeMutablePointer<Float>.allocate(capacity: stepsPerChunk * batch * width)
-        let recurrent = UnsafeMutablePointer<Float>.allocate(capacity: batch * width)
-        let states = UnsafeMutablePointer<Float>.allocate(capacity: stateCount * stateSize)
-        let previous = UnsafeMutablePointer<Float>.allocate(capacity: whole.mask == nil ? 0 : stateCount * stateSize)
-        let timeMajor = UnsafeMutablePointer<Float>.allocate(
-            capacity: inputAndState == 0 && batch > 1 ? stepsPerChunk * batch * features : 0)
-        // [x_t, h] for the stacked product, one row per batch row.
-        let stackedInput = UnsafeMutablePointer<Float>.allocate(capacity: inputAndState)
-        defer { [gates, recurrent, states, previous, timeMajor, stackedInput].forEach { $0.deallocate() } }
+        // One allocation, in parts: the gates of a chunk of time steps (time-major so that a
+        // step's rows are contiguous), h·recurrent_kernel, the states, the previous states (with
+        // a mask), the chunk's inputs time-major (several rows), [x_t, h] (stacked product).
+        let gateSize = stepsPerChunk * batch * width, previousSize = whole.mask == nil ? 0 : stateCount * stateSize
+        let timeMajorSize = inputAndState == 0 && batch > 1 ? stepsPerChunk * batch * features : 0
+        let buffer = UnsafeMutablePointer<Float>.allocate(
+            capacity: gateSize + batch * width + stateCount * stateSize + previousSize + timeMajorSize + inputAndState)
+        defer { buffer.deallocate() }
+        let gates = buffer, recurrent = gates + gateSize, states = recurrent + batch * width
+        let previous = states + stateCount * stateSize, timeMajor = previous + previousSize
+        let stackedInput = timeMajor + timeMajorSize
         for state in 0..<stateCount {
             (states + state * stateSize).update(from: whole.states + state * whole.batch * units + rows.lowerBound * units,
                                                 count: stateSize)
