@@ -110,10 +110,13 @@ struct RecurrentLoop {
         let products: Products = !keepsRecurrentApart && batch >= Self.stackedMinimumRows
             ? .stacked(packed.whole) : .separate(input: packed.top, recurrent: packed.bottom)
         // Two threads share the units of small batches: the split point, at a panel of columns.
+        // Each step must be worth a meeting at the barrier (a few hundred ns): an eighth of the
+        // work a thread needs at all, about a microsecond of the recurrent product.
         let split = (units / 2 + PackedMatrix.panelWidth - 1) / PackedMatrix.panelWidth * PackedMatrix.panelWidth
         let sharesUnits = threads >= 2 && batch < Self.stackedMinimumRows && splitsUnits
             && units % PackedMatrix.panelWidth == 0 && split < units
             && RNNKitRuntime.parts(threads: 2, items: 2, multiplyAdds: multiplyAdds) == 2
+            && batch * width * units >= RNNKitRuntime.multiplyAddsPerThread / 8
         input.scalars.withUnsafeBufferPointer { input in
         states.withUnsafeMutableBufferPointer { states in
         lastOutput.withUnsafeMutableBufferPointer { lastOutput in
