@@ -46,7 +46,7 @@ extension Bidirectional {
         func run(_ layer: RecurrentLayer, _ cell: CellWeights, states: [Tensor], threads: Int) -> RecurrentLoop.Result {
             var options = layer.options
             options.zeroOutputForMask = options.returnSequences
-            return layer.loop(options: options, weights: cell)
+            return layer.loop(options: options)
                 .run(sequence.tensor, mask: sequence.mask, initialStates: states, weights: cell, threads: threads)
         }
         let forwardStates = Array(states.prefix(half)), backwardStates = Array(states.suffix(states.count - half))

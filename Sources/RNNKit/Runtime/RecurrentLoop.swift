@@ -79,7 +79,8 @@ struct RecurrentLoop {
     var keepsRecurrentApart: Bool
     /// Whether the step can run a share of the units (see `RecurrentLayer.stepSplitsUnits`).
     var splitsUnits: Bool
-    var step: (StepBuffers) -> Void
+    /// The layer whose cell steps (`RecurrentLayer.step`).
+    var layer: RecurrentLayer
 
     struct Result {
         /// [B, T, U] in processing order when returning sequences, else [B, U].
@@ -95,8 +96,14 @@ struct RecurrentLoop {
              carry: RecurrentCarry? = nil, threads: Int = RNNKitRuntime.threadCount) -> Result {
         let batch = input.shape[0], steps = input.shape[1], features = input.shape[2], units = options.units
         let stateSize = batch * units
-        var states = carry?.states.flatMap { $0 } ?? (0..<stateCount).flatMap { index in
-            index < initialStates.count ? initialStates[index].scalars : [Float](repeating: 0, count: stateSize)
+        var states: [Float]
+        if let carry {
+            states = carry.states.flatMap { $0 }
+        } else {
+            states = [Float](repeating: 0, count: stateCount * stateSize)
+            for (index, state) in initialStates.prefix(stateCount).enumerated() {
+                states.replaceSubrange(index * stateSize..<(index + 1) * stateSize, with: state.scalars)
+            }
         }
         var lastOutput = carry?.lastOutput ?? [Float](repeating: 0, count: stateSize)
         var sequence = [Float](repeating: 0, count: options.returnSequences ? batch * steps * units : 0)
@@ -243,8 +250,9 @@ struct RecurrentLoop {
                                  accumulate: true, threads: threads)
                 }
             }
-            step(StepBuffers(gates: stepGates, recurrent: recurrent, h: states, newH: states, cell: states + stateSize,
-                             batch: batch, unitCount: units, units: 0..<units))
+            layer.step(StepBuffers(gates: stepGates, recurrent: recurrent, h: states, newH: states,
+                                   cell: states + stateSize, batch: batch, unitCount: units, units: 0..<units),
+                       weights: weights)
             for (local, row) in rows.enumerated() {
                 let output = whole.lastOutput + row * units
                 if whole.isMasked(row: row, time: time) {
@@ -324,8 +332,8 @@ struct RecurrentLoop {
                                              c: stepGates, ldc: width, accumulate: true)
                             }
                         }
-                        step(StepBuffers(gates: stepGates, recurrent: recurrent, h: h, newH: newH, cell: cell,
-                                         batch: batch, unitCount: units, units: share))
+                        layer.step(StepBuffers(gates: stepGates, recurrent: recurrent, h: h, newH: newH, cell: cell,
+                                               batch: batch, unitCount: units, units: share), weights: weights)
                         for row in 0..<batch {
                             let offset = row * units + share.lowerBound
                             let output = whole.lastOutput + offset
@@ -390,11 +398,9 @@ struct RecurrentCarry: Sendable, Equatable {
 
 extension RecurrentLayer {
     /// The loop for this layer, with `options` (Bidirectional overrides some of them).
-    func loop(options: RecurrentOptions, weights: CellWeights) -> RecurrentLoop {
+    func loop(options: RecurrentOptions) -> RecurrentLoop {
         RecurrentLoop(options: options, stateCount: cell.stateCount, keepsRecurrentApart: keepsRecurrentApart,
-                      splitsUnits: stepSplitsUnits) { buffers in
-            self.step(buffers, weights: weights)
-        }
+                      splitsUnits: stepSplitsUnits, layer: self)
     }
 
     /// The forward pass, continuing from `carry` when streaming; also returns the carry to
@@ -402,7 +408,7 @@ extension RecurrentLayer {
     func forward(_ inputs: [LayerValue], weights: [String: Tensor],
                  carry: RecurrentCarry?) throws -> (outputs: [LayerValue], carry: RecurrentCarry) {
         let cell = try CellWeights(weights, for: self)
-        let result = loop(options: options, weights: cell)
+        let result = loop(options: options)
             .run(inputs[0].tensor, mask: inputs[0].mask, initialStates: inputs.dropFirst().map(\.tensor),
                  weights: cell, carry: carry)
         // A sequence output keeps the input's mask; a last-step output has none.
