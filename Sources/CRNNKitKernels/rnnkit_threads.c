@@ -11,7 +11,7 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static int started = 0, busy = 0;
-static rnnkit_part_function pending_function = 0;
+static _Atomic(rnnkit_part_function) pending_function = 0;
 static void *pending_context = 0;
 static _Atomic int helper_done = 1;
 
@@ -25,18 +25,25 @@ static inline void relax(void) {
 #endif
 }
 
+// After a job the helper watches for the next one for about 100 µs before it sleeps: the next
+// layer of the same prediction comes within microseconds, and waking a sleeping thread on
+// another core costs tens of microseconds on a virtual machine.
+enum { LINGERING_SPINS = 5000 };
+
 static void *helper_main(void *unused) {
     (void)unused;
-    pthread_mutex_lock(&lock);
     for (;;) {
-        while (!pending_function) pthread_cond_wait(&wake, &lock);
-        rnnkit_part_function function = pending_function;
+        for (long spins = 0; spins < LINGERING_SPINS && !atomic_load_explicit(&pending_function, memory_order_acquire);
+             spins++)
+            relax();
+        pthread_mutex_lock(&lock);
+        while (!atomic_load_explicit(&pending_function, memory_order_relaxed)) pthread_cond_wait(&wake, &lock);
+        rnnkit_part_function function = atomic_load_explicit(&pending_function, memory_order_relaxed);
         void *context = pending_context;
-        pending_function = 0;
+        atomic_store_explicit(&pending_function, 0, memory_order_relaxed);
         pthread_mutex_unlock(&lock);
         function(context, 1);
         atomic_store_explicit(&helper_done, 1, memory_order_release);
-        pthread_mutex_lock(&lock);
     }
     return 0;
 }
@@ -71,8 +78,8 @@ int rnnkit_run_pair(rnnkit_part_function function, void *context) {
     }
     busy = 1;
     atomic_store_explicit(&helper_done, 0, memory_order_relaxed);
-    pending_function = function;
     pending_context = context;
+    atomic_store_explicit(&pending_function, function, memory_order_release);
     pthread_cond_signal(&wake);
     pthread_mutex_unlock(&lock);
     function(context, 0);
