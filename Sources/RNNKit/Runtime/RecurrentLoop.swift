@@ -311,7 +311,12 @@ struct RecurrentLoop {
                     for position in 0..<steps {
                         let time = options.goBackwards ? steps - 1 - position : position
                         let h = hBuffers + position % 2 * stateSize, newH = hBuffers + (position + 1) % 2 * stateSize
-                        if whole.mask != nil { previous.update(from: cell, count: (stateCount - 1) * stateSize) }
+                        if whole.mask != nil {  // this share's c (the other thread writes the rest)
+                            for offset in stride(from: 0, to: (stateCount - 1) * stateSize, by: units) {
+                                (previous + offset + share.lowerBound)
+                                    .update(from: cell + offset + share.lowerBound, count: share.count)
+                            }
+                        }
                         if !chunk.contains(time) {
                             chunk = timeChunk(at: position, steps: steps, length: stepsPerChunk)
                             projectInputs(0..<batch, times: chunk, of: whole, into: gates,
