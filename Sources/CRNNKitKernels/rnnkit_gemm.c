@@ -137,19 +137,30 @@ RNNKIT_INLINE void row_block(const long count, long n, long column, long k, cons
 // against `row_panels` panels at once.
 RNNKIT_INLINE void gemm_body(const long max_rows, const long max_panels, const long row_panels, long m, long n, long k,
                              const float *a, long lda, const float *packed, long stride, const float *bias, float *c,
-                             long ldc, int accumulate) {
+                             long ldc, int flags) {
+    int accumulate = flags & RNNKIT_GEMM_ACCUMULATE, backward = flags & RNNKIT_GEMM_BACKWARD;
     long panels = (n + PANEL - 1) / PANEL;
     if (m == 1) {
-        long p = 0;
-        for (; p + row_panels <= panels; p += row_panels)
-            row_block(row_panels, n, p * PANEL, k, a, packed + p * stride, stride, bias, c, accumulate);
-        for (; p < panels; p++) row_block(1, n, p * PANEL, k, a, packed + p * stride, stride, bias, c, accumulate);
+        // Groups of `row_panels` panels, then the last ones one by one; backward, the other way.
+        long groups = panels / row_panels, items = groups + panels % row_panels;
+        for (long index = 0; index < items; index++) {
+            long item = backward ? items - 1 - index : index;
+            if (item < groups) {
+                long p = item * row_panels;
+                row_block(row_panels, n, p * PANEL, k, a, packed + p * stride, stride, bias, c, accumulate);
+            } else {
+                long p = groups * row_panels + item - groups;
+                row_block(1, n, p * PANEL, k, a, packed + p * stride, stride, bias, c, accumulate);
+            }
+        }
         return;
     }
     // Chunks of rows small enough to stay in cache while every panel passes over them.
+    long groups = (panels + max_panels - 1) / max_panels;
     for (long first = 0; first < m; first += ROWS_PER_CHUNK) {
         long last = m - first < ROWS_PER_CHUNK ? m : first + ROWS_PER_CHUNK;
-        for (long p = 0; p < panels; p += max_panels) {
+        for (long index = 0; index < groups; index++) {
+            long p = (backward ? groups - 1 - index : index) * max_panels;
             const long panels_now_count = panels - p < max_panels ? panels - p : max_panels;
             const float *panel = packed + p * stride;
             long column = p * PANEL;
@@ -181,8 +192,8 @@ RNNKIT_INLINE void gemm_body(const long max_rows, const long max_panels, const l
 }
 
 #define GEMM_PARAMETERS (long m, long n, long k, const float *a, long lda, const float *packed, long stride, \
-                         const float *bias, float *c, long ldc, int accumulate)
-#define GEMM_ARGUMENTS m, n, k, a, lda, packed, stride, bias, c, ldc, accumulate
+                         const float *bias, float *c, long ldc, int flags)
+#define GEMM_ARGUMENTS m, n, k, a, lda, packed, stride, bias, c, ldc, flags
 
 // Registers: AVX-512 has 32 of 16 floats (12 rows × 2 panels = 24 accumulators), AVX2 16 of 8
 // floats (6 rows × 1 panel = 12), the portable SSE baseline 16 of 4 floats (2 rows × 1 panel = 8).

@@ -83,7 +83,8 @@ final class KernelPathTests: XCTestCase {
     }
 
     /// tanh and sigmoid within 1e-6 of libm, and the packed product within float rounding of a
-    /// double-precision product, on every path (shapes that reach every block size of each).
+    /// double-precision product, forward and backward alike, on every path (shapes that reach
+    /// every block size of each).
     func testEveryPathComputesTheKernelsAccurately() {
         var generator = SystemRandomNumberGenerator()
         onEveryPath { path in
@@ -110,6 +111,15 @@ final class KernelPathTests: XCTestCase {
                     }
                 }
                 XCTAssertLessThan(worst, 1e-4, "m \(m) k \(k) n \(n) on \(path)")
+                // Going over the panels backward gives the very same numbers.
+                var backward = [Float](repeating: 0, count: m * n)
+                a.withUnsafeBufferPointer { a in
+                    backward.withUnsafeMutableBufferPointer {
+                        Kernels.gemm(m: m, a: a.baseAddress!, lda: k, b: PackedMatrix(b), bias: bias, c: $0.baseAddress!,
+                                     ldc: n, accumulate: false, backward: true)
+                    }
+                }
+                XCTAssertEqual(backward, c, "backward, m \(m) k \(k) n \(n) on \(path)")
             }
         }
     }

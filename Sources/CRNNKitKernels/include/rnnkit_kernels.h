@@ -43,6 +43,15 @@ long rnnkit_packed_count(long k, long n);
 /// `panel_stride` is the floats from one panel to the next: 16·k, or more to pack b as the first
 /// rows of a taller matrix (packed then points at its first row of the first panel).
 void rnnkit_pack(long k, long n, const float *b, long ldb, float *packed, long panel_stride);
+/// Flags of `rnnkit_gemm_packed`.
+enum {
+    /// Add to what c holds instead of overwriting it.
+    RNNKIT_GEMM_ACCUMULATE = 1,
+    /// Go over the panels from the last to the first (the same numbers): a matrix a little larger
+    /// than the cache, multiplied forward and backward in turn, starts each pass on the part the
+    /// previous pass left in the cache.
+    RNNKIT_GEMM_BACKWARD = 2,
+};
 /// c[m, n] = (accumulate ? c : 0) + bias + a[m, k] · b, with b packed by `rnnkit_pack` and the
 /// bias [n] broadcast over rows (none when NULL); a and c are row-major with row strides lda
 /// and ldc. `panel_stride` is the floats from one panel to the next (16·k for a whole packed
@@ -50,7 +59,7 @@ void rnnkit_pack(long k, long n, const float *b, long ldb, float *packed, long p
 /// later panel for a block of columns). Each sum starts from the bias and adds the products in
 /// order of k, so any split of rows or columns gives the same numbers on one path.
 void rnnkit_gemm_packed(long m, long n, long k, const float *a, long lda, const float *packed, long panel_stride,
-                        const float *bias, float *c, long ldc, int accumulate);
+                        const float *bias, float *c, long ldc, int flags);
 
 /// A part of a job that two threads share: `part` is 0 on the calling thread, 1 on the helper.
 typedef void (*rnnkit_part_function)(void *context, long part);

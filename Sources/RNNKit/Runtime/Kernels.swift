@@ -8,14 +8,16 @@ enum Kernels {
     /// c[m, n] = (accumulate ? c : 0) + bias + a[m, k]·b, b a weight matrix packed once per
     /// predictor, the bias broadcast over rows.
     /// With several threads, each takes its own rows (in whole blocks of the kernel's six).
+    /// `backward` goes over b's panels from the last to the first (the same numbers): a time loop
+    /// alternates, so that each step starts on what the previous one left in the cache.
     static func gemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedMatrix, bias: [Float]? = nil,
-                     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+                     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, backward: Bool = false,
                      threads: Int = RNNKitRuntime.threadCount) {
         let parts = RNNKitRuntime.parts(threads: threads, items: m / 6, multiplyAdds: m * b.columns * b.rows)
+        let flags = Self.flags(accumulate: accumulate, backward: backward)
         func product(_ bias: UnsafePointer<Float>?) {
             guard parts > 1 else {
-                rnnkit_gemm_packed(m, b.columns, b.rows, a, lda, b.storage, b.panelStride, bias, c, ldc,
-                                   accumulate ? 1 : 0)
+                rnnkit_gemm_packed(m, b.columns, b.rows, a, lda, b.storage, b.panelStride, bias, c, ldc, flags)
                 return
             }
             let rowsPerPart = (m / parts + 5) / 6 * 6
@@ -24,7 +26,7 @@ enum Kernels {
                 let first = part * rowsPerPart, count = min(rowsPerPart, m - first)
                 guard count > 0 else { return }
                 rnnkit_gemm_packed(count, b.columns, b.rows, a + first * lda, lda, b.storage, b.panelStride, bias,
-                                   c + first * ldc, ldc, accumulate ? 1 : 0)
+                                   c + first * ldc, ldc, flags)
             }
         }
         guard let bias else { return product(nil) }
@@ -35,11 +37,17 @@ enum Kernels {
     /// c[m, ·] = (accumulate ? c : 0) + bias + a·b, on the calling thread: one thread's share of
     /// a product whose columns two threads split. `bias` and `c` point at column 0.
     static func gemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedMatrix, columns: Range<Int>,
-                     bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+                     bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+                     backward: Bool = false) {
         precondition(columns.lowerBound % PackedMatrix.panelWidth == 0 && columns.upperBound <= b.columns)
         rnnkit_gemm_packed(m, columns.count, b.rows, a, lda,
                            b.storage + columns.lowerBound / PackedMatrix.panelWidth * b.panelStride, b.panelStride,
-                           bias.map { $0 + columns.lowerBound }, c + columns.lowerBound, ldc, accumulate ? 1 : 0)
+                           bias.map { $0 + columns.lowerBound }, c + columns.lowerBound, ldc,
+                           flags(accumulate: accumulate, backward: backward))
+    }
+
+    private static func flags(accumulate: Bool, backward: Bool) -> Int32 {
+        Int32((accumulate ? RNNKIT_GEMM_ACCUMULATE : 0) | (backward ? RNNKIT_GEMM_BACKWARD : 0))
     }
 
     /// [rows, k] · kernel [k, n] + bias (broadcast over rows), into a new array.

@@ -232,7 +232,7 @@ struct RecurrentLoop {
                     (target + features).update(from: states + local * units, count: units)
                 }
                 Kernels.gemm(m: batch, a: stackedInput, lda: features + units, b: stacked, bias: weights.inputBias,
-                             c: gates, ldc: width, accumulate: false, threads: threads)
+                             c: gates, ldc: width, accumulate: false, backward: position % 2 == 1, threads: threads)
             case .separate(let input, let recurrentKernel):
                 if !chunk.contains(time) {
                     chunk = timeChunk(at: position, steps: steps, length: stepsPerChunk)
@@ -244,10 +244,11 @@ struct RecurrentLoop {
                 stepGates = gates + (time - chunk.lowerBound) * batch * width
                 if keepsRecurrentApart {
                     Kernels.gemm(m: batch, a: states, lda: units, b: recurrentKernel, bias: weights.recurrentBias,
-                                 c: recurrent, ldc: width, accumulate: false, threads: threads)
+                                 c: recurrent, ldc: width, accumulate: false, backward: position % 2 == 1,
+                                 threads: threads)
                 } else {
                     Kernels.gemm(m: batch, a: states, lda: units, b: recurrentKernel, c: stepGates, ldc: width,
-                                 accumulate: true, threads: threads)
+                                 accumulate: true, backward: position % 2 == 1, threads: threads)
                 }
             }
             layer.step(StepBuffers(gates: stepGates, recurrent: recurrent, h: states, newH: states,
@@ -328,13 +329,16 @@ struct RecurrentLoop {
                             }
                         }
                         let stepGates = gates + (time - chunk.lowerBound) * batch * width
-                        for range in columns {
+                        let backward = position % 2 == 1  // see Kernels.gemm
+                        for index in columns.indices {
+                            let range = columns[backward ? columns.count - 1 - index : index]
                             if keepsRecurrentApart {
                                 Kernels.gemm(m: batch, a: h, lda: units, b: recurrentKernel, columns: range,
-                                             bias: recurrentBias, c: recurrent, ldc: width, accumulate: false)
+                                             bias: recurrentBias, c: recurrent, ldc: width, accumulate: false,
+                                             backward: backward)
                             } else {
                                 Kernels.gemm(m: batch, a: h, lda: units, b: recurrentKernel, columns: range, bias: nil,
-                                             c: stepGates, ldc: width, accumulate: true)
+                                             c: stepGates, ldc: width, accumulate: true, backward: backward)
                             }
                         }
                         layer.step(StepBuffers(gates: stepGates, recurrent: recurrent, h: h, newH: newH, cell: cell,
