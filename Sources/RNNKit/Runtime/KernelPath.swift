@@ -4,7 +4,7 @@ internal import CRNNKitKernels
 /// tanh and sigmoid) run on in this process: the best this CPU has, picked at run time, or a
 /// lower one named by the environment variable `RNNKIT_KERNEL` (`portable`, `avx2` or
 /// `avx512`) when the process starts. Every path gives Keras's outputs within 1e-5.
-public enum KernelPath: String, Sendable, CaseIterable {
+public enum KernelPath: String, Sendable {
     /// Baseline code for any CPU (SSE2 on x86-64).
     case portable
     /// AVX2 with FMA.
@@ -17,7 +17,7 @@ public enum KernelPath: String, Sendable, CaseIterable {
 
     /// The paths this CPU can run, lowest first.
     static var available: [KernelPath] {
-        allCases.filter { $0.code <= rnnkit_best_kernel_path() }
+        [.portable, .avx2, .avx512].filter { $0.code <= rnnkit_best_kernel_path() }
     }
 
     /// Makes the kernels run on `path` (at most the best available) from now on, for every
