@@ -15,7 +15,7 @@ static _Atomic(rnnkit_part_function) pending_function = 0;
 static void *pending_context = 0;
 static _Atomic int helper_done = 1;
 
-// About 20 µs of pauses (a time step at batch 1 is a few µs): past that the other thread is
+// About 30 µs of pauses (a time step at batch 1 is a few µs): past that the other thread is
 // probably not running (a loaded machine), and this one gives its core away.
 enum { SPINS_BEFORE_YIELDING = 1000 };
 
@@ -25,7 +25,7 @@ static inline void relax(void) {
 #endif
 }
 
-// After a job the helper watches for the next one for about 100 µs before it sleeps: the next
+// After a job the helper watches for the next one for about 150 µs before it sleeps: the next
 // layer of the same prediction comes within microseconds, and waking a sleeping thread on
 // another core costs tens of microseconds on a virtual machine.
 enum { LINGERING_SPINS = 5000 };
