@@ -5,170 +5,218 @@
 // A matrix product against a right-hand matrix packed once, at load time, into panels of 16
 // columns stored row after row (k × 16 floats each, the last panel zero-padded): the recurrent
 // kernels are multiplied by every time step, and a general-purpose sgemm would repack them on
-// every call. On x86 with AVX2 and FMA a register-blocked kernel (up to 6 rows × 16 columns of
-// accumulators) runs; elsewhere a plain loop over the same layout.
+// every call.
+//
+// One source for every path: the register blocks are written with a 16-float vector type, which
+// is one zmm register on the AVX-512 path, two ymm on AVX2 and four xmm on the portable one; each
+// path only picks how many rows and panels a block holds (its accumulators fill the registers
+// it has). Every product is added by `madd`, a fused multiply-add on every path: the hardware's on
+// AVX2 and AVX-512, libm's `fmaf` on the baseline, slower but with the same single rounding, so
+// that all three paths give the same numbers as each other (and as the FMA-using kernels that
+// computed Keras's outputs).
 
-enum { PANEL = 16, ROWS_PER_BLOCK = 6, ROWS_PER_CHUNK = 96 };
+enum { PANEL = 16, ROWS_PER_CHUNK = 96, MAX_ROWS = 12 };
+
+// The always-inlined helpers pass v16 by value only inside one path's function.
+#pragma clang diagnostic ignored "-Wpsabi"
+
+typedef float v16 __attribute__((vector_size(64), aligned(4)));
 
 long rnnkit_packed_count(long k, long n) {
     return k * ((n + PANEL - 1) / PANEL) * PANEL;
 }
 
-void rnnkit_pack(long k, long n, const float *b, long ldb, float *packed) {
-    for (long column = 0; column < n; column += PANEL) {
+void rnnkit_pack(long k, long n, const float *b, long ldb, float *packed, long panel_stride) {
+    for (long column = 0; column < n; column += PANEL, packed += panel_stride) {
         long width = n - column < PANEL ? n - column : PANEL;
-        for (long row = 0; row < k; row++, packed += PANEL) {
-            memcpy(packed, b + row * ldb + column, (size_t)width * sizeof(float));
-            memset(packed + width, 0, (size_t)(PANEL - width) * sizeof(float));
+        for (long row = 0; row < k; row++) {
+            memcpy(packed + row * PANEL, b + row * ldb + column, (size_t)width * sizeof(float));
+            memset(packed + row * PANEL + width, 0, (size_t)(PANEL - width) * sizeof(float));
         }
     }
 }
 
-// Writes (or adds) a row block's 16-wide results, of which only `width` columns exist.
-static inline void store_row(float *c, const float *values, long width, int accumulate) {
-    for (long j = 0; j < width; j++) c[j] = accumulate ? c[j] + values[j] : values[j];
+RNNKIT_INLINE v16 load16(const float *p) {
+    v16 v;
+    memcpy(&v, p, sizeof v);
+    return v;
 }
 
-static void gemm_portable(long m, long n, long k, const float *a, long lda, const float *packed,
-                          const float *bias, float *c, long ldc, int accumulate) {
-    for (long column = 0; column < n; column += PANEL) {
-        const float *panel = packed + (column / PANEL) * k * PANEL;
-        long width = n - column < PANEL ? n - column : PANEL;
-        for (long i = 0; i < m; i++) {
-            float sums[PANEL] = {0};
-            if (bias) memcpy(sums, bias + column, (size_t)width * sizeof(float));
-            for (long r = 0; r < k; r++) {
-                float x = a[i * lda + r];
-                for (long j = 0; j < PANEL; j++) sums[j] += x * panel[r * PANEL + j];
-            }
-            store_row(c + i * ldc + column, sums, width, accumulate);
-        }
-    }
-}
+// sum + x·b with one rounding.
+RNNKIT_INLINE v16 madd(v16 sum, v16 x, v16 b) { return __builtin_elementwise_fma(x, b, sum); }
 
-#if defined(__x86_64__)
+RNNKIT_INLINE v16 splat(float x) { return (v16){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
+
 // The 16 values of `bias` at a panel's columns, of which only `width` exist; zeros without bias.
-RNNKIT_AVX2 static inline void panel_bias(const float *bias, long width, __m256 *low, __m256 *high) {
+RNNKIT_INLINE v16 panel_bias(const float *bias, long width) {
+    if (!bias) return splat(0);
+    if (width == PANEL) return load16(bias);
     float values[PANEL] = {0};
-    if (bias) memcpy(values, bias, (size_t)width * sizeof(float));
-    *low = _mm256_loadu_ps(values);
-    *high = _mm256_loadu_ps(values + 8);
+    memcpy(values, bias, (size_t)width * sizeof(float));
+    return load16(values);
 }
 
-RNNKIT_AVX2 static inline void store_avx2(float *c, __m256 low, __m256 high, long width, int accumulate) {
+// Writes (or adds) a row's 16-wide results, of which only `width` columns exist.
+RNNKIT_INLINE void store16(float *c, v16 v, long width, int accumulate) {
     if (width == PANEL) {
-        if (accumulate) {
-            low = _mm256_add_ps(low, _mm256_loadu_ps(c));
-            high = _mm256_add_ps(high, _mm256_loadu_ps(c + 8));
-        }
-        _mm256_storeu_ps(c, low);
-        _mm256_storeu_ps(c + 8, high);
+        if (accumulate) v += load16(c);
+        memcpy(c, &v, sizeof v);
     } else {
         float values[PANEL];
-        _mm256_storeu_ps(values, low);
-        _mm256_storeu_ps(values + 8, high);
-        store_row(c, values, width, accumulate);
+        memcpy(values, &v, sizeof v);
+        for (long j = 0; j < width; j++) c[j] = accumulate ? c[j] + values[j] : values[j];
     }
 }
 
-// `rows` (at most six) rows of a against one panel: two accumulators per row, starting from the
-// panel's bias (or zero), two panel loads and a broadcast per row for each k. Inlined with a
-// constant `rows`, so that the accumulators live in registers.
-RNNKIT_INLINE RNNKIT_AVX2 void block_avx2(const long rows, long k, const float *a, long lda, const float *panel,
-                                         __m256 start_low, __m256 start_high, float *c, long ldc, long width,
-                                         int accumulate) {
-    __m256 low[ROWS_PER_BLOCK], high[ROWS_PER_BLOCK];
+// `rows` rows of a against `panels` (1 or 2) adjacent panels starting at column `column`: one
+// accumulator per row and panel, starting from the bias, one load per panel and one broadcast
+// per row for each k. Inlined with constant `rows` and `panels`, so that the accumulators live
+// in registers.
+RNNKIT_INLINE void block(const long rows, const long panels, long n, long column, long k, const float *a, long lda,
+                         const float *panel, long stride, const float *bias, float *c, long ldc, int accumulate) {
+    v16 sums[MAX_ROWS][2];
+    long width0 = n - column < PANEL ? n - column : PANEL, width1 = n - column - PANEL < PANEL ? n - column - PANEL : PANEL;
+    v16 start0 = panel_bias(bias ? bias + column : 0, width0);
+    v16 start1 = panels > 1 ? panel_bias(bias ? bias + column + PANEL : 0, width1) : start0;
     for (long i = 0; i < rows; i++) {
-        low[i] = start_low;
-        high[i] = start_high;
+        sums[i][0] = start0;
+        if (panels > 1) sums[i][1] = start1;
     }
-    for (long r = 0; r < k; r++, panel += PANEL) {
-        __m256 b0 = _mm256_loadu_ps(panel), b1 = _mm256_loadu_ps(panel + 8);
+    const float *second = panel + stride;
+    for (long r = 0; r < k; r++) {
+        v16 b0 = load16(panel + r * PANEL), b1 = panels > 1 ? load16(second + r * PANEL) : b0;
         for (long i = 0; i < rows; i++) {
-            __m256 x = _mm256_broadcast_ss(a + i * lda + r);
-            low[i] = _mm256_fmadd_ps(x, b0, low[i]);
-            high[i] = _mm256_fmadd_ps(x, b1, high[i]);
+            v16 x = splat(a[i * lda + r]);
+            sums[i][0] = madd(sums[i][0], x, b0);
+            if (panels > 1) sums[i][1] = madd(sums[i][1], x, b1);
         }
     }
-    for (long i = 0; i < rows; i++) store_avx2(c + i * ldc, low[i], high[i], width, accumulate);
-}
-
-// One row of a against four panels at once: eight independent accumulators keep the FMA units
-// busy where a single panel would wait on its two dependency chains (batch 1 is all this).
-RNNKIT_AVX2 static void row_avx2(long n, long k, const float *a, const float *packed, const float *bias, float *c,
-                                 int accumulate) {
-    long panels = (n + PANEL - 1) / PANEL, p = 0;
-    for (; p + 4 <= panels; p += 4) {
-        const float *q0 = packed + p * k * PANEL, *q1 = q0 + k * PANEL, *q2 = q1 + k * PANEL, *q3 = q2 + k * PANEL;
-        long column = p * PANEL;
-        __m256 s00, s01, s10, s11, s20, s21, s30, s31;
-        panel_bias(bias ? bias + column : 0, n - column < PANEL ? n - column : PANEL, &s00, &s01);
-        panel_bias(bias ? bias + column + 16 : 0, n - column - 16 < PANEL ? n - column - 16 : PANEL, &s10, &s11);
-        panel_bias(bias ? bias + column + 32 : 0, n - column - 32 < PANEL ? n - column - 32 : PANEL, &s20, &s21);
-        panel_bias(bias ? bias + column + 48 : 0, n - column - 48 < PANEL ? n - column - 48 : PANEL, &s30, &s31);
-        for (long r = 0; r < k; r++) {
-            __m256 x = _mm256_broadcast_ss(a + r);
-            long o = r * PANEL;
-            s00 = _mm256_fmadd_ps(x, _mm256_loadu_ps(q0 + o), s00); s01 = _mm256_fmadd_ps(x, _mm256_loadu_ps(q0 + o + 8), s01);
-            s10 = _mm256_fmadd_ps(x, _mm256_loadu_ps(q1 + o), s10); s11 = _mm256_fmadd_ps(x, _mm256_loadu_ps(q1 + o + 8), s11);
-            s20 = _mm256_fmadd_ps(x, _mm256_loadu_ps(q2 + o), s20); s21 = _mm256_fmadd_ps(x, _mm256_loadu_ps(q2 + o + 8), s21);
-            s30 = _mm256_fmadd_ps(x, _mm256_loadu_ps(q3 + o), s30); s31 = _mm256_fmadd_ps(x, _mm256_loadu_ps(q3 + o + 8), s31);
-        }
-        store_avx2(c + column, s00, s01, n - column < PANEL ? n - column : PANEL, accumulate);
-        store_avx2(c + column + 16, s10, s11, n - column - 16 < PANEL ? n - column - 16 : PANEL, accumulate);
-        store_avx2(c + column + 32, s20, s21, n - column - 32 < PANEL ? n - column - 32 : PANEL, accumulate);
-        store_avx2(c + column + 48, s30, s31, n - column - 48 < PANEL ? n - column - 48 : PANEL, accumulate);
-    }
-    for (; p < panels; p++) {
-        long column = p * PANEL, width = n - column < PANEL ? n - column : PANEL;
-        __m256 low, high;
-        panel_bias(bias ? bias + column : 0, width, &low, &high);
-        block_avx2(1, k, a, 0, packed + p * k * PANEL, low, high, c + column, 0, width, accumulate);
+    for (long i = 0; i < rows; i++) {
+        store16(c + i * ldc + column, sums[i][0], width0, accumulate);
+        if (panels > 1) store16(c + i * ldc + column + PANEL, sums[i][1], width1, accumulate);
     }
 }
 
-RNNKIT_AVX2 static void gemm_avx2(long m, long n, long k, const float *a, long lda, const float *packed,
-                                  const float *bias, float *c, long ldc, int accumulate) {
+// One row of a against `count` panels at once: independent accumulators keep the multiply
+// units busy where a single panel would wait on its dependency chain (batch 1 is all this).
+RNNKIT_INLINE void row_block(const long count, long n, long column, long k, const float *a, const float *panel,
+                             long stride, const float *bias, float *c, int accumulate) {
+    v16 sums[8];
+    for (long p = 0; p < count; p++) {
+        long start = column + p * PANEL;
+        sums[p] = panel_bias(bias ? bias + start : 0, n - start < PANEL ? n - start : PANEL);
+    }
+    // Written out: a loop over the panels here is compiled as one chain after another.
+    v16 s0 = sums[0], s1 = sums[count > 1 ? 1 : 0], s2 = sums[count > 2 ? 2 : 0], s3 = sums[count > 3 ? 3 : 0];
+    v16 s4 = sums[count > 4 ? 4 : 0], s5 = sums[count > 5 ? 5 : 0], s6 = sums[count > 6 ? 6 : 0];
+    v16 s7 = sums[count > 7 ? 7 : 0];
+    for (long r = 0; r < k; r++) {
+        v16 x = splat(a[r]);
+        const float *q = panel + r * PANEL;
+        s0 = madd(s0, x, load16(q));
+        if (count > 1) s1 = madd(s1, x, load16(q + stride));
+        if (count > 2) s2 = madd(s2, x, load16(q + 2 * stride));
+        if (count > 3) s3 = madd(s3, x, load16(q + 3 * stride));
+        if (count > 4) s4 = madd(s4, x, load16(q + 4 * stride));
+        if (count > 5) s5 = madd(s5, x, load16(q + 5 * stride));
+        if (count > 6) s6 = madd(s6, x, load16(q + 6 * stride));
+        if (count > 7) s7 = madd(s7, x, load16(q + 7 * stride));
+    }
+    sums[0] = s0;
+    if (count > 1) sums[1] = s1;
+    if (count > 2) sums[2] = s2;
+    if (count > 3) sums[3] = s3;
+    if (count > 4) sums[4] = s4;
+    if (count > 5) sums[5] = s5;
+    if (count > 6) sums[6] = s6;
+    if (count > 7) sums[7] = s7;
+    for (long p = 0; p < count; p++) {
+        long start = column + p * PANEL;
+        store16(c + start, sums[p], n - start < PANEL ? n - start : PANEL, accumulate);
+    }
+}
+
+#define ROW_CASE(size) \
+    case size: if (size <= max_rows) block(size, panels_now, n, column, k, rows, lda, panel, stride, bias, target, ldc, accumulate); break;
+
+// The product on one path: blocks of at most `max_rows` rows × `max_panels` panels, one row
+// against `row_panels` panels at once.
+RNNKIT_INLINE void gemm_body(const long max_rows, const long max_panels, const long row_panels, long m, long n, long k,
+                             const float *a, long lda, const float *packed, long stride, const float *bias, float *c,
+                             long ldc, int flags) {
+    int accumulate = flags & RNNKIT_GEMM_ACCUMULATE, backward = flags & RNNKIT_GEMM_BACKWARD;
+    long panels = (n + PANEL - 1) / PANEL;
     if (m == 1) {
-        row_avx2(n, k, a, packed, bias, c, accumulate);
+        // Groups of `row_panels` panels, then the last ones one by one; backward, the other way.
+        long groups = panels / row_panels, items = groups + panels % row_panels;
+        for (long index = 0; index < items; index++) {
+            long item = backward ? items - 1 - index : index;
+            if (item < groups) {
+                long p = item * row_panels;
+                row_block(row_panels, n, p * PANEL, k, a, packed + p * stride, stride, bias, c, accumulate);
+            } else {
+                long p = groups * row_panels + item - groups;
+                row_block(1, n, p * PANEL, k, a, packed + p * stride, stride, bias, c, accumulate);
+            }
+        }
         return;
     }
-    long panels = (n + PANEL - 1) / PANEL;
     // Chunks of rows small enough to stay in cache while every panel passes over them.
+    long groups = (panels + max_panels - 1) / max_panels;
     for (long first = 0; first < m; first += ROWS_PER_CHUNK) {
         long last = m - first < ROWS_PER_CHUNK ? m : first + ROWS_PER_CHUNK;
-        for (long p = 0; p < panels; p++) {
-            const float *panel = packed + p * k * PANEL;
-            long column = p * PANEL, width = n - column < PANEL ? n - column : PANEL;
-            __m256 low, high;
-            panel_bias(bias ? bias + column : 0, width, &low, &high);
-            long i = first;
-            for (; i + ROWS_PER_BLOCK <= last; i += ROWS_PER_BLOCK) {
-                block_avx2(ROWS_PER_BLOCK, k, a + i * lda, lda, panel, low, high, c + i * ldc + column, ldc, width,
-                           accumulate);
-            }
-            const float *rest = a + i * lda;
-            float *target = c + i * ldc + column;
-            switch (last - i) {  // the last rows, fewer than a block: each count its own inlined kernel
-            case 5: block_avx2(5, k, rest, lda, panel, low, high, target, ldc, width, accumulate); break;
-            case 4: block_avx2(4, k, rest, lda, panel, low, high, target, ldc, width, accumulate); break;
-            case 3: block_avx2(3, k, rest, lda, panel, low, high, target, ldc, width, accumulate); break;
-            case 2: block_avx2(2, k, rest, lda, panel, low, high, target, ldc, width, accumulate); break;
-            case 1: block_avx2(1, k, rest, lda, panel, low, high, target, ldc, width, accumulate); break;
-            default: break;
+        for (long index = 0; index < groups; index++) {
+            long p = (backward ? groups - 1 - index : index) * max_panels;
+            const long panels_now_count = panels - p < max_panels ? panels - p : max_panels;
+            const float *panel = packed + p * stride;
+            long column = p * PANEL;
+            // Blocks of equal size (within one row), each its own inlined kernel.
+            long blocks = (last - first + max_rows - 1) / max_rows;
+            for (long i = first; i < last; blocks--) {
+                long size = (last - i + blocks - 1) / blocks;
+                const float *rows = a + i * lda;
+                float *target = c + i * ldc;
+                if (panels_now_count == max_panels) {
+                    const long panels_now = max_panels;
+                    switch (size) {
+                    ROW_CASE(1) ROW_CASE(2) ROW_CASE(3) ROW_CASE(4) ROW_CASE(5) ROW_CASE(6)
+                    ROW_CASE(7) ROW_CASE(8) ROW_CASE(9) ROW_CASE(10) ROW_CASE(11) ROW_CASE(12)
+                    default: break;
+                    }
+                } else {
+                    const long panels_now = 1;
+                    switch (size) {
+                    ROW_CASE(1) ROW_CASE(2) ROW_CASE(3) ROW_CASE(4) ROW_CASE(5) ROW_CASE(6)
+                    ROW_CASE(7) ROW_CASE(8) ROW_CASE(9) ROW_CASE(10) ROW_CASE(11) ROW_CASE(12)
+                    default: break;
+                    }
+                }
+                i += size;
             }
         }
     }
 }
-#endif
 
-void rnnkit_gemm_packed(long m, long n, long k, const float *a, long lda, const float *packed,
-                        const float *bias, float *c, long ldc, int accumulate) {
+#define GEMM_PARAMETERS (long m, long n, long k, const float *a, long lda, const float *packed, long stride, \
+                         const float *bias, float *c, long ldc, int flags)
+#define GEMM_ARGUMENTS m, n, k, a, lda, packed, stride, bias, c, ldc, flags
+
+// Registers: AVX-512 has 32 of 16 floats (12 rows × 2 panels = 24 accumulators), AVX2 16 of 8
+// floats (6 rows × 1 panel = 12), the portable SSE baseline 16 of 4 floats (2 rows × 1 panel = 8).
 #if defined(__x86_64__)
-    if (rnnkit_has_avx2_fma()) {
-        gemm_avx2(m, n, k, a, lda, packed, bias, c, ldc, accumulate);
-        return;
+RNNKIT_AVX512 static void gemm_avx512 GEMM_PARAMETERS { gemm_body(12, 2, 4, GEMM_ARGUMENTS); }
+RNNKIT_AVX2 static void gemm_avx2 GEMM_PARAMETERS { gemm_body(6, 1, 4, GEMM_ARGUMENTS); }
+#endif
+static void gemm_portable GEMM_PARAMETERS { gemm_body(2, 1, 2, GEMM_ARGUMENTS); }
+
+void rnnkit_gemm_packed GEMM_PARAMETERS {
+    if (m <= 0 || n <= 0) return;
+#if defined(__x86_64__)
+    switch (rnnkit_kernel_path()) {
+    case RNNKIT_KERNEL_AVX512: gemm_avx512(GEMM_ARGUMENTS); return;
+    case RNNKIT_KERNEL_AVX2: gemm_avx2(GEMM_ARGUMENTS); return;
+    default: break;
     }
 #endif
-    gemm_portable(m, n, k, a, lda, packed, bias, c, ldc, accumulate);
+    gemm_portable(GEMM_ARGUMENTS);
 }

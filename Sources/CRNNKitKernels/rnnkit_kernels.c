@@ -1,9 +1,49 @@
 #include "rnnkit_kernels.h"
 #include "cpu.h"
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 // The element-wise work of the time loop. Every body below is branch-free, so that clang
-// vectorises it; cpu.h compiles each twice (AVX2/FMA and baseline) and picks one at run time.
+// vectorises it; cpu.h compiles each three times (AVX-512, AVX2/FMA and baseline) and picks one
+// at run time.
+
+int rnnkit_best_kernel_path(void) {
+#if defined(__x86_64__)
+    // __builtin_cpu_supports also checks that the operating system saves the wide registers.
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512dq"))
+        return RNNKIT_KERNEL_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return RNNKIT_KERNEL_AVX2;
+#endif
+    return RNNKIT_KERNEL_PORTABLE;
+}
+
+static _Atomic int kernel_path = -1;
+
+int rnnkit_kernel_path(void) {
+    int path = atomic_load_explicit(&kernel_path, memory_order_relaxed);
+    if (path >= 0) return path;
+    path = rnnkit_best_kernel_path();
+    const char *requested = getenv("RNNKIT_KERNEL");
+    if (requested) {
+        int wanted = !strcmp(requested, "portable") ? RNNKIT_KERNEL_PORTABLE
+            : !strcmp(requested, "avx2") ? RNNKIT_KERNEL_AVX2
+            : !strcmp(requested, "avx512") ? RNNKIT_KERNEL_AVX512 : path;
+        if (wanted < path) path = wanted;
+    }
+    int expected = -1;  // a first setting made meanwhile wins
+    if (!atomic_compare_exchange_strong(&kernel_path, &expected, path)) path = expected;
+    return path;
+}
+
+int rnnkit_set_kernel_path(int path) {
+    int best = rnnkit_best_kernel_path();
+    if (path > best) path = best;
+    if (path < 0) path = RNNKIT_KERNEL_PORTABLE;
+    atomic_store_explicit(&kernel_path, path, memory_order_relaxed);
+    return path;
+}
 
 // tanh(x) ≈ x·P(x²)/Q(x²) on [-8, 8], and ±tanh(8) beyond (1 − tanh(8) = 2.3e-7). One
 // division and no exponent-bit tricks: about 40% cheaper than going through exp. The minimax
@@ -38,10 +78,10 @@ RNNKIT_INLINE void tanh_body(float *restrict values, long count) {
 }
 RNNKIT_DISPATCH(rnnkit_tanh, tanh_body, (float *values, long count), (values, count))
 
-RNNKIT_INLINE void lstm_step_body(long batch, long units, const float *restrict gates, float *restrict h,
-                                  float *restrict c) {
+RNNKIT_INLINE void lstm_step_body(long batch, long units, long first, long count, const float *restrict gates,
+                                  float *restrict h, float *restrict c) {
     for (long row = 0; row < batch; row++, gates += 4 * units, h += units, c += units) {
-        for (long u = 0; u < units; u++) {
+        for (long u = first; u < first + count; u++) {
             float input = sigmoid_approx(gates[u]), forget = sigmoid_approx(gates[units + u]);
             float candidate = tanh_approx(gates[2 * units + u]), output = sigmoid_approx(gates[3 * units + u]);
             float cell = forget * c[u] + input * candidate;
@@ -51,22 +91,27 @@ RNNKIT_INLINE void lstm_step_body(long batch, long units, const float *restrict 
     }
 }
 RNNKIT_DISPATCH(rnnkit_lstm_step, lstm_step_body,
-                (long batch, long units, const float *gates, float *h, float *c), (batch, units, gates, h, c))
+                (long batch, long units, long first, long count, const float *gates, float *h, float *c),
+                (batch, units, first, count, gates, h, c))
 
-RNNKIT_INLINE void gru_step_body(long batch, long units, const float *restrict input,
-                                 const float *restrict recurrent, float *restrict h) {
-    for (long row = 0; row < batch; row++, input += 3 * units, recurrent += 3 * units, h += units) {
-        for (long u = 0; u < units; u++) {
+// h_out may be h: each unit reads its own state before writing it, so the loop is safe to
+// vectorise either way.
+RNNKIT_INLINE void gru_step_body(long batch, long units, long first, long count, const float *input,
+                                 const float *recurrent, const float *h, float *h_out) {
+    for (long row = 0; row < batch; row++, input += 3 * units, recurrent += 3 * units, h += units, h_out += units) {
+#pragma clang loop vectorize(assume_safety)
+        for (long u = first; u < first + count; u++) {
             float update = sigmoid_approx(input[u] + recurrent[u]);
             float reset = sigmoid_approx(input[units + u] + recurrent[units + u]);
             float candidate = tanh_approx(input[2 * units + u] + reset * recurrent[2 * units + u]);
-            h[u] = update * h[u] + (1.0f - update) * candidate;
+            h_out[u] = update * h[u] + (1.0f - update) * candidate;
         }
     }
 }
 RNNKIT_DISPATCH(rnnkit_gru_step, gru_step_body,
-                (long batch, long units, const float *input, const float *recurrent, float *h),
-                (batch, units, input, recurrent, h))
+                (long batch, long units, long first, long count, const float *input, const float *recurrent,
+                 const float *h, float *h_out),
+                (batch, units, first, count, input, recurrent, h, h_out))
 
 // Blocks of 1024 values are tested with a vectorisable reduction (an exponent of all ones is NaN
 // or infinity); only a block that has one is searched value by value.

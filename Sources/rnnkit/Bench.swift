@@ -31,12 +31,15 @@ extension RNNKitCommand {
         func run() throws {
             Predictor.threadCount = threads
             let (loaded, loading) = try Benchmark.measureLoading(of: model.files) { try model.load() }
-            let result = try Benchmark.run(try Predictor(loaded), batch: batch, steps: steps)
+            let (result, predictorPeak) = try Benchmark.measurePeak {
+                try Benchmark.run(try Predictor(loaded), batch: batch, steps: steps)
+            }
             if json {
                 try printJSON(Report(
                     medianMs: result.medianMilliseconds, minMs: result.minimumMilliseconds,
                     maxMs: result.maximumMilliseconds, gflops: result.gigaflopsPerSecond, batch: batch, steps: steps,
-                    threads: threads, peakRssBytes: result.peakResidentBytes, runs: result.runs,
+                    threads: threads, kernel: KernelPath.current.rawValue, cpu: Benchmark.cpuModel(),
+                    peakRssBytes: result.peakResidentBytes, predictorPeakAddedBytes: predictorPeak, runs: result.runs,
                     loadMs: loading.loadMilliseconds, readMs: loading.readMilliseconds,
                     loadPeakAddedBytes: loading.peakAddedBytes, weightBytes: loading.weightBytes))
             } else {
@@ -44,7 +47,9 @@ extension RNNKitCommand {
                 print("""
                     median \(result.medianMilliseconds) ms (min \(result.minimumMilliseconds), \
                     max \(result.maximumMilliseconds)) over \(result.runs) runs; \
-                    \(result.gigaflopsPerSecond) GFLOP/s; peak RSS \(result.peakResidentBytes / mebibyte) MiB
+                    \(result.gigaflopsPerSecond) GFLOP/s; peak RSS \(result.peakResidentBytes / mebibyte) MiB; \
+                    \(KernelPath.current.rawValue) kernels on \(Benchmark.cpuModel()); the predictor added at most \
+                    \(predictorPeak.map { "\($0 / mebibyte) MiB" } ?? "unknown")
                     load \(loading.loadMilliseconds) ms (reading the files: \(loading.readMilliseconds) ms); \
                     peak memory added by the load \(loading.peakAddedBytes.map { "\($0 / mebibyte) MiB" } ?? "unknown") \
                     for \(loading.weightBytes / mebibyte) MiB of weights
@@ -55,26 +60,39 @@ extension RNNKitCommand {
         /// `bench --json`; keys in snake case, an unknown peak as null.
         struct Report: Encodable {
             var medianMs: Double, minMs: Double, maxMs: Double, gflops: Double
-            var batch: Int, steps: Int, threads: Int, peakRssBytes: Int, runs: Int
+            var batch: Int, steps: Int, threads: Int
+            /// The kernel path that ran and the host's CPU model, so that results name both.
+            var kernel: String, cpu: String
+            var peakRssBytes: Int, predictorPeakAddedBytes: Int?, runs: Int
             var loadMs: Double, readMs: Double, loadPeakAddedBytes: Int?, weightBytes: Int
 
             enum CodingKeys: String, CodingKey {
                 case medianMs = "median_ms", minMs = "min_ms", maxMs = "max_ms", gflops, batch, steps, threads
-                case peakRssBytes = "peak_rss_bytes", runs, loadMs = "load_ms", readMs = "read_ms"
-                case loadPeakAddedBytes = "load_peak_added_bytes", weightBytes = "weight_bytes"
+                case kernel, cpu, peakRssBytes = "peak_rss_bytes"
+                case predictorPeakAddedBytes = "predictor_peak_added_bytes", runs
+                case loadMs = "load_ms", readMs = "read_ms", loadPeakAddedBytes = "load_peak_added_bytes"
+                case weightBytes = "weight_bytes"
             }
 
+            // Written by hand only so that an unknown peak is null rather than left out.
             func encode(to encoder: any Encoder) throws {
                 var container = encoder.container(keyedBy: CodingKeys.self)
-                for (key, value) in [(CodingKeys.medianMs, medianMs), (.minMs, minMs), (.maxMs, maxMs), (.gflops, gflops),
-                                     (.loadMs, loadMs), (.readMs, readMs)] {
-                    try container.encode(value, forKey: key)
-                }
-                for (key, value) in [(CodingKeys.batch, batch), (.steps, steps), (.threads, threads),
-                                     (.peakRssBytes, peakRssBytes), (.runs, runs), (.weightBytes, weightBytes)] {
-                    try container.encode(value, forKey: key)
-                }
-                try container.encode(loadPeakAddedBytes, forKey: .loadPeakAddedBytes)  // null when unknown
+                try container.encode(medianMs, forKey: .medianMs)
+                try container.encode(minMs, forKey: .minMs)
+                try container.encode(maxMs, forKey: .maxMs)
+                try container.encode(gflops, forKey: .gflops)
+                try container.encode(batch, forKey: .batch)
+                try container.encode(steps, forKey: .steps)
+                try container.encode(threads, forKey: .threads)
+                try container.encode(kernel, forKey: .kernel)
+                try container.encode(cpu, forKey: .cpu)
+                try container.encode(peakRssBytes, forKey: .peakRssBytes)
+                try container.encode(predictorPeakAddedBytes, forKey: .predictorPeakAddedBytes)
+                try container.encode(runs, forKey: .runs)
+                try container.encode(loadMs, forKey: .loadMs)
+                try container.encode(readMs, forKey: .readMs)
+                try container.encode(loadPeakAddedBytes, forKey: .loadPeakAddedBytes)
+                try container.encode(weightBytes, forKey: .weightBytes)
             }
         }
     }

@@ -74,6 +74,29 @@ enum Benchmark {
                                 peakAddedBytes: peaks.max(), weightBytes: weightBytes))
     }
 
+    /// Runs `body` and returns the most memory the process held meanwhile over what it held
+    /// before (nil where the kernel cannot reset its peak counter).
+    static func measurePeak<Result>(_ body: () throws -> Result) rethrows -> (Result, Int?) {
+        let baseline = ProcessMemory.resetPeak() ? ProcessMemory.value(of: "VmRSS") : nil
+        let result = try body()
+        guard let baseline, let peak = ProcessMemory.value(of: "VmHWM") else { return (result, nil) }
+        return (result, max(0, peak - baseline))
+    }
+
+    /// The CPU's model name (/proc/cpuinfo), with its family and model numbers where known.
+    static func cpuModel() -> String {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown" }
+        var fields: [String: String] = [:]  // the first processor's
+        for line in text.split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let key = line[..<colon].trimmingCharacters(in: .whitespaces)
+            if fields[key] == nil { fields[key] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces) }
+        }
+        let name = fields["model name"] ?? "unknown"
+        guard let family = fields["cpu family"], let model = fields["model"] else { return name }
+        return "\(name) (family \(family), model \(model))"
+    }
+
     /// Warms up, then times predictions until at least `minimumRuns` ran and `minimumSeconds` passed.
     static func run(_ predictor: Predictor, batch: Int, steps: Int, minimumRuns: Int = 10,
                            minimumSeconds: Double = 1, maximumRuns: Int = 10_000) throws -> Result {

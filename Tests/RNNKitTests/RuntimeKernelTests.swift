@@ -36,9 +36,17 @@ final class RuntimeKernelTests: XCTestCase {
     /// panel, several threads, a bias, and accumulation into what is there.
     func testPackedProductMatchesPlainProduct() {
         var generator = SeededGenerator(seed: 20_261_130)
-        defer { RNNKitRuntime.setThreadCount(1) }
+        // Split small products too, so that row counts that do not divide evenly among the
+        // threads (56 rows in 3 parts) are covered.
+        let defaultWork = RNNKitRuntime.multiplyAddsPerThread
+        RNNKitRuntime.multiplyAddsPerThread = 1
+        defer {
+            RNNKitRuntime.setThreadCount(1)
+            RNNKitRuntime.multiplyAddsPerThread = defaultWork
+        }
         for (m, k, n, threads) in [(1, 7, 5, 1), (1, 64, 80, 1), (13, 33, 37, 1), (32, 256, 1024, 2), (7, 1, 16, 2),
-                                     (10, 20, 70, 1), (11, 5, 3, 1), (9, 4, 33, 1), (8, 6, 16, 1)] {
+                                     (10, 20, 70, 1), (11, 5, 3, 1), (9, 4, 33, 1), (8, 6, 16, 1), (56, 8, 16, 3),
+                                     (25, 3, 17, 2)] {
             RNNKitRuntime.setThreadCount(threads)
             let a = (0..<m * k).map { _ in Float.random(in: -1...1, using: &generator) }
             let b = Tensor(shape: [k, n], scalars: (0..<k * n).map { _ in Float.random(in: -1...1, using: &generator) })
@@ -67,6 +75,30 @@ final class RuntimeKernelTests: XCTestCase {
                                 + "bias \(bias != nil), \(generator)")
                 }
             }
+        }
+    }
+
+    /// A predictor packs each weight matrix once, whatever the batch size: the batch-1 products
+    /// and the stacked ones of larger batches multiply by the same packed [kernel;
+    /// recurrent_kernel] (one entry per Dense kernel and per recurrent cell; GRU without reset_after
+    /// packs its candidate block apart too when its columns do not start at a panel of 16).
+    func testOnePackedCopyOfEachWeightForEveryBatchSize() throws {
+        for fixture in ["stacked_lstm", "gru_reset_after", "bidirectional_concat", "simple_rnn"] {
+            let predictor = try Predictor(contentsOf: FixtureFiles.path("\(fixture)/keras3.keras"))
+            let inputs = try FixtureFiles.inputs(of: fixture)
+            let one = inputs.map { Tensor(shape: [1] + $0.shape.dropFirst(), scalars: Array($0.scalars.prefix($0.count / $0.shape[0]))) }
+            _ = try predictor.predict(one)
+            let cells = predictor.model.layers.reduce(0) { count, layer in
+                count + layer.weights.keys.filter { $0.hasSuffix("kernel") && !$0.hasSuffix("recurrent_kernel") }.count
+            }
+            XCTAssertEqual(predictor.packedMatrices.count, cells, fixture)
+            let eight = inputs.map { input in
+                Tensor(shape: [8] + input.shape.dropFirst(), scalars: (0..<8).flatMap { row in
+                    input.scalars[row % input.shape[0] * (input.count / input.shape[0])..<(row % input.shape[0] + 1) * (input.count / input.shape[0])]
+                })
+            }
+            _ = try predictor.predict(eight)
+            XCTAssertEqual(predictor.packedMatrices.count, cells, fixture)
         }
     }
 

@@ -1,9 +1,19 @@
 // Kernels of the recurrent time loop, in C so that clang vectorises them (Swift's generic SIMD
 // types do not compile to tight vector code here): the gates' element-wise activations, the
 // fused cell steps, and the product with a kernel packed once per predictor. Each picks its
-// AVX2/FMA or baseline variant at run time.
+// AVX-512, AVX2/FMA or baseline variant at run time (rnnkit_kernel_path).
 #ifndef RNNKIT_KERNELS_H
 #define RNNKIT_KERNELS_H
+
+/// The instruction sets a kernel variant may use.
+enum { RNNKIT_KERNEL_PORTABLE = 0, RNNKIT_KERNEL_AVX2 = 1, RNNKIT_KERNEL_AVX512 = 2 };
+/// The best path this CPU (and its operating system) can run.
+int rnnkit_best_kernel_path(void);
+/// The path the kernels run: the best one, or a lower one named by the environment variable
+/// RNNKIT_KERNEL (portable, avx2, avx512) when the process first asks, or by rnnkit_set_kernel_path.
+int rnnkit_kernel_path(void);
+/// Forces `path` (at most the best one); returns the path now in force.
+int rnnkit_set_kernel_path(int path);
 
 /// values[i] = 1 / (1 + exp(-values[i])), within 4e-7 of libm.
 void rnnkit_sigmoid(float *values, long count);
@@ -13,23 +23,56 @@ void rnnkit_tanh(float *values, long count);
 /// One LSTM step with Keras's default activations (sigmoid gates, tanh) for `batch` rows:
 /// gates [batch, 4·units] holds the pre-activations of i, f, c, o (input and recurrent parts
 /// summed, biases added); updates h and c [batch, units] in place.
-void rnnkit_lstm_step(long batch, long units, const float *gates, float *h, float *c);
+/// Only the units [first, first + count) are computed (the other columns are not touched), so that
+/// two threads can each run a share of the units.
+void rnnkit_lstm_step(long batch, long units, long first, long count, const float *gates, float *h, float *c);
 /// One GRU step (reset_after, sigmoid gates, tanh) for `batch` rows: input = x·kernel + input
 /// bias and recurrent = h·recurrent_kernel + recurrent bias, both [batch, 3·units] in blocks
-/// z, r, h; updates h [batch, units] in place.
-void rnnkit_gru_step(long batch, long units, const float *input, const float *recurrent, float *h);
+/// z, r, h; h_out = z·h + (1 − z)·candidate, h [batch, units] (h_out may be h). Only the units
+/// [first, first + count).
+void rnnkit_gru_step(long batch, long units, long first, long count, const float *input, const float *recurrent,
+                     const float *h, float *h_out);
 
 /// The index of the first NaN or infinite value, or -1 when all are finite.
 long rnnkit_first_nonfinite(const float *values, long count);
 
 /// Floats that `rnnkit_pack` writes for a [k, n] matrix: n rounded up to panels of 16 columns.
 long rnnkit_packed_count(long k, long n);
-/// Packs the row-major [k, n] matrix b (row stride ldb) into panels for `rnnkit_gemm_packed`.
-void rnnkit_pack(long k, long n, const float *b, long ldb, float *packed);
+/// Packs the row-major [k, n] matrix b (row stride ldb) into panels for `rnnkit_gemm_packed`:
+/// panel p holds columns 16p..16p+15, row after row (k × 16 floats, zero-padded).
+/// `panel_stride` is the floats from one panel to the next: 16·k, or more to pack b as the first
+/// rows of a taller matrix (packed then points at its first row of the first panel).
+void rnnkit_pack(long k, long n, const float *b, long ldb, float *packed, long panel_stride);
+/// Flags of `rnnkit_gemm_packed`.
+enum {
+    /// Add to what c holds instead of overwriting it.
+    RNNKIT_GEMM_ACCUMULATE = 1,
+    /// Go over the panels from the last to the first (the same numbers): a matrix a little larger
+    /// than the cache, multiplied forward and backward in turn, starts each pass on the part the
+    /// previous pass left in the cache.
+    RNNKIT_GEMM_BACKWARD = 2,
+};
 /// c[m, n] = (accumulate ? c : 0) + bias + a[m, k] · b, with b packed by `rnnkit_pack` and the
 /// bias [n] broadcast over rows (none when NULL); a and c are row-major with row strides lda
-/// and ldc. Each sum starts from the bias and adds the products in order of k.
-void rnnkit_gemm_packed(long m, long n, long k, const float *a, long lda, const float *packed,
-                        const float *bias, float *c, long ldc, int accumulate);
+/// and ldc. `panel_stride` is the floats from one panel to the next (16·k for a whole packed
+/// matrix; more for a block of rows of a taller one, whose `packed` starts at its first row, or at a
+/// later panel for a block of columns). Each sum starts from the bias and adds the products in
+/// order of k, so any split of rows or columns gives the same numbers on one path.
+void rnnkit_gemm_packed(long m, long n, long k, const float *a, long lda, const float *packed, long panel_stride,
+                        const float *bias, float *c, long ldc, int flags);
+
+/// A part of a job that two threads share: `part` is 0 on the calling thread, 1 on the helper.
+typedef void (*rnnkit_part_function)(void *context, long part);
+/// Runs function(context, 0) here and function(context, 1) on a helper thread that the process
+/// keeps (asleep between jobs), and returns 1 when both returned. Returns 0 at once, running
+/// nothing, when the helper is taken (a pair is running, possibly this thread's own).
+int rnnkit_run_pair(rnnkit_part_function function, void *context);
+
+/// A barrier for `parties` threads that spins (then yields) instead of sleeping: one per time
+/// step of a sequence that two threads share.
+typedef struct rnnkit_barrier rnnkit_barrier;
+rnnkit_barrier *rnnkit_barrier_create(long parties);
+void rnnkit_barrier_wait(rnnkit_barrier *barrier);
+void rnnkit_barrier_destroy(rnnkit_barrier *barrier);
 
 #endif

@@ -34,36 +34,56 @@ struct Bidirectional: Equatable, Sendable {
 }
 
 extension Bidirectional {
-    /// Runs both directions; the backward sequence is flipped back into time order before
-    /// merging. As in Keras, masked steps output zeros in sequence mode.
+    /// Runs both directions, at the same time on two threads when there are (each direction on
+    /// one: the same numbers as one thread); the backward sequence is flipped back into time
+    /// order before merging. As in Keras, masked steps output zeros in sequence mode.
     func forward(_ inputs: [LayerValue], weights: [String: Tensor]) throws -> [LayerValue] {
         let sequence = inputs[0]
         let states = inputs.dropFirst().map(\.tensor)
         let half = states.count / 2
-        func run(_ layer: RecurrentLayer, prefix: String, states: [Tensor]) throws -> RecurrentLoop.Result {
+        let forwardCell = try CellWeights(weights, prefix: "forward.", for: forward)
+        let backwardCell = try CellWeights(weights, prefix: "backward.", for: backward)
+        func run(_ layer: RecurrentLayer, _ cell: CellWeights, states: [Tensor], threads: Int) -> RecurrentLoop.Result {
             var options = layer.options
             options.zeroOutputForMask = options.returnSequences
-            let cell = try CellWeights(weights, prefix: prefix, for: layer)
-            return layer.loop(options: options, weights: cell)
-                .run(sequence.tensor, mask: sequence.mask, initialStates: states, weights: cell)
+            return layer.loop(options: options)
+                .run(sequence.tensor, mask: sequence.mask, initialStates: states, weights: cell, threads: threads)
         }
-        let forwardResult = try run(forward, prefix: "forward.", states: Array(states.prefix(half)))
-        var backwardResult = try run(backward, prefix: "backward.", states: Array(states.suffix(states.count - half)))
+        let forwardStates = Array(states.prefix(half)), backwardStates = Array(states.suffix(states.count - half))
+        let shape = sequence.tensor.shape, units = forward.options.units
+        let multiplyAdds = 2 * shape[0] * shape[1] * forwardCell.kernel.shape[1] * (shape[2] + units)
+        var forwardResult: RecurrentLoop.Result?, backwardResult: RecurrentLoop.Result?
+        if RNNKitRuntime.parts(threads: RNNKitRuntime.threadCount, items: 2, multiplyAdds: multiplyAdds) == 2 {
+            // The helper thread has no task: it gets the predictor's packed-matrix cache by hand.
+            let cache = PackedMatrixCache.current
+            _ = RNNKitRuntime.runPair { part in
+                if part == 0 {
+                    forwardResult = run(forward, forwardCell, states: forwardStates, threads: 1)
+                } else {
+                    backwardResult = PackedMatrixCache.$current.withValue(cache) {
+                        run(backward, backwardCell, states: backwardStates, threads: 1)
+                    }
+                }
+            }
+        }
+        let forwardDone = forwardResult ?? run(forward, forwardCell, states: forwardStates, threads: RNNKitRuntime.threadCount)
+        var backwardDone = backwardResult
+            ?? run(backward, backwardCell, states: backwardStates, threads: RNNKitRuntime.threadCount)
         let returnsSequences = forward.options.returnSequences
-        if returnsSequences { backwardResult.output = reversedInTime(backwardResult.output) }
+        if returnsSequences { backwardDone.output = reversedInTime(backwardDone.output) }
         let mask = returnsSequences ? sequence.mask : nil
-        let stateValues = (forwardResult.states + backwardResult.states).map { LayerValue($0) }
+        let stateValues = (forwardDone.states + backwardDone.states).map { LayerValue($0) }
         guard let mergeMode else {
-            return [LayerValue(forwardResult.output, mask: mask), LayerValue(backwardResult.output, mask: mask)]
+            return [LayerValue(forwardDone.output, mask: mask), LayerValue(backwardDone.output, mask: mask)]
                 + stateValues
         }
         let merged: Tensor
         switch mergeMode {
         case .concat:
-            merged = Concatenate.along(-1, [forwardResult.output, backwardResult.output])
+            merged = Concatenate.along(-1, [forwardDone.output, backwardDone.output])
         case .sum, .mul, .ave:
-            var combined = forwardResult.output
-            for (index, other) in backwardResult.output.scalars.enumerated() {
+            var combined = forwardDone.output
+            for (index, other) in backwardDone.output.scalars.enumerated() {
                 let first = combined.scalars[index]
                 combined.scalars[index] = mergeMode == .sum ? first + other
                     : mergeMode == .mul ? first * other : (first + other) / 2

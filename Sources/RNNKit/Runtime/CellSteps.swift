@@ -1,8 +1,9 @@
 internal import CRNNKitKernels
 
 /// One time step of each recurrent cell, for the rows in `buffers`: from the gates'
-/// pre-activations (biases included) to the new states, in place. The sequence loop
-/// (RecurrentLoop) calls it once per time step.
+/// pre-activations (biases included) to the new states. The sequence loop (RecurrentLoop) calls
+/// it once per time step, for all units or, when two threads share a sequence, for one thread's
+/// share of them (`StepBuffers.units`): a step touches only the columns of its units.
 extension RecurrentLayer {
     func step(_ buffers: StepBuffers, weights: CellWeights) {
         switch cell {
@@ -12,47 +13,59 @@ extension RecurrentLayer {
         }
     }
 
+    /// Whether a step can compute a share of the units on its own: not GRU without reset_after,
+    /// whose candidate multiplies r·h of every unit.
+    var stepSplitsUnits: Bool { cell != .gru(resetAfter: false) }
+
     /// h' = φ(gates).
     private func simpleRNNStep(_ buffers: StepBuffers) {
-        let count = buffers.batch * buffers.units
-        buffers.states.update(from: buffers.gates, count: count)
-        options.activation.apply(buffers.states, count: count)
+        let units = buffers.unitCount, first = buffers.units.lowerBound, count = buffers.units.count
+        for row in 0..<buffers.batch {
+            let offset = row * units + first
+            (buffers.newH + offset).update(from: buffers.gates + offset, count: count)
+            options.activation.apply(buffers.newH + offset, count: count)
+        }
     }
 
     /// i = σ(a_i), f = σ(a_f), c' = f·c + i·φ(a_c), o = σ(a_o), h' = o·φ(c').
     private func lstmStep(_ buffers: StepBuffers) {
-        let units = buffers.units, width = 4 * units
-        let h = buffers.states, c = buffers.states + buffers.batch * units
+        let units = buffers.unitCount, width = 4 * units, first = buffers.units.lowerBound, count = buffers.units.count
+        let h = buffers.newH, c = buffers.cell
         guard !hasDefaultActivations else {
-            return rnnkit_lstm_step(buffers.batch, units, buffers.gates, h, c)
+            return rnnkit_lstm_step(buffers.batch, units, first, count, buffers.gates, h, c)
         }
         for row in 0..<buffers.batch {
             let block = buffers.gates + row * width
-            options.recurrentActivation.apply(block, count: 2 * units)             // i, f
-            options.activation.apply(block + 2 * units, count: units)              // candidate
-            options.recurrentActivation.apply(block + 3 * units, count: units)     // o
+            options.recurrentActivation.apply(block + first, count: count)              // i
+            options.recurrentActivation.apply(block + units + first, count: count)      // f
+            options.activation.apply(block + 2 * units + first, count: count)           // candidate
+            options.recurrentActivation.apply(block + 3 * units + first, count: count)  // o
             let cell = c + row * units, activated = buffers.recurrent + row * units
-            for unit in 0..<units {
+            for unit in buffers.units {
                 cell[unit] = block[units + unit] * cell[unit] + block[unit] * block[2 * units + unit]
                 activated[unit] = cell[unit]
             }
-            options.activation.apply(activated, count: units)
-            for unit in 0..<units { h[row * units + unit] = block[3 * units + unit] * activated[unit] }
+            options.activation.apply(activated + first, count: count)
+            for unit in buffers.units { h[row * units + unit] = block[3 * units + unit] * activated[unit] }
         }
     }
 
     /// z = σ(x_z + h·R_z), r = σ(x_r + h·R_r); the candidate is φ(x_h + r·(h·R_h + b_h)) with
-    /// reset_after, φ(x_h + (r·h)·R_h) without; h' = z·h + (1 − z)·candidate.
+    /// reset_after, φ(x_h + (r·h)·R_h) without (all units at once); h' = z·h + (1 − z)·candidate.
     private func gruStep(_ buffers: StepBuffers, weights: CellWeights, resetAfter: Bool) {
-        let units = buffers.units, width = 3 * units, batch = buffers.batch
-        let gates = buffers.gates, recurrent = buffers.recurrent, h = buffers.states
+        let units = buffers.unitCount, width = 3 * units, batch = buffers.batch
+        let first = buffers.units.lowerBound, count = buffers.units.count
+        let gates = buffers.gates, recurrent = buffers.recurrent, h = buffers.h, newH = buffers.newH
         if resetAfter && hasDefaultActivations {
-            return rnnkit_gru_step(batch, units, gates, recurrent, h)
+            return rnnkit_gru_step(batch, units, first, count, gates, recurrent, h, newH)
         }
+        precondition(resetAfter || buffers.units == 0..<units, "GRU without reset_after steps all units at once")
         for row in 0..<batch {
             let block = gates + row * width
-            for index in 0..<2 * units { block[index] += recurrent[row * width + index] }
-            options.recurrentActivation.apply(block, count: 2 * units)
+            for gate in 0..<2 {
+                for unit in buffers.units { block[gate * units + unit] += recurrent[row * width + gate * units + unit] }
+                options.recurrentActivation.apply(block + gate * units + first, count: count)
+            }
         }
         if !resetAfter {
             // The reset gate scales h before the multiply: x_h + (r·h)·R_h into the candidate
@@ -71,12 +84,14 @@ extension RecurrentLayer {
         for row in 0..<batch {
             let block = gates + row * width
             if resetAfter {
-                for unit in 0..<units { block[2 * units + unit] += block[units + unit] * recurrent[row * width + 2 * units + unit] }
+                for unit in buffers.units {
+                    block[2 * units + unit] += block[units + unit] * recurrent[row * width + 2 * units + unit]
+                }
             }
-            options.activation.apply(block + 2 * units, count: units)
-            for unit in 0..<units {
+            options.activation.apply(block + 2 * units + first, count: count)
+            for unit in buffers.units {
                 let state = row * units + unit, update = block[unit]
-                h[state] = update * h[state] + (1 - update) * block[2 * units + unit]
+                newH[state] = update * h[state] + (1 - update) * block[2 * units + unit]
             }
         }
     }

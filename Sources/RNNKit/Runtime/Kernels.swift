@@ -8,26 +8,47 @@ enum Kernels {
     /// c[m, n] = (accumulate ? c : 0) + bias + a[m, k]·b, b a weight matrix packed once per
     /// predictor, the bias broadcast over rows.
     /// With several threads, each takes its own rows (in whole blocks of the kernel's six).
+    /// `backward` goes over b's panels from the last to the first (the same numbers): a time loop
+    /// alternates, so that each step starts on what the previous one left in the cache.
     static func gemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedMatrix, bias: [Float]? = nil,
-                     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+                     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, backward: Bool = false,
                      threads: Int = RNNKitRuntime.threadCount) {
         let parts = RNNKitRuntime.parts(threads: threads, items: m / 6, multiplyAdds: m * b.columns * b.rows)
+        let flags = Self.flags(accumulate: accumulate, backward: backward)
         func product(_ bias: UnsafePointer<Float>?) {
             guard parts > 1 else {
-                rnnkit_gemm_packed(m, b.columns, b.rows, a, lda, b.storage, bias, c, ldc, accumulate ? 1 : 0)
+                rnnkit_gemm_packed(m, b.columns, b.rows, a, lda, b.storage, b.panelStride, bias, c, ldc, flags)
                 return
             }
-            let rowsPerPart = (m / parts + 5) / 6 * 6
+            // Rounded up twice, so that the parts cover every row: 56 rows in 3 parts are 24, 24, 8.
+            let rowsPerPart = ((m + parts - 1) / parts + 5) / 6 * 6
             nonisolated(unsafe) let (a, c, bias) = (a, c, bias)  // each part reads and writes rows of its own
             DispatchQueue.concurrentPerform(iterations: parts) { part in
                 let first = part * rowsPerPart, count = min(rowsPerPart, m - first)
                 guard count > 0 else { return }
-                rnnkit_gemm_packed(count, b.columns, b.rows, a + first * lda, lda, b.storage, bias, c + first * ldc,
-                                   ldc, accumulate ? 1 : 0)
+                rnnkit_gemm_packed(count, b.columns, b.rows, a + first * lda, lda, b.storage, b.panelStride, bias,
+                                   c + first * ldc, ldc, flags)
             }
         }
         guard let bias else { return product(nil) }
         bias.withUnsafeBufferPointer { product($0.baseAddress) }
+    }
+
+    /// The columns `columns` (starting at a multiple of `PackedMatrix.panelWidth`) of
+    /// c[m, ·] = (accumulate ? c : 0) + bias + a·b, on the calling thread: one thread's share of
+    /// a product whose columns two threads split. `bias` and `c` point at column 0.
+    static func gemm(m: Int, a: UnsafePointer<Float>, lda: Int, b: PackedMatrix, columns: Range<Int>,
+                     bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+                     backward: Bool = false) {
+        precondition(columns.lowerBound % PackedMatrix.panelWidth == 0 && columns.upperBound <= b.columns)
+        rnnkit_gemm_packed(m, columns.count, b.rows, a, lda,
+                           b.storage + columns.lowerBound / PackedMatrix.panelWidth * b.panelStride, b.panelStride,
+                           bias.map { $0 + columns.lowerBound }, c + columns.lowerBound, ldc,
+                           flags(accumulate: accumulate, backward: backward))
+    }
+
+    private static func flags(accumulate: Bool, backward: Bool) -> Int32 {
+        Int32((accumulate ? RNNKIT_GEMM_ACCUMULATE : 0) | (backward ? RNNKIT_GEMM_BACKWARD : 0))
     }
 
     /// [rows, k] · kernel [k, n] + bias (broadcast over rows), into a new array.
@@ -43,25 +64,62 @@ enum Kernels {
 }
 
 /// A [rows, columns] matrix in the panel layout of the packed product, made once when a layer's
-/// weights are prepared: every time step multiplies by it.
+/// weights are prepared: every time step multiplies by it. Also a view of some rows (or of
+/// columns from a panel's start) of a packed matrix, sharing its storage: one packed copy of
+/// [kernel; recurrent_kernel] serves every product of a recurrent layer.
 final class PackedMatrix: @unchecked Sendable {
+    /// Columns per panel: a view of columns starts at a multiple of it.
+    static let panelWidth = 16
+
     let rows: Int
     let columns: Int
-    /// Immutable after init; shared read-only by the threads of one product.
+    /// Immutable after init; shared read-only by the threads of one product. The first row of
+    /// the first panel.
     let storage: UnsafeMutablePointer<Float>
+    /// Floats from one panel to the next.
+    let panelStride: Int
+    /// The matrix a view's storage belongs to (nil when this one owns it).
+    private let parent: PackedMatrix?
 
     /// The columns `columnRange` (all by default) of a [rows, n] matrix.
-    init(_ matrix: Tensor, columns columnRange: Range<Int>? = nil) {
-        let range = columnRange ?? 0..<matrix.shape[1]
-        rows = matrix.shape[0]
+    convenience init(_ matrix: Tensor, columns columnRange: Range<Int>? = nil) {
+        self.init(stacking: [matrix], columns: columnRange)
+    }
+
+    /// The matrices (of equal column counts) stacked, the rows of the first on top, packed
+    /// straight from their own storage.
+    init(stacking matrices: [Tensor], columns columnRange: Range<Int>? = nil) {
+        let range = columnRange ?? 0..<matrices[0].shape[1]
+        rows = matrices.reduce(0) { $0 + $1.shape[0] }
         columns = range.count
-        storage = .allocate(capacity: rnnkit_packed_count(rows, columns))
-        matrix.scalars.withUnsafeBufferPointer {
-            rnnkit_pack(rows, columns, $0.baseAddress! + range.lowerBound, matrix.shape[1], storage)
+        panelStride = rows * Self.panelWidth
+        parent = nil
+        storage = .allocate(capacity: max(1, rnnkit_packed_count(rows, columns)))
+        var row = 0
+        for matrix in matrices {
+            matrix.scalars.withUnsafeBufferPointer {
+                rnnkit_pack(matrix.shape[0], columns, $0.baseAddress! + range.lowerBound, matrix.shape[1],
+                            storage + row * Self.panelWidth, panelStride)
+            }
+            row += matrix.shape[0]
         }
     }
 
-    deinit { storage.deallocate() }
+    /// The rows `rowRange` and columns `columnRange` (all by default; starting at a panel) of
+    /// `matrix`, without copying.
+    init(rows rowRange: Range<Int>, columns columnRange: Range<Int>? = nil, of matrix: PackedMatrix) {
+        let range = columnRange ?? 0..<matrix.columns
+        precondition(range.lowerBound % Self.panelWidth == 0 && range.upperBound <= matrix.columns
+                     && rowRange.upperBound <= matrix.rows)
+        rows = rowRange.count
+        columns = range.count
+        panelStride = matrix.panelStride
+        parent = matrix.parent ?? matrix
+        storage = matrix.storage + range.lowerBound / Self.panelWidth * matrix.panelStride
+            + rowRange.lowerBound * Self.panelWidth
+    }
+
+    deinit { if parent == nil { storage.deallocate() } }
 }
 
 /// The packed forms of one predictor's weight matrices, made on first use and kept while the
@@ -78,7 +136,17 @@ final class PackedMatrixCache: Sendable {
         var belowCount = 0
     }
 
-    private let entries = Mutex<[Key: (retained: [[Float]], packed: PackedMatrix)]>([:])
+    /// A matrix packed, or two stacked with views of their blocks (made once: a prediction of a
+    /// small model is a few microseconds).
+    private enum Packing {
+        case single(PackedMatrix)
+        case stacked(StackedPacking)
+    }
+
+    private let entries = Mutex<[Key: (retained: [[Float]], packing: Packing)]>([:])
+
+    /// The packed matrices held.
+    var count: Int { entries.withLock { $0.count } }
 
     /// The cache of the prediction running on this thread, if any.
     @TaskLocal static var current: PackedMatrixCache?
@@ -86,32 +154,50 @@ final class PackedMatrixCache: Sendable {
     /// `matrix` (its `columns`, or all) packed: from the current cache when there is one, else
     /// packed now.
     static func packed(_ matrix: Tensor, columns: Range<Int>? = nil) -> PackedMatrix {
-        cached(Key(storage: address(of: matrix), count: matrix.scalars.count, columns: columns),
-               retaining: { [matrix.scalars] }, make: { PackedMatrix(matrix, columns: columns) })
+        let key = Key(storage: address(of: matrix), count: matrix.scalars.count, columns: columns)
+        guard case .single(let packed) = cached(key, retaining: { [matrix.scalars] }, make: {
+            .single(PackedMatrix(matrix, columns: columns))
+        }) else { preconditionFailure("a packed matrix's key names one matrix") }
+        return packed
     }
 
-    /// [top; bottom] (the rows of `top`, then those of `bottom`) packed, from the current cache
-    /// when there is one.
-    static func packed(_ top: Tensor, stackedOn bottom: Tensor) -> PackedMatrix {
+    /// [top; bottom] (the rows of `top`, then those of `bottom`) packed, with views of the two
+    /// blocks, from the current cache when there is one.
+    static func packed(_ top: Tensor, stackedOn bottom: Tensor) -> StackedPacking {
         let key = Key(storage: address(of: top), count: top.scalars.count, below: address(of: bottom),
                       belowCount: bottom.scalars.count)
-        return cached(key, retaining: { [top.scalars, bottom.scalars] }, make: {
-            PackedMatrix(Tensor(shape: [top.shape[0] + bottom.shape[0], top.shape[1]], scalars: top.scalars + bottom.scalars))
-        })
+        guard case .stacked(let packed) = cached(key, retaining: { [top.scalars, bottom.scalars] }, make: {
+            .stacked(StackedPacking(top, bottom))
+        }) else { preconditionFailure("a stacked matrix's key names two matrices") }
+        return packed
     }
 
     private static func address(of matrix: Tensor) -> UnsafeRawPointer {
         matrix.scalars.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress!) }
     }
 
-    /// A hit costs one lock and one lookup: predictions of small models are a few microseconds.
-    private static func cached(_ key: Key, retaining: () -> [[Float]], make: () -> PackedMatrix) -> PackedMatrix {
+    /// A hit costs one lock and one lookup.
+    private static func cached(_ key: Key, retaining: () -> [[Float]], make: () -> Packing) -> Packing {
         guard let cache = current else { return make() }
-        if let hit = cache.entries.withLock({ $0[key]?.packed }) { return hit }
-        let packed = make()
+        if let hit = cache.entries.withLock({ $0[key]?.packing }) { return hit }
+        let packing = make()
         let retained = retaining()
-        cache.entries.withLock { $0[key] = (retained, packed) }
-        return packed
+        cache.entries.withLock { $0[key] = (retained, packing) }
+        return packing
+    }
+}
+
+/// [top; bottom] packed as one matrix, and views of its two blocks of rows: a recurrent layer's
+/// [kernel; recurrent_kernel], multiplied whole by [x_t, h] or block by block.
+final class StackedPacking: Sendable {
+    let whole: PackedMatrix
+    let top: PackedMatrix
+    let bottom: PackedMatrix
+
+    init(_ top: Tensor, _ bottom: Tensor) {
+        whole = PackedMatrix(stacking: [top, bottom])
+        self.top = PackedMatrix(rows: 0..<top.shape[0], of: whole)
+        self.bottom = PackedMatrix(rows: top.shape[0]..<whole.rows, of: whole)
     }
 }
 
@@ -140,4 +226,31 @@ enum RNNKitRuntime {
     static func setThreadCount(_ count: Int) {
         threads.store(max(1, count), ordering: .relaxed)
     }
+
+    /// Runs `body(0)` on this thread and `body(1)` at the same time on the runtime's helper
+    /// thread (kept asleep between jobs), so that the two may wait for each other inside; returns
+    /// false, running nothing, when the helper is taken (by a pair running on this thread or on
+    /// another one).
+    static func runPair(_ body: (Int) -> Void) -> Bool {
+        withoutActuallyEscaping(body) { body in
+            var job = body
+            return withUnsafeMutablePointer(to: &job) { job in
+                rnnkit_run_pair({ context, part in
+                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(part)
+                }, job) != 0
+            }
+        }
+    }
+}
+
+/// A barrier at which the two threads of `RNNKitRuntime.runPair` meet, spinning (a time step
+/// is a few microseconds: waking a sleeping thread would cost more).
+final class SpinBarrier: @unchecked Sendable {
+    private let barrier: OpaquePointer
+
+    init(parties: Int = 2) { barrier = rnnkit_barrier_create(parties) }
+
+    func wait() { rnnkit_barrier_wait(barrier) }
+
+    deinit { rnnkit_barrier_destroy(barrier) }
 }

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// A recurrent cell's weights in the form its step uses: kernel [I, G·U], recurrent kernel
 /// [U, G·U], the input bias (folded into the input projection) and, for GRU with reset_after,
@@ -15,15 +16,25 @@ struct CellWeights: Sendable {
     /// Picks `<prefix>kernel`, `<prefix>recurrent_kernel` and `<prefix>bias` out of a layer's
     /// bound weights for `layer`; a [2, G·U] bias is split into its input and recurrent rows.
     init(_ weights: [String: Tensor], prefix: String = "", for layer: RecurrentLayer) throws {
-        guard let kernel = weights[prefix + "kernel"], let recurrent = weights[prefix + "recurrent_kernel"] else {
+        // Literal keys without a prefix: no string is built per prediction.
+        let kernelKey = prefix.isEmpty ? "kernel" : prefix + "kernel"
+        let recurrentKey = prefix.isEmpty ? "recurrent_kernel" : prefix + "recurrent_kernel"
+        guard let kernel = weights[kernelKey], let recurrent = weights[recurrentKey] else {
             throw RNNKitError(.invalidModel, "recurrent layer has no bound \(prefix)kernel")
         }
         self.kernel = kernel
         self.recurrentKernel = recurrent
-        self.packedCandidateKernel = layer.candidateKernelColumns.map { PackedMatrixCache.packed(recurrent, columns: $0) }
-        if let bias = weights[prefix + "bias"] {
+        // A view of the packed [kernel; recurrent_kernel] the loop multiplies by, where its
+        // columns start at a panel: no second copy of those weights.
+        self.packedCandidateKernel = layer.candidateKernelColumns.map { columns in
+            columns.lowerBound % PackedMatrix.panelWidth == 0
+                ? PackedMatrix(rows: 0..<recurrent.shape[0], columns: columns,
+                               of: PackedMatrixCache.packed(kernel, stackedOn: recurrent).bottom)
+                : PackedMatrixCache.packed(recurrent, columns: columns)
+        }
+        if let bias = weights[prefix.isEmpty ? "bias" : prefix + "bias"] {
             let width = kernel.shape[1]
-            inputBias = Array(bias.scalars.prefix(width))
+            inputBias = bias.rank == 2 ? Array(bias.scalars.prefix(width)) : bias.scalars
             recurrentBias = bias.rank == 2 ? Array(bias.scalars.suffix(width)) : nil
         }
     }
@@ -38,25 +49,38 @@ struct StepBuffers {
     /// h_{t-1}·recurrent_kernel + recurrent bias when the cell keeps it apart (GRU), else free
     /// space; [B, G·U]. The step may overwrite it.
     var recurrent: UnsafeMutablePointer<Float>
-    /// The states, [S, B, U] (h first, then c for LSTM); updated in place.
-    var states: UnsafeMutablePointer<Float>
+    /// h_{t-1}, [B, U].
+    var h: UnsafeMutablePointer<Float>
+    /// Where h_t goes, [B, U]: `h` itself, or the other of two buffers when two threads share
+    /// the units (each reads all of h_{t-1} while the other writes its share of h_t).
+    var newH: UnsafeMutablePointer<Float>
+    /// The cell state c (LSTM), [B, U], updated in place.
+    var cell: UnsafeMutablePointer<Float>
     var batch: Int
-    var units: Int
+    /// U, the row length of h and c.
+    var unitCount: Int
+    /// The units this step computes: all, or one thread's share.
+    var units: Range<Int>
 }
 
 /// The sequence loop every recurrent layer shares: runs a cell's step over time, in either
 /// direction, honouring the mask (masked steps keep the state and repeat the previous output,
 /// or output zeros), and collects what `return_sequences` and `return_state` ask for.
 ///
-/// The rows of a batch are independent sequences, so with several threads each thread runs
-/// the whole loop on rows of its own: one fork and join per layer, none per time step.
+/// With several threads, from six batch rows each thread runs the whole loop on rows of its own:
+/// one fork and join per layer, none per time step. Below that, two threads split each step's
+/// units (the gate columns of each unit, and its share of the cell step) and meet at a spin
+/// barrier per step. Either way every value is the same sum as on one thread.
 struct RecurrentLoop {
     var options: RecurrentOptions
     var stateCount: Int
     /// Whether the step wants h·recurrent_kernel in `StepBuffers.recurrent` instead of summed
     /// into the gates.
     var keepsRecurrentApart: Bool
-    var step: (StepBuffers) -> Void
+    /// Whether the step can run a share of the units (see `RecurrentLayer.stepSplitsUnits`).
+    var splitsUnits: Bool
+    /// The layer whose cell steps (`RecurrentLayer.step`).
+    var layer: RecurrentLayer
 
     struct Result {
         /// [B, T, U] in processing order when returning sequences, else [B, U].
@@ -67,25 +91,39 @@ struct RecurrentLoop {
     }
 
     /// Runs the sequence from `initialStates` (zeros where absent), or from where an earlier
-    /// chunk of the same stream stopped (`carry`).
+    /// chunk of the same stream stopped (`carry`), on up to `threads` threads.
     func run(_ input: Tensor, mask: [Bool]?, initialStates: [Tensor], weights: CellWeights,
-             carry: RecurrentCarry? = nil) -> Result {
+             carry: RecurrentCarry? = nil, threads: Int = RNNKitRuntime.threadCount) -> Result {
         let batch = input.shape[0], steps = input.shape[1], features = input.shape[2], units = options.units
         let stateSize = batch * units
-        var states = carry?.states.flatMap { $0 } ?? (0..<stateCount).flatMap { index in
-            index < initialStates.count ? initialStates[index].scalars : [Float](repeating: 0, count: stateSize)
+        var states: [Float]
+        if let carry {
+            states = carry.states.flatMap { $0 }
+        } else {
+            states = [Float](repeating: 0, count: stateCount * stateSize)
+            for (index, state) in initialStates.prefix(stateCount).enumerated() {
+                states.replaceSubrange(index * stateSize..<(index + 1) * stateSize, with: state.scalars)
+            }
         }
         var lastOutput = carry?.lastOutput ?? [Float](repeating: 0, count: stateSize)
         var sequence = [Float](repeating: 0, count: options.returnSequences ? batch * steps * units : 0)
-        let threads = RNNKitRuntime.threadCount, width = weights.kernel.shape[1]
-        let parts = RNNKitRuntime.parts(threads: threads, items: batch,
-                                        multiplyAdds: batch * steps * width * (features + units))
-        // Packed here, on the caller's thread: the predictor's cache is a task-local value.
-        // Chosen for the whole batch, so that each row's sums are the same however many threads.
+        let width = weights.kernel.shape[1], multiplyAdds = batch * steps * width * (features + units)
+        let parts = RNNKitRuntime.parts(threads: threads, items: batch, multiplyAdds: multiplyAdds)
+        // Packed here, on the caller's thread: the predictor's cache is a task-local value. One
+        // packed [kernel; recurrent_kernel] for every batch size; `separate` multiplies by views
+        // of its two blocks of rows. Chosen for the whole batch, so that each row's sums are the
+        // same however many threads.
+        let packed = PackedMatrixCache.packed(weights.kernel, stackedOn: weights.recurrentKernel)
         let products: Products = !keepsRecurrentApart && batch >= Self.stackedMinimumRows
-            ? .stacked(PackedMatrixCache.packed(weights.kernel, stackedOn: weights.recurrentKernel))
-            : .separate(input: PackedMatrixCache.packed(weights.kernel),
-                        recurrent: PackedMatrixCache.packed(weights.recurrentKernel))
+            ? .stacked(packed.whole) : .separate(input: packed.top, recurrent: packed.bottom)
+        // Two threads share the units of small batches: the split point, at a panel of columns.
+        // Each step must be worth a meeting at the barrier (a few hundred ns): an eighth of the
+        // work a thread needs at all, about a microsecond of the recurrent product.
+        let split = (units / 2 + PackedMatrix.panelWidth - 1) / PackedMatrix.panelWidth * PackedMatrix.panelWidth
+        let sharesUnits = threads >= 2 && batch < Self.stackedMinimumRows && splitsUnits
+            && units % PackedMatrix.panelWidth == 0 && split < units
+            && RNNKitRuntime.parts(threads: 2, items: 2, multiplyAdds: multiplyAdds) == 2
+            && batch * width * units >= RNNKitRuntime.multiplyAddsPerThread / 8
         input.scalars.withUnsafeBufferPointer { input in
         states.withUnsafeMutableBufferPointer { states in
         lastOutput.withUnsafeMutableBufferPointer { lastOutput in
@@ -94,6 +132,11 @@ struct RecurrentLoop {
                                  features: features, states: states.baseAddress!,
                                  lastOutput: lastOutput.baseAddress!,
                                  sequence: options.returnSequences ? sequence.baseAddress : nil)
+            if sharesUnits, case .separate(let inputKernel, let recurrentKernel) = products,
+               runSharingUnits(whole, inputKernel: inputKernel, recurrentKernel: recurrentKernel, weights: weights,
+                               split: split) {
+                return
+            }
             guard parts > 1 else {
                 return runRows(0..<batch, of: whole, products: products, weights: weights, threads: threads)
             }
@@ -124,6 +167,11 @@ struct RecurrentLoop {
         var lastOutput: UnsafeMutablePointer<Float>
         /// [B, T, U], nil unless returning sequences.
         var sequence: UnsafeMutablePointer<Float>?
+
+        func isMasked(row: Int, time: Int) -> Bool {
+            guard let mask else { return false }
+            return !mask[row * steps + time]
+        }
     }
 
     /// The products a run multiplies by. `separate`: x·kernel for a chunk of time steps at once,
@@ -135,8 +183,12 @@ struct RecurrentLoop {
         case stacked(PackedMatrix)
     }
 
-    /// Batch rows from which the stacked product is used, where the cell allows it.
+    /// Batch rows from which the stacked product is used, where the cell allows it, and below
+    /// which two threads share the units instead of the rows.
     static let stackedMinimumRows = 6
+
+    /// Runs whose units two threads shared, since the process started (for tests).
+    static let unitSharingRuns = Atomic<Int>(0)
 
     /// Rows of one input projection: enough for the product to run at full speed, few enough
     /// that the gates stay in cache until their time steps use them.
@@ -152,16 +204,17 @@ struct RecurrentLoop {
         case .separate: stepsPerChunk = min(steps, max(1, Self.projectionRows / batch))
         case .stacked: inputAndState = batch * (features + units)
         }
-        // The gates of a chunk of time steps, time-major so that a step's rows are contiguous.
-        let gates = UnsafeMutablePointer<Float>.allocate(capacity: stepsPerChunk * batch * width)
-        let recurrent = UnsafeMutablePointer<Float>.allocate(capacity: batch * width)
-        let states = UnsafeMutablePointer<Float>.allocate(capacity: stateCount * stateSize)
-        let previous = UnsafeMutablePointer<Float>.allocate(capacity: whole.mask == nil ? 0 : stateCount * stateSize)
-        let timeMajor = UnsafeMutablePointer<Float>.allocate(
-            capacity: inputAndState == 0 && batch > 1 ? stepsPerChunk * batch * features : 0)
-        // [x_t, h] for the stacked product, one row per batch row.
-        let stackedInput = UnsafeMutablePointer<Float>.allocate(capacity: inputAndState)
-        defer { [gates, recurrent, states, previous, timeMajor, stackedInput].forEach { $0.deallocate() } }
+        // One allocation, in parts: the gates of a chunk of time steps (time-major so that a
+        // step's rows are contiguous), h·recurrent_kernel, the states, the previous states (with
+        // a mask), the chunk's inputs time-major (several rows), [x_t, h] (stacked product).
+        let gateSize = stepsPerChunk * batch * width, previousSize = whole.mask == nil ? 0 : stateCount * stateSize
+        let timeMajorSize = inputAndState == 0 && batch > 1 ? stepsPerChunk * batch * features : 0
+        let buffer = UnsafeMutablePointer<Float>.allocate(
+            capacity: gateSize + batch * width + stateCount * stateSize + previousSize + timeMajorSize + inputAndState)
+        defer { buffer.deallocate() }
+        let gates = buffer, recurrent = gates + gateSize, states = recurrent + batch * width
+        let previous = states + stateCount * stateSize, timeMajor = previous + previousSize
+        let stackedInput = timeMajor + timeMajorSize
         for state in 0..<stateCount {
             (states + state * stateSize).update(from: whole.states + state * whole.batch * units + rows.lowerBound * units,
                                                 count: stateSize)
@@ -179,27 +232,31 @@ struct RecurrentLoop {
                     (target + features).update(from: states + local * units, count: units)
                 }
                 Kernels.gemm(m: batch, a: stackedInput, lda: features + units, b: stacked, bias: weights.inputBias,
-                             c: gates, ldc: width, accumulate: false, threads: threads)
+                             c: gates, ldc: width, accumulate: false, backward: position % 2 == 1, threads: threads)
             case .separate(let input, let recurrentKernel):
                 if !chunk.contains(time) {
-                    let end = min(steps, position + stepsPerChunk)
-                    chunk = options.goBackwards ? steps - end..<steps - position : position..<end
-                    projectInputs(rows, times: chunk, of: whole, kernel: input, bias: weights.inputBias, into: gates,
-                                  timeMajor: timeMajor, threads: threads)
+                    chunk = timeChunk(at: position, steps: steps, length: stepsPerChunk)
+                    projectInputs(rows, times: chunk, of: whole, into: gates, timeMajor: timeMajor) {
+                        Kernels.gemm(m: $0, a: $1, lda: features, b: input, bias: weights.inputBias, c: gates,
+                                     ldc: width, accumulate: false, threads: threads)
+                    }
                 }
                 stepGates = gates + (time - chunk.lowerBound) * batch * width
                 if keepsRecurrentApart {
                     Kernels.gemm(m: batch, a: states, lda: units, b: recurrentKernel, bias: weights.recurrentBias,
-                                 c: recurrent, ldc: width, accumulate: false, threads: threads)
+                                 c: recurrent, ldc: width, accumulate: false, backward: position % 2 == 1,
+                                 threads: threads)
                 } else {
                     Kernels.gemm(m: batch, a: states, lda: units, b: recurrentKernel, c: stepGates, ldc: width,
-                                 accumulate: true, threads: threads)
+                                 accumulate: true, backward: position % 2 == 1, threads: threads)
                 }
             }
-            step(StepBuffers(gates: stepGates, recurrent: recurrent, states: states, batch: batch, units: units))
+            layer.step(StepBuffers(gates: stepGates, recurrent: recurrent, h: states, newH: states,
+                                   cell: states + stateSize, batch: batch, unitCount: units, units: 0..<units),
+                       weights: weights)
             for (local, row) in rows.enumerated() {
                 let output = whole.lastOutput + row * units
-                if let mask = whole.mask, !mask[row * steps + time] {
+                if whole.isMasked(row: row, time: time) {
                     for state in 0..<stateCount {
                         let offset = state * stateSize + local * units
                         (states + offset).update(from: previous + offset, count: units)
@@ -217,11 +274,109 @@ struct RecurrentLoop {
         }
     }
 
-    /// x_t·kernel + bias for the time steps `times` of `rows`, time-major: [times, rows, G·U].
-    /// Several rows are first interleaved step by step in `timeMajor`; one row's steps already are.
-    private func projectInputs(_ rows: Range<Int>, times: Range<Int>, of whole: Sequence, kernel: PackedMatrix,
-                               bias: [Float]?, into gates: UnsafeMutablePointer<Float>,
-                               timeMajor: UnsafeMutablePointer<Float>, threads: Int) {
+    /// The time steps (in time order) whose inputs are projected together from `position` on.
+    private func timeChunk(at position: Int, steps: Int, length: Int) -> Range<Int> {
+        let end = min(steps, position + length)
+        return options.goBackwards ? steps - end..<steps - position : position..<end
+    }
+
+    /// The whole batch on two threads, each running the units `0..<split` or `split..<U`: their
+    /// columns of every gate (x·kernel and h·recurrent_kernel), their share of the cell step,
+    /// masks and outputs. h alternates between two buffers, so that one barrier per step
+    /// suffices: after it, h_t is whole and nobody reads h_{t-1} any more. False (nothing done)
+    /// when the runtime's helper thread is taken.
+    private func runSharingUnits(_ whole: Sequence, inputKernel: PackedMatrix, recurrentKernel: PackedMatrix,
+                                 weights: CellWeights, split: Int) -> Bool {
+        let batch = whole.batch, steps = whole.steps, units = options.units, features = whole.features
+        let width = weights.kernel.shape[1], stateSize = batch * units
+        let stepsPerChunk = min(steps, max(1, Self.projectionRows / batch))
+        let hBuffers = UnsafeMutablePointer<Float>.allocate(capacity: 2 * stateSize)
+        defer { hBuffers.deallocate() }
+        hBuffers.update(from: whole.states, count: stateSize)
+        hBuffers.advanced(by: stateSize).update(from: whole.states, count: stateSize)
+        let cell = whole.states + stateSize  // the other states (c), updated in place share by share
+        let barrier = SpinBarrier()
+        let ran = withPointer(to: weights.inputBias) { inputBias in
+            withPointer(to: weights.recurrentBias) { recurrentBias in
+                RNNKitRuntime.runPair { part in
+                    let share = part == 0 ? 0..<split : split..<units
+                    let columns = (0..<width / units).map { $0 * units + share.lowerBound..<$0 * units + share.upperBound }
+                    let gates = UnsafeMutablePointer<Float>.allocate(capacity: stepsPerChunk * batch * width)
+                    let recurrent = UnsafeMutablePointer<Float>.allocate(capacity: batch * width)
+                    let previous = UnsafeMutablePointer<Float>.allocate(
+                        capacity: whole.mask == nil ? 0 : (stateCount - 1) * stateSize)
+                    let timeMajor = UnsafeMutablePointer<Float>.allocate(
+                        capacity: batch > 1 ? stepsPerChunk * batch * features : 0)
+                    defer { [gates, recurrent, previous, timeMajor].forEach { $0.deallocate() } }
+                    var chunk = 0..<0
+                    for position in 0..<steps {
+                        let time = options.goBackwards ? steps - 1 - position : position
+                        let h = hBuffers + position % 2 * stateSize, newH = hBuffers + (position + 1) % 2 * stateSize
+                        if whole.mask != nil {  // this share's c (the other thread writes the rest)
+                            for offset in stride(from: 0, to: (stateCount - 1) * stateSize, by: units) {
+                                (previous + offset + share.lowerBound)
+                                    .update(from: cell + offset + share.lowerBound, count: share.count)
+                            }
+                        }
+                        if !chunk.contains(time) {
+                            chunk = timeChunk(at: position, steps: steps, length: stepsPerChunk)
+                            projectInputs(0..<batch, times: chunk, of: whole, into: gates,
+                                          timeMajor: timeMajor) { rows, a in
+                                for range in columns {
+                                    Kernels.gemm(m: rows, a: a, lda: features, b: inputKernel, columns: range,
+                                                 bias: inputBias, c: gates, ldc: width, accumulate: false)
+                                }
+                            }
+                        }
+                        let stepGates = gates + (time - chunk.lowerBound) * batch * width
+                        let backward = position % 2 == 1  // see Kernels.gemm
+                        for index in columns.indices {
+                            let range = columns[backward ? columns.count - 1 - index : index]
+                            if keepsRecurrentApart {
+                                Kernels.gemm(m: batch, a: h, lda: units, b: recurrentKernel, columns: range,
+                                             bias: recurrentBias, c: recurrent, ldc: width, accumulate: false,
+                                             backward: backward)
+                            } else {
+                                Kernels.gemm(m: batch, a: h, lda: units, b: recurrentKernel, columns: range, bias: nil,
+                                             c: stepGates, ldc: width, accumulate: true, backward: backward)
+                            }
+                        }
+                        layer.step(StepBuffers(gates: stepGates, recurrent: recurrent, h: h, newH: newH, cell: cell,
+                                               batch: batch, unitCount: units, units: share), weights: weights)
+                        for row in 0..<batch {
+                            let offset = row * units + share.lowerBound
+                            let output = whole.lastOutput + offset
+                            if whole.isMasked(row: row, time: time) {
+                                (newH + offset).update(from: h + offset, count: share.count)
+                                for state in 0..<stateCount - 1 {
+                                    (cell + state * stateSize + offset)
+                                        .update(from: previous + state * stateSize + offset, count: share.count)
+                                }
+                                if options.zeroOutputForMask { output.update(repeating: 0, count: share.count) }
+                            } else {
+                                output.update(from: newH + offset, count: share.count)
+                            }
+                            whole.sequence?.advanced(by: (row * steps + position) * units + share.lowerBound)
+                                .update(from: output, count: share.count)
+                        }
+                        barrier.wait()
+                    }
+                }
+            }
+        }
+        if ran {
+            whole.states.update(from: hBuffers + steps % 2 * stateSize, count: stateSize)
+            Self.unitSharingRuns.add(1, ordering: .relaxed)
+        }
+        return ran
+    }
+
+    /// x_t·kernel + bias for the time steps `times` of `rows`, time-major: [times, rows, G·U],
+    /// by `product(rows of a, a)`. Several rows are first interleaved step by step in
+    /// `timeMajor`; one row's steps already are.
+    private func projectInputs(_ rows: Range<Int>, times: Range<Int>, of whole: Sequence,
+                               into gates: UnsafeMutablePointer<Float>, timeMajor: UnsafeMutablePointer<Float>,
+                               product: (Int, UnsafePointer<Float>) -> Void) {
         let steps = whole.steps, features = whole.features, batch = rows.count
         let first = whole.input + (rows.lowerBound * steps + times.lowerBound) * features
         if batch > 1 {
@@ -233,9 +388,14 @@ struct RecurrentLoop {
                 }
             }
         }
-        Kernels.gemm(m: times.count * batch, a: batch > 1 ? UnsafePointer(timeMajor) : first, lda: features, b: kernel,
-                     bias: bias, c: gates, ldc: kernel.columns, accumulate: false, threads: threads)
+        product(times.count * batch, batch > 1 ? UnsafePointer(timeMajor) : first)
     }
+}
+
+/// The address of `values`' storage (nil for nil) while `body` runs.
+private func withPointer<Result>(to values: [Float]?, _ body: (UnsafePointer<Float>?) -> Result) -> Result {
+    guard let values else { return body(nil) }
+    return values.withUnsafeBufferPointer { body($0.baseAddress) }
 }
 
 /// A recurrent layer's state between two chunks of a stream: its cell states and the last
@@ -247,10 +407,9 @@ struct RecurrentCarry: Sendable, Equatable {
 
 extension RecurrentLayer {
     /// The loop for this layer, with `options` (Bidirectional overrides some of them).
-    func loop(options: RecurrentOptions, weights: CellWeights) -> RecurrentLoop {
-        RecurrentLoop(options: options, stateCount: cell.stateCount, keepsRecurrentApart: keepsRecurrentApart) { buffers in
-            self.step(buffers, weights: weights)
-        }
+    func loop(options: RecurrentOptions) -> RecurrentLoop {
+        RecurrentLoop(options: options, stateCount: cell.stateCount, keepsRecurrentApart: keepsRecurrentApart,
+                      splitsUnits: stepSplitsUnits, layer: self)
     }
 
     /// The forward pass, continuing from `carry` when streaming; also returns the carry to
@@ -258,7 +417,7 @@ extension RecurrentLayer {
     func forward(_ inputs: [LayerValue], weights: [String: Tensor],
                  carry: RecurrentCarry?) throws -> (outputs: [LayerValue], carry: RecurrentCarry) {
         let cell = try CellWeights(weights, for: self)
-        let result = loop(options: options, weights: cell)
+        let result = loop(options: options)
             .run(inputs[0].tensor, mask: inputs[0].mask, initialStates: inputs.dropFirst().map(\.tensor),
                  weights: cell, carry: carry)
         // A sequence output keeps the input's mask; a last-step output has none.

@@ -1,0 +1,171 @@
+import Foundation
+@testable import RNNKit
+import RNNKitTestSupport
+import XCTest
+
+/// Every kernel path this CPU can run (portable, AVX2, AVX-512) gives Keras's outputs, and two
+/// threads sharing the units of a small batch give the one-thread numbers bit for bit.
+final class KernelPathTests: XCTestCase {
+    /// Runs `body` once per available path, forced, then goes back to the process's path.
+    private func onEveryPath(_ body: (KernelPath) throws -> Void) rethrows {
+        let original = KernelPath.current
+        defer { KernelPath.force(original) }
+        for path in KernelPath.available {
+            KernelPath.force(path)
+            XCTAssertEqual(KernelPath.current, path)
+            try body(path)
+        }
+    }
+
+    /// Lets the runtime split even tiny work among threads, until the test ends.
+    private func splitAnyWork() {
+        let defaultWork = RNNKitRuntime.multiplyAddsPerThread
+        RNNKitRuntime.multiplyAddsPerThread = 1
+        addTeardownBlock {
+            RNNKitRuntime.multiplyAddsPerThread = defaultWork
+            RNNKitRuntime.setThreadCount(1)
+        }
+    }
+
+    private func maximumError(_ output: Tensor, _ want: Tensor) -> Float {
+        zip(output.scalars, want.scalars).map { abs($0 - $1) }.max() ?? .infinity
+    }
+
+    func testTheBestPathIsTheDefaultAndLowerOnesCanBeForced() {
+        XCTAssertTrue(KernelPath.available.contains(.portable))
+        XCTAssertEqual(KernelPath.available.first, .portable)
+        if ProcessInfo.processInfo.environment["RNNKIT_KERNEL"] == nil {
+            XCTAssertEqual(KernelPath.current, KernelPath.available.last)
+        }
+        #if arch(x86_64)
+        let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        if flags.contains(" avx512bw") && flags.contains(" avx512vl") && flags.contains(" avx512dq") {
+            XCTAssertTrue(KernelPath.available.contains(.avx512))
+        }
+        if flags.contains(" avx2") && flags.contains(" fma") { XCTAssertTrue(KernelPath.available.contains(.avx2)) }
+        #endif
+    }
+
+    /// The fixture comparison of InferenceTests (every fixture, every file format, ≤ 1e-5 from
+    /// Keras), at batch 1 to 4 on one thread and at four times the batch on three threads.
+    func testEveryPathMatchesKerasOutputs() throws {
+        splitAnyWork()
+        try onEveryPath { path in
+            var checked = 0, worst: Float = 0
+            for fixture in try FixtureFiles.manifest() {
+                let inputs = try FixtureFiles.inputs(of: fixture.name)
+                for writer in fixture.writers {
+                    var expected: [Tensor] = []
+                    while case let file = FixtureFiles.path("\(fixture.name)/expected_\(writer)_\(expected.count).npy"),
+                          FileManager.default.fileExists(atPath: file) {
+                        expected.append(try TensorFile.read(file)[0].tensor)
+                    }
+                    for (modelPath, weightsPath) in FixtureFiles.files(of: fixture.name, writer: writer) {
+                        let predictor = try Predictor(contentsOf: modelPath, weights: weightsPath)
+                        for threads in [1, 2] {
+                            RNNKitRuntime.setThreadCount(threads)
+                            let outputs = try predictor.predict(inputs)
+                            XCTAssertEqual(outputs.count, expected.count, modelPath)
+                            for (output, want) in zip(outputs, expected) {
+                                XCTAssertEqual(output.shape, want.shape, modelPath)
+                                let error = maximumError(output, want)
+                                XCTAssertLessThanOrEqual(error, 1e-5, "\(modelPath) on \(path), \(threads) threads")
+                                worst = max(worst, error)
+                            }
+                        }
+                        checked += 1
+                    }
+                }
+            }
+            print("KernelPathTests: \(path): \(checked) model files, worst max abs error \(worst)")
+            XCTAssertGreaterThanOrEqual(checked, 75)
+        }
+    }
+
+    /// tanh and sigmoid within 1e-6 of libm, and the packed product within float rounding of a
+    /// double-precision product, forward and backward alike, on every path (shapes that reach
+    /// every block size of each).
+    func testEveryPathComputesTheKernelsAccurately() {
+        var generator = SystemRandomNumberGenerator()
+        onEveryPath { path in
+            let inputs = stride(from: Float(-30), through: 30, by: 0.0013).map { $0 } + [0, 1e-8, 88, -88, 200, -200]
+            for (activation, reference) in [(Activation.tanh, { (x: Float) in Foundation.tanh(x) }),
+                                            (.sigmoid, { (x: Float) in 1 / (1 + Foundation.exp(-x)) })] {
+                var values = inputs
+                values.withUnsafeMutableBufferPointer { activation.apply($0.baseAddress!, count: $0.count) }
+                let error = zip(values, inputs).map { abs($0 - reference($1)) }.max() ?? .infinity
+                XCTAssertLessThanOrEqual(error, 1e-6, "\(activation) on \(path)")
+            }
+            for (m, k, n) in [(1, 9, 5), (1, 40, 200), (2, 3, 47), (5, 17, 33), (13, 33, 37), (16, 20, 64),
+                              (25, 7, 90), (32, 64, 96), (100, 5, 17)] {
+                let a = (0..<m * k).map { _ in Float.random(in: -1...1, using: &generator) }
+                let b = Tensor(shape: [k, n], scalars: (0..<k * n).map { _ in Float.random(in: -1...1, using: &generator) })
+                let bias = (0..<n).map { _ in Float.random(in: -1...1, using: &generator) }
+                let c = Kernels.affine(a, rows: m, kernel: PackedMatrix(b), bias: bias)
+                var worst = 0.0
+                for row in 0..<m {
+                    for column in 0..<n {
+                        var sum = Double(bias[column])
+                        for index in 0..<k { sum += Double(a[row * k + index]) * Double(b.scalars[index * n + column]) }
+                        worst = max(worst, abs(sum - Double(c[row * n + column])))
+                    }
+                }
+                XCTAssertLessThan(worst, 1e-4, "m \(m) k \(k) n \(n) on \(path)")
+                // Going over the panels backward gives the very same numbers.
+                var backward = [Float](repeating: 0, count: m * n)
+                a.withUnsafeBufferPointer { a in
+                    backward.withUnsafeMutableBufferPointer {
+                        Kernels.gemm(m: m, a: a.baseAddress!, lda: k, b: PackedMatrix(b), bias: bias, c: $0.baseAddress!,
+                                     ldc: n, accumulate: false, backward: true)
+                    }
+                }
+                XCTAssertEqual(backward, c, "backward, m \(m) k \(k) n \(n) on \(path)")
+            }
+        }
+    }
+
+    /// Synthetic layers large enough for two threads to share the units of a batch of 1 to 3
+    /// rows (each takes whole panels of 16 columns): every cell kind, default and other
+    /// activations, both directions, masks, sequences: the outputs and states must be those of
+    /// one thread bit for bit, on every path.
+    func testTwoThreadsSharingTheUnitsGiveTheOneThreadNumbers() throws {
+        splitAnyWork()
+        var generator = SystemRandomNumberGenerator()
+        func random(_ shape: [Int], scale: Float = 0.3) -> Tensor {
+            Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -scale...scale, using: &generator) })
+        }
+        let cells: [(RecurrentLayer.Cell, Activation, Activation)] = [
+            (.lstm(unitForgetBias: true), .tanh, .sigmoid), (.lstm(unitForgetBias: true), .relu, .hardSigmoid(keras2: false)),
+            (.gru(resetAfter: true), .tanh, .sigmoid), (.gru(resetAfter: true), .softsign, .sigmoid),
+            (.gru(resetAfter: false), .tanh, .sigmoid), (.simpleRNN, .tanh, .sigmoid), (.simpleRNN, .relu, .sigmoid),
+        ]
+        let sharedBefore = RecurrentLoop.unitSharingRuns.load(ordering: .relaxed)
+        try onEveryPath { path in
+            for (cell, activation, recurrentActivation) in cells {
+                for (units, batch, goBackwards, masked) in [(32, 1, false, false), (48, 2, true, true), (64, 3, false, true)] {
+                    let features = 7, steps = 9, width = cell.gateCount * units
+                    let options = RecurrentOptions(
+                        units: units, activation: activation, recurrentActivation: recurrentActivation, useBias: true,
+                        returnSequences: true, returnState: true, goBackwards: goBackwards, stateful: false, unroll: false,
+                        zeroOutputForMask: masked && batch == 2, dropout: 0, recurrentDropout: 0)
+                    let layer = RecurrentLayer(cell: cell, options: options)
+                    let weights = ["kernel": random([features, width]), "recurrent_kernel": random([units, width]),
+                                   "bias": cell == .gru(resetAfter: true) ? random([2, width]) : random([width])]
+                    let mask = masked ? (0..<batch * steps).map { $0 % 4 != 2 } : nil
+                    let input = LayerValue(random([batch, steps, features], scale: 1), mask: mask)
+                    var results: [[Tensor]] = []
+                    for threads in [1, 2] {
+                        RNNKitRuntime.setThreadCount(threads)
+                        let (outputs, carry) = try layer.forward([input], weights: weights, carry: nil)
+                        results.append(outputs.map(\.tensor) + carry.states.map { Tensor(shape: [batch, units], scalars: $0) })
+                    }
+                    XCTAssertEqual(results[0], results[1], "\(cell) \(activation) units \(units) batch \(batch) on \(path)")
+                    XCTAssertFalse(results[0][0].scalars.contains { !$0.isFinite })
+                }
+            }
+        }
+        // Every cell but GRU without reset_after shared its units, in each of the three shapes.
+        let shared = RecurrentLoop.unitSharingRuns.load(ordering: .relaxed) - sharedBefore
+        XCTAssertGreaterThanOrEqual(shared, 6 * 3 * KernelPath.available.count)
+    }
+}
