@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds one libFuzzer target and runs it for a while, seeded from Fixtures/.
 #
-#   Fuzz/run.sh TARGET [SECONDS]      TARGET: hdf5 | keras | json | tensors | all; SECONDS: default 120
+#   Fuzz/run.sh TARGET [SECONDS]      TARGET: hdf5 | keras | json | tensors | ndjson | all; SECONDS: default 120
 #   Fuzz/run.sh build                 only build every target
 #
 # RNNKit (and ZIPFoundation) are compiled once with coverage, AddressSanitizer and -enable-testing
@@ -21,9 +21,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-target=${1:?usage: Fuzz/run.sh hdf5|keras|json|tensors|all|build [SECONDS]}
+target=${1:?usage: Fuzz/run.sh hdf5|keras|json|tensors|ndjson|all|build [SECONDS]}
 seconds=${2:-120}
-targets=(hdf5 keras json tensors)
+targets=(hdf5 keras json tensors ndjson)
 build=.build/fuzz
 products=$build/release
 bin=$build/bin
@@ -84,6 +84,9 @@ seed() {
                  printf 'a,b,c\n1,2,3\n4,5,6\n7,8,9\n' > "$corpus/seed.csv"
                  printf '[[[1, 2], [3, 4]], [[5, 6], [7, 8]]]' > "$corpus/seed.json"
                  printf '{"input_0": [[1, 2, 3]], "input_1": [[0.5]]}' > "$corpus/seed-object.json" ;;
+        ndjson)  printf '[[1,2,3,4,5],[1,2,3,4,5],[1,2,3,4,5],[1,2,3,4,5]]\n[1, 2\n\n{"input_layer": [[0.5,1,2,3,4]]}\r\n' > "$corpus/seed.ndjson"
+                 printf 'a,b,c,d,e\n1,2,3,4,5\n6,7,8,9,10\n1,"2",3,4,5\n1,x,3,4,5\r\n6,7,8,9,10\n1,2,3,4,5\n' > "$corpus/seed.csv"
+                 printf '[[1e3,-2,nan,Infinity,5],[1,2,3,4,5],[1,2,3,4,5],[1,2,3,4,5]]\n' > "$corpus/seed-nonfinite.ndjson" ;;
     esac
     [ "$name" = json ] && cp Fixtures/regressions/*.json "$corpus"/ 2>/dev/null || true
     [ "$name" = hdf5 ] && cp Fixtures/regressions/*.h5 "$corpus"/ 2>/dev/null || true
@@ -124,11 +127,11 @@ case $target in
         status=0
         for name in "${targets[@]}"; do link_target "$name"; run_target "$name" || status=1; done
         exit $status ;;
-    hdf5|keras|json|tensors)
+    hdf5|keras|json|tensors|ndjson)
         build_library
         link_target "$target"
         run_target "$target" ;;
     *)
-        echo "unknown target '$target' (hdf5, keras, json, tensors, all, build)" >&2
+        echo "unknown target '$target' (hdf5, keras, json, tensors, ndjson, all, build)" >&2
         exit 2 ;;
 esac

@@ -271,10 +271,15 @@ final class PredictBindingCLITests: XCTestCase {
         let series = try writeText("long.csv", "1,1\n" + String(repeating: "1,", count: 100) + "1\n")
         try assertRefused(["predict", model, "--input", series, "--max-bytes", "1K"],
                           "\(series): line 2: a record longer than 128 bytes; --max-bytes raises the limit")
-        let array = FixtureFiles.path("simple_rnn/input_0.npy")  // 368 bytes
-        try assertRefused(["predict", FixtureFiles.path("simple_rnn/keras3.h5"), "--input", array,
-                           "--max-bytes", "300"],
-                          "\(array): .npy file too large: 368 bytes, the limit is 300; --max-bytes raises the limit")
+        // .npy is streamed too, a batch at a time: a 368-byte array under --max-bytes 300 is scored.
+        let array = FixtureFiles.path("simple_rnn/input_0.npy")
+        let streamed = try rnnkit(["predict", FixtureFiles.path("simple_rnn/keras3.h5"), "--input", array,
+                                   "--max-bytes", "300"])
+        XCTAssertEqual(streamed.status, 0, streamed.stderr)
+        // Read whole: a JSON data file's text (300 / 32 = 9 bytes for --max-bytes 300).
+        let json = try writeText("data.json", "[[[1, 2, 3, 4, 5]]]")
+        try assertRefused(["predict", FixtureFiles.path("simple_rnn/keras3.h5"), "--input", json, "--max-bytes", "300"],
+                          "\(json): JSON file too large: 19 bytes, the limit is 9; --max-bytes raises the limit")
         // Model files too: an architecture JSON's text.
         let architecture = FixtureFiles.path("simple_rnn/keras3.json")
         let size = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: architecture)[.size] as? Int)

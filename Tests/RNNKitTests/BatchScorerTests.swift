@@ -42,6 +42,22 @@ final class BatchScorerTests: TemporaryFolderTestCase {
         }
     }
 
+    func testNPYIsReadABatchAtATimeAsWhole() throws {
+        var generator = SeededGenerator(seed: 5)
+        let tensor = Tensor(shape: [50, 4, 5], scalars: (0..<1000).map { _ in Float.random(in: -1...1, using: &generator) })
+        let path = temporary("x.npy")
+        try TensorFile.write([NamedTensor(name: "x", tensor: tensor)], to: path)
+        for batch in [1, 7, 50, 64] {
+            let (records, scalars) = try drain(try NPYSource(file: path, limits: .default), batch: batch)
+            XCTAssertEqual(records.count, 50, "batch \(batch)")
+            XCTAssertEqual(scalars, tensor.scalars, "batch \(batch)")
+        }
+        try Data([0x93, 0x4E, 0x55]).write(to: URL(fileURLWithPath: temporary("short.npy")))
+        XCTAssertThrowsError(try NPYSource(file: temporary("short.npy"), limits: .default)) {
+            XCTAssertEqual(($0 as? RNNKitError)?.kind, .unreadable)
+        }
+    }
+
     func testScoredOutputsEqualOneWholePredictionByteForByte() throws {
         let path = try series(200)
         let predictor = try Predictor(contentsOf: model)

@@ -6,8 +6,8 @@ import Foundation
 /// Inputs are read, cut into windows (CSV with ``Options/window``), run and written in batches
 /// of ``Options/batchSize`` samples, on three threads (reading, computing, writing), and the
 /// outputs equal those of one ``Predictor/predict(_:)`` over the whole input. CSV and NDJSON
-/// (`.ndjson`, `.jsonl`, `-` for standard input) are streamed; `.npy`, `.npz` and `.json` inputs are
-/// read whole (within ``ReadLimits``) and served in batches. Outputs stream as well: CSV and
+/// (`.ndjson`, `.jsonl`, `-` for standard input) and `.npy` are streamed; `.npz` and `.json` inputs
+/// are read whole (within ``ReadLimits``) and served in batches. Outputs stream as well: CSV and
 /// NDJSON line by line, `.npy` with its header fixed up at the end, `.npz` and `.json` written at
 /// the end; a file is written atomically, so a failed run leaves none.
 ///
@@ -135,8 +135,7 @@ public final class BatchScorer {
             case .npz:
                 sources.append(try WholeFileSource(file: path, arrays: try NPZFormat.read(path, limits: limits), named: true))
             case .npy:
-                sources.append(try WholeFileSource(file: path, arrays: [try NPYFormat.readFile(path, limits: limits)],
-                                                   named: false))
+                sources.append(try NPYSource(file: path, limits: limits))
             }
         }
         if options.window != nil && !usedWindow {
@@ -207,12 +206,12 @@ public final class BatchScorer {
     private func run(_ inputs: [String], format: TensorFile.OutputFormat, sink: FileSink, name: String,
                      progress: ((Progress) -> Void)?, skipped: ((RNNKitError) -> Void)?) throws -> Progress {
         let sources = try sources(inputs)
-        let whole = sources.compactMap { $0 as? WholeFileSource }
-        if whole.count == sources.count, whole.allSatisfy({ $0.emptyArrays != nil }) {
+        let empty = sources.compactMap { source in
+            source.emptyArrays.map { PredictionInputs.Source(file: source.file, arrays: $0.arrays, namesArrays: $0.named) }
+        }
+        if empty.count == sources.count {
             // Batches of 0 sequences: outputs of 0 rows, as a whole prediction gives them.
-            let bound = try PredictionInputs.bind(whole.map {
-                PredictionInputs.Source(file: $0.file, arrays: $0.emptyArrays!, namesArrays: $0.namesArrays)
-            }, for: predictor)
+            let bound = try PredictionInputs.bind(empty, for: predictor)
             let outputs = try predictor.predict(bound).enumerated().map { NamedTensor(name: "output_\($0)", tensor: $1) }
             try TensorFile.writer(for: outputs, as: format, nonFinite: .null, path: name)(sink)
             return Progress()

@@ -23,6 +23,13 @@ protocol ScoringSource: AnyObject {
     var fractionRead: Double? { get }
     /// At most `count` records (fewer only at the end, or where samples stop stacking); nil at the end.
     func next(_ count: Int) throws -> SourceBatch?
+    /// For a file read whole that holds no sample: its arrays (a batch of 0 still has outputs of
+    /// 0 rows, as a whole prediction gives them).
+    var emptyArrays: (arrays: [NamedTensor], named: Bool)? { get }
+}
+
+extension ScoringSource {
+    var emptyArrays: (arrays: [NamedTensor], named: Bool)? { nil }
 }
 
 /// A file read whole (`.npy`, `.npz`, `.json`, a CSV that is one sequence), served in slices.
@@ -47,9 +54,7 @@ final class WholeFileSource: ScoringSource {
 
     var fractionRead: Double? { count == 0 ? 1 : Double(offset) / Double(count) }
 
-    /// Its arrays, whole, when they hold no sample (a batch of 0 still has outputs of 0 rows).
-    var emptyArrays: [NamedTensor]? { count == 0 ? arrays : nil }
-    var namesArrays: Bool { named }
+    var emptyArrays: (arrays: [NamedTensor], named: Bool)? { count == 0 ? (arrays, named) : nil }
 
     func next(_ limit: Int) throws -> SourceBatch? {
         guard offset < count else { return nil }
@@ -64,6 +69,71 @@ final class WholeFileSource: ScoringSource {
         }
         offset += taken
         return SourceBatch(records: Array(repeating: .sample, count: taken), arrays: slices, named: named)
+    }
+}
+
+/// An `.npy` file read a batch of rows at a time: memory holds one batch, whatever the file's size.
+final class NPYSource: ScoringSource {
+    let file: String
+    private let reader: ReadableFile
+    private var decoder: NPYDecoder
+    private var offset: UInt64 = 0
+    private var rowsServed = 0
+    private let pieceSize = 1 << 20
+
+    init(file: String, limits: ReadLimits) throws {
+        self.file = file
+        reader = try ReadableFile(path: file)
+        decoder = NPYDecoder(totalBytes: reader.size, limits: limits, file: file, location: nil, streaming: true)
+        // The header first: it says the shape, and checks the data's length against the file's.
+        while decoder.parsedHeader == nil && offset < reader.size {
+            try feedPiece(upTo: 4096)
+        }
+        guard let header = decoder.parsedHeader, !header.shape.isEmpty else {
+            if decoder.parsedHeader != nil {
+                throw RNNKitError(.badUsage, "a 0-dimensional array has no batch axis", file: file)
+            }
+            _ = try decoder.finish(name: TensorFile.defaultName)  // the reason it is unreadable
+            throw RNNKitError(.unreadable, "truncated .npy file: the header is incomplete", file: file)
+        }
+    }
+
+    private func feedPiece(upTo size: Int) throws {
+        let count = Int(min(UInt64(size), reader.size - offset))
+        var bytes = [UInt8](repeating: 0, count: count)
+        try bytes.withUnsafeMutableBytes { try reader.read(into: $0, at: offset) }
+        offset += UInt64(count)
+        try bytes.withUnsafeBytes { try decoder.feed($0) }
+    }
+
+    var fractionRead: Double? { reader.size == 0 ? 1 : Double(offset) / Double(reader.size) }
+
+    /// The number of rows and the shape of one, from the header.
+    var rows: Int { decoder.parsedHeader!.shape[0] }
+    private var rowShape: [Int] { Array(decoder.parsedHeader!.shape.dropFirst()) }
+
+    func next(_ count: Int) throws -> SourceBatch? {
+        let taken = min(count, rows - rowsServed)
+        guard taken > 0 else { return nil }
+        let rowSize = rowShape.reduce(1, *)
+        let needed = taken * rowSize
+        while decoder.pendingCount < needed && offset < reader.size {
+            try feedPiece(upTo: max(pieceSize, (needed - decoder.pendingCount) * decoder.parsedHeader!.elementType.itemSize))
+        }
+        guard decoder.pendingCount >= needed else {
+            throw RNNKitError(.unreadable, "the file ended early (was it changed while being read?)", file: file)
+        }
+        rowsServed += taken
+        let header = decoder.parsedHeader!
+        let array = NamedTensor(name: TensorFile.defaultName,
+                                tensor: Tensor(shape: [taken] + rowShape, scalars: decoder.take(needed)),
+                                elementType: header.elementType, roundedIntegers: decoder.hasRoundedIntegers)
+        return SourceBatch(records: Array(repeating: .sample, count: taken), arrays: [array], named: false)
+    }
+
+    var emptyArrays: (arrays: [NamedTensor], named: Bool)? {
+        rows == 0 ? ([NamedTensor(name: TensorFile.defaultName, tensor: Tensor(shape: [0] + rowShape, scalars: []),
+                                  elementType: decoder.parsedHeader!.elementType)], false) : nil
     }
 }
 
