@@ -75,6 +75,25 @@ final class ScoringCLITests: TemporaryFolderTestCase {
             + "of shape (4, 5), got (1, 2) (skipped)\n")
     }
 
+    func testABadCSVRowIsSkippedWithARecordAndNoWindowSpansIt() throws {
+        let rows = (0..<8).map { row in (0..<5).map { "\(row).\($0)" }.joined(separator: ",") }
+        var lines = rows
+        lines[4] = "1,2,3,4"
+        let input = temporary("bad.csv")
+        try (lines.joined(separator: "\n") + "\n").write(toFile: input, atomically: false, encoding: .utf8)
+        let stopped = try RNNKitBinary.run(["predict", model, input, "--window", "4"], besides: Self.self)
+        XCTAssertEqual(stopped.status, 2)
+        XCTAssertEqual(stopped.stderr, "rnnkit: error: \(input): line 5: ragged row: 4 fields, but line 1 has 5\n")
+        let skipped = try RNNKitBinary.run(["predict", model, input, "--window", "4", "--on-error", "skip",
+                                            "--format", "ndjson"], besides: Self.self)
+        XCTAssertEqual(skipped.status, 0, skipped.stderr)
+        // Rows 0-3 make one window; the bad row 4 a record; rows 5-7 are too few for another.
+        let outputs = skipped.stdout.split(separator: "\n")
+        XCTAssertEqual(outputs.count, 2)
+        XCTAssertTrue(outputs[0].hasPrefix(#"{"output_0":["#), String(outputs[0]))
+        XCTAssertEqual(outputs[1], #"{"line":5,"error":"ragged row: 4 fields, but line 1 has 5"}"#)
+    }
+
     /// The memory bound, checked without timing: with --max-bytes 64K nothing the size of the
     /// input (or of its windows, 45 times larger) may be held, and the run still succeeds and
     /// equals runs on the same series cut into small files.
