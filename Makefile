@@ -6,7 +6,7 @@ RNNKIT := .build/debug/rnnkit
 SECONDS ?= 600
 FUZZ_TARGET ?= all
 
-.PHONY: deps build demo test fuzz clean
+.PHONY: deps build demo test fuzz spark-example clean
 
 # Installs the system packages RNNKit needs: the libraries it links, and Graphviz for `rnnkit plot`
 # (apt-get when root; otherwise says what to install).
@@ -44,6 +44,11 @@ test: deps
 # (Fuzz/README.md); fails if a run made a new finding in .build/fuzz-artifacts.
 fuzz: deps
 	Fuzz/run.sh $(FUZZ_TARGET) $(SECONDS)
+
+# Scores a Spark DataFrame through `rnnkit predict --format ndjson -` in local mode on 4 partitions and
+# checks it against a direct run (Examples/spark/README.md); installs pinned pyspark. Not run by `make test`.
+spark-example: deps
+	Examples/spark/run.sh
 
 clean:
 	rm -rf .build

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds one libFuzzer target and runs it for a while, seeded from Fixtures/.
 #
-#   Fuzz/run.sh TARGET [SECONDS]      TARGET: hdf5 | keras | json | tensors | serve_request | all;
+#   Fuzz/run.sh TARGET [SECONDS]      TARGET: hdf5 | keras | json | tensors | serve_request | ndjson | all;
 #                                     SECONDS: default 120
 #   Fuzz/run.sh build                 only build every target
 #
@@ -22,9 +22,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-target=${1:?usage: Fuzz/run.sh hdf5|keras|json|tensors|serve_request|all|build [SECONDS]}
+target=${1:?usage: Fuzz/run.sh hdf5|keras|json|tensors|serve_request|ndjson|all|build [SECONDS]}
 seconds=${2:-120}
-targets=(hdf5 keras json tensors serve_request)
+targets=(hdf5 keras json tensors serve_request ndjson)
 build=.build/fuzz
 products=$build/release
 bin=$build/bin
@@ -97,6 +97,9 @@ seed() {
                  printf '{"instances": [{"a": [1, 2], "b": [[1, 2, 3]]}, {"a": [3, 4], "b": [[4, 5, 6]]}]}' > "$corpus/named.json"
                  printf '{"inputs": {"tokens": [[1, 2, 3, 4, 5, 6]]}}' > "$corpus/tokens.json"
                  printf '{"inputs": [NaN, Infinity, -Infinity, "\\u00e9\\ud83d\\ude00"]}' > "$corpus/odd.json" ;;
+        ndjson)  printf '[[1,2,3,4,5],[1,2,3,4,5],[1,2,3,4,5],[1,2,3,4,5]]\n[1, 2\n\n{"input_layer": [[0.5,1,2,3,4]]}\r\n' > "$corpus/seed.ndjson"
+                 printf 'a,b,c,d,e\n1,2,3,4,5\n6,7,8,9,10\n1,"2",3,4,5\n1,x,3,4,5\r\n6,7,8,9,10\n1,2,3,4,5\n' > "$corpus/seed.csv"
+                 printf '[[1e3,-2,nan,Infinity,5],[1,2,3,4,5],[1,2,3,4,5],[1,2,3,4,5]]\n' > "$corpus/seed-nonfinite.ndjson" ;;
     esac
     [ "$name" = json ] && cp Fixtures/regressions/*.json "$corpus"/ 2>/dev/null || true
     [ "$name" = hdf5 ] && cp Fixtures/regressions/*.h5 "$corpus"/ 2>/dev/null || true
@@ -137,11 +140,11 @@ case $target in
         status=0
         for name in "${targets[@]}"; do link_target "$name"; run_target "$name" || status=1; done
         exit $status ;;
-    hdf5|keras|json|tensors|serve_request)
+    hdf5|keras|json|tensors|serve_request|ndjson)
         build_library
         link_target "$target"
         run_target "$target" ;;
     *)
-        echo "unknown target '$target' (hdf5, keras, json, tensors, serve_request, all, build)" >&2
+        echo "unknown target '$target' (hdf5, keras, json, tensors, serve_request, ndjson, all, build)" >&2
         exit 2 ;;
 esac

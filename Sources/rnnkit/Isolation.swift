@@ -24,6 +24,8 @@ enum Isolation {
         environment[childMarker] = "1"
         // A crash is reported by the parent in one line, not by Swift's backtracer.
         environment["SWIFT_BACKTRACE"] = "enable=no"
+        // The child's standard error is a pipe: it draws progress on the terminal only if ours is one.
+        if isatty(STDERR_FILENO) == 1 { environment[ProgressBar.environmentKey] = "1" }
         child.environment = environment
         // Held back until the child ends: a dying child's runtime report is replaced by one line.
         let errors = Pipe()

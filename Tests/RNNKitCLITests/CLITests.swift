@@ -146,10 +146,13 @@ extension CLITests {
     }
 
     func testMaxBytesBoundsPredictionInputs() throws {
-        // input_0.npy is 368 bytes; the model's HDF5 reads are bounded by the file's own size.
-        let run = try rnnkit("predict", FixtureFiles.path("simple_rnn/keras3.h5"),
-                             "--input", FixtureFiles.path("simple_rnn/input_0.npy"), "--max-bytes", "300")
+        // A JSON data file is read whole: its text is bounded (300 / 32 = 9 bytes); the model's HDF5
+        // reads are bounded by the file's own size. (An .npy is streamed a batch at a time.)
+        let folder = try makeTemporaryDirectory()
+        let json = folder.appendingPathComponent("input.json").path
+        try "[[[1, 2, 3, 4, 5]]]".write(toFile: json, atomically: false, encoding: .utf8)
+        let run = try rnnkit("predict", FixtureFiles.path("simple_rnn/keras3.h5"), "--input", json, "--max-bytes", "300")
         XCTAssertEqual(run.status, 2, run.stdout + run.stderr)
-        XCTAssertTrue(run.stderr.hasPrefix("rnnkit: error: \(FixtureFiles.path("simple_rnn/input_0.npy")): "), run.stderr)
+        XCTAssertTrue(run.stderr.hasPrefix("rnnkit: error: \(json): "), run.stderr)
     }
 }

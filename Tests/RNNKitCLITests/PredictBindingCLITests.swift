@@ -259,24 +259,27 @@ final class PredictBindingCLITests: XCTestCase {
                           "--window must be a positive number of steps, not 0")
         try assertRefused(["bench", model, "--batch", "-2"], "--batch must be a positive number of sequences, not -2")
         try assertRefused(["validate", model, "--max-bytes", "-5K"], "--max-bytes must be a positive number of bytes, not -5K")
-        try assertRefused(["predict", model], "give at least one --input file")
+        try assertRefused(["predict", model], "give at least one input file (- for standard input)")
         try assertRefused(["predict", model, "--input", input, "--frobnicate"], "Unknown option '--frobnicate'")
         try assertRefused(["predict", model, "--input", input, "--window", "many"],
                           "The value 'many' is invalid for '--window <window>'")
     }
 
     func testSizeRefusalsNameMaxBytes() throws {
-        // A 60-row token series (120 bytes of text, under the 128 that --max-bytes 1K allows a CSV)
-        // cut into 31 windows of 30 ids: 3720 bytes of float32, over 1K.
+        // CSV is streamed, windows and all: a record is bounded (128 bytes of text for --max-bytes 1K).
         let model = FixtureFiles.path("embedding_mask/keras3.h5")
-        let series = try writeText("long.csv", String(repeating: "1\n", count: 60))
-        try assertRefused(["predict", model, "--input", series, "--window", "30", "--max-bytes", "1K"],
-                          "\(series): too large: 31 windows of 30 rows would take more than 1024 bytes; "
-                            + "--max-bytes raises the limit")
-        let array = FixtureFiles.path("simple_rnn/input_0.npy")  // 368 bytes
-        try assertRefused(["predict", FixtureFiles.path("simple_rnn/keras3.h5"), "--input", array,
-                           "--max-bytes", "300"],
-                          "\(array): .npy file too large: 368 bytes, the limit is 300; --max-bytes raises the limit")
+        let series = try writeText("long.csv", "1,1\n" + String(repeating: "1,", count: 100) + "1\n")
+        try assertRefused(["predict", model, "--input", series, "--max-bytes", "1K"],
+                          "\(series): line 2: a record longer than 128 bytes; --max-bytes raises the limit")
+        // .npy is streamed too, a batch at a time: a 368-byte array under --max-bytes 300 is scored.
+        let array = FixtureFiles.path("simple_rnn/input_0.npy")
+        let streamed = try rnnkit(["predict", FixtureFiles.path("simple_rnn/keras3.h5"), "--input", array,
+                                   "--max-bytes", "300"])
+        XCTAssertEqual(streamed.status, 0, streamed.stderr)
+        // Read whole: a JSON data file's text (300 / 32 = 9 bytes for --max-bytes 300).
+        let json = try writeText("data.json", "[[[1, 2, 3, 4, 5]]]")
+        try assertRefused(["predict", FixtureFiles.path("simple_rnn/keras3.h5"), "--input", json, "--max-bytes", "300"],
+                          "\(json): JSON file too large: 19 bytes, the limit is 9; --max-bytes raises the limit")
         // Model files too: an architecture JSON's text.
         let architecture = FixtureFiles.path("simple_rnn/keras3.json")
         let size = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: architecture)[.size] as? Int)

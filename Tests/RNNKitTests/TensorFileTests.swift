@@ -595,7 +595,15 @@ final class TensorFileTests: XCTestCase {
         assertError(.badUsage, ["x.txt", "'.txt'", ".npy, .npz, .csv, .json"]) { _ = try read("x.txt") }
         assertError(.badUsage, ["no extension"]) { _ = try read("noext") }
         let t = NamedTensor(name: "x", tensor: Tensor(shape: [1], scalars: [1]))
-        assertError(.badUsage, ["'.csv'", ".npy, .npz, .json"]) { try TensorFile.write([t], to: path("x.csv")) }
+        assertError(.badUsage, ["'.txt'", ".npy, .npz, .json, .csv, .ndjson, .jsonl"]) {
+            try TensorFile.write([t], to: path("y.txt"))
+        }
+        // CSV and NDJSON are written one sample per line.
+        try TensorFile.write([NamedTensor(name: "x", tensor: Tensor(shape: [2, 2], scalars: [1, 2, 3, 4]))],
+                             to: path("x.csv"))
+        XCTAssertEqual(try String(contentsOfFile: path("x.csv"), encoding: .utf8), "x_0,x_1\n1.0,2.0\n3.0,4.0\n")
+        try TensorFile.write([t], to: path("x.jsonl"))
+        XCTAssertEqual(try String(contentsOfFile: path("x.jsonl"), encoding: .utf8), "{\"x\":1.0}\n")
         // Extensions are matched without regard to case.
         try TensorFile.write([t], to: path("UP.NPY"))
         XCTAssertEqual(try read("UP.NPY")[0].tensor.scalars, [1])

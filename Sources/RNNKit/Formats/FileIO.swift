@@ -113,6 +113,28 @@ final class FileSink {
         }
     }
 
+    /// Overwrites bytes already written at `offset` (a header fixed up at the end); the next
+    /// `write` still appends.
+    func write(_ bytes: [UInt8], at offset: Int) throws {
+        var done = 0
+        try bytes.withUnsafeBytes { raw in
+            while done < raw.count {
+                let n = pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(offset + done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw RNNKitError(.badUsage, "cannot write: \(String(cString: strerror(errno)))", file: path)
+                }
+                done += n
+            }
+        }
+    }
+
+    /// Whether `write(_:at:)` works: a regular file, not a pipe or terminal.
+    var isSeekable: Bool {
+        var info = stat()
+        return fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    }
+
     func write(_ data: Data) throws { try data.withUnsafeBytes { try write($0) } }
     func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
 
@@ -259,4 +281,88 @@ struct LittleEndianBytes {
     func u16(_ at: Int) -> UInt16 { UInt16(bytes[base + at]) | UInt16(bytes[base + at + 1]) << 8 }
     func u32(_ at: Int) -> UInt32 { UInt32(u16(at)) | UInt32(u16(at + 2)) << 16 }
     func u64(_ at: Int) -> UInt64 { UInt64(u32(at)) | UInt64(u32(at + 4)) << 32 }
+}
+
+/// A file (or standard input) read front to back in pieces, for readers that stream: the bytes not
+/// yet consumed stay in `buffer[start...]`; `fill` appends the next piece. Reads a named file only
+/// if it is a regular file; `-` is standard input (a pipe or a terminal too).
+final class SequentialInput {
+    /// The file, `standard input` for `-`, for messages.
+    let name: String
+    /// Bytes read and not yet consumed are `buffer[start..<buffer.count]`.
+    private(set) var buffer: [UInt8] = []
+    private(set) var start = 0
+    /// Whether the end of the input was reached.
+    private(set) var atEnd = false
+    /// Bytes consumed so far, and the file's size (nil for standard input), for progress.
+    private(set) var consumed: UInt64 = 0
+    let size: UInt64?
+    private let fd: Int32
+    private let owned: Bool
+    let pieceSize: Int
+
+    init(path: String, pieceSize: Int = 1 << 20) throws {
+        self.pieceSize = pieceSize
+        if path == "-" {
+            name = "standard input"
+            fd = STDIN_FILENO
+            owned = false
+            size = nil
+            return
+        }
+        name = path
+        let file = Foundation.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard file >= 0 else {
+            throw RNNKitError(.unreadable, "cannot open: \(String(cString: strerror(errno)))", file: path)
+        }
+        var info = stat()
+        guard fstat(file, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            Foundation.close(file)
+            throw RNNKitError(.unreadable, "not a regular file", file: path)
+        }
+        fd = file
+        owned = true
+        size = UInt64(max(0, info.st_size))
+    }
+
+    deinit { if owned { Foundation.close(fd) } }
+
+    /// The unconsumed bytes.
+    var pending: Int { buffer.count - start }
+
+    /// Reads the next piece; false at the end of the input.
+    @discardableResult
+    func fill() throws -> Bool {
+        guard !atEnd else { return false }
+        if start > 0 && start >= buffer.count / 2 {
+            buffer.removeSubrange(0..<start)
+            start = 0
+        }
+        let old = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: pieceSize))
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress! + old, pieceSize) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let message = String(cString: strerror(errno))
+                buffer.removeSubrange(old...)
+                throw RNNKitError(.unreadable, "read error: \(message)", file: name)
+            }
+            buffer.removeSubrange((old + n)...)
+            if n == 0 { atEnd = true }
+            return n > 0
+        }
+    }
+
+    /// Marks `count` pending bytes as consumed.
+    func consume(_ count: Int) {
+        start += count
+        consumed += UInt64(count)
+    }
+
+    /// How much of a named file was consumed, 0...1 (nil for standard input).
+    var fractionDone: Double? {
+        guard let size, size > 0 else { return nil }
+        return min(1, Double(consumed) / Double(size))
+    }
 }

@@ -49,7 +49,7 @@ public enum PredictionInputs {
         var readCSV = false
         for path in paths {
             let source: Source
-            switch try TensorFile.kind(of: path, writing: false) {
+            switch path == "-" ? .ndjson : try TensorFile.kind(of: path, writing: false) {
             case .csv:
                 readCSV = true
                 let spec = specs.indices.contains(arraysBefore) ? specs[arraysBefore] : nil
@@ -58,6 +58,9 @@ public enum PredictionInputs {
                 source = Source(file: path, arrays: [array], namesArrays: false)
             case .json:
                 let (arrays, named) = try JSONTensorFormat.readNamingArrays(path, limits: limits)
+                source = Source(file: path, arrays: arrays, namesArrays: named)
+            case .ndjson:
+                let (arrays, named) = try NDJSONFormat.read(path, limits: limits)
                 source = Source(file: path, arrays: arrays, namesArrays: named)
             case .npz:
                 source = Source(file: path, arrays: try NPZFormat.read(path, limits: limits), namesArrays: true)

@@ -77,6 +77,9 @@ enum CSVFormat {
         var hasHeader = false
         var allIntegers = true
         var roundedIntegers = false
+        /// Whether the first record (the header or the first row) was seen, and its line.
+        var sawFirst = false
+        var columnsLine = 0
     }
 
     /// One field of a record: its content range (inside the quotes, if quoted) and whether the
@@ -89,16 +92,20 @@ enum CSVFormat {
     }
 
     static func parse(_ bytes: [UInt8], path: String) throws -> Table {
-        try bytes.withUnsafeBufferPointer { try parse($0, path: path) }
+        var table = Table()
+        _ = try bytes.withUnsafeBufferPointer { try parse($0, path: path, into: &table, firstLine: 1) }
+        return table
     }
 
-    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, path: String) throws -> Table {
-        var table = Table()
+    /// Parses the records of `bytes`, whose first line is line `firstLine` of the file, adding
+    /// their rows to `table` (which carries the header and column count from earlier pieces).
+    /// A bad record throws; with `onBadRecord` it is passed the error and the rows read before
+    /// it, and parsing goes on with the next record. Returns the line after the last.
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, path: String, into table: inout Table, firstLine: Int,
+                      onBadRecord: ((RNNKitError, _ rowsBefore: Int) throws -> Void)? = nil) throws -> Int {
         let count = bytes.count
-        var position = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
-        var line = 1
-        var columnsLine = 0
-        var sawFirst = false
+        var position = firstLine == 1 && bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        var line = firstLine
         var fields: [Field] = []
 
         func error(_ message: String, _ at: Int) -> RNNKitError {
@@ -116,8 +123,11 @@ enum CSVFormat {
         @inline(__always) func endsField(_ c: UInt8) -> Bool { c == comma || c == lf || c == cr }
 
         while position < count {
+          let recordLine = line
+          let valuesBefore = table.values.count
+          var recordEnded = false
+          do {
             // One record.
-            let recordLine = line
             fields.removeAll(keepingCapacity: true)
             var endOfRecord = false
             while !endOfRecord {
@@ -163,18 +173,19 @@ enum CSVFormat {
                     endOfRecord = true
                 }
             }
+            recordEnded = true
             if fields.count == 1 && fields[0].isEmpty { continue }  // blank line
 
-            if !sawFirst {
-                sawFirst = true
+            if !table.sawFirst {
+                table.sawFirst = true
                 table.columns = fields.count
-                columnsLine = recordLine
+                table.columnsLine = recordLine
                 if fields.allSatisfy({ number($0) == nil }) && fields.contains(where: { !$0.isEmpty }) {
                     table.hasHeader = true
                     continue
                 }
             } else if fields.count != table.columns {
-                throw error("ragged row: \(fields.count) fields, but line \(columnsLine) has \(table.columns)",
+                throw error("ragged row: \(fields.count) fields, but line \(table.columnsLine) has \(table.columns)",
                             recordLine)
             }
             for (index, field) in fields.enumerated() {
@@ -194,8 +205,20 @@ enum CSVFormat {
                 if parsed.isInteger && !parsed.exactInteger { table.roundedIntegers = true }
             }
             table.rows += 1
+          } catch let error as RNNKitError {
+            guard let onBadRecord, error.location == "line \(recordLine)" else { throw error }
+            table.values.removeSubrange(valuesBefore...)
+            // Skip the rest of the record.
+            while !recordEnded, position < count, bytes[position] != lf, bytes[position] != cr { position += 1 }
+            if !recordEnded, position < count {
+                if bytes[position] == cr, position + 1 < count, bytes[position + 1] == lf { position += 1 }
+                position += 1
+            }
+            if !recordEnded { line = recordLine + 1 }
+            try onBadRecord(error, table.rows)
+          }
         }
-        return table
+        return line
     }
 
     /// A parsed number: `value` is nil when a finite literal overflows float32.

@@ -100,7 +100,11 @@ struct NPYDecoder {
     private var scalars: [Float] = []
     private var roundedIntegers = false
 
-    init(totalBytes: UInt64, limits: ReadLimits, file: String, location: String?) {
+    /// Whether the elements are taken out batch by batch (`take`): nothing is reserved for all.
+    let streaming: Bool
+
+    init(totalBytes: UInt64, limits: ReadLimits, file: String, location: String?, streaming: Bool = false) {
+        self.streaming = streaming
         self.totalBytes = totalBytes
         self.limits = limits
         self.file = file
@@ -182,7 +186,7 @@ struct NPYDecoder {
         header = parsed
         elementCount = count
         expectedDataBytes = UInt64(bytes)
-        scalars.reserveCapacity(count)
+        if !streaming { scalars.reserveCapacity(count) }
         carry.reserveCapacity(itemSize)
     }
 
@@ -250,6 +254,21 @@ struct NPYDecoder {
         case .uint64: integers(UInt64.self)
         case .bool: each(UInt8.self) { $0 == 0 ? 0 : 1 }
         }
+    }
+
+    /// The array's shape and element type, once the header is parsed.
+    var parsedHeader: NPYHeader? { header }
+    /// Elements decoded and not yet taken.
+    var pendingCount: Int { scalars.count }
+    /// Whether every byte of the data was fed.
+    var complete: Bool { header != nil && dataBytes == expectedDataBytes && carry.isEmpty }
+    var hasRoundedIntegers: Bool { roundedIntegers }
+
+    /// The first `count` decoded elements, removed (streaming).
+    mutating func take(_ count: Int) -> [Float] {
+        let taken = Array(scalars.prefix(count))
+        scalars.removeFirst(min(count, scalars.count))
+        return taken
     }
 
     /// The tensor, once every byte has been fed.

@@ -81,16 +81,16 @@ public struct NamedTensor: Sendable, Equatable {
 /// it (the `.npz` entry, `line N` of a CSV file, the JSON pointer of a JSON value).
 public enum TensorFile {
     /// The file kinds, chosen by extension (case-insensitive).
-    enum Kind: String { case npy, npz, csv, json }
+    enum Kind: String { case npy, npz, csv, json, ndjson }
 
-    static let readableExtensions = ".npy, .npz, .csv, .json"
-    static let writableExtensions = ".npy, .npz, .json"
+    static let readableExtensions = ".npy, .npz, .csv, .json, .ndjson, .jsonl"
+    static let writableExtensions = ".npy, .npz, .json, .csv, .ndjson, .jsonl"
     /// The name of the array in a file that holds one unnamed array.
     static let defaultName = "input_0"
 
     static func kind(of path: String, writing: Bool) throws -> Kind {
         let ext = (path as NSString).pathExtension.lowercased()
-        if let kind = Kind(rawValue: ext), !(writing && kind == .csv) { return kind }
+        if let kind = Kind(rawValue: ext == "jsonl" ? "ndjson" : ext) { return kind }
         let what = ext.isEmpty ? "no extension" : "unsupported extension '.\(ext)'"
         let supported = writing ? writableExtensions : readableExtensions
         throw RNNKitError(.badUsage, "\(what): data files must end in \(supported)", file: path)
@@ -104,6 +104,8 @@ public enum TensorFile {
     ///   Shape `[1, rows, columns]`, or with `csvWindow: W` the `rows - W + 1` overlapping windows of
     ///   `W` rows, shape `[rows - W + 1, W, columns]`.
     /// - `.json`: a nested array of numbers (named `input_0`) or an object `{name: nested array}`.
+    /// - `.ndjson`, `.jsonl`: one sample per line (as a `.json` file, without the batch axis),
+    ///   stacked into arrays with a batch axis; `-` reads standard input.
     public static func read(_ path: String, csvWindow: Int? = nil,
                             limits: ReadLimits = .default) throws -> [NamedTensor] {
         let kind = try kind(of: path, writing: false)
@@ -115,6 +117,7 @@ public enum TensorFile {
         case .npz: return try NPZFormat.read(path, limits: limits)
         case .csv: return [try CSVFormat.read(path, window: csvWindow, limits: limits)]
         case .json: return try JSONTensorFormat.read(path, limits: limits)
+        case .ndjson: return try NDJSONFormat.read(path, limits: limits).arrays
         }
     }
 
