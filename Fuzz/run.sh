@@ -45,10 +45,10 @@ link_target() {
     while IFS= read -r map; do maps+=(-Xcc "-fmodule-map-file=$map"); done < <(
         find Sources "$build"/checkouts/*/Sources -maxdepth 2 -name module.modulemap
         ls "$products"/*.build/module.modulemap 2>/dev/null || true)
-    # RNNKit, ZIPFoundation and the C targets; never the CLI (it has a main) nor the tests.
+    # RNNKit, ZIPFoundation, SwiftProtobuf and the C targets; never the CLI (it has a main) nor the tests.
     for dir in "$products"/*.build; do
         case $(basename "$dir") in
-            RNNKit.build|ZIPFoundation.build|C*.build) objects+=("$dir"/*.o) ;;
+            RNNKit.build|ZIPFoundation.build|SwiftProtobuf.build|C*.build) objects+=("$dir"/*.o) ;;
         esac
     done
     mkdir -p "$bin"

@@ -5,15 +5,16 @@ Usage (from the repository root; not part of `make test`):
 
     pip install onnx==1.23.2 onnxruntime==1.32.0 numpy==2.4.6   # or -r Fixtures/interop/requirements.txt
     swift build --product rnnkit
-    python3 Fixtures/interop/check_onnx_export.py [--rnnkit PATH] [--opset N] [--fixture NAME] [--keep DIR]
+    python3 Fixtures/interop/check_onnx_export.py [--rnnkit PATH] [--opset N] [--also-opsets 14,18,21]
+        [--fixture NAME] [--keep DIR]
 
 For every fixture in Fixtures/manifest.json and every Keras-made source file (keras3.keras,
-keras3.h5, tfkeras.h5), `rnnkit convert SOURCE OUT.onnx --opset N` writes an ONNX model, which must
+keras3.h5, tfkeras.h5; keras3.keras also at each of --also-opsets), `rnnkit convert SOURCE OUT.onnx
+--opset N` writes an ONNX model, which must
 pass `onnx.checker.check_model(full_check=True)` (types and shapes inferred). ONNX Runtime (CPU)
 then runs it on Fixtures/<fixture>/input_<i>.npy, fed by the model's input names, and each output
 is compared with Fixtures/<fixture>/expected_<writer of the source>_<i>.npy (pass <= 1e-5 max abs
-difference). The graph's inputs and outputs must have the Keras names, and the batch axis must be
-dynamic. A conversion refused by rnnkit (exit 1) is listed with its reason; a refusal is expected
+difference). The batch axis of every graph input and output must be the dynamic `batch`. A conversion refused by rnnkit (exit 1) is listed with its reason; a refusal is expected
 exactly for the fixtures in EXPECTED_REFUSALS (masked recurrent layers; activations ONNX's recurrent
 operators lack), with that reason in the message.
 
@@ -103,6 +104,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rnnkit", default=os.path.join(REPO, ".build", "debug", "rnnkit"))
     parser.add_argument("--opset", type=int, default=None, help="passed to rnnkit convert (default: rnnkit's)")
+    parser.add_argument("--also-opsets", default="14,18,21",
+                        help="comma-separated opsets to convert keras3.keras with as well ('' for none)")
     parser.add_argument("--fixture", action="append", help="only these fixtures")
     parser.add_argument("--keep", help="write the .onnx files here instead of a temporary folder")
     args = parser.parse_args()
@@ -110,22 +113,26 @@ def main():
     chosen = args.fixture or fixtures
     folder = args.keep or tempfile.mkdtemp(prefix="rnnkit-onnx-")
     os.makedirs(folder, exist_ok=True)
-    rows, failures, passes, refusals = [], 0, 0, 0
+    also = [int(o) for o in args.also_opsets.split(",") if o]
+    columns = [(source, args.opset) for source in SOURCES] + [("keras3.keras", o) for o in also]
+    rows, failures, passes, refusals, reasons = [], 0, 0, 0, []
     for name in chosen:
         cells, operators = [], set()
-        for source in SOURCES:
+        for source, opset in columns:
             if not os.path.exists(os.path.join(FIXTURES, name, source)):
                 cells.append("-")
                 continue
-            status, detail = run_fixture(args.rnnkit, name, source, folder, args.opset)
+            status, detail = run_fixture(args.rnnkit, name, source, folder, opset)
             if status == "pass":
                 passes += 1
-                worst, ops, opset = detail
+                worst, ops, _ = detail
                 operators.update(ops)
                 cells.append(f"{worst:.1e}")
             elif status == "refused":
                 refusals += 1
-                cells.append("refused: " + detail.replace("|", "\\|"))
+                if detail not in reasons:
+                    reasons.append(detail)
+                cells.append(f"refused [{reasons.index(detail) + 1}]")
             else:
                 failures += 1
                 cells.append("**FAIL**: " + detail.replace("|", "\\|"))
@@ -136,17 +143,20 @@ def main():
         "",
         f"Written by `Fixtures/interop/check_onnx_export.py` (onnx {onnx.__version__}, onnxruntime "
         f"{ort.__version__}, numpy {np.__version__}, python {platform.python_version()}, CPU), "
-        f"opset {args.opset or 'default (17)'}.",
+        f"opset {args.opset or 'default (17)'} for the three sources, and keras3.keras again at opsets "
+        f"{', '.join(map(str, also)) or 'none'}.",
         "",
         "Each fixture's Keras-made files converted with `rnnkit convert SOURCE OUT.onnx`, checked by "
         "`onnx.checker.check_model(full_check=True)` and run by ONNX Runtime; a number is the max abs "
         f"difference from Keras's expected outputs over all outputs (pass <= {TOLERANCE:g}).",
         "",
-        "| fixture | " + " | ".join(SOURCES) + " | recurrent operators |",
-        "|---|" + "---|" * (len(SOURCES) + 1),
+        "| fixture | " + " | ".join(s if o is None else f"{s}, opset {o}" for s, o in columns)
+        + " | recurrent operators |",
+        "|---|" + "---|" * (len(columns) + 1),
     ]
     for name, cells, ops in rows:
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {ops} |")
+    lines += [""] + [f"[{i + 1}] {reason}" + ("  " if i + 1 < len(reasons) else "") for i, reason in enumerate(reasons)]
     lines += ["", f"{passes} passed, {refusals} refused as expected, {failures} failed."]
     print("\n".join(lines[-1:]))
     if not args.fixture:

@@ -138,7 +138,8 @@ final class ONNXExportTests: XCTestCase {
         let cases = [
             ("masking_gru/keras3.keras", "gru", "cannot export GRU to ONNX exactly: its input carries a Keras mask"),
             ("embedding_mask/tfkeras.h5", "lstm", "cannot export LSTM to ONNX exactly: its input carries a Keras mask"),
-            ("activations_more/keras3.keras", "selu_rnn", "ONNX's RNN operator has no selu activation"),
+            ("activations_more/keras3.keras", "selu_rnn", "ONNX's RNN operator has no selu activation "
+             + "(and 4 more layer(s) refused: "),
         ]
         for (file, layer, message) in cases {
             let model = try Model.load(contentsOf: FixtureFiles.path(file))
@@ -148,6 +149,15 @@ final class ONNXExportTests: XCTestCase {
                 XCTAssertEqual(error?.location, layer, file)
                 XCTAssertTrue(error?.message.contains(message) == true, "\(file): \(String(describing: error))")
             }
+        }
+        // Every layer that stops the export is named, not only the first.
+        let branches = try Model.load(contentsOf: FixtureFiles.path("activations_more/tfkeras.h5"))
+        XCTAssertThrowsError(try ONNXExport.serialized(branches)) { error in
+            let message = (error as? RNNKitError)?.message ?? ""
+            for layer in ["swish_gru", "relu6_rnn", "gelu_lstm", "exponential_rnn"] {
+                XCTAssertTrue(message.contains(layer), "\(layer): \(message)")
+            }
+            XCTAssertFalse(message.contains("softplus_rnn"), message)
         }
         let model = try Model.load(contentsOf: FixtureFiles.path("simple_rnn/keras3.keras"))
         XCTAssertThrowsError(try ONNXExport.serialized(model, opset: 13)) { error in

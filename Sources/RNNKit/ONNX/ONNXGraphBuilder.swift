@@ -18,6 +18,8 @@ struct ONNXGraphBuilder {
     private(set) var nodes: [Onnx_NodeProto] = []
     private(set) var initializers: [Onnx_TensorProto] = []
     private var values: [TensorRef: ONNXValue] = [:]
+    /// Each layer's initializer names by tensor name, made once however often the layer is called.
+    private var layerInitializers: [String: [String: String]] = [:]
     private var counter = 0
 
     init(model: Model, opset: Int) {
@@ -39,23 +41,42 @@ struct ONNXGraphBuilder {
             graph.input.append(Self.valueInfo(ref.layer, type: type, shape: input.batchShape,
                                               dynamicName: { axis in axis == 0 ? "batch" : "\(ref.layer)_dim\(axis)" }))
         }
+        // Every layer is tried, so that a refusal names all the layers that stop the export.
+        var refusals: [RNNKitError] = []
+        var refusedLayers: Set<String> = []
         for id in analysis.order {
             let layer = model.layers[id.layer]
             guard let kind = layer.kind, !layer.isInput else { continue }
             let node = layer.nodes[id.node]
+            // A layer fed by a refused one is left out silently: its inputs do not exist.
+            if node.inputs.contains(where: { refusedLayers.contains($0.layer) }) {
+                refusedLayers.insert(layer.name)
+                continue
+            }
             let inputs = try node.inputs.map { ref -> ONNXValue in
                 guard let value = values[ref] else {
                     throw RNNKitError(.invalidModel, "no ONNX value for \(ref)", location: layer.name)
                 }
                 return value
             }
-            let shapes = node.inputs.map { analysis.shape(of: $0, in: model) ?? [] }
-            let outputs = try emit(kind, layer: layer, inputs: inputs, inputShapes: shapes)
-            for (index, output) in outputs.enumerated() {
-                values[TensorRef(layer: layer.name, node: id.node, index: index)] = output
+            do {
+                for (index, output) in try emit(kind, layer: layer, inputs: inputs).enumerated() {
+                    values[TensorRef(layer: layer.name, node: id.node, index: index)] = output
+                }
+            } catch let error as RNNKitError where error.kind == .invalidModel {
+                refusals.append(error)
+                refusedLayers.insert(layer.name)
             }
         }
-        let outputNames = Self.outputNames(model.outputs)
+        if var first = refusals.first {
+            if refusals.count > 1 {
+                let others = refusals.dropFirst().compactMap(\.location).joined(separator: ", ")
+                first.message += " (and \(refusals.count - 1) more layer(s) refused: \(others))"
+            }
+            throw first
+        }
+        let inputNames = Set(graph.input.map(\.name))
+        let outputNames = Self.outputNames(model.outputs).map { inputNames.contains($0) ? $0 + "_output" : $0 }
         for (ref, name) in zip(model.outputs, outputNames) {
             guard let value = values[ref] else {
                 throw RNNKitError(.invalidModel, "model output \(ref) is not computed")
@@ -120,8 +141,7 @@ struct ONNXGraphBuilder {
     /// The ONNX nodes of one call of a layer; returns its outputs in Keras's order. The switch
     /// is exhaustive: a new layer kind does not compile until it is given a form here, or sent
     /// to `ONNXExport.noONNXForm`.
-    mutating func emit(_ kind: LayerKind, layer: ModelLayer, inputs: [ONNXValue],
-                       inputShapes: [Shape]) throws -> [ONNXValue] {
+    mutating func emit(_ kind: LayerKind, layer: ModelLayer, inputs: [ONNXValue]) throws -> [ONNXValue] {
         let name = layer.name
         switch kind {
         case .input:
@@ -205,9 +225,10 @@ struct ONNXGraphBuilder {
         return ONNXValue(name: output, masked: input.masked)
     }
 
-    /// The layer's weights in the onnx layout as initializers named `<layer>.<tensor>`; returns
-    /// the initializer names by tensor name.
+    /// The layer's weights in the onnx layout as initializers named `<layer>.<tensor>` (once
+    /// for a shared layer); returns the initializer names by tensor name.
     mutating func initializer(_ layer: String, kind: LayerKind, weights: [String: Tensor]) throws -> [String: String] {
+        if let made = layerInitializers[layer] { return made }
         let tensors: [String: Tensor]
         do {
             tensors = try LayoutConversion.export(weights, of: kind, to: .onnx)
@@ -221,6 +242,7 @@ struct ONNXGraphBuilder {
             initializers.append(Self.floatTensor(name, tensors[key]!))
             names[key] = name
         }
+        layerInitializers[layer] = names
         return names
     }
 
