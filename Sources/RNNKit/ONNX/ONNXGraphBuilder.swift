@@ -276,10 +276,11 @@ struct ONNXGraphBuilder {
 
     // MARK: - Nodes and constants
 
-    /// A fresh value name.
+    /// A fresh value name. It starts with "/", which no Keras layer name holds, so that it
+    /// never meets a graph input or output (layer names) or an initializer (`<layer>.<tensor>`).
     mutating func fresh(_ hint: String) -> String {
         counter += 1
-        return "\(hint)_\(counter)"
+        return "/\(hint)_\(counter)"
     }
 
     /// Appends a node; returns its first output (named after the operator unless `outputs` names them).
