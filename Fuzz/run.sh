@@ -21,9 +21,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-target=${1:?usage: Fuzz/run.sh hdf5|keras|json|tensors|all|build [SECONDS]}
+target=${1:?usage: Fuzz/run.sh hdf5|keras|json|tensors|onnx|all|build [SECONDS]}
 seconds=${2:-120}
-targets=(hdf5 keras json tensors)
+targets=(hdf5 keras json tensors onnx)
 build=.build/fuzz
 products=$build/release
 bin=$build/bin
@@ -84,6 +84,7 @@ seed() {
                  printf 'a,b,c\n1,2,3\n4,5,6\n7,8,9\n' > "$corpus/seed.csv"
                  printf '[[[1, 2], [3, 4]], [[5, 6], [7, 8]]]' > "$corpus/seed.json"
                  printf '{"input_0": [[1, 2, 3]], "input_1": [[0.5]]}' > "$corpus/seed-object.json" ;;
+        onnx)    cp Fuzz/seeds/onnx/*.onnx "$corpus"/ ;;
     esac
     [ "$name" = json ] && cp Fixtures/regressions/*.json "$corpus"/ 2>/dev/null || true
     [ "$name" = hdf5 ] && cp Fixtures/regressions/*.h5 "$corpus"/ 2>/dev/null || true
@@ -124,11 +125,11 @@ case $target in
         status=0
         for name in "${targets[@]}"; do link_target "$name"; run_target "$name" || status=1; done
         exit $status ;;
-    hdf5|keras|json|tensors)
+    hdf5|keras|json|tensors|onnx)
         build_library
         link_target "$target"
         run_target "$target" ;;
     *)
-        echo "unknown target '$target' (hdf5, keras, json, tensors, all, build)" >&2
+        echo "unknown target '$target' (hdf5, keras, json, tensors, onnx, all, build)" >&2
         exit 2 ;;
 esac

@@ -51,4 +51,27 @@ final class ONNXConvertCLITests: TemporaryFolderTestCase {
         let help = try rnnkit("convert", "--help")
         XCTAssertTrue(help.stdout.contains("ONNX operator set for .onnx, 14 to 21 (default 17)"), help.stdout)
     }
+
+    func testSummaryAndValidateReadTheONNXBack() throws {
+        let target = temporary("m.onnx")
+        XCTAssertEqual(try rnnkit("convert", FixtureFiles.path("bidirectional_none/tfkeras.h5"), target).status, 0)
+        let summary = try rnnkit("summary", target)
+        XCTAssertEqual(summary.status, 0, summary.stderr)
+        XCTAssertTrue(summary.stdout.hasPrefix("ONNX model: IR version 8, opsets ai.onnx 17, produced by rnnkit "),
+                      summary.stdout)
+        XCTAssertTrue(summary.stdout.contains("\n GRU  1\n"), summary.stdout)
+        let json = try rnnkit("summary", target, "--json")
+        XCTAssertTrue(json.stdout.contains("\"format\" : \"onnx\""), json.stdout)
+        let valid = try rnnkit("validate", target)
+        XCTAssertEqual(valid.status, 0, valid.stderr)
+        XCTAssertEqual(valid.stdout, "\(target): valid (0 warning(s))\n")
+        let predict = try rnnkit("predict", target, "--input", FixtureFiles.path("bidirectional_none/input_0.npy"))
+        XCTAssertEqual(predict.status, 2)
+        XCTAssertTrue(predict.stderr.contains("an ONNX model: RNNKit runs and converts Keras models"), predict.stderr)
+        let truncated = temporary("t.onnx")
+        try Data(try Data(contentsOf: URL(fileURLWithPath: target)).prefix(200)).write(to: URL(fileURLWithPath: truncated))
+        let broken = try rnnkit("validate", truncated)
+        XCTAssertEqual(broken.status, 2)
+        XCTAssertTrue(broken.stderr.contains("\(truncated): not an ONNX model"), broken.stderr)
+    }
 }

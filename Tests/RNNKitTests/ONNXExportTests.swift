@@ -32,13 +32,7 @@ final class ONNXExportTests: XCTestCase {
     }
 
     private func dims(_ value: Onnx_ValueInfoProto) -> [String] {
-        value.type.tensorType.shape.dim.map { dim in
-            switch dim.value {
-            case .dimValue(let size)?: String(size)
-            case .dimParam(let name)?: name
-            case nil: "?"
-            }
-        }
+        ONNXModelInfo.port(value).dimensions
     }
 
     func testEncoderDecoderPassesTheEncoderStatesAsInitialStates() throws {
@@ -163,5 +157,54 @@ final class ONNXExportTests: XCTestCase {
         XCTAssertThrowsError(try ONNXExport.serialized(model, opset: 13)) { error in
             XCTAssertEqual((error as? RNNKitError)?.message, "opset 13 is not one RNNKit writes: use 14 to 21")
         }
+    }
+
+    // MARK: - Reading ONNX files (summary, validate)
+
+    func testWhatIsWrittenReadsBack() throws {
+        let model = try Model.load(contentsOf: FixtureFiles.path("seq2seq/keras3.keras"))
+        let info = try ONNXModelInfo(bytes: ONNXExport.serialized(model), source: "m.onnx")
+        XCTAssertEqual(info.inputs.map(\.name), ["input_layer", "input_layer_1"])
+        XCTAssertEqual(info.inputs[0].dimensions, ["batch", "input_layer_dim1", "4"])
+        XCTAssertEqual(info.inputs[0].elementType, "float")
+        XCTAssertEqual(info.outputs.map(\.name), ["dense"])
+        XCTAssertEqual(info.outputs[0].dimensions, ["batch", "?", "3"])
+        XCTAssertEqual(info.opsets, ["ai.onnx": 17])
+        XCTAssertEqual(info.irVersion, 8)
+        XCTAssertEqual(info.operatorCounts["LSTM"], 2)
+        XCTAssertEqual(info.problems, [])
+        XCTAssertTrue(info.table.hasPrefix("ONNX model: IR version 8, opsets ai.onnx 17, produced by rnnkit"), info.table)
+    }
+
+    func testGraphProblemsAreListedAndBrokenBytesRefused() throws {
+        var relu = Onnx_NodeProto()
+        relu.opType = "Relu"
+        relu.input = ["missing"]
+        relu.output = ["y"]
+        var again = relu
+        again.input = ["y"]
+        var output = Onnx_ValueInfoProto()
+        output.name = "z"
+        var weight = ONNXGraphBuilder.floatTensor("w", Tensor(shape: [2], scalars: [1, 2]))
+        weight.dims = [3]
+        var proto = Onnx_ModelProto()
+        proto.irVersion = 8
+        proto.graph.node = [relu, again]
+        proto.graph.output = [output]
+        proto.graph.initializer = [weight]
+        let info = try ONNXModelInfo(bytes: proto.serializedData(), source: "bad.onnx")
+        XCTAssertEqual(info.problems.map(\.description), [
+            "error: /opset_import: no opset for the default domain (ai.onnx)",
+            "error: initializer w: raw data of 8 bytes does not fill shape [3]",
+            "error: node 0 (Relu): input 'missing' is not made before this node",
+            "error: node 1 (Relu): 'y' is defined more than once",
+            "error: output z: no node, input or initializer makes it",
+        ])
+        XCTAssertThrowsError(try ONNXModelInfo(bytes: Data([0x08, 0x08, 0x3A, 0xFF]), source: "t.onnx")) { error in
+            XCTAssertEqual((error as? RNNKitError)?.kind, .unreadable)
+            XCTAssertTrue((error as? RNNKitError)?.message.hasPrefix("not an ONNX model") == true, "\(error)")
+        }
+        XCTAssertTrue(ONNXModelInfo.looksLikeONNX([0x08, 0x08, 0x12, 0x06]))
+        XCTAssertFalse(ONNXModelInfo.looksLikeONNX(Array("{\"a\"".utf8)))
     }
 }
