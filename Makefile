@@ -2,7 +2,7 @@
 SWIFT ?= swift
 APT_PACKAGES := libhdf5-dev libjson-c-dev pkg-config graphviz
 RNNKIT := .build/debug/rnnkit
-# make fuzz: seconds per libFuzzer target, and which target (hdf5, keras, json, tensors or all).
+# make fuzz: seconds per libFuzzer target, and which target (hdf5, keras, json, tensors, onnx or all).
 SECONDS ?= 600
 FUZZ_TARGET ?= all
 

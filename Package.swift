@@ -10,6 +10,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        // ONNX export: the ModelProto messages of Sources/RNNKit/ONNX/onnx.pb.swift.
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         // `swift package generate-documentation --target RNNKit` (the DocC catalog in Sources/RNNKit).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
         // `rnnkit serve`: the HTTP server (Hummingbird 2 on swift-nio), signals, logs and metrics.
@@ -37,6 +39,7 @@ let package = Package(
             dependencies: [
                 "CHDF5", "CJSONC", "CRNNKitKernels",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]),
         // The TensorFlow Serving-compatible HTTP server behind `rnnkit serve`: request and response
         // codecs, dynamic batching, streaming sessions, metrics. Uses only RNNKit's public API.

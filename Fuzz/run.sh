@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds one libFuzzer target and runs it for a while, seeded from Fixtures/.
 #
-#   Fuzz/run.sh TARGET [SECONDS]      TARGET: hdf5 | keras | json | tensors | serve_request | ndjson | all;
-#                                     SECONDS: default 120
+#   Fuzz/run.sh TARGET [SECONDS]      TARGET: hdf5 | keras | json | tensors | serve_request | ndjson |
+#                                     onnx | all; SECONDS: default 120
 #   Fuzz/run.sh build                 only build every target
 #
 # RNNKit (and ZIPFoundation) are compiled once with coverage, AddressSanitizer and -enable-testing
@@ -22,9 +22,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-target=${1:?usage: Fuzz/run.sh hdf5|keras|json|tensors|serve_request|ndjson|all|build [SECONDS]}
+target=${1:?usage: Fuzz/run.sh hdf5|keras|json|tensors|serve_request|ndjson|onnx|all|build [SECONDS]}
 seconds=${2:-120}
-targets=(hdf5 keras json tensors serve_request ndjson)
+targets=(hdf5 keras json tensors serve_request ndjson onnx)
 build=.build/fuzz
 products=$build/release
 bin=$build/bin
@@ -46,11 +46,11 @@ link_target() {
     while IFS= read -r map; do maps+=(-Xcc "-fmodule-map-file=$map"); done < <(
         find Sources "$build"/checkouts/*/Sources -maxdepth 2 -name module.modulemap
         ls "$products"/*.build/module.modulemap 2>/dev/null || true)
-    # RNNKit, ZIPFoundation and the C targets; never the CLI (it has a main) nor the tests.
+    # RNNKit, ZIPFoundation, SwiftProtobuf and the C targets; never the CLI (it has a main) nor the tests.
     for dir in "$products"/*.build; do
         case $(basename "$dir") in
             # Other packages' C targets (the server's) have folders here but no objects: skip them.
-            RNNKit.build|ZIPFoundation.build|C*.build)
+            RNNKit.build|ZIPFoundation.build|SwiftProtobuf.build|C*.build)
                 for object in "$dir"/*.o; do [ -e "$object" ] && objects+=("$object"); done ;;
         esac
     done
@@ -100,6 +100,7 @@ seed() {
         ndjson)  printf '[[1,2,3,4,5],[1,2,3,4,5],[1,2,3,4,5],[1,2,3,4,5]]\n[1, 2\n\n{"input_layer": [[0.5,1,2,3,4]]}\r\n' > "$corpus/seed.ndjson"
                  printf 'a,b,c,d,e\n1,2,3,4,5\n6,7,8,9,10\n1,"2",3,4,5\n1,x,3,4,5\r\n6,7,8,9,10\n1,2,3,4,5\n' > "$corpus/seed.csv"
                  printf '[[1e3,-2,nan,Infinity,5],[1,2,3,4,5],[1,2,3,4,5],[1,2,3,4,5]]\n' > "$corpus/seed-nonfinite.ndjson" ;;
+        onnx)    cp Fuzz/seeds/onnx/*.onnx "$corpus"/ ;;
     esac
     [ "$name" = json ] && cp Fixtures/regressions/*.json "$corpus"/ 2>/dev/null || true
     [ "$name" = hdf5 ] && cp Fixtures/regressions/*.h5 "$corpus"/ 2>/dev/null || true
@@ -140,11 +141,11 @@ case $target in
         status=0
         for name in "${targets[@]}"; do link_target "$name"; run_target "$name" || status=1; done
         exit $status ;;
-    hdf5|keras|json|tensors|serve_request|ndjson)
+    hdf5|keras|json|tensors|serve_request|ndjson|onnx)
         build_library
         link_target "$target"
         run_target "$target" ;;
     *)
-        echo "unknown target '$target' (hdf5, keras, json, tensors, serve_request, ndjson, all, build)" >&2
+        echo "unknown target '$target' (hdf5, keras, json, tensors, serve_request, ndjson, onnx, all, build)" >&2
         exit 2 ;;
 esac

@@ -5,7 +5,11 @@ extension RNNKitCommand {
     struct Validate: ParsableCommand, ReadsModelFiles {
         static let configuration = CommandConfiguration(
             abstract: "Check a model: weights present and shaped as the config implies, no NaN, a sound graph.",
-            discussion: "Exit status 0 when valid, 1 when invalid (every problem listed), 2 when unreadable.")
+            discussion: """
+                Exit status 0 when valid, 1 when invalid (every problem listed), 2 when unreadable. \
+                An ONNX model is checked as a graph: every value made before use and once, every \
+                output made, every initializer's data filling its shape.
+                """)
 
         @OptionGroup var model: ModelArguments
 
@@ -13,16 +17,26 @@ extension RNNKitCommand {
         var json = false
 
         func run() throws {
-            let loaded = try model.load()
-            let errors = loaded.errors
-            if json {
-                try printJSON(Report(file: loaded.source, valid: errors.isEmpty,
-                                     errors: errors.map(Report.Entry.init), warnings: loaded.warnings.map(Report.Entry.init)))
+            if let onnx = try model.loadONNX() {
+                try report(onnx.problems, source: onnx.source)
             } else {
-                for problem in loaded.problems { print("\(loaded.source): \(problem)") }
+                let loaded = try model.load()
+                try report(loaded.problems, source: loaded.source)
+            }
+        }
+
+        /// Prints the problems (or the JSON report); exit status 1 when there is an error.
+        private func report(_ problems: [Problem], source: String) throws {
+            let errors = problems.filter { $0.severity == .error }
+            let warnings = problems.filter { $0.severity == .warning }
+            if json {
+                try printJSON(Report(file: source, valid: errors.isEmpty,
+                                     errors: errors.map(Report.Entry.init), warnings: warnings.map(Report.Entry.init)))
+            } else {
+                for problem in problems { print("\(source): \(problem)") }
                 print(errors.isEmpty
-                      ? "\(loaded.source): valid (\(loaded.warnings.count) warning(s))"
-                      : "\(loaded.source): invalid: \(errors.count) error(s), \(loaded.warnings.count) warning(s)")
+                      ? "\(source): valid (\(warnings.count) warning(s))"
+                      : "\(source): invalid: \(errors.count) error(s), \(warnings.count) warning(s)")
             }
             if !errors.isEmpty { throw ExitCode(1) }
         }

@@ -12,6 +12,9 @@ public enum ModelFileKind: String, Sendable {
     case safetensors
     /// NumPy .npz with RNNKit's `__rnnkit_model__` entry.
     case npz
+    /// An ONNX model (a ModelProto), which `summary` and `validate` read (``ONNXModelInfo``);
+    /// RNNKit does not run it.
+    case onnx
 
     /// Reads the first bytes of `path` to tell its kind.
     public static func detect(_ path: String) throws -> ModelFileKind {
@@ -30,6 +33,7 @@ public enum ModelFileKind: String, Sendable {
            first == UInt8(ascii: "{") {
             return .json
         }
+        if ONNXModelInfo.looksLikeONNX(head) { return .onnx }
         if head.isEmpty { throw RNNKitError(.unreadable, "empty file", file: path) }
         throw RNNKitError(.unreadable,
                           "unrecognized file format (expected HDF5, a .keras archive, JSON, safetensors or .npz)",
@@ -67,6 +71,9 @@ extension Model {
             case .npz:
                 try refuseSeparateWeights(weightsPath, for: path)
                 model = try NPZModel.read(path, limits: limits)
+            case .onnx:
+                throw RNNKitError(.badUsage, "an ONNX model: RNNKit runs and converts Keras models; "
+                                  + "`rnnkit summary` and `rnnkit validate` read ONNX files", file: path)
             case .json:
                 let text = try readText(path, limit: limits.maxBytes)
                 let json: JSONValue
@@ -166,8 +173,8 @@ extension Model {
     }
 }
 
-/// Reads a UTF-8 text file, refusing one larger than `limit` bytes before reading it.
-func readText(_ path: String, limit: Int) throws -> String {
+/// Reads a whole file, refusing one larger than `limit` bytes before reading it.
+func readBytes(_ path: String, limit: Int) throws -> Data {
     let attributes = try? FileManager.default.attributesOfItem(atPath: path)
     if let size = attributes?[.size] as? Int, size > limit {
         throw RNNKitError(.unreadable, "file is \(size) bytes, above the limit \(limit)", file: path)
@@ -176,6 +183,12 @@ func readText(_ path: String, limit: Int) throws -> String {
     guard let data = FileManager.default.contents(atPath: path) else {
         throw RNNKitError(.unreadable, "cannot read file", file: path)
     }
+    return data
+}
+
+/// Reads a UTF-8 text file, refusing one larger than `limit` bytes before reading it.
+func readText(_ path: String, limit: Int) throws -> String {
+    let data = try readBytes(path, limit: limit)
     guard let text = String(data: data, encoding: .utf8) else {
         throw RNNKitError(.unreadable, "file is not UTF-8 text", file: path)
     }

@@ -11,6 +11,8 @@ public enum ModelOutputFormat: String, CaseIterable, Sendable {
     /// Weights named per layouts.md, with the architecture as metadata.
     case safetensors
     case npz
+    /// An ONNX model: standard operators, weights as initializers (README, "Exporting to ONNX").
+    case onnx
 
     /// The format named by `path`'s extension; throws for any other extension.
     public init(path: String) throws {
@@ -24,20 +26,47 @@ public enum ModelOutputFormat: String, CaseIterable, Sendable {
     }
 
     /// Keras files always hold the keras layout; the tensor formats hold any.
-    public var takesAnyLayout: Bool { self != .h5 && self != .keras }
+    public var takesAnyLayout: Bool {
+        switch self {
+        case .h5, .keras, .onnx: false
+        case .json, .safetensors, .npz: true
+        }
+    }
 }
 
 extension Model {
+    /// The ONNX opsets ``write(to:layout:replacing:inputs:opset:)`` writes to a `.onnx` file.
+    public static let onnxOpsets = ONNXExport.supportedOpsets
+    /// The ONNX opset written when none is asked for.
+    public static let defaultONNXOpset = ONNXExport.defaultOpset
+
     /// Writes the model to `path` in the format its extension names, atomically. Refuses a
     /// model with errors, an existing file unless `replacing`, and any of `inputs` as output.
+    /// `opset` is for `.onnx` files only (default ``defaultONNXOpset``); an ONNX file holds the
+    /// operators' own weight layout, so `layout` stays keras (or names onnx) there.
     public func write(to path: String, layout: WeightLayout = .keras, replacing: Bool = false,
-                      inputs: [String] = []) throws {
+                      inputs: [String] = [], opset: Int? = nil) throws {
         let format = try ModelOutputFormat(path: path)
-        guard layout == .keras || format.takesAnyLayout else {
+        if opset != nil && format != .onnx {
+            throw RNNKitError(.badUsage, "--opset is for .onnx files", file: path)
+        }
+        if let opset, !ONNXExport.supportedOpsets.contains(opset) {
+            throw RNNKitError(.badUsage, "opset \(opset) is not one RNNKit writes: use "
+                              + "\(ONNXExport.supportedOpsets.lowerBound) to \(ONNXExport.supportedOpsets.upperBound)")
+        }
+        if format == .onnx && layout != .keras && layout != .onnx {
+            throw RNNKitError(.badUsage, "a .onnx file holds the ONNX operators' own layout; "
+                              + "the \(layout.rawValue) layout is for .json, .safetensors and .npz", file: path)
+        }
+        guard layout == .keras || format.takesAnyLayout || format == .onnx else {
             throw RNNKitError(.badUsage, "a .\(format.rawValue) file holds Keras's own layout; "
                               + "the \(layout.rawValue) layout is for .json, .safetensors and .npz", file: path)
         }
         _ = try checked()
+        // An ONNX refusal names the layer in the model's file, before any output is created.
+        let onnx = try format == .onnx ? exportingErrors(from: source) {
+            try ONNXExport.serialized(self, opset: opset ?? ONNXExport.defaultOpset)
+        } : nil
         try AtomicFile.write(to: path, replacing: replacing, protecting: inputs + [source]) { temporary in
             switch format {
             case .json:
@@ -47,7 +76,18 @@ extension Model {
             case .keras: try KerasArchiveModel.write(self, to: temporary)
             case .safetensors: try SafetensorsModel.write(self, layout: layout, to: temporary)
             case .npz: try NPZModel.write(self, layout: layout, to: temporary)
+            case .onnx: try onnx?.write(to: URL(fileURLWithPath: temporary))
             }
         }
+    }
+}
+
+/// Runs `body`, attributing an RNNKitError without a file to `file`.
+private func exportingErrors<T>(from file: String, _ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch var error as RNNKitError where error.file == nil {
+        error.file = file
+        throw error
     }
 }

@@ -1,0 +1,390 @@
+import Foundation
+
+/// A value of the ONNX graph being built: its name, and whether Keras attaches a mask to it
+/// (which the recurrent operators cannot honour).
+struct ONNXValue {
+    var name: String
+    var masked = false
+    /// ONNX element type: float unless it is an integer model input.
+    var elementType: Onnx_TensorProto.DataType = .float
+}
+
+/// Builds the GraphProto of a model: one or a few ONNX nodes per Keras layer call, in the
+/// graph analysis's order. Node and value names are made unique with a counter; initializers
+/// carry the onnx layout's tensor names prefixed with the layer's name.
+struct ONNXGraphBuilder {
+    let model: Model
+    let opset: Int
+    private(set) var nodes: [Onnx_NodeProto] = []
+    private(set) var initializers: [Onnx_TensorProto] = []
+    private var values: [TensorRef: ONNXValue] = [:]
+    /// Each layer's initializer names by tensor name, made once however often the layer is called.
+    private var layerInitializers: [String: [String: String]] = [:]
+    private var counter = 0
+
+    init(model: Model, opset: Int) {
+        self.model = model
+        self.opset = opset
+    }
+
+    /// The whole graph: inputs, every layer call the outputs need, outputs.
+    mutating func build() throws -> Onnx_GraphProto {
+        let analysis = GraphAnalysis(model)
+        var graph = Onnx_GraphProto()
+        graph.name = model.name
+        for ref in model.inputs {
+            guard let index = model.layerIndex(named: ref.layer), let input = model.layers[index].kind?.inputLayer else {
+                throw RNNKitError(.invalidModel, "model input '\(ref.layer)' is not an InputLayer")
+            }
+            let type = Self.elementType(ofInputDType: input.dtype)
+            values[ref] = ONNXValue(name: ref.layer, elementType: type)
+            graph.input.append(Self.valueInfo(ref.layer, type: type, shape: input.batchShape,
+                                              dynamicName: { axis in axis == 0 ? "batch" : "\(ref.layer)_dim\(axis)" }))
+        }
+        // Every layer is tried, so that a refusal names all the layers that stop the export.
+        var refusals: [RNNKitError] = []
+        var refusedLayers: Set<String> = []
+        for id in analysis.order {
+            let layer = model.layers[id.layer]
+            guard let kind = layer.kind, !layer.isInput else { continue }
+            let node = layer.nodes[id.node]
+            // A layer fed by a refused one is left out silently: its inputs do not exist.
+            if node.inputs.contains(where: { refusedLayers.contains($0.layer) }) {
+                refusedLayers.insert(layer.name)
+                continue
+            }
+            let inputs = try node.inputs.map { ref -> ONNXValue in
+                guard let value = values[ref] else {
+                    throw RNNKitError(.invalidModel, "no ONNX value for \(ref)", location: layer.name)
+                }
+                return value
+            }
+            do {
+                for (index, output) in try emit(kind, layer: layer, inputs: inputs).enumerated() {
+                    values[TensorRef(layer: layer.name, node: id.node, index: index)] = output
+                }
+            } catch let error as RNNKitError where error.kind == .invalidModel {
+                refusals.append(error)
+                refusedLayers.insert(layer.name)
+            }
+        }
+        if var first = refusals.first {
+            if refusals.count > 1 {
+                let others = refusals.dropFirst().compactMap(\.location).joined(separator: ", ")
+                first.message += " (and \(refusals.count - 1) more layer(s) refused: \(others))"
+            }
+            throw first
+        }
+        let inputNames = Set(graph.input.map(\.name))
+        let outputNames = Self.outputNames(model.outputs).map { inputNames.contains($0) ? $0 + "_output" : $0 }
+        for (ref, name) in zip(model.outputs, outputNames) {
+            guard let value = values[ref] else {
+                throw RNNKitError(.invalidModel, "model output \(ref) is not computed")
+            }
+            node("Identity", [value.name], outputs: [name])
+            graph.output.append(Self.valueInfo(name, type: value.elementType,
+                                               shape: analysis.shape(of: ref, in: model) ?? [],
+                                               dynamicName: { axis in axis == 0 ? "batch" : nil }))
+        }
+        graph.node = nodes
+        graph.initializer = initializers
+        return graph
+    }
+
+    /// Keras's output names: the layer's name, with `_<index>` where one layer gives several
+    /// of the model's outputs (and `_<node>_<index>` for a shared layer's later calls).
+    static func outputNames(_ outputs: [TensorRef]) -> [String] {
+        outputs.map { ref in
+            let sameLayer = outputs.filter { $0.layer == ref.layer }
+            if sameLayer.count == 1 { return ref.layer }
+            return ref.node == 0 ? "\(ref.layer)_\(ref.index)" : "\(ref.layer)_\(ref.node)_\(ref.index)"
+        }
+    }
+
+    static func elementType(ofInputDType dtype: String) -> Onnx_TensorProto.DataType {
+        switch dtype {
+        case "int32": .int32
+        case "int64": .int64
+        case "int8": .int8
+        case "int16": .int16
+        case "uint8": .uint8
+        case "uint16": .uint16
+        case "uint32": .uint32
+        case "uint64": .uint64
+        default: .float
+        }
+    }
+
+    static func valueInfo(_ name: String, type: Onnx_TensorProto.DataType, shape: Shape,
+                          dynamicName: (Int) -> String?) -> Onnx_ValueInfoProto {
+        var tensorType = Onnx_TypeProto.Tensor()
+        tensorType.elemType = Int32(type.rawValue)
+        var shapeProto = Onnx_TensorShapeProto()
+        shapeProto.dim = shape.enumerated().map { axis, size in
+            var dim = Onnx_TensorShapeProto.Dimension()
+            if let size {
+                dim.dimValue = Int64(size)
+            } else if let parameter = dynamicName(axis) {
+                dim.dimParam = parameter
+            }
+            return dim
+        }
+        tensorType.shape = shapeProto
+        var info = Onnx_ValueInfoProto()
+        info.name = name
+        info.type.tensorType = tensorType
+        return info
+    }
+
+    // MARK: - Layers
+
+    /// The ONNX nodes of one call of a layer; returns its outputs in Keras's order. The switch
+    /// is exhaustive: a new layer kind does not compile until it is given a form here, or sent
+    /// to `ONNXExport.noONNXForm`.
+    mutating func emit(_ kind: LayerKind, layer: ModelLayer, inputs: [ONNXValue]) throws -> [ONNXValue] {
+        let name = layer.name
+        switch kind {
+        case .input:
+            return inputs
+        case .recurrent(let recurrent):
+            try refuseMask(inputs, layer: name, className: kind.className)
+            return try recurrentLayer(name, kind: kind, directions: [recurrent], mergeMode: nil,
+                                      inputs: inputs, weights: layer.weights)
+        case .bidirectional(let bidirectional):
+            try refuseMask(inputs, layer: name, className: kind.className)
+            return try recurrentLayer(name, kind: kind, directions: [bidirectional.forward, bidirectional.backward],
+                                      mergeMode: bidirectional.mergeMode, inputs: inputs, weights: layer.weights)
+        case .dense(let dense):
+            return [try self.dense(name, dense, kind: kind, input: inputs[0], weights: layer.weights)]
+        case .timeDistributed(let timeDistributed):
+            return [try self.dense(name, timeDistributed.inner, kind: kind, input: inputs[0], weights: layer.weights)]
+        case .embedding(let embedding):
+            let table = try initializer(name, kind: kind, weights: layer.weights)["embeddings"]!
+            var ids = inputs[0].name
+            if inputs[0].elementType == .float {
+                ids = node("Cast", [ids], attributes: [.int("to", Int64(Onnx_TensorProto.DataType.int64.rawValue))])
+            }
+            return [ONNXValue(name: node("Gather", [table, ids], attributes: [.int("axis", 0)]),
+                              masked: embedding.maskZero || inputs[0].masked)]
+        case .masking(let masking):
+            // Keras multiplies each step by whether any feature differs from mask_value.
+            let x = inputs[0].name
+            let equal = node("Cast", [node("Equal", [x, scalar(masking.maskValue)])],
+                             attributes: [.int("to", Int64(Onnx_TensorProto.DataType.float.rawValue))])
+            let allEqual = reduce("ReduceMin", equal, axes: [-1], keepDims: true)
+            let keep = node("Sub", [scalar(1), allEqual])
+            return [ONNXValue(name: node("Mul", [x, keep]), masked: true)]
+        case .dropout, .spatialDropout1D, .gaussianNoise:
+            return [inputs[0]]
+        case .activation(let activation):
+            var value = inputs[0]
+            value.name = try self.activation(activation.activation, value.name, layer: name, className: kind.className)
+            return [value]
+        case .repeatVector(let repeatVector):
+            let expanded = node("Unsqueeze", [inputs[0].name, ints([1])])
+            return [ONNXValue(name: node("Tile", [expanded, ints([1, Int64(repeatVector.count), 1])]))]
+        case .flatten:
+            return [ONNXValue(name: node("Flatten", [inputs[0].name], attributes: [.int("axis", 1)]))]
+        case .concatenate(let concatenate):
+            return [ONNXValue(name: node("Concat", inputs.map(\.name), attributes: [.int("axis", Int64(concatenate.axis))]),
+                              masked: inputs.contains(where: \.masked))]
+        case .merge(let merge):
+            // Added and multiplied pairwise in input order, as Keras does; the others are ONNX's
+            // variadic operators.
+            let names = inputs.map(\.name), merged: String
+            switch merge {
+            case .add: merged = names.dropFirst().reduce(names[0]) { node("Add", [$0, $1]) }
+            case .multiply: merged = names.dropFirst().reduce(names[0]) { node("Mul", [$0, $1]) }
+            case .subtract: merged = node("Sub", names)
+            case .average: merged = node("Mean", names)
+            case .maximum: merged = node("Max", names)
+            case .minimum: merged = node("Min", names)
+            }
+            return [ONNXValue(name: merged, masked: inputs.contains(where: \.masked))]
+        case .conv1D, .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization, .relu, .leakyReLU,
+             .elu, .softmax, .reshape, .permute, .timeResampling:
+            throw ONNXExport.noONNXForm(kind, layer: name)
+        case .globalAveragePooling1D(let pooling):
+            if inputs[0].masked {
+                throw ONNXExport.refusal(name, kind.className, "Keras averages only the unmasked steps; "
+                                         + "the masked average is not written yet")
+            }
+            return [ONNXValue(name: reduce("ReduceMean", inputs[0].name, axes: [1], keepDims: pooling.keepDims))]
+        case .globalMaxPooling1D(let pooling):
+            return [ONNXValue(name: reduce("ReduceMax", inputs[0].name, axes: [1], keepDims: pooling.keepDims))]
+        }
+    }
+
+    /// Recurrent operators cannot follow Keras's masks: at a masked step Keras keeps the state
+    /// and repeats the last output (or zeros), which the operators' sequence_lens only express
+    /// for right-padded sequences, and only for some outputs.
+    private func refuseMask(_ inputs: [ONNXValue], layer: String, className: String) throws {
+        if inputs.first?.masked == true {
+            throw ONNXExport.refusal(layer, className, "its input carries a Keras mask (Masking or Embedding "
+                                     + "mask_zero); Keras keeps the state and repeats the last output at masked "
+                                     + "steps, which ONNX's \(className == "Bidirectional" ? "recurrent" : className) "
+                                     + "operator cannot do")
+        }
+    }
+
+    /// Dense (and TimeDistributed(Dense)) on the last axis: MatMul, Add, activation.
+    private mutating func dense(_ name: String, _ dense: Dense, kind: LayerKind, input: ONNXValue,
+                                weights: [String: Tensor]) throws -> ONNXValue {
+        let tensors = try initializer(name, kind: kind, weights: weights)
+        var output = node("MatMul", [input.name, tensors["kernel"]!])
+        if let bias = tensors["bias"] { output = node("Add", [output, bias]) }
+        output = try activation(dense.activation, output, layer: name, className: kind.className)
+        return ONNXValue(name: output, masked: input.masked)
+    }
+
+    /// The layer's weights in the onnx layout as initializers named `<layer>.<tensor>` (once
+    /// for a shared layer); returns the initializer names by tensor name.
+    mutating func initializer(_ layer: String, kind: LayerKind, weights: [String: Tensor]) throws -> [String: String] {
+        if let made = layerInitializers[layer] { return made }
+        let tensors: [String: Tensor]
+        do {
+            tensors = try LayoutConversion.export(weights, of: kind, to: .onnx)
+        } catch var error as RNNKitError {
+            error.location = layer + (error.location.map { "." + $0 } ?? "")
+            throw error
+        }
+        var names: [String: String] = [:]
+        for key in tensors.keys.sorted() {
+            let name = "\(layer).\(key)"
+            initializers.append(Self.floatTensor(name, tensors[key]!))
+            names[key] = name
+        }
+        layerInitializers[layer] = names
+        return names
+    }
+
+    // MARK: - Activations
+
+    /// A Keras activation as standard operators.
+    mutating func activation(_ activation: Activation, _ x: String, layer: String, className: String) throws -> String {
+        switch activation {
+        case .linear: return x
+        case .tanh: return node("Tanh", [x])
+        case .sigmoid: return node("Sigmoid", [x])
+        case .relu: return node("Relu", [x])
+        case .elu: return node("Elu", [x], attributes: [.float("alpha", 1)])
+        case .selu:
+            return node("Selu", [x], attributes: [.float("alpha", 1.6732632423543772), .float("gamma", 1.0507009873554805)])
+        case .softplus: return node("Softplus", [x])
+        case .softsign: return node("Softsign", [x])
+        case .swish: return node("Mul", [x, node("Sigmoid", [x])])
+        case .gelu:
+            // 0.5·x·(1 + erf(x/√2)); ONNX's Gelu operator arrives only in opset 20.
+            let erf = node("Erf", [node("Div", [x, scalar(Float(2).squareRoot())])])
+            return node("Mul", [node("Mul", [x, scalar(0.5)]), node("Add", [erf, scalar(1)])])
+        case .exponential: return node("Exp", [x])
+        case .relu6: return node("Clip", [x, scalar(0), scalar(6)])
+        case .leakyRelu: return node("LeakyRelu", [x], attributes: [.float("alpha", 0.2)])
+        case .hardSigmoid(let keras2):
+            return node("HardSigmoid", [x], attributes: [.float("alpha", keras2 ? 0.2 : 1 / 6), .float("beta", 0.5)])
+        case .softmax: return node("Softmax", [x], attributes: [.int("axis", -1)])
+        }
+    }
+
+    // MARK: - Nodes and constants
+
+    /// A fresh value name. It starts with "/", which no Keras layer name holds, so that it
+    /// never meets a graph input or output (layer names) or an initializer (`<layer>.<tensor>`).
+    mutating func fresh(_ hint: String) -> String {
+        counter += 1
+        return "/\(hint)_\(counter)"
+    }
+
+    /// Appends a node; returns its first output (named after the operator unless `outputs` names them).
+    @discardableResult
+    mutating func node(_ op: String, _ inputs: [String], outputs: [String]? = nil, outputCount: Int = 1,
+                       attributes: [ONNXAttribute] = []) -> String {
+        var proto = Onnx_NodeProto()
+        proto.opType = op
+        proto.input = inputs
+        proto.output = outputs ?? (0..<outputCount).map { _ in fresh(op) }
+        proto.name = fresh(op + "_node")
+        proto.attribute = attributes.map(\.proto)
+        nodes.append(proto)
+        return proto.output[0]
+    }
+
+    /// A float32 scalar constant.
+    mutating func scalar(_ value: Float) -> String {
+        let name = fresh("const")
+        initializers.append(Self.floatTensor(name, Tensor(shape: [], scalars: [value])))
+        return name
+    }
+
+    /// A 1-D int64 constant (shapes, axes, slice bounds).
+    mutating func ints(_ values: [Int64]) -> String {
+        let name = fresh("ints")
+        var tensor = Onnx_TensorProto()
+        tensor.name = name
+        tensor.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue)
+        tensor.dims = [Int64(values.count)]
+        tensor.rawData = values.withUnsafeBufferPointer { Data(buffer: $0) }
+        initializers.append(tensor)
+        return name
+    }
+
+    /// ReduceMin/Max/Mean over `axes`: an attribute up to opset 17, an input from 18.
+    mutating func reduce(_ op: String, _ x: String, axes: [Int64], keepDims: Bool) -> String {
+        let keep = ONNXAttribute.int("keepdims", keepDims ? 1 : 0)
+        if opset >= 18 {
+            return node(op, [x, ints(axes)], attributes: [keep])
+        }
+        return node(op, [x], attributes: [.ints("axes", axes), keep])
+    }
+
+    /// `x[..., start..<end, ...]` along `axis`.
+    mutating func slice(_ x: String, axis: Int64, _ start: Int64, _ end: Int64, step: Int64 = 1) -> String {
+        node("Slice", [x, ints([start]), ints([end]), ints([axis]), ints([step])])
+    }
+
+    /// `x[..., index, ...]` along `axis`, that axis removed.
+    mutating func pick(_ x: String, axis: Int64, _ index: Int64) -> String {
+        node("Squeeze", [slice(x, axis: axis, index, index + 1), ints([axis])])
+    }
+
+    /// A float32 initializer (little-endian raw data, as ONNX stores it).
+    static func floatTensor(_ name: String, _ tensor: Tensor) -> Onnx_TensorProto {
+        var proto = Onnx_TensorProto()
+        proto.name = name
+        proto.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+        proto.dims = tensor.shape.map(Int64.init)
+        proto.rawData = tensor.scalars.map(\.bitPattern.littleEndian).withUnsafeBufferPointer { Data(buffer: $0) }
+        return proto
+    }
+}
+
+/// A node attribute: its name and typed value.
+struct ONNXAttribute {
+    enum Value {
+        case int(Int64), float(Float), string(String), ints([Int64]), floats([Float]), strings([String])
+    }
+
+    var name: String
+    var value: Value
+
+    static func int(_ name: String, _ value: Int64) -> Self { Self(name: name, value: .int(value)) }
+    static func float(_ name: String, _ value: Float) -> Self { Self(name: name, value: .float(value)) }
+    static func string(_ name: String, _ value: String) -> Self { Self(name: name, value: .string(value)) }
+    static func ints(_ name: String, _ values: [Int64]) -> Self { Self(name: name, value: .ints(values)) }
+    static func floats(_ name: String, _ values: [Float]) -> Self { Self(name: name, value: .floats(values)) }
+    static func strings(_ name: String, _ values: [String]) -> Self { Self(name: name, value: .strings(values)) }
+
+    var proto: Onnx_AttributeProto {
+        var proto = Onnx_AttributeProto()
+        proto.name = name
+        switch value {
+        case .int(let value): (proto.type, proto.i) = (.int, value)
+        case .float(let value): (proto.type, proto.f) = (.float, value)
+        case .string(let value): (proto.type, proto.s) = (.string, Data(value.utf8))
+        case .ints(let values): (proto.type, proto.ints) = (.ints, values)
+        case .floats(let values): (proto.type, proto.floats) = (.floats, values)
+        case .strings(let values): (proto.type, proto.strings) = (.strings, values.map { Data($0.utf8) })
+        }
+        return proto
+    }
+}

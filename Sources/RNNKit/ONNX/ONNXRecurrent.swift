@@ -1,0 +1,141 @@
+/// SimpleRNN, LSTM, GRU and Bidirectional as ONNX's RNN, LSTM and GRU operators (layout 0,
+/// time-major, between Transposes: ONNX Runtime's CPU kernels run no other layout).
+///
+/// The operators compute Keras's cells exactly once the weights are in the onnx layout
+/// (docs/layouts.md: LSTM gates i, o, f, c; GRU z, r, h; `linear_before_reset=1` for
+/// reset_after=true, 0 for reset_after=false), with the activations as attributes: LSTM
+/// (f, g, h) = (recurrent_activation, activation, activation), GRU (f, g) =
+/// (recurrent_activation, activation), RNN (f) = activation.
+extension ONNXGraphBuilder {
+    /// A Keras activation as one of the recurrent operators' activation functions: its name,
+    /// alpha and beta (only those it takes), or nil for one the operators lack.
+    static func operatorActivation(_ activation: Activation) -> (name: String, alpha: [Float], beta: [Float])? {
+        switch activation {
+        case .tanh: ("Tanh", [], [])
+        case .sigmoid: ("Sigmoid", [], [])
+        case .relu: ("Relu", [], [])
+        case .linear: ("Affine", [1], [0])
+        case .softsign: ("Softsign", [], [])
+        case .softplus: ("Softplus", [], [])
+        case .elu: ("Elu", [1], [])
+        case .leakyRelu: ("LeakyRelu", [0.2], [])
+        case .hardSigmoid(let keras2): ("HardSigmoid", [keras2 ? 0.2 : 1 / 6], [0.5])
+        case .selu, .swish, .gelu, .exponential, .relu6, .softmax: nil
+        }
+    }
+
+    /// The operator's activation list of one direction, in its (f, g, h) order.
+    static func operatorActivations(_ layer: RecurrentLayer) -> [Activation] {
+        switch layer.cell {
+        case .simpleRNN: [layer.options.activation]
+        case .gru: [layer.options.recurrentActivation, layer.options.activation]
+        case .lstm: [layer.options.recurrentActivation, layer.options.activation, layer.options.activation]
+        }
+    }
+
+    static func operatorType(_ cell: RecurrentLayer.Cell) -> String {
+        switch cell {
+        case .simpleRNN: "RNN"
+        case .lstm: "LSTM"
+        case .gru: "GRU"
+        }
+    }
+
+    /// One recurrent operator for a layer of one direction (`directions` [layer]) or a
+    /// Bidirectional ([forward, backward]); returns Keras's outputs: the output (or the two
+    /// directions' outputs with merge_mode None), then the states, forward's first.
+    mutating func recurrentLayer(_ name: String, kind: LayerKind, directions: [RecurrentLayer],
+                                 mergeMode: Bidirectional.MergeMode?, inputs: [ONNXValue],
+                                 weights: [String: Tensor]) throws -> [ONNXValue] {
+        let first = directions[0]
+        let op = Self.operatorType(first.cell)
+        let className = kind.className
+        if directions.count == 2 {
+            if directions[0].options.units != directions[1].options.units {
+                throw ONNXExport.refusal(name, className, "its directions differ in units; one operator has one hidden_size")
+            }
+            if directions[0].options.goBackwards || !directions[1].options.goBackwards {
+                throw ONNXExport.refusal(name, className, "its forward layer runs backwards; ONNX's bidirectional "
+                                         + "operator runs direction 0 forwards")
+            }
+        }
+        var names: [String] = [], alphas: [Float] = [], betas: [Float] = []
+        for direction in directions {
+            for activation in Self.operatorActivations(direction) {
+                guard let mapped = Self.operatorActivation(activation) else {
+                    throw ONNXExport.refusal(name, className, "ONNX's \(op) operator has no \(activation.kerasName) "
+                                             + "activation")
+                }
+                names.append(mapped.name)
+                alphas += mapped.alpha
+                betas += mapped.beta
+            }
+        }
+        let tensors = try initializer(name, kind: kind, weights: weights)
+        let units = Int64(first.options.units)
+        let directionName = directions.count == 2 ? "bidirectional" : first.options.goBackwards ? "reverse" : "forward"
+        var attributes: [ONNXAttribute] = [
+            .int("hidden_size", units), .string("direction", directionName), .int("layout", 0),
+            .strings("activations", names),
+        ]
+        if !alphas.isEmpty { attributes.append(.floats("activation_alpha", alphas)) }
+        if !betas.isEmpty { attributes.append(.floats("activation_beta", betas)) }
+        if case .gru(let resetAfter) = first.cell {
+            attributes.append(.int("linear_before_reset", resetAfter ? 1 : 0))
+        }
+
+        // Initial states: Keras gives [B, H] per state and direction (forward's h, c, then
+        // backward's); the operator takes each state as [dirs, B, H].
+        let stateCount = first.cell.stateCount
+        let given = inputs.dropFirst().map(\.name)
+        var initialStates: [String] = []
+        if !given.isEmpty {
+            for state in 0..<stateCount {
+                let perDirection = (0..<directions.count).map { direction in
+                    node("Unsqueeze", [given[direction * stateCount + state], ints([0])])
+                }
+                initialStates.append(perDirection.count == 1 ? perDirection[0]
+                                     : node("Concat", perDirection, attributes: [.int("axis", 0)]))
+            }
+        }
+        let timeMajor = node("Transpose", [inputs[0].name], attributes: [.ints("perm", [1, 0, 2])])
+        var operatorInputs = [timeMajor, tensors["W"]!, tensors["R"]!, tensors["B"] ?? "", ""] + initialStates
+        while operatorInputs.last == "" { operatorInputs.removeLast() }
+        let outputs = (0..<(1 + stateCount)).map { _ in fresh(op) }
+        node(op, operatorInputs, outputs: outputs, attributes: attributes)
+        let sequence = outputs[0], finalStates = Array(outputs.dropFirst())
+
+        // Per direction: the output Keras returns, and the final states (with return_state).
+        var directionOutputs: [String] = []
+        var states: [String] = []
+        for direction in directions.indices {
+            let index = Int64(direction)
+            let finals = first.options.returnState || !first.options.returnSequences
+                ? finalStates.map { pick($0, axis: 0, index) } : []
+            if first.options.returnSequences {
+                var steps = pick(sequence, axis: 1, index)  // [T, B, H]
+                if directions.count == 1 && first.options.goBackwards {
+                    // Keras returns a go_backwards layer's outputs in processing order.
+                    steps = slice(steps, axis: 0, -1, Int64.min, step: -1)
+                }
+                directionOutputs.append(node("Transpose", [steps], attributes: [.ints("perm", [1, 0, 2])]))
+            } else {
+                directionOutputs.append(finals[0])
+            }
+            if first.options.returnState { states += finals }
+        }
+        let stateValues = states.map { ONNXValue(name: $0) }
+        guard directions.count == 2, let mergeMode else {
+            return directionOutputs.map { ONNXValue(name: $0) } + stateValues
+        }
+        let (forward, backward) = (directionOutputs[0], directionOutputs[1])
+        let merged: String
+        switch mergeMode {
+        case .concat: merged = node("Concat", [forward, backward], attributes: [.int("axis", -1)])
+        case .sum: merged = node("Add", [forward, backward])
+        case .mul: merged = node("Mul", [forward, backward])
+        case .ave: merged = node("Div", [node("Add", [forward, backward]), scalar(2)])
+        }
+        return [ONNXValue(name: merged)] + stateValues
+    }
+}

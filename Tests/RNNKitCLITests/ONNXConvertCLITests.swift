@@ -1,0 +1,77 @@
+import Foundation
+import RNNKit
+import RNNKitTestSupport
+import XCTest
+
+/// `rnnkit convert MODEL OUT.onnx` through the built binary: the output rules of every format
+/// (atomic, --force, never over an input), --opset checked as usage, refusals named.
+final class ONNXConvertCLITests: TemporaryFolderTestCase {
+    private func rnnkit(_ arguments: String...) throws -> RNNKitBinary.Run {
+        try RNNKitBinary.run(arguments, besides: Self.self)
+    }
+
+    func testWritesOnlyWithForceOverAnExistingFile() throws {
+        let source = FixtureFiles.path("seq2seq/tfkeras.h5")
+        let target = temporary("m.onnx")
+        let written = try rnnkit("convert", source, target, "--opset", "14")
+        XCTAssertEqual(written.status, 0, written.stderr)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: target))
+        XCTAssertGreaterThan(bytes.count, 1000)
+        let refused = try rnnkit("convert", source, target)
+        XCTAssertEqual(refused.status, 2)
+        XCTAssertTrue(refused.stderr.contains("already exists; use --force"), refused.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: target)), bytes)
+        let replaced = try rnnkit("convert", source, target, "--force")
+        XCTAssertEqual(replaced.status, 0, replaced.stderr)
+        XCTAssertNotEqual(try Data(contentsOf: URL(fileURLWithPath: target)), bytes, "opset 17 differs from 14")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["m.onnx"])
+    }
+
+    func testRefusalsAndBadOptionsLeaveNothingBehind() throws {
+        let masked = FixtureFiles.path("masking_gru/keras3.keras")
+        let simple = FixtureFiles.path("simple_rnn/keras3.keras")
+        let cases: [([String], Int32, String)] = [
+            (["convert", masked, temporary("m.onnx")], 1,
+             "\(masked): gru: cannot export GRU to ONNX exactly: its input carries a Keras mask"),
+            (["convert", FixtureFiles.path("activations_more/tfkeras.h5"), temporary("a.onnx")], 1,
+             "selu_rnn: cannot export SimpleRNN to ONNX exactly: ONNX's RNN operator has no selu activation"),
+            (["convert", simple, temporary("s.onnx"), "--opset", "9"], 2, "--opset 9 is not one RNNKit writes: use 14 to 21"),
+            (["convert", simple, temporary("s.h5"), "--opset", "17"], 2, "--opset is for .onnx outputs"),
+            (["convert", simple, temporary("s.onnx"), "--layout", "pytorch"], 2, "holds the ONNX operators' own layout"),
+        ]
+        for (arguments, status, message) in cases {
+            let run = try RNNKitBinary.run(arguments, besides: Self.self)
+            XCTAssertEqual(run.status, status, "\(arguments): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains(message), run.stderr)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), [])
+    }
+
+    func testHelpStatesTheOpsets() throws {
+        let help = try rnnkit("convert", "--help")
+        XCTAssertTrue(help.stdout.contains("ONNX operator set for .onnx, 14 to 21 (default 17)"), help.stdout)
+    }
+
+    func testSummaryAndValidateReadTheONNXBack() throws {
+        let target = temporary("m.onnx")
+        XCTAssertEqual(try rnnkit("convert", FixtureFiles.path("bidirectional_none/tfkeras.h5"), target).status, 0)
+        let summary = try rnnkit("summary", target)
+        XCTAssertEqual(summary.status, 0, summary.stderr)
+        XCTAssertTrue(summary.stdout.hasPrefix("ONNX model: IR version 8, opsets ai.onnx 17, produced by rnnkit "),
+                      summary.stdout)
+        XCTAssertTrue(summary.stdout.contains("\n GRU  1\n"), summary.stdout)
+        let json = try rnnkit("summary", target, "--json")
+        XCTAssertTrue(json.stdout.contains("\"format\" : \"onnx\""), json.stdout)
+        let valid = try rnnkit("validate", target)
+        XCTAssertEqual(valid.status, 0, valid.stderr)
+        XCTAssertEqual(valid.stdout, "\(target): valid (0 warning(s))\n")
+        let predict = try rnnkit("predict", target, "--input", FixtureFiles.path("bidirectional_none/input_0.npy"))
+        XCTAssertEqual(predict.status, 2)
+        XCTAssertTrue(predict.stderr.contains("an ONNX model: RNNKit runs and converts Keras models"), predict.stderr)
+        let truncated = temporary("t.onnx")
+        try Data(try Data(contentsOf: URL(fileURLWithPath: target)).prefix(200)).write(to: URL(fileURLWithPath: truncated))
+        let broken = try rnnkit("validate", truncated)
+        XCTAssertEqual(broken.status, 2)
+        XCTAssertTrue(broken.stderr.contains("\(truncated): not an ONNX model"), broken.stderr)
+    }
+}

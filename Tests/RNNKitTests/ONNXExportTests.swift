@@ -1,0 +1,210 @@
+import Foundation
+import RNNKitTestSupport
+import XCTest
+@testable import RNNKit
+
+/// The ONNX graphs the exporter builds, by structure: operators, initializer names and shapes,
+/// dims and attributes. ONNX Runtime runs them in Fixtures/interop/check_onnx_export.py.
+final class ONNXExportTests: XCTestCase {
+    private func export(_ fixture: String, opset: Int = ONNXExport.defaultOpset) throws -> Onnx_ModelProto {
+        let model = try Model.load(contentsOf: FixtureFiles.path(fixture)).checked()
+        let bytes = try ONNXExport.serialized(model, opset: opset)
+        // What is written reads back as the same message.
+        let proto = try Onnx_ModelProto(serializedBytes: bytes)
+        XCTAssertEqual(proto, try ONNXExport.modelProto(model, opset: opset))
+        return proto
+    }
+
+    private func operators(_ proto: Onnx_ModelProto) -> [String: Int] {
+        proto.graph.node.reduce(into: [:]) { counts, node in counts[node.opType, default: 0] += 1 }
+    }
+
+    private func initializerShapes(_ proto: Onnx_ModelProto) -> [String: [Int64]] {
+        Dictionary(uniqueKeysWithValues: proto.graph.initializer.filter { $0.name.contains(".") }.map { ($0.name, $0.dims) })
+    }
+
+    private func node(_ op: String, in proto: Onnx_ModelProto) throws -> Onnx_NodeProto {
+        try XCTUnwrap(proto.graph.node.first { $0.opType == op }, "no \(op) node")
+    }
+
+    private func attribute(_ name: String, of node: Onnx_NodeProto) throws -> Onnx_AttributeProto {
+        try XCTUnwrap(node.attribute.first { $0.name == name }, "\(node.opType) has no \(name)")
+    }
+
+    private func dims(_ value: Onnx_ValueInfoProto) -> [String] {
+        ONNXModelInfo.port(value).dimensions
+    }
+
+    func testEncoderDecoderPassesTheEncoderStatesAsInitialStates() throws {
+        let proto = try export("seq2seq/keras3.keras")
+        XCTAssertEqual(proto.opsetImport.map(\.version), [17])
+        XCTAssertEqual(proto.irVersion, 8)
+        XCTAssertEqual(proto.producerName, "rnnkit")
+        let graph = proto.graph
+        XCTAssertEqual(graph.input.map(\.name), ["input_layer", "input_layer_1"])
+        XCTAssertEqual(graph.input.map(dims), [["batch", "input_layer_dim1", "4"], ["batch", "input_layer_1_dim1", "3"]])
+        XCTAssertEqual(graph.output.map(\.name), ["dense"])
+        XCTAssertEqual(graph.output.map(dims), [["batch", "?", "3"]])
+        XCTAssertEqual(operators(proto)["LSTM"], 2)
+        XCTAssertEqual(operators(proto)["Softmax"], 1)
+        XCTAssertEqual(initializerShapes(proto), [
+            "lstm.W": [1, 20, 4], "lstm.R": [1, 20, 5], "lstm.B": [1, 40],
+            "lstm_1.W": [1, 20, 3], "lstm_1.R": [1, 20, 5], "lstm_1.B": [1, 40],
+            "dense.kernel": [5, 3], "dense.bias": [3],
+        ])
+        let lstms = graph.node.filter { $0.opType == "LSTM" }
+        // The decoder takes initial_h and initial_c (inputs 5 and 6), made from the encoder's Y_h, Y_c.
+        XCTAssertEqual(lstms[0].input.count, 4)
+        XCTAssertEqual(lstms[1].input.count, 7)
+        XCTAssertEqual(lstms[1].input[4], "")
+        for lstm in lstms {
+            XCTAssertEqual(try attribute("hidden_size", of: lstm).i, 5)
+            XCTAssertEqual(String(decoding: try attribute("direction", of: lstm).s, as: UTF8.self), "forward")
+            XCTAssertEqual(try attribute("layout", of: lstm).i, 0)
+            XCTAssertEqual(try attribute("activations", of: lstm).strings.map { String(decoding: $0, as: UTF8.self) },
+                           ["Sigmoid", "Tanh", "Tanh"])
+        }
+    }
+
+    func testBidirectionalIsOneOperatorWithBothDirections() throws {
+        let proto = try export("bidirectional_concat/keras3.keras")
+        let lstm = try node("LSTM", in: proto)
+        XCTAssertEqual(String(decoding: try attribute("direction", of: lstm).s, as: UTF8.self), "bidirectional")
+        XCTAssertEqual(try attribute("activations", of: lstm).strings.count, 6)
+        XCTAssertEqual(initializerShapes(proto), [
+            "bidirectional.W": [2, 12, 4], "bidirectional.R": [2, 12, 3], "bidirectional.B": [2, 24],
+        ])
+        XCTAssertEqual(operators(proto)["Concat"], 1)
+        XCTAssertEqual(operators(proto)["ReduceMax"], 1)
+    }
+
+    func testGoBackwardsGRUWithoutResetAfterRunsInReverse() throws {
+        let proto = try export("gru_reset_before/tfkeras.h5")
+        let gru = try node("GRU", in: proto)
+        XCTAssertEqual(String(decoding: try attribute("direction", of: gru).s, as: UTF8.self), "reverse")
+        XCTAssertEqual(try attribute("linear_before_reset", of: gru).i, 0)
+        // Keras returns a go_backwards layer's outputs in processing order: a reversing Slice.
+        XCTAssertEqual(operators(proto)["Slice"], 2)
+        // Opset 17 gives ReduceMean its axes as an attribute, 18 as an input.
+        XCTAssertEqual(try attribute("axes", of: node("ReduceMean", in: proto)).ints, [1])
+        let newer = try export("gru_reset_before/tfkeras.h5", opset: 18)
+        XCTAssertEqual(try node("ReduceMean", in: newer).input.count, 2)
+        XCTAssertEqual(newer.irVersion, 8)
+        let resetAfter = try export("gru_reset_after/keras3.keras")
+        XCTAssertEqual(try attribute("linear_before_reset", of: node("GRU", in: resetAfter)).i, 1)
+    }
+
+    func testHardSigmoidFollowsTheKerasThatWroteTheFile() throws {
+        for (file, alpha) in [("activations/tfkeras.h5", Float(0.2)), ("activations/keras3.keras", Float(1) / 6)] {
+            let proto = try export(file)
+            let lstm = try node("LSTM", in: proto)
+            XCTAssertEqual(try attribute("activations", of: lstm).strings.map { String(decoding: $0, as: UTF8.self) },
+                           ["HardSigmoid", "Softsign", "Softsign"], file)
+            XCTAssertEqual(try attribute("activation_alpha", of: lstm).floats, [alpha], file)
+            XCTAssertEqual(try attribute("activation_beta", of: lstm).floats, [0.5], file)
+            XCTAssertNil(lstm.input.dropFirst(3).first, "use_bias=False: no B input")
+            let gru = try node("GRU", in: proto)
+            XCTAssertEqual(try attribute("activations", of: gru).strings.map { String(decoding: $0, as: UTF8.self) },
+                           ["HardSigmoid", "Elu"], file)
+            XCTAssertEqual(try attribute("activation_alpha", of: gru).floats, [alpha, 1], file)
+            XCTAssertEqual(operators(proto)["RNN"], 1, file)
+            XCTAssertEqual(operators(proto)["Tile"], 1, file)
+            XCTAssertEqual(operators(proto)["Flatten"], 1, file)
+        }
+    }
+
+    func testOtherLayersAreStandardOperators() throws {
+        let proto = try export("misc_layers/keras3.keras")
+        let counts = operators(proto)
+        XCTAssertEqual(counts["RNN"], 1)
+        XCTAssertEqual(counts["MatMul"], 2)  // TimeDistributed(Dense), Dense
+        XCTAssertNil(counts["Dropout"])       // inference-time identities are left out
+        XCTAssertEqual(counts["ReduceMax"], 1)
+        XCTAssertEqual(Set(initializerShapes(proto).keys), [
+            "simple_rnn.W", "simple_rnn.R", "simple_rnn.B", "time_distributed.kernel", "time_distributed.bias",
+            "dense_1.kernel", "dense_1.bias",
+        ])
+        let bidirectional = try export("bidirectional_none/keras3.keras")
+        XCTAssertEqual(bidirectional.graph.output.map(\.name), ["dense", "bidirectional"])
+    }
+
+    func testWhatOperatorsCannotComputeIsRefusedByLayerAndReason() throws {
+        let cases = [
+            ("masking_gru/keras3.keras", "gru", "cannot export GRU to ONNX exactly: its input carries a Keras mask"),
+            ("embedding_mask/tfkeras.h5", "lstm", "cannot export LSTM to ONNX exactly: its input carries a Keras mask"),
+            ("activations_more/keras3.keras", "selu_rnn", "ONNX's RNN operator has no selu activation "
+             + "(and 4 more layer(s) refused: "),
+        ]
+        for (file, layer, message) in cases {
+            let model = try Model.load(contentsOf: FixtureFiles.path(file))
+            XCTAssertThrowsError(try ONNXExport.serialized(model), file) { error in
+                let error = error as? RNNKitError
+                XCTAssertEqual(error?.kind, .invalidModel, file)
+                XCTAssertEqual(error?.location, layer, file)
+                XCTAssertTrue(error?.message.contains(message) == true, "\(file): \(String(describing: error))")
+            }
+        }
+        // Every layer that stops the export is named, not only the first.
+        let branches = try Model.load(contentsOf: FixtureFiles.path("activations_more/tfkeras.h5"))
+        XCTAssertThrowsError(try ONNXExport.serialized(branches)) { error in
+            let message = (error as? RNNKitError)?.message ?? ""
+            for layer in ["swish_gru", "relu6_rnn", "gelu_lstm", "exponential_rnn"] {
+                XCTAssertTrue(message.contains(layer), "\(layer): \(message)")
+            }
+            XCTAssertFalse(message.contains("softplus_rnn"), message)
+        }
+        let model = try Model.load(contentsOf: FixtureFiles.path("simple_rnn/keras3.keras"))
+        XCTAssertThrowsError(try ONNXExport.serialized(model, opset: 13)) { error in
+            XCTAssertEqual((error as? RNNKitError)?.message, "opset 13 is not one RNNKit writes: use 14 to 21")
+        }
+    }
+
+    // MARK: - Reading ONNX files (summary, validate)
+
+    func testWhatIsWrittenReadsBack() throws {
+        let model = try Model.load(contentsOf: FixtureFiles.path("seq2seq/keras3.keras"))
+        let info = try ONNXModelInfo(bytes: ONNXExport.serialized(model), source: "m.onnx")
+        XCTAssertEqual(info.inputs.map(\.name), ["input_layer", "input_layer_1"])
+        XCTAssertEqual(info.inputs[0].dimensions, ["batch", "input_layer_dim1", "4"])
+        XCTAssertEqual(info.inputs[0].elementType, "float")
+        XCTAssertEqual(info.outputs.map(\.name), ["dense"])
+        XCTAssertEqual(info.outputs[0].dimensions, ["batch", "?", "3"])
+        XCTAssertEqual(info.opsets, ["ai.onnx": 17])
+        XCTAssertEqual(info.irVersion, 8)
+        XCTAssertEqual(info.operatorCounts["LSTM"], 2)
+        XCTAssertEqual(info.problems, [])
+        XCTAssertTrue(info.table.hasPrefix("ONNX model: IR version 8, opsets ai.onnx 17, produced by rnnkit"), info.table)
+    }
+
+    func testGraphProblemsAreListedAndBrokenBytesRefused() throws {
+        var relu = Onnx_NodeProto()
+        relu.opType = "Relu"
+        relu.input = ["missing"]
+        relu.output = ["y"]
+        var again = relu
+        again.input = ["y"]
+        var output = Onnx_ValueInfoProto()
+        output.name = "z"
+        var weight = ONNXGraphBuilder.floatTensor("w", Tensor(shape: [2], scalars: [1, 2]))
+        weight.dims = [3]
+        var proto = Onnx_ModelProto()
+        proto.irVersion = 8
+        proto.graph.node = [relu, again]
+        proto.graph.output = [output]
+        proto.graph.initializer = [weight]
+        let info = try ONNXModelInfo(bytes: proto.serializedData(), source: "bad.onnx")
+        XCTAssertEqual(info.problems.map(\.description), [
+            "error: /opset_import: no opset for the default domain (ai.onnx)",
+            "error: initializer w: raw data of 8 bytes does not fill shape [3]",
+            "error: node 0 (Relu): input 'missing' is not made before this node",
+            "error: node 1 (Relu): 'y' is defined more than once",
+            "error: output z: no node, input or initializer makes it",
+        ])
+        XCTAssertThrowsError(try ONNXModelInfo(bytes: Data([0x08, 0x08, 0x3A, 0xFF]), source: "t.onnx")) { error in
+            XCTAssertEqual((error as? RNNKitError)?.kind, .unreadable)
+            XCTAssertTrue((error as? RNNKitError)?.message.hasPrefix("not an ONNX model") == true, "\(error)")
+        }
+        XCTAssertTrue(ONNXModelInfo.looksLikeONNX([0x08, 0x08, 0x12, 0x06]))
+        XCTAssertFalse(ONNXModelInfo.looksLikeONNX(Array("{\"a\"".utf8)))
+    }
+}
