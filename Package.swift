@@ -10,7 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
-        // ONNX export: the ModelProto messages of Sources/RNNKit/ONNX/onnx.pb.swift.
+        // ONNX export: the ModelProto messages of Sources/RNNKit/ONNX/third_party/onnx.pb.swift.
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         // `swift package generate-documentation --target RNNKit` (the DocC catalog in Sources/RNNKit).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
@@ -56,13 +56,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
-        .executableTarget(
-            name: "rnnkit",
-            dependencies: [
-                "RNNKit",
-                "RNNKitServer",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+        // The CLI: one thin command per file, on RNNKit's public API.
+        .executableTarget(name: "rnnkit", dependencies: [
+            "RNNKit", "RNNKitServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         // Test helpers (fixture paths); not a product.
         .target(name: "RNNKitTestSupport", dependencies: ["RNNKit"], path: "Sources/RNNKitTestSupport"),
         .testTarget(name: "RNNKitTests", dependencies: ["RNNKit", "RNNKitTestSupport", "CRNNKitKernels"]),

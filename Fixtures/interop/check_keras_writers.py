@@ -39,6 +39,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 import numpy as np  # noqa: E402
+import fixture_arrays  # noqa: E402 (the module beside this script)
 
 TOLERANCE = 1e-6
 
@@ -54,13 +55,6 @@ def load_loaders():
         "keras3": lambda path: keras.models.load_model(path, compile=False),
         "tf_keras": lambda path: tf_keras.models.load_model(path, compile=False),
     }, {"keras3": keras.__version__, "tf_keras": tf_keras.__version__}
-
-
-def arrays(folder, prefix):
-    result = []
-    while os.path.exists(os.path.join(folder, f"{prefix}{len(result)}.npy")):
-        result.append(np.load(os.path.join(folder, f"{prefix}{len(result)}.npy")))
-    return result
 
 
 def predict(model, inputs):
@@ -108,8 +102,8 @@ def check(entries, manifest, fixtures_dir, loaders, folder):
     for entry in entries:
         fixture = entry["fixture"]
         base = os.path.join(fixtures_dir, fixture)
-        inputs = arrays(base, "input_")
-        expected = arrays(base, f"expected_{entry['source_writer']}_")
+        inputs = fixture_arrays.load(base, "input_")
+        expected = fixture_arrays.load(base, f"expected_{entry['source_writer']}_")
         if "refused" in entry:
             rows.append(dict(entry, loader="-", result="refused by RNNKit", diff=None, ok=True,
                              note=entry["refused"].split(": ", 1)[-1][:90]))

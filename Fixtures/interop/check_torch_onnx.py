@@ -69,6 +69,7 @@ import traceback
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 import numpy as np  # noqa: E402
+import fixture_arrays  # noqa: E402 (the module beside this script)
 
 TOLERANCE = 1e-5
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -970,13 +971,6 @@ def read_model_file(path, layout):
     return tensors, Arch(model)
 
 
-def load_fixture_arrays(folder, prefix):
-    result = []
-    while os.path.exists(os.path.join(folder, f"{prefix}{len(result)}.npy")):
-        result.append(np.load(os.path.join(folder, f"{prefix}{len(result)}.npy")))
-    return result
-
-
 def compare(outputs, expected):
     if len(outputs) != len(expected):
         raise Failure(f"{len(outputs)} outputs, expected {len(expected)}")
@@ -1144,8 +1138,8 @@ def run_fixture(name, source_name, rnnkit, out_dir, validator, keep):
     row, and each conversion's outcome."""
     folder = os.path.join(FIXTURES, name)
     os.makedirs(out_dir, exist_ok=True)
-    inputs = load_fixture_arrays(folder, "input_")
-    expected = load_fixture_arrays(folder, f"expected_{source_name.split('.')[0]}_")
+    inputs = fixture_arrays.load(folder, "input_")
+    expected = fixture_arrays.load(folder, f"expected_{source_name.split('.')[0]}_")
     outcomes = {f: convert(rnnkit, os.path.join(folder, source_name), os.path.join(out_dir, f), layout)
                 for f, layout in CONVERSIONS.items()}
     if outcomes["keras.json"][0] != "written":

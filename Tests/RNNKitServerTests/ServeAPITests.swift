@@ -217,16 +217,11 @@ final class ServeAPITests: XCTestCase {
             let expected = try FixtureArrays.tensor("\(fixture)/expected_keras3_0.npy")
             let created = try await server.json("POST", "/v1/models/\(fixture)/sessions")
             let id = try XCTUnwrap((created.json as? [String: Any])?["session_id"] as? String)
-            let (batch, steps, features) = (input.shape[0], input.shape[1], input.shape[2])
+            let (batch, steps) = (input.shape[0], input.shape[1])
             var chunks: [[Float]] = []
             var last: [Float] = []
             for step in 0..<steps {
-                var stepScalars: [Float] = []
-                for row in 0..<batch {
-                    let start = (row * steps + step) * features
-                    stepScalars += input.scalars[start..<start + features]
-                }
-                let chunk = Tensor(shape: [batch, 1, features], scalars: stepScalars)
+                let chunk = input.timeStep(step)
                 // Alternate the formats: both carry the same state.
                 let body = step % 2 == 0 ? "{\"inputs\":\(FixtureArrays.json(chunk))}"
                     : "{\"instances\":\(FixtureArrays.json(chunk))}"

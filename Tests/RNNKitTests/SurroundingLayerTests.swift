@@ -182,15 +182,9 @@ final class SurroundingLayerTests: XCTestCase {
         }
         let stream = try PredictionStream(try Predictor(contentsOf: FixtureFiles.path("lstm_batchnorm/tfkeras.h5")))
         let inputs = try FixtureFiles.inputs(of: "lstm_batchnorm")[0]
-        let (batch, steps, features) = (inputs.shape[0], inputs.shape[1], inputs.shape[2])
         var last: [Tensor] = []
-        for step in 0..<steps {
-            var chunk: [Float] = []
-            for b in 0..<batch {
-                let start = (b * steps + step) * features
-                chunk += inputs.scalars[start..<start + features]
-            }
-            last = try stream.feed([Tensor(shape: [batch, 1, features], scalars: chunk)])
+        for step in 0..<inputs.shape[1] {
+            last = try stream.feed([inputs.timeStep(step)])
         }
         assertClose(last, try FixtureFiles.kerasOutputs(of: "lstm_batchnorm", writer: "tfkeras"), "streamed step by step")
     }

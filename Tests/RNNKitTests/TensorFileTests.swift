@@ -501,24 +501,21 @@ final class TensorFileTests: XCTestCase {
             _ = try read("ragged.csv")
         }
         XCTAssertEqual(error?.location, "line 3")
-        try put("ragged2.csv", text: "1,2\n\n3,4,5\n")
-        assertError(.unreadable, ["line 3:", "ragged"]) { _ = try read("ragged2.csv") }
-        try put("word.csv", text: "1,2\n3,abc\n")
-        assertError(.unreadable, ["line 2:", "field 2 is not a number: 'abc'"]) { _ = try read("word.csv") }
-        try put("hex.csv", text: "1\n0x10\n")
-        assertError(.unreadable, ["not a number"]) { _ = try read("hex.csv") }
-        try put("emptyfield.csv", text: "1,,3\n")
-        assertError(.unreadable, ["line 1:", "empty field 2"]) { _ = try read("emptyfield.csv") }
-        try put("quote.csv", text: "1,\"2\n3,4\n")
-        assertError(.unreadable, ["line 1:", "unterminated"]) { _ = try read("quote.csv") }
-        try put("afterquote.csv", text: "1,\"2\"x\n")
-        assertError(.unreadable, ["after the closing quote"]) { _ = try read("afterquote.csv") }
-        try put("range.csv", text: "1e39\n")
-        assertError(.unreadable, ["float32 range"]) { _ = try read("range.csv") }
-        try put("headeronly.csv", text: "a,b\n")
-        assertError(.unreadable, ["no data rows after the header"]) { _ = try read("headeronly.csv") }
-        try put("nothing.csv", text: "\n\n")
-        assertError(.unreadable, ["no data rows"]) { _ = try read("nothing.csv") }
+        let badTexts: [(file: String, text: String, expected: [String])] = [
+            ("ragged2.csv", "1,2\n\n3,4,5\n", ["line 3:", "ragged"]),
+            ("word.csv", "1,2\n3,abc\n", ["line 2:", "field 2 is not a number: 'abc'"]),
+            ("hex.csv", "1\n0x10\n", ["not a number"]),
+            ("emptyfield.csv", "1,,3\n", ["line 1:", "empty field 2"]),
+            ("quote.csv", "1,\"2\n3,4\n", ["line 1:", "unterminated"]),
+            ("afterquote.csv", "1,\"2\"x\n", ["after the closing quote"]),
+            ("range.csv", "1e39\n", ["float32 range"]),
+            ("headeronly.csv", "a,b\n", ["no data rows after the header"]),
+            ("nothing.csv", "\n\n", ["no data rows"]),
+        ]
+        for (file, text, expected) in badTexts {
+            try put(file, text: text)
+            assertError(.unreadable, expected) { _ = try read(file) }
+        }
         try put("binary.csv", [0x31, 0x00, 0x32])
         assertError(.unreadable, ["not a CSV text file"]) { _ = try read("binary.csv") }
         try put("latin1.csv", [0x31, 0x0A, 0xE9])

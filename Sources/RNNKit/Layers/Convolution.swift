@@ -52,9 +52,9 @@ struct Window1D: Equatable, Sendable {
 /// per group over the unfolded windows (im2col). The mask is dropped, as Keras 3 does (tf_keras
 /// refuses a masked input).
 struct Conv1D: Equatable, Sendable {
-    var filters: Int
+    /// Output channels, and the groups that both input and output channels are split into.
+    var filters: Int, groups: Int
     var window: Window1D
-    var groups: Int
     var activation: Activation
     var useBias: Bool
 

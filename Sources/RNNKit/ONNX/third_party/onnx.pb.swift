@@ -1,4 +1,5 @@
-// RNNKit: generated code, not edited. Made once, outside the build (CI does not build the plugin):
+// RNNKit: generated code (from ONNX's schema, hence third_party/), not edited. Made once, outside the
+// build (CI does not build the plugin):
 //   onnx.proto from the onnx 1.23.2 Python package (pip install onnx==1.23.2; site-packages/onnx/onnx.proto,
 //   proto2, sha256 547214dd049486a4d5ecbae593e9c72d90b5e8d603944b722eff469e0b5a9cc9)
 //   protoc 3.21.12 (Debian protobuf-compiler) with protoc-gen-swift from apple/swift-protobuf 1.39.0:
