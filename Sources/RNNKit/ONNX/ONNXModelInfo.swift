@@ -8,22 +8,29 @@ public struct ONNXModelInfo: Sendable {
     /// A graph input or output: its name, element type (`float`, `int64`...) and dimensions
     /// (a number, a symbolic name such as `batch`, or `?`).
     public struct Port: Sendable, Equatable {
+        /// The value's name in the graph.
         public var name: String
+        /// `float`, `int64`...
         public var elementType: String
+        /// A number, a symbolic name such as `batch`, or `?` per axis.
         public var dimensions: [String]
     }
 
     /// The file, for messages.
     public internal(set) var source: String
+    /// The ONNX IR version the file declares.
     public internal(set) var irVersion: Int
     /// Operator set versions by domain (`ai.onnx` for the default domain).
     public internal(set) var opsets: [String: Int]
     /// Producer name and version, as the file gives them.
     public internal(set) var producer: String
+    /// The graph's inputs (initializers excluded).
     public internal(set) var inputs: [Port]
+    /// The graph's outputs.
     public internal(set) var outputs: [Port]
     /// How many nodes of each operator type the main graph holds.
     public internal(set) var operatorCounts: [String: Int]
+    /// How many weight tensors the graph holds.
     public internal(set) var initializerCount: Int
     /// Elements in all initializers.
     public internal(set) var parameterCount: Int
