@@ -113,8 +113,7 @@ public final class BatchScorer {
             let limits = options.limits
             switch kind {
             case .csv:
-                let spec = specs.indices.contains(position) ? specs[position] : nil
-                let layout: CSVFormat.Layout = spec?.shape.count == 2 ? .sequences : .timeSteps
+                let layout = CSVFormat.Layout(feeding: specs.indices.contains(position) ? specs[position] : nil)
                 if layout == .timeSteps && options.window == nil {
                     // One sequence: the whole file is one sample.
                     let array = try CSVFormat.read(path, window: nil, layout: layout, limits: limits)

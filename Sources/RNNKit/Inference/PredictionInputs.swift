@@ -52,8 +52,7 @@ public enum PredictionInputs {
             switch path == "-" ? .ndjson : try TensorFile.kind(of: path, writing: false) {
             case .csv:
                 readCSV = true
-                let spec = specs.indices.contains(arraysBefore) ? specs[arraysBefore] : nil
-                let layout: CSVFormat.Layout = spec?.shape.count == 2 ? .sequences : .timeSteps
+                let layout = CSVFormat.Layout(feeding: specs.indices.contains(arraysBefore) ? specs[arraysBefore] : nil)
                 let array = try CSVFormat.read(path, window: csvWindow, layout: layout, limits: limits)
                 source = Source(file: path, arrays: [array], namesArrays: false)
             case .json:

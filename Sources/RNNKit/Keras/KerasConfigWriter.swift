@@ -167,7 +167,8 @@ struct KerasWritePlan {
             config = Self.inputConfig(input, name: layer.name, style: style)
         } else {
             // Keras 3's SpatialDropout1D takes no `trainable` and a plain dtype.
-            let isSpatialDropout = kind.className == "SpatialDropout1D"
+            var isSpatialDropout = false
+            if case .spatialDropout1D = kind { isSpatialDropout = true }
             var object = JSONObject([("name", .string(layer.name))])
             if !isSpatialDropout { object["trainable"] = .bool(layer.trainable) }
             object["dtype"] = Self.floatDType(style, plain: isSpatialDropout)

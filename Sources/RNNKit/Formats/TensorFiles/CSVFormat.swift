@@ -16,6 +16,12 @@ enum CSVFormat {
         /// Rows are sequences (or samples), columns their steps: shape `[rows, columns]`; windows of
         /// `W` values cut from one column: `[rows - W + 1, W]`. For inputs of rank 2, such as token ids.
         case sequences
+
+        /// The layout for the model input a CSV file feeds (nil when it feeds none): by the
+        /// input's rank, rows are sequences for rank 2, time steps otherwise.
+        init(feeding input: Predictor.InputSpec?) {
+            self = input?.shape.count == 2 ? .sequences : .timeSteps
+        }
     }
 
     static func read(_ path: String, window: Int?, layout: Layout = .timeSteps,

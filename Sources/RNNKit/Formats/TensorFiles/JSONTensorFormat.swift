@@ -14,11 +14,9 @@ enum JSONTensorFormat {
         -> (arrays: [NamedTensor], named: Bool) {
         let file = try ReadableFile(path: path)
         let bytes = try file.readAll(maxBytes: limits.maxJSONBytes, what: "JSON")
-        // An object, then one level per dimension, then the number.
-        let depth = min(JSONParser.depthLimit, max(1, limits.maxRank) + 2)
         let root: JSONValue
         do {
-            root = try JSONParser.parse(bytes: bytes, maxDepth: depth)
+            root = try JSONParser.parse(bytes: bytes, maxDepth: parserDepth(limits))
         } catch let error as RNNKitError {
             throw error.inFile(path)
         }
@@ -33,6 +31,11 @@ enum JSONTensorFormat {
             throw RNNKitError(.unreadable, "expected a nested array of numbers, or an object of them; found "
                 + describe(root), file: path, location: "/")
         }
+    }
+
+    /// How deep a data file's JSON may nest: an object, then one level per dimension, then the number.
+    static func parserDepth(_ limits: ReadLimits) -> Int {
+        min(JSONParser.depthLimit, max(1, limits.maxRank) + 2)
     }
 
     /// Converts a nested array (or a single number) whose JSON pointer is `pointer`.

@@ -74,10 +74,9 @@ enum NDJSONFormat {
     /// The sample on line `line` of `path`.
     static func sample(_ bytes: ArraySlice<UInt8>, line: Int, path: String, limits: ReadLimits) throws -> Sample {
         let location = "line \(line)"
-        let depth = min(JSONParser.depthLimit, max(1, limits.maxRank) + 2)
         let root: JSONValue
         do {
-            root = try JSONParser.parse(bytes: Array(bytes), maxDepth: depth)
+            root = try JSONParser.parse(bytes: Array(bytes), maxDepth: JSONTensorFormat.parserDepth(limits))
         } catch var error as RNNKitError {
             error.message = error.message.replacingOccurrences(of: "invalid JSON at line 1, column",
                                                                with: "invalid JSON at column")
