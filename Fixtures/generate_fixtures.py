@@ -417,6 +417,48 @@ def build_time_resampling(K):
     return K.Model(x, [L.Dense(2)(y), L.ZeroPadding1D(2)(x), L.Cropping1D(1)(x), L.UpSampling1D(3)(x)])
 
 
+def build_attention_seq2seq(K):
+    L = K.layers
+    encoder_in = K.Input((5, 4))
+    decoder_in = K.Input((4, 3))
+    encoded, h, c = L.LSTM(5, return_sequences=True, return_state=True)(encoder_in)
+    decoded = L.LSTM(5, return_sequences=True)(decoder_in, initial_state=[h, c])
+    context, scores = L.Attention(use_scale=True)([decoded, encoded], return_attention_scores=True)
+    merged = L.Concatenate()([context, decoded])
+    y = L.TimeDistributed(L.Dense(3, activation="softmax"))(merged)
+    return K.Model([encoder_in, decoder_in], [y, scores])
+
+
+def build_attention_options(K):
+    L = K.layers
+    x = K.Input((5, 4))
+    query = L.Dense(4)(x)
+    key = L.Dense(4)(x)
+    value = L.Dense(3)(x)
+    causal = L.Attention(score_mode="concat", use_scale=True)([query, value, key], use_causal_mask=True)
+    concat = L.Attention(score_mode="concat")([query, key])
+    dot = L.Attention()([query, x, key])
+    return K.Model(x, [causal, concat, dot])
+
+
+def build_attention_bahdanau(K):
+    L = K.layers
+    x = K.Input((6, 3))
+    masked = L.Masking(0.0)(x)
+    sequence = L.Bidirectional(L.GRU(3, return_sequences=True))(masked)
+    attended = L.AdditiveAttention()([sequence, sequence])
+    pooled = L.GlobalAveragePooling1D()(attended)
+    return K.Model(x, L.Dense(2, activation="softmax")(pooled))
+
+
+def build_attention_causal_self(K):
+    L = K.layers
+    x = K.Input((5, 4))
+    sequence = L.GRU(4, return_sequences=True)(x)
+    attended = L.AdditiveAttention(use_scale=False)([sequence, sequence], use_causal_mask=True)
+    return K.Model(x, L.Dense(2)(L.Add()([sequence, attended])))
+
+
 def conv_token_inputs(rng):
     return [rng.integers(0, 20, size=(3, 10)).astype(np.int32)]
 
@@ -452,6 +494,10 @@ def masking_inputs(rng):
     return [x]
 
 
+def seq2seq_attention_inputs(rng):
+    return [floats(rng, 2, 5, 4, low=-2.0, high=2.0), floats(rng, 2, 4, 3, low=-2.0, high=2.0)]
+
+
 def seq2seq_inputs(rng):
     return [floats(rng, 2, 5, 4), floats(rng, 2, 4, 3)]
 
@@ -470,6 +516,9 @@ class Fixture:
     weight_scale: float = 0.5     # weights ~ uniform(-weight_scale, weight_scale)
     checks_activations: bool = False  # must tell every activation it uses from its cousins
     layer_weight_scales: dict = dataclasses.field(default_factory=dict)  # name -> scale
+    # Keras 3's legacy .h5 loader cannot read the model back (it deserializes Attention's
+    # score_mode "dot" as the function keras.ops.dot): keras3.h5 is written but not reloaded.
+    keras3_cannot_load_h5: bool = False
 
 
 FIXTURES: List[Fixture] = [
@@ -591,6 +640,23 @@ FIXTURES: List[Fixture] = [
             "UpSampling1D(2) -> GRU(3) -> Dense(2) is output 0; ZeroPadding1D(2), Cropping1D(1) and "
             "UpSampling1D(3) of the input are outputs 1 to 3.",
             build_time_resampling, float_inputs(2, 6, 3)),
+    Fixture("attention_seq2seq",
+            "Luong-attention seq2seq: encoder LSTM(5, return_sequences, return_state) on (5,4); decoder "
+            "LSTM(5, seq) on (4,3) from the encoder's states; Attention(use_scale=True)([decoder, encoder], "
+            "return_attention_scores=True); Concatenate([context, decoder]) -> TimeDistributed(Dense(3, "
+            "softmax)) is output 0, the attention weights output 1. Scale ~ uniform(-2, 2).",
+            build_attention_seq2seq, seq2seq_attention_inputs, layer_weight_scales={"attention": 2.0},
+            keras3_cannot_load_h5=True),
+    Fixture("attention_options",
+            "Functional on (5,4): Dense(4) query and key, Dense(3) value; outputs "
+            "Attention(concat, use_scale)([q, v, k], use_causal_mask=True), Attention(concat)([q, k]), "
+            "Attention()([q, input, k]) (dot, no scale). Attention weights ~ uniform(-2, 2).",
+            build_attention_options, float_inputs(2, 5, 4, scale=2.0),
+            layer_weight_scales={"attention": 2.0, "attention_1": 2.0}, keras3_cannot_load_h5=True),
+    Fixture("attention_causal_self",
+            "Functional on (5,4): GRU(4, seq); AdditiveAttention(use_scale=False)([s, s], "
+            "use_causal_mask=True); Add([s, attention]) -> Dense(2).",
+            build_attention_causal_self, float_inputs(2, 5, 4, scale=2.0)),
 ]
 
 
@@ -611,9 +677,10 @@ def save_tfkeras(model, d: Path):
     model.save_weights(d / "tfkeras_weights.h5")      # legacy HDF5 weights-only
 
 
-def reload_keras3(d: Path):
+def reload_keras3(d: Path, legacy_h5=True):
     yield "keras3.keras", keras.models.load_model(d / "keras3.keras")
-    yield "keras3.h5", keras.models.load_model(d / "keras3.h5")
+    if legacy_h5:
+        yield "keras3.h5", keras.models.load_model(d / "keras3.h5")
     m = keras.models.model_from_json((d / "keras3.json").read_text())
     m.load_weights(d / "keras3.weights.h5")
     yield "keras3.json+keras3.weights.h5", m
@@ -747,7 +814,7 @@ def generate_fixture(fx: Fixture, root: Path, failures: list) -> dict:
 
     writers, verification = [], {}
     for writer, save, reloader, model, expected in [
-        ("keras3", save_keras3, reload_keras3, m3, expected3),
+        ("keras3", save_keras3, lambda d: reload_keras3(d, legacy_h5=not fx.keras3_cannot_load_h5), m3, expected3),
         ("tfkeras", save_tfkeras, reload_tfkeras, mt, expectedt),
     ]:
         try:
@@ -760,6 +827,9 @@ def generate_fixture(fx: Fixture, root: Path, failures: list) -> dict:
         write_json(d / f"summary_{writer}.json", summarize(model))
         verification[writer] = verify(reloader, d, inputs, expected, failures)
 
+    if fx.keras3_cannot_load_h5:
+        notes.append("keras3.h5 not reloaded: Keras 3's legacy .h5 loader turns Attention's score_mode "
+                     "'dot' into the function keras.ops.dot and refuses it (also for tfkeras.h5)")
     entry = {
         "name": fx.name,
         "description": fx.description,

@@ -233,7 +233,8 @@ struct KerasWritePlan {
              .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
              .conv1D, .maxPooling1D, .averagePooling1D,
              .batchNormalization, .layerNormalization,
-             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
+             .attention:
             return kind.kerasConfig()
         }
     }
@@ -308,15 +309,18 @@ struct KerasWritePlan {
         return .object(object)
     }
 
-    /// One call of a layer: a Keras 2 list of `[name, node, index, {}]`, or a Keras 3
-    /// `{"args", "kwargs"}` object (initial states in `kwargs`).
+    /// One call of a layer: a Keras 2 list of `[name, node, index, kwargs]`, or a Keras 3
+    /// `{"args", "kwargs"}` object (initial states in `kwargs`). The kwargs hold the call
+    /// arguments (attention's `use_causal_mask`...), in every entry of a Keras 2 list as
+    /// tf_keras writes them.
     func node(_ index: Int, _ node: LayerNode, style: Style) -> JSONValue {
+        let callArguments = kind(index).kerasCallArguments
         switch style {
         case .keras2:
-            return .array(node.inputs.map { .array([.string($0.layer), .int($0.node), .int($0.index), .object(JSONObject())]) })
+            return .array(node.inputs.map { .array([.string($0.layer), .int($0.node), .int($0.index), .object(callArguments)]) })
         case .keras3:
             let tensors = node.inputs.map(kerasTensor)
-            var kwargs = JSONObject()
+            var kwargs = callArguments
             let args: [JSONValue]
             if kind(index).takesInitialStates {
                 args = Array(tensors.prefix(1))

@@ -64,6 +64,8 @@ extension LayerKind {
         case "AveragePooling1D": self = .averagePooling1D(try Pooling1D(keras: config, className))
         case "BatchNormalization": self = .batchNormalization(try BatchNormalization(keras: config))
         case "LayerNormalization": self = .layerNormalization(try LayerNormalization(keras: config))
+        case "Attention": self = .attention(try DenseAttention(keras: config, additive: false))
+        case "AdditiveAttention": self = .attention(try DenseAttention(keras: config, additive: true))
         default:
             throw RNNKitError(.invalidModel, Self.unsupportedClassMessage(className), location: config.pointer)
         }
@@ -101,6 +103,7 @@ extension LayerKind {
         "AveragePooling1D", "BatchNormalization", "LayerNormalization",
         "Subtract", "Multiply", "Average", "Maximum", "Minimum", "ReLU", "LeakyReLU", "ELU", "Softmax", "Reshape",
         "Permute", "ZeroPadding1D", "Cropping1D", "UpSampling1D",
+        "Attention", "AdditiveAttention",
     ]
 
     /// The class-specific keys of the Keras `config` that re-creates this layer, in Keras's
@@ -154,6 +157,7 @@ extension LayerKind {
         case .maxPooling1D(let layer), .averagePooling1D(let layer): return layer.kerasConfig()
         case .batchNormalization(let layer): return layer.kerasConfig()
         case .layerNormalization(let layer): return layer.kerasConfig()
+        case .attention(let layer): return layer.kerasConfig()
         }
     }
 
@@ -168,7 +172,8 @@ extension LayerKind {
         case .conv1D(let layer): [layer.activation]
         case .input, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .repeatVector, .flatten,
              .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
-             .batchNormalization, .layerNormalization, .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling: []
+             .batchNormalization, .layerNormalization, .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
+             .attention: []
         }
     }
 }

@@ -93,21 +93,33 @@ enum KerasModelConfig {
             var layers: [ModelLayer] = []
             for (index, entry) in entries.enumerated() {
                 let layerPointer = "\(pointer)/layers/\(index)"
-                var layer = layer(entry, pointer: layerPointer)
-                if let name = text(entry["name"], at: layerPointer + "/name") { layer.name = name }
+                // The nodes first: their call arguments join the config the layer is decoded from.
+                var nodes: [LayerNode] = [], callArguments: [JSONObject] = []
+                var nodeErrors: [RNNKitError] = []
                 switch entry["inbound_nodes"] {
-                case .array(let nodes)?:
-                    for (nodeIndex, node) in nodes.enumerated() {
+                case .array(let list)?:
+                    for (nodeIndex, node) in list.enumerated() {
                         do {
-                            layer.nodes.append(try self.node(node, pointer: "\(layerPointer)/inbound_nodes/\(nodeIndex)"))
+                            let parsed = try self.node(node, pointer: "\(layerPointer)/inbound_nodes/\(nodeIndex)")
+                            nodes.append(parsed.node)
+                            callArguments.append(parsed.callArguments)
                         } catch let error as RNNKitError {
-                            problems.append(Problem(error, at: layer.name))
+                            nodeErrors.append(error)
                         }
                     }
                 case nil, .null?: break
                 default:
-                    problems.append(Problem(.error, layerPointer + "/inbound_nodes", "inbound_nodes is not a list"))
+                    nodeErrors.append(RNNKitError(.invalidModel, "inbound_nodes is not a list", location: layerPointer + "/inbound_nodes"))
                 }
+                if callArguments.contains(where: { $0 != callArguments[0] }) {
+                    nodeErrors.append(RNNKitError(.invalidModel, "the layer's calls differ in use_causal_mask or "
+                                                  + "return_attention_scores, which RNNKit keeps per layer",
+                                                  location: layerPointer + "/inbound_nodes"))
+                }
+                var layer = layer(entry, pointer: layerPointer, callArguments: callArguments.first ?? JSONObject())
+                if let name = text(entry["name"], at: layerPointer + "/name") { layer.name = name }
+                layer.nodes = nodes
+                problems += nodeErrors.map { Problem($0, at: layer.name) }
                 layers.append(layer)
             }
             var seen = Set<String>()
@@ -120,9 +132,11 @@ enum KerasModelConfig {
                          kerasVersion: "")
         }
 
-        mutating func layer(_ entry: JSONValue, pointer: String) -> ModelLayer {
+        /// A layer entry, decoded from its config with `callArguments` (from its inbound nodes) added.
+        mutating func layer(_ entry: JSONValue, pointer: String, callArguments: JSONObject = JSONObject()) -> ModelLayer {
             let className = entry["class_name"]?.stringValue ?? ""
-            let configObject = entry["config"]?.objectValue ?? JSONObject()
+            var configObject = entry["config"]?.objectValue ?? JSONObject()
+            for (key, value) in callArguments.entries { configObject[key] = value }
             let name = text(configObject["name"], at: pointer + "/config/name")
                 ?? text(entry["name"], at: pointer + "/name") ?? className.lowercased()
             let config = KerasConfig(object: configObject, pointer: pointer + "/config", kerasMajorVersion: major)
@@ -173,12 +187,17 @@ enum KerasModelConfig {
             return result
         }
 
-        /// One call of a layer, in either Keras node format. Recurrent layers' initial states
-        /// are appended after the sequence input.
-        func node(_ node: JSONValue, pointer: String) throws -> LayerNode {
+        /// One call of a layer, in either Keras node format, with the call arguments among
+        /// `LayerKind.kerasCallArgumentKeys` it passes. Recurrent layers' initial states are
+        /// appended after the sequence input.
+        func node(_ node: JSONValue, pointer: String) throws -> (node: LayerNode, callArguments: JSONObject) {
+            func callArguments(_ kwargs: JSONObject?) -> JSONObject {
+                JSONObject((kwargs?.entries ?? []).filter { LayerKind.kerasCallArgumentKeys.contains($0.key) })
+            }
             if let object = node.objectValue {  // Keras 3
                 var inputs = try kerasTensors(in: object["args"] ?? .null, pointer: pointer + "/args")
-                if let kwargs = object["kwargs"]?.objectValue {
+                let kwargs = object["kwargs"]?.objectValue
+                if let kwargs {
                     for (key, value) in kwargs.entries {
                         let found = try kerasTensors(in: value, pointer: "\(pointer)/kwargs/\(key)")
                         guard found.isEmpty || key == "initial_state" else {
@@ -188,7 +207,7 @@ enum KerasModelConfig {
                         inputs += found
                     }
                 }
-                return LayerNode(inputs: inputs)
+                return (LayerNode(inputs: inputs), callArguments(kwargs))
             }
             guard let entries = node.arrayValue else {
                 throw RNNKitError(.invalidModel, "inbound node is neither a list nor an object", location: pointer)
@@ -202,7 +221,8 @@ enum KerasModelConfig {
                     inputs += try references(states, pointer: entryPointer + "/3/initial_state")
                 }
             }
-            return LayerNode(inputs: inputs)
+            // tf_keras repeats the call's kwargs in every entry.
+            return (LayerNode(inputs: inputs), callArguments(entries.first?.arrayValue?.dropFirst(3).first?.objectValue))
         }
 
         func kerasTensors(in value: JSONValue, pointer: String) throws -> [TensorRef] {

@@ -37,6 +37,8 @@ enum LayerKind: Equatable, Sendable {
     case permute(Permute)
     /// ZeroPadding1D, Cropping1D, UpSampling1D.
     case timeResampling(TimeResampling)
+    /// Attention (dot or concat scores) and AdditiveAttention.
+    case attention(DenseAttention)
 
     /// The Keras `class_name` of this kind.
     var className: String {
@@ -70,6 +72,7 @@ enum LayerKind: Equatable, Sendable {
         case .reshape: "Reshape"
         case .permute: "Permute"
         case .timeResampling(let layer): layer.className
+        case .attention(let layer): layer.className
         }
     }
 
@@ -86,7 +89,8 @@ enum LayerKind: Equatable, Sendable {
         case .input, .dense, .embedding, .timeDistributed, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
              .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
              .conv1D, .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization,
-             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
+             .attention:
             false
         }
     }
@@ -126,6 +130,7 @@ enum LayerKind: Equatable, Sendable {
             try layer.outputShapes(for: inputs, className: className)
         case .batchNormalization(let layer): try layer.outputShapes(for: inputs)
         case .layerNormalization(let layer): try layer.outputShapes(for: inputs)
+        case .attention(let layer): try layer.outputShapes(for: inputs)
         }
     }
 
@@ -142,6 +147,7 @@ enum LayerKind: Equatable, Sendable {
         case .batchNormalization(let layer): return try layer.weightSpecs(for: inputs)
         case .layerNormalization(let layer): return try layer.weightSpecs(for: inputs)
         case .timeDistributed(let layer): return try layer.weightSpecs(for: inputs)
+        case .attention(let layer): return try layer.weightSpecs(for: inputs)
         case .embedding(let layer):
             return [WeightSpec(name: "embeddings", shape: [layer.inputDim, layer.outputDim], keras3Path: "vars/0")]
         case .input, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .activation, .repeatVector, .flatten,

@@ -159,6 +159,10 @@ enum LayerWeights {
             // torch.nn.LayerNorm: weight, bias over the normalized shape.
             let names = (norm.scale || norm.rmsScaling ? [("gamma", "weight")] : []) + (norm.center && !norm.rmsScaling ? [("beta", "bias")] : [])
             self = .plain(names.map { PlainTensor($0.0, pytorch: $0.1, norm.axes.count == 1 ? [.input] : Array(repeating: .free, count: norm.axes.count)) })
+        case .attention(let attention):
+            // PyTorch has no Luong or Bahdanau module: every layout keeps the Keras names.
+            self = .plain((attention.useScale ? [PlainTensor("scale", pytorch: "scale", attention.score == .additive ? [.input] : [])] : [])
+                          + (attention.score == .concat ? [PlainTensor("concat_score_weight", pytorch: "concat_score_weight", [])] : []))
         }
     }
 }

@@ -143,7 +143,9 @@ extension RNNKitJSON {
                               location: layer.name)
         }
         var object = JSONObject([("name", .string(layer.name)), ("class_name", .string(kind.className))])
+        // RNNKit JSON keeps a layer's Keras call arguments (attention's use_causal_mask...) in its config.
         var config = kind.kerasConfig()
+        for (key, value) in kind.kerasCallArguments.entries { config[key] = value }
         if !layer.trainable { config["trainable"] = .bool(false) }
         object["config"] = .object(config)
         if !layer.isInput {
