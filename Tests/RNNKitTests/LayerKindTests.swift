@@ -46,6 +46,9 @@ final class LayerKindTests: XCTestCase {
         "AveragePooling1D": ["pool_size": 2, "strides": [1]],
         "BatchNormalization": ["axis": [1], "epsilon": .double(0.01), "center": false, "scale": true],
         "LayerNormalization": ["axis": [-2, -1], "epsilon": .double(1e-5), "scale": false, "rms_scaling": true],
+        // The call arguments (use_causal_mask...) are not config keys for Keras: the nodes carry them.
+        "Attention": ["use_scale": true, "score_mode": "concat", "dropout": .double(0.25)],
+        "AdditiveAttention": ["use_scale": false],
     ]
 
     private func decode(_ className: String, _ config: JSONValue, major: Int = 3) throws -> LayerKind {

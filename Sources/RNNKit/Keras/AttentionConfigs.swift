@@ -17,7 +17,9 @@ extension DenseAttention {
 
     func kerasConfig() -> JSONObject {
         var object = JSONObject([("use_scale", .bool(useScale))])
-        if score != .additive { object["score_mode"] = .string(score.rawValue) }
+        // "dot", the default, is left out: Keras 3's legacy .h5 loader deserializes the string
+        // as the function keras.ops.dot and refuses the model, even one Keras 3 saved itself.
+        if score == .concat { object["score_mode"] = .string(score.rawValue) }
         object["dropout"] = .double(dropout)
         return object
     }
