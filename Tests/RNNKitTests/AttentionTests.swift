@@ -58,6 +58,27 @@ final class AttentionTests: XCTestCase {
         XCTAssertThrowsError(try LayerKind.attention(additive).outputShapes(for: [[nil, 3, 4], [nil, 5, 2]]))
     }
 
+    /// Keras keeps use_causal_mask per call, RNNKit per layer: calls that differ are refused.
+    func testCallsWithDifferentArgumentsAreRefused() throws {
+        let text = try String(contentsOfFile: FixtureFiles.path("attention_causal_self/tfkeras.json"), encoding: .utf8)
+        let call = #"[["gru", 0, 0, {"use_causal_mask": true}], ["gru", 0, 0, {"use_causal_mask": true}]]"#
+        XCTAssertTrue(text.contains(call))
+        let twice = text.replacingOccurrences(of: call, with: call + #", [["gru", 0, 0, {}], ["gru", 0, 0, {}]]"#)
+        let model = try KerasModelConfig.parse(try JSONParser.parse(twice), kerasVersion: nil, source: "twice.json")
+        XCTAssertEqual(model.errors.map(\.message),
+                       ["the layer's calls differ in use_causal_mask or return_attention_scores, which RNNKit keeps per layer"])
+    }
+
+    /// Lengths unknown until run time are checked before anything is indexed.
+    func testKeyAndValueOfDifferentLengthsAreRefused() throws {
+        let key = LayerValue(Tensor(shape: [1, 2, 1], scalars: [1, 2]))
+        XCTAssertThrowsError(try decode("Attention", [:]).forward([LayerValue(query), LayerValue(value), key],
+                                                                  weights: [:], carry: nil)) {
+            XCTAssertEqual(($0 as? RNNKitError)?.message,
+                           "Attention query, value and key do not fit: (1, 2, 1), (1, 3, 1), (1, 2, 1)")
+        }
+    }
+
     /// Near-miss implementations (no causal mask, no scale) move every fixture's outputs.
     func testFixturesTellTheOptionsApart() throws {
         let cases: [(fixture: String, layer: String, change: (inout ModelLayer) -> Void)] = [

@@ -69,6 +69,16 @@ struct DenseAttention: Equatable, Sendable {
         let key = inputs.count == 3 ? inputs[2].tensor : value
         let (batch, queryLength) = (query.shape[0], query.shape[1])
         let (valueLength, valueDim) = (value.shape[1], value.shape[2])
+        // Lengths unknown until run time must still agree, and the weights grow as Tq·Tv.
+        guard key.shape[0] == batch, value.shape[0] == batch, key.shape[1] == valueLength else {
+            throw RNNKitError(.badUsage, "\(className) query, value and key do not fit: "
+                              + [query, value, key].map { formatShape($0.shape) }.joined(separator: ", "))
+        }
+        guard let scoreCount = Tensor.checkedElementCount([batch, queryLength, valueLength]),
+              scoreCount <= ReadLimits.default.maxBytes / MemoryLayout<Float>.size else {
+            throw RNNKitError(.badUsage, "\(className) weights for \(batch) × \(queryLength) × \(valueLength) steps "
+                              + "exceed \(ReadLimits.default.maxBytes) bytes")
+        }
         let scale = weights["scale"]?.scalars
         guard !useScale || scale != nil, score != .concat || weights["concat_score_weight"] != nil else {
             throw RNNKitError(.invalidModel, "\(className) has no bound scale weights")
@@ -76,7 +86,7 @@ struct DenseAttention: Equatable, Sendable {
         // Masks of other lengths than their tensor's steps are not Keras masks of these inputs.
         let valueMask = inputs[1].mask.flatMap { $0.count == batch * valueLength ? $0 : nil }
         let queryMask = inputs[0].mask.flatMap { $0.count == batch * queryLength ? $0 : nil }
-        var weightsOut = [Float](repeating: 0, count: batch * queryLength * valueLength)
+        var weightsOut = [Float](repeating: 0, count: scoreCount)
         var output = [Float](repeating: 0, count: batch * queryLength * valueDim)
         for row in 0..<batch {
             var scores = rowScores(query: query, key: key, row: row, scale: scale,
