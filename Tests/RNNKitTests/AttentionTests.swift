@@ -112,6 +112,12 @@ final class AttentionTests: XCTestCase {
         assertClose(outputs, try FixtureFiles.kerasOutputs(of: "attention_masked", writer: "keras3"), "Keras 3 outputs")
     }
 
+    func testOperationCountIncludesTheScoresAndTheWeightedSum() throws {
+        let predictor = try Predictor(contentsOf: FixtureFiles.path("attention_causal_self/keras3.keras"))
+        // GRU(4) on 4 features: 2·5·8·3·4; attention: 2·5·5·(4 + 4); Dense(2): 2·5·4·2.
+        XCTAssertEqual(try predictor.flops(batch: 1, steps: 5), 960 + 400 + 80)
+    }
+
     func testStreamingRefusesAttention() throws {
         let predictor = try Predictor(contentsOf: FixtureFiles.path("attention_causal_self/keras3.keras"))
         XCTAssertThrowsError(try PredictionStream(predictor)) {

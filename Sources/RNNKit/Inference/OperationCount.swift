@@ -29,11 +29,14 @@ extension Predictor {
                 // Each output step is a product of the window's steps by the kernel.
                 let outputRows = Double(input[0] * conv.window.outputLength(input[1]))
                 total += 2 * outputRows * Double(conv.window.size) * features / Double(conv.groups) * Double(conv.filters)
+            case .attention?:
+                // Scores [Tq, Tv] over the query's features, then the weights times the value.
+                guard shapes.count >= 2, let value = shapes[1].concrete, value.count == 3 else { break }
+                total += 2 * rows * Double(value[1]) * (features + Double(value[2]))
             case .input?, .embedding?, .masking?, .dropout?, .spatialDropout1D?, .gaussianNoise?, .activation?,
                  .repeatVector?, .flatten?, .concatenate?, .merge?, .globalAveragePooling1D?, .globalMaxPooling1D?,
                  .maxPooling1D?, .averagePooling1D?, .batchNormalization?, .layerNormalization?,
-                 .relu?, .leakyReLU?, .elu?, .softmax?, .reshape?, .permute?, .timeResampling?,
-                 .attention?, nil:
+                 .relu?, .leakyReLU?, .elu?, .softmax?, .reshape?, .permute?, .timeResampling?, nil:
                 break
             }
         }
