@@ -44,6 +44,13 @@ public enum FixtureFiles {
         }
     }
 
+    /// The file a test takes when one of a fixture's files will do, relative to Fixtures/, and
+    /// whose expected outputs go with it: the Keras 3 archive, or `tfkeras.h5` for a fixture
+    /// saved by tf_keras only (attention_masked: Keras 3 writes its masks as op nodes).
+    public static func mainModel(of fixture: (name: String, writers: [String])) -> (file: String, writer: String) {
+        fixture.writers.contains("keras3") ? ("\(fixture.name)/keras3.keras", "keras3") : ("\(fixture.name)/tfkeras.h5", "tfkeras")
+    }
+
     /// Every way a fixture is stored by `writer`: the model file and, for architecture JSON,
     /// its weights file.
     public static func files(of fixture: String, writer: String) -> [(model: String, weights: String?)] {

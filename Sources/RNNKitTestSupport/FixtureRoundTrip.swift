@@ -23,7 +23,7 @@ extension FixtureFiles {
         return tensors
     }
 
-    /// Writes every fixture (its Keras 3 archive) in every weight layout with `write`, reads it
+    /// Writes every fixture (its `mainModel`) in every weight layout with `write`, reads it
     /// back with `read`, and checks: no problems, the same layers, weights bit for bit, the same
     /// predictions (and so Keras's). `check` sees each written file for format-specific assertions. Layouts
     /// PyTorch cannot express must be refused with the reason. Returns the files written.
@@ -36,10 +36,11 @@ extension FixtureFiles {
     ) throws -> Int {
         var written = 0
         for fixture in try manifest() {
-            let original = try Model.load(contentsOf: path("\(fixture.name)/keras3.keras"))
+            let source = mainModel(of: fixture)
+            let original = try Model.load(contentsOf: path(source.file))
             let inputs = try self.inputs(of: fixture.name)
             let expected = try Predictor(original).predict(inputs)
-            let keras = try kerasOutputs(of: fixture.name, writer: "keras3")
+            let keras = try kerasOutputs(of: fixture.name, writer: source.writer)
             for layout in WeightLayout.allCases {
                 let target = directory.appendingPathComponent("\(fixture.name)-\(layout).\(fileExtension)").path
                 let label = "\(fixture.name) \(layout)"

@@ -20,9 +20,11 @@ final class PredictOutputsCLITests: TemporaryFolderTestCase {
 
     func testEveryOutputFormatGivesKerasNumbers() throws {
         var checked = 0
-        for fixture in try FixtureFiles.manifest().map(\.name) {
-            let expected = try FixtureFiles.kerasOutputs(of: fixture, writer: "keras3")
-            let printed = try predict(fixture, "keras3.keras")
+        for entry in try FixtureFiles.manifest() {
+            let (fixture, (file, writer)) = (entry.name, FixtureFiles.mainModel(of: entry))
+            let model = String(file.dropFirst(fixture.count + 1))
+            let expected = try FixtureFiles.kerasOutputs(of: fixture, writer: writer)
+            let printed = try predict(fixture, model)
             assertSucceeded(printed, "\(fixture) to stdout")
             assertClose(try PredictionFiles.outputs(PredictionFiles.json(printed.stdout)), expected, "\(fixture) stdout")
 
@@ -30,7 +32,7 @@ final class PredictOutputsCLITests: TemporaryFolderTestCase {
             if expected.count == 1 { forms.append("npy") }
             for form in forms {
                 let output = temporary("\(fixture).\(form)")
-                let run = try predict(fixture, "keras3.keras", ["--output", output])
+                let run = try predict(fixture, model, ["--output", output])
                 assertSucceeded(run, "\(fixture) to .\(form)")
                 XCTAssertEqual(run.stdout, "", "\(fixture) to .\(form)")
                 let outputs: [Tensor]

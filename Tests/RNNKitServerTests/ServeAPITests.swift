@@ -8,15 +8,16 @@ import XCTest
 final class ServeAPITests: XCTestCase {
     /// Every fixture, row and columnar, gives Keras's numbers within 1e-5.
     func testEveryFixtureAnswersKerasNumbersInRowAndColumnarFormat() async throws {
-        let fixtures = try FixtureFiles.manifest().map(\.name)
-        let server = try await RunningServer.start(fixtures.map { ($0, "\($0)/keras3.keras") })
+        let manifest = try FixtureFiles.manifest()
+        let server = try await RunningServer.start(manifest.map { ($0.name, FixtureFiles.mainModel(of: $0).file) })
         addTeardownBlock { try await server.stop() }
-        for fixture in fixtures {
+        for entry in manifest {
+            let (fixture, writer) = (entry.name, FixtureFiles.mainModel(of: entry).writer)
             let model = try XCTUnwrap(server.server.models[fixture])
             let inputs = try model.inputs.indices.map { try FixtureArrays.tensor("\(fixture)/input_\($0).npy") }
             let integers = model.inputs.map { $0.dataType == .int32 }
             let outputNames = model.outputs.map(\.name)
-            let expected = try outputNames.indices.map { try FixtureArrays.tensor("\(fixture)/expected_keras3_\($0).npy") }
+            let expected = try outputNames.indices.map { try FixtureArrays.tensor("\(fixture)/expected_\(writer)_\($0).npy") }
 
             // Columnar: one tensor, or an object of them.
             let columns = inputs.count == 1 ? FixtureArrays.json(inputs[0], integers: integers[0])

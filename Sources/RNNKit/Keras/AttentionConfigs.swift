@@ -6,6 +6,11 @@
 /// arguments: Keras 3 writes them in a node's `kwargs`, tf_keras in the kwargs of every
 /// `[layer, node, index, kwargs]` entry of the node. The functional config parser folds them
 /// into the layer's config object before it is decoded (RNNKit JSON writes them there).
+///
+/// Keras 3 quirks: its legacy `.h5` loader reads `score_mode: "dot"` as the function
+/// `keras.ops.dot` and refuses the model, so the writers leave that default out; and Keras 3.15
+/// saves the masks of a functional model as op nodes (NotEqual, Any, ConvertToTensor after an
+/// attention layer whose mask is consumed) rather than leaving them implicit as tf_keras does.
 extension DenseAttention {
     init(keras config: KerasConfig, additive: Bool) throws {
         score = additive ? .additive : try config.choice("score_mode", default: Score.dot, allowed: [.dot, .concat])
