@@ -83,6 +83,14 @@ extension ZipReader {
         return pinned ?? PinnedBytes(allocating: 0)
     }
 
+    /// Where a stored entry's bytes lie in the archive, checked as far as it can be without reading
+    /// them (the caller checks the CRC-32 as it reads); nil for a compressed entry.
+    func storedData(of entry: ZipEntry) throws -> Range<UInt64>? {
+        guard entry.method == Self.stored else { return nil }
+        let start = try checkedDataStart(of: entry, maxBytes: .max, maxCompressionRatio: .max)
+        return start..<(start + entry.uncompressedSize)
+    }
+
     private static let stored: UInt16 = 0, deflated: UInt16 = 8
 
     /// Checks what can be checked before reading `entry`'s data (declared size, file type, method,
