@@ -2,7 +2,7 @@
 
 /// The data readers of `rnnkit predict`: `TensorFile.read` with the extension the content looks
 /// like (NumPy magic → .npy, ZIP → .npz, `[`/`{` → .json, anything else → .csv, also with a
-/// window of 3 rows).
+/// window of 3 rows), and `.npy`/`.npz` read 3 rows at a time as `rnnkit predict` streams them.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let head = Array(UnsafeBufferPointer(start: data, count: min(size, 8)))
@@ -29,6 +29,17 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     }
     if kind == "csv" {
         Fuzz.expectingRNNKitErrors("TensorFile.read(.csv, window: 3)") { _ = try TensorFile.read(path, csvWindow: 3) }
+    }
+    // The streaming readers of `rnnkit predict`, 3 rows at a time.
+    if kind == "npy" || kind == "npz" {
+        Fuzz.expectingRNNKitErrors("NPYSource(.\(kind)).next(3)") {
+            let source = try kind == "npy" ? NPYSource(npy: path, limits: .default) : NPYSource(npz: path, limits: .default)
+            while let batch = try source?.next(3) {
+                for array in batch.arrays {
+                    precondition(array.tensor.scalars.count == array.tensor.shape.reduce(1, *), "shape and data disagree")
+                }
+            }
+        }
     }
     return 0
 }

@@ -4,6 +4,7 @@
 #ifndef RNNKIT_CHDF5_SHIM_H
 #define RNNKIT_CHDF5_SHIM_H
 #include <hdf5.h>
+#include <hdf5_hl.h>
 #include <string.h>
 
 #define RNNKIT_HDF5_SHIM static inline __attribute__((__always_inline__))
@@ -28,6 +29,10 @@ RNNKIT_HDF5_SHIM unsigned rnnkit_H5F_ACC_RDWR(void) { return H5F_ACC_RDWR; }
 RNNKIT_HDF5_SHIM unsigned rnnkit_H5F_ACC_TRUNC(void) { return H5F_ACC_TRUNC; }
 RNNKIT_HDF5_SHIM size_t rnnkit_H5T_VARIABLE(void) { return H5T_VARIABLE; }
 RNNKIT_HDF5_SHIM hsize_t rnnkit_H5S_UNLIMITED(void) { return H5S_UNLIMITED; }
+/// Read-only, in place, never freed by HDF5: the caller owns the bytes and keeps them alive.
+RNNKIT_HDF5_SHIM unsigned rnnkit_H5LT_FILE_IMAGE_IN_PLACE(void) {
+    return H5LT_FILE_IMAGE_DONT_COPY | H5LT_FILE_IMAGE_DONT_RELEASE;
+}
 
 /// An object's identity in its file, the same whichever link leads to it: how a walk over the
 /// groups recognises one it has seen (hard links can form cycles). HDF5 1.12 replaced the

@@ -111,7 +111,7 @@ public enum CorpusMutations {
 
         // Archives rebuilt with ZIPFoundation: extra, missing and duplicate entries, unsafe names,
         // and a zip bomb.
-        let contents = try zip.entries.map { ($0.name, Data(bytes[$0.dataOffset..<($0.dataOffset + $0.size)])) }
+        let contents = zip.entries.map { ($0.name, Data(bytes[$0.dataOffset..<($0.dataOffset + $0.size)])) }
         func rebuilt(_ label: String, _ members: [(String, Data, CompressionMethod)]) throws {
             let url = directory.appendingPathComponent("rebuilt.zip")
             try? FileManager.default.removeItem(at: url)

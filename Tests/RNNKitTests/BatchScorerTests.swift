@@ -2,6 +2,7 @@ import Foundation
 @testable import RNNKit
 import RNNKitTestSupport
 import XCTest
+import ZIPFoundation
 
 /// Streaming scoring gives the outputs of one whole-input run, whatever the batch and the
 /// pieces the files are read in; bad lines are named, and skipped on request.
@@ -48,14 +49,62 @@ final class BatchScorerTests: TemporaryFolderTestCase {
         let path = temporary("x.npy")
         try TensorFile.write([NamedTensor(name: "x", tensor: tensor)], to: path)
         for batch in [1, 7, 50, 64] {
-            let (records, scalars) = try drain(try NPYSource(file: path, limits: .default), batch: batch)
+            let (records, scalars) = try drain(try NPYSource(npy: path, limits: .default), batch: batch)
             XCTAssertEqual(records.count, 50, "batch \(batch)")
             XCTAssertEqual(scalars, tensor.scalars, "batch \(batch)")
         }
         try Data([0x93, 0x4E, 0x55]).write(to: URL(fileURLWithPath: temporary("short.npy")))
-        XCTAssertThrowsError(try NPYSource(file: temporary("short.npy"), limits: .default)) {
+        XCTAssertThrowsError(try NPYSource(npy: temporary("short.npy"), limits: .default)) {
             XCTAssertEqual(($0 as? RNNKitError)?.kind, .unreadable)
         }
+    }
+
+    /// An `.npz` of stored arrays is read a batch of rows at a time, every array in step, with its
+    /// CRC-32 checked; a deflated one is left to the whole-file reader.
+    func testStoredNPZIsReadABatchAtATimeAsWhole() throws {
+        var generator = SeededGenerator(seed: 6)
+        let x = Tensor(shape: [50, 4, 5], scalars: (0..<1000).map { _ in Float.random(in: -1...1, using: &generator) })
+        let y = Tensor(shape: [50, 3], scalars: (0..<150).map { _ in Float.random(in: -1...1, using: &generator) })
+        let path = temporary("xy.npz")
+        try TensorFile.write([NamedTensor(name: "x", tensor: x), NamedTensor(name: "y", tensor: y)], to: path)
+        for batch in [1, 7, 50, 64] {
+            let source = try XCTUnwrap(try NPYSource(npz: path, limits: .default))
+            var xs: [Float] = [], ys: [Float] = []
+            while let next = try source.next(batch) {
+                XCTAssertEqual(next.arrays.map(\.name), ["x", "y"])
+                XCTAssertTrue(next.named)
+                xs += next.arrays[0].tensor.scalars
+                ys += next.arrays[1].tensor.scalars
+            }
+            XCTAssertEqual(xs, x.scalars, "batch \(batch)")
+            XCTAssertEqual(ys, y.scalars, "batch \(batch)")
+            XCTAssertEqual(source.fractionRead, 1)
+        }
+
+        // The last scalar of y, changed in place: found by the CRC-32 once the entry is read.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        let last = try XCTUnwrap(bytes.range(of: withUnsafeBytes(of: y.scalars.last!.bitPattern.littleEndian) { Data($0) })).lowerBound
+        bytes[last] ^= 0x01
+        let damaged = temporary("damaged.npz")
+        try bytes.write(to: URL(fileURLWithPath: damaged))
+        XCTAssertThrowsError(try {
+            // The damage is found at the latest once the entry's last byte is read.
+            let source = try NPYSource(npz: damaged, limits: .default)
+            while try source?.next(16) != nil {}
+        }()) { error in
+            XCTAssertEqual((error as? RNNKitError)?.kind, .unreadable)
+            XCTAssertEqual((error as? RNNKitError)?.location, "y.npy")
+            XCTAssertTrue("\(error)".contains("CRC-32"), "\(error)")
+        }
+
+        let compressed = temporary("compressed.npz")
+        let archive = try Archive(url: URL(fileURLWithPath: compressed), accessMode: .create)
+        let entry = NPYFormat.encode(NamedTensor(name: "x", tensor: x))
+        try archive.addEntry(with: "x.npy", type: .file, uncompressedSize: Int64(entry.count),
+                             compressionMethod: .deflate) { position, size in
+            entry.subdata(in: Int(position)..<(Int(position) + size))
+        }
+        XCTAssertNil(try NPYSource(npz: compressed, limits: .default))
     }
 
     func testScoredOutputsEqualOneWholePredictionByteForByte() throws {

@@ -120,8 +120,8 @@ final class KerasArchiveTests: XCTestCase {
     private func assertError(_ path: String, kind: RNNKitError.Kind, contains fragment: String,
                              location: String? = nil, limits: ReadLimits = .default,
                              file: StaticString = #filePath, line: UInt = #line) {
-        let before = tempDirectories()
-        XCTAssertThrowsError(try KerasArchive.open(path, limits: limits), file: file, line: line) { error in
+        let before = temporaryFiles()
+        XCTAssertThrowsError(try KerasArchive.read(path, limits: limits), file: file, line: line) { error in
             guard let error = error as? RNNKitError else {
                 return XCTFail("not an RNNKitError: \(error)", file: file, line: line)
             }
@@ -136,69 +136,44 @@ final class KerasArchiveTests: XCTestCase {
                 XCTAssertTrue(error.description.contains(location), "\(error)", file: file, line: line)
             }
         }
-        XCTAssertEqual(tempDirectories().subtracting(before), [], "a failed open left a temporary directory",
+        XCTAssertEqual(temporaryFiles().subtracting(before), [], "reading wrote a temporary file",
                        file: file, line: line)
     }
 
-    private func tempDirectories() -> Set<String> {
-        let base = NSTemporaryDirectory()
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
-        return Set(names.filter { $0.hasPrefix("rnnkit-keras-") })
+    /// Everything in this test's own temporary folder: reading an archive must add nothing.
+    private func temporaryFiles() -> Set<String> {
+        Set((try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())) ?? [])
     }
 
     // MARK: - Good archives
 
     func testGoodStoredArchive() throws {
         let path = try makeZip("good.keras", standardMembers() + [("assets/vocab.txt", Data("a\nb\n".utf8), .none)])
-        var directory = ""
-        try KerasArchive.withContents(of: path) { archive in
-            XCTAssertEqual(archive.path, path)
-            XCTAssertEqual(archive.configJSON, config)
-            XCTAssertEqual(archive.metadataJSON, metadata)
-            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: archive.weightsPath)), weights)
-            directory = archive.directory
-            XCTAssertEqual(archive.weightsPath, directory + "/model.weights.h5")
-            let attributes = try FileManager.default.attributesOfItem(atPath: directory)
-            XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o700)
-            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), ["model.weights.h5"])
-        }
-        XCTAssertFalse(directory.isEmpty)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: directory), "temporary directory not removed")
+        let before = temporaryFiles()
+        let archive = try KerasArchive.read(path)
+        XCTAssertEqual(archive.path, path)
+        XCTAssertEqual(archive.configJSON, config)
+        XCTAssertEqual(archive.metadataJSON, metadata)
+        XCTAssertEqual(Data(archive.weights.bytes), weights)
+        XCTAssertEqual(temporaryFiles(), before, "nothing is extracted to disk")
     }
 
     func testGoodDeflatedArchiveWithoutMetadata() throws {
         let path = try makeZip("deflated.keras", Array(standardMembers(.deflate).dropFirst()))
-        let archive = try KerasArchive.open(path)
+        let archive = try KerasArchive.read(path)
         XCTAssertEqual(archive.configJSON, config)
         XCTAssertNil(archive.metadataJSON)
-        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: archive.weightsPath)), weights)
-        let directory = archive.directory
-        archive.close()
-        archive.close()  // idempotent
-        XCTAssertFalse(FileManager.default.fileExists(atPath: directory))
+        XCTAssertEqual(Data(archive.weights.bytes), weights)
     }
 
-    func testOwnerRemovesDirectoryOnDeinit() throws {
-        let path = try makeZip("deinit.keras", standardMembers())
-        var directory = ""
-        do {
-            let archive = try KerasArchive.open(path)
-            directory = archive.directory
-            XCTAssertTrue(FileManager.default.fileExists(atPath: archive.weightsPath))
+    /// HDF5 reads the weights in place; a file that is not HDF5 is named as the archive.
+    func testWeightsOpenInPlace() throws {
+        let real = try KerasArchive.read(FixtureFiles.path("seq2seq/keras3.keras")).weightsFile()
+        XCTAssertTrue(real.root.hasChild("layers"))
+        let fake = try KerasArchive.read(try makeZip("fake.keras", standardMembers()))
+        XCTAssertThrowsError(try fake.weightsFile()) { error in
+            XCTAssertEqual((error as? RNNKitError)?.kind, .unreadable, "\(error)")
         }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: directory))
-    }
-
-    func testScopedAPIRemovesDirectoryWhenBodyThrows() throws {
-        let path = try makeZip("throws.keras", standardMembers())
-        struct BodyError: Error {}
-        var directory = ""
-        XCTAssertThrowsError(try KerasArchive.withContents(of: path) { archive -> Void in
-            directory = archive.directory
-            throw BodyError()
-        }) { XCTAssertTrue($0 is BodyError) }
-        XCTAssertFalse(directory.isEmpty)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: directory))
     }
 
     /// The real Keras 3 fixtures in the repository, when present.
@@ -210,14 +185,11 @@ final class KerasArchiveTests: XCTestCase {
             .filter { FileManager.default.fileExists(atPath: $0) }
         guard !paths.isEmpty else { throw XCTSkip("no fixtures") }
         for path in paths {
-            try KerasArchive.withContents(of: path) { archive in
-                let config = try JSONSerialization.jsonObject(with: Data(archive.configJSON.utf8)) as? [String: Any]
-                XCTAssertNotNil(config?["class_name"], path)
-                XCTAssertTrue(archive.metadataJSON?.contains("keras_version") ?? false, path)
-                let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: archive.weightsPath))
-                defer { try? handle.close() }
-                XCTAssertEqual(Array(handle.readData(ofLength: 8)), [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A], path)
-            }
+            let archive = try KerasArchive.read(path)
+            let config = try JSONSerialization.jsonObject(with: Data(archive.configJSON.utf8)) as? [String: Any]
+            XCTAssertNotNil(config?["class_name"], path)
+            XCTAssertTrue(archive.metadataJSON?.contains("keras_version") ?? false, path)
+            XCTAssertEqual(Array(archive.weights.bytes.prefix(8)), [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A], path)
         }
         let flipped = root.appendingPathComponent("malformed/bitflipped.keras").path
         if FileManager.default.fileExists(atPath: flipped) {
@@ -230,11 +202,10 @@ final class KerasArchiveTests: XCTestCase {
         for (zip64, descriptor) in [(false, false), (true, false), (false, true), (true, true)] {
             let path = try handMadeZip("hand-\(zip64)-\(descriptor).keras", members, zip64: zip64,
                                        dataDescriptor: descriptor)
-            try KerasArchive.withContents(of: path) { archive in
-                XCTAssertEqual(archive.configJSON, config, "zip64 \(zip64), descriptor \(descriptor)")
-                XCTAssertEqual(archive.metadataJSON, metadata)
-                XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: archive.weightsPath)), weights)
-            }
+            let archive = try KerasArchive.read(path)
+            XCTAssertEqual(archive.configJSON, config, "zip64 \(zip64), descriptor \(descriptor)")
+            XCTAssertEqual(archive.metadataJSON, metadata)
+            XCTAssertEqual(Data(archive.weights.bytes), weights)
         }
     }
 
@@ -328,7 +299,7 @@ final class KerasArchiveTests: XCTestCase {
         limits.maxEntries = 3
         assertError(path, kind: .unreadable, contains: "too many entries", limits: limits)
 
-        XCTAssertNoThrow(try KerasArchive.open(path).close())
+        XCTAssertNoThrow(try KerasArchive.read(path))
     }
 
     // MARK: - Corruption

@@ -297,7 +297,8 @@ final class KerasWriterTests: XCTestCase {
         let entries = Array(archive)
         XCTAssertEqual(entries.map(\.path), ["metadata.json", "config.json", "model.weights.h5"])
         XCTAssertTrue(entries.allSatisfy { !$0.isCompressed }, "entries are stored")
-        try KerasArchive.withContents(of: path) { contents in
+        do {
+            let contents = try KerasArchive.read(path)
             let metadata = try JSONParser.parse(try XCTUnwrap(contents.metadataJSON))
             XCTAssertEqual(metadata["keras_version"], "3.15.1")
             XCTAssertNotNil(metadata["date_saved"]?.stringValue)
@@ -314,7 +315,7 @@ final class KerasWriterTests: XCTestCase {
             XCTAssertEqual(node["kwargs"]?["initial_state"]?.arrayValue?[1]["config"]?["keras_history"], ["lstm", 0, 2])
             XCTAssertNotNil(decoder["build_config"]?["shapes_dict"])
             XCTAssertEqual(config["config"]?["output_layers"], ["dense", 0, 0])
-            let weights = try HDF5File.open(contents.weightsPath).root
+            let weights = try contents.weightsFile().root
             XCTAssertEqual(try weights.datasetShape("layers/lstm_1/cell/vars/1"), [5, 20])
             XCTAssertEqual(try weights.group("layers/lstm/cell/vars").stringAttribute("name"), "lstm_cell")
             XCTAssertEqual(try weights.group("layers/input_layer_1/vars").stringAttribute("name"), "input_2")

@@ -81,8 +81,8 @@ final class ModelValidationTests: XCTestCase {
         let directory = try makeTemporaryDirectory()
         let empty = directory.appendingPathComponent("empty.h5").path
         let text = directory.appendingPathComponent("notes.txt").path
-        FileManager.default.createFile(atPath: empty, contents: Data())
-        FileManager.default.createFile(atPath: text, contents: Data("hello".utf8))
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
+        _ = FileManager.default.createFile(atPath: text, contents: Data("hello".utf8))
         for (path, message) in [(empty, "empty file"), (text, "unrecognized file format (expected HDF5, a .keras archive, JSON, safetensors or .npz)"),
                                 (directory.appendingPathComponent("absent.h5").path, "no such file")] {
             XCTAssertThrowsError(try Model.load(contentsOf: path)) { error in

@@ -249,7 +249,7 @@ final class RegressionCorpusTests: XCTestCase {
     @discardableResult
     private func run(_ family: String, _ body: (inout Corpus) throws -> Void) throws -> Tally {
         var corpus = Corpus(test: self, family: family, directory: workDirectory)
-        // So that other processes' folders cannot be mistaken for leftovers of the .keras reader.
+        // So that other processes' files cannot be mistaken for leftovers of a reader.
         let temporary = try useOwnTemporaryFolder().path
         let start = Date()
         try body(&corpus)
@@ -263,7 +263,7 @@ final class RegressionCorpusTests: XCTestCase {
                        corpus.slowest.name))
         Self.totals.add(corpus.tally)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: temporary), [],
-                       "a .keras reader left its temporary directory behind")
+                       "a reader left a temporary file behind")
         return corpus.tally
     }
 }

@@ -28,6 +28,24 @@ final class ReadableFile {
 
     deinit { Foundation.close(fd) }
 
+    /// `count` bytes from `offset`, mapped read-only: the page cache's copy, read as it is touched.
+    /// The range must lie inside the file, and the file must not shrink while it is mapped (the
+    /// readers that map never write it; another process truncating it would fault the reader).
+    func map(at offset: UInt64, count: Int) throws -> PinnedBytes {
+        guard offset <= size, UInt64(count) <= size - offset else {
+            throw RNNKitError(.unreadable, "the file ended early (was it changed while being read?)", file: path)
+        }
+        guard count > 0 else { return PinnedBytes(allocating: 0) }
+        let page = UInt64(sysconf(Int32(_SC_PAGESIZE)))
+        let start = offset - offset % page
+        let length = Int(offset - start) + count
+        guard let address = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, off_t(start)), address != MAP_FAILED else {
+            throw RNNKitError(.unreadable, "cannot map: \(String(cString: strerror(errno)))", file: path)
+        }
+        let bytes = UnsafeRawBufferPointer(start: address + Int(offset - start), count: count)
+        return PinnedBytes(mapped: bytes, unmap: { munmap(address, length) })
+    }
+
     /// Fills `buffer` from `offset`; fails if the file ends first (it changed while being read).
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws {
         var done = 0
@@ -68,6 +86,31 @@ final class ReadableFile {
             offset += UInt64(n)
         }
     }
+}
+
+/// Bytes at one address for as long as this object lives: what a C library that reads a buffer in
+/// place (HDF5 opening a file image) needs, and what a Swift array does not promise. Either memory
+/// allocated for them or a read-only mapping of part of a file (`ReadableFile.map`).
+final class PinnedBytes: @unchecked Sendable {
+    let bytes: UnsafeRawBufferPointer
+    private let release: () -> Void
+
+    /// `count` bytes of fresh memory, to be filled through `filling`.
+    init(allocating count: Int) {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 64)
+        bytes = UnsafeRawBufferPointer(buffer)
+        release = { buffer.deallocate() }
+    }
+
+    fileprivate init(mapped bytes: UnsafeRawBufferPointer, unmap: @escaping () -> Void) {
+        self.bytes = bytes
+        release = unmap
+    }
+
+    /// The bytes, writable: only for memory this object allocated, while it is being filled.
+    var filling: UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(mutating: bytes) }
+
+    deinit { release() }
 }
 
 /// Atomic replacement of a file: write a temporary file beside it, fsync, rename over it.

@@ -1,5 +1,5 @@
 /// Every bound RNNKit applies while reading a file: a model (`Model.load`, the CLI's
-/// `--max-bytes`), a `.keras` archive (`KerasArchive.open`) or a data file (`TensorFile.read`).
+/// `--max-bytes`), a `.keras` archive (`KerasArchive.read`) or a data file (`TensorFile.read`).
 /// Sizes are in bytes. Whatever is not bounded here follows from the file's real size, so no
 /// reader ever allocates by a number it has only read.
 public struct ReadLimits: Sendable, Equatable {

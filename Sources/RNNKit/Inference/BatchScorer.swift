@@ -132,9 +132,10 @@ public final class BatchScorer {
                 let (arrays, named) = try JSONTensorFormat.readNamingArrays(path, limits: limits)
                 sources.append(try WholeFileSource(file: path, arrays: arrays, named: named))
             case .npz:
-                sources.append(try WholeFileSource(file: path, arrays: try NPZFormat.read(path, limits: limits), named: true))
+                sources.append(try NPYSource(npz: path, limits: limits)
+                    ?? WholeFileSource(file: path, arrays: try NPZFormat.read(path, limits: limits), named: true))
             case .npy:
-                sources.append(try NPYSource(file: path, limits: limits))
+                sources.append(try NPYSource(npy: path, limits: limits))
             }
         }
         if options.window != nil && !usedWindow {

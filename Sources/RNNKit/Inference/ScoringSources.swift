@@ -72,68 +72,138 @@ final class WholeFileSource: ScoringSource {
     }
 }
 
-/// An `.npy` file read a batch of rows at a time: memory holds one batch, whatever the file's size.
-final class NPYSource: ScoringSource {
-    let file: String
+/// The rows of one `.npy` array lying in a byte range of a file (a whole `.npy` file, or a stored
+/// entry of an `.npz` archive), read a batch of rows at a time: memory holds one batch, whatever
+/// the array's size. An archive entry's CRC-32 is checked when its last byte has been read.
+final class NPYRows {
+    let name: String
+    private let file: String
+    private let location: String?
     private let reader: ReadableFile
+    private let range: Range<UInt64>
     private var decoder: NPYDecoder
-    private var offset: UInt64 = 0
+    private var offset: UInt64
     private var rowsServed = 0
     private let pieceSize = 1 << 20
+    private let expectedCRC: UInt32?
+    private var crc: UInt32 = 0
 
-    init(file: String, limits: ReadLimits) throws {
-        self.file = file
-        reader = try ReadableFile(path: file)
-        decoder = NPYDecoder(totalBytes: reader.size, limits: limits, file: file, location: nil, streaming: true)
-        // The header first: it says the shape, and checks the data's length against the file's.
-        while decoder.parsedHeader == nil && offset < reader.size {
+    init(_ reader: ReadableFile, range: Range<UInt64>, name: String, location: String? = nil,
+         expectedCRC: UInt32? = nil, limits: ReadLimits) throws {
+        self.reader = reader
+        self.range = range
+        self.name = name
+        self.location = location
+        self.expectedCRC = expectedCRC
+        file = reader.path
+        offset = range.lowerBound
+        decoder = NPYDecoder(totalBytes: UInt64(range.count), limits: limits, file: file, location: location,
+                             streaming: true)
+        // The header first: it says the shape, and checks the data's length against the range's.
+        while decoder.parsedHeader == nil && offset < range.upperBound {
             try feedPiece(upTo: 4096)
         }
         guard let header = decoder.parsedHeader, !header.shape.isEmpty else {
             if decoder.parsedHeader != nil {
-                throw RNNKitError(.badUsage, "a 0-dimensional array has no batch axis", file: file)
+                throw RNNKitError(.badUsage, "a 0-dimensional array has no batch axis", file: file, location: location)
             }
-            _ = try decoder.finish(name: TensorFile.defaultName)  // the reason it is unreadable
-            throw RNNKitError(.unreadable, "truncated .npy file: the header is incomplete", file: file)
+            _ = try decoder.finish(name: name)  // the reason it is unreadable
+            throw RNNKitError(.unreadable, "truncated .npy file: the header is incomplete", file: file, location: location)
         }
     }
 
     private func feedPiece(upTo size: Int) throws {
-        let count = Int(min(UInt64(size), reader.size - offset))
+        let count = Int(min(UInt64(size), range.upperBound - offset))
         var bytes = [UInt8](repeating: 0, count: count)
         try bytes.withUnsafeMutableBytes { try reader.read(into: $0, at: offset) }
         offset += UInt64(count)
-        try bytes.withUnsafeBytes { try decoder.feed($0) }
+        try bytes.withUnsafeBytes { piece in
+            if let expectedCRC {
+                crc = ZipReader.crc32(crc, piece)
+                if offset == range.upperBound && crc != expectedCRC {
+                    throw RNNKitError(.unreadable, String(format: "corrupt entry: CRC-32 mismatch (data 0x%08x, "
+                        + "directory 0x%08x)", crc, expectedCRC), file: file, location: location)
+                }
+            }
+            try decoder.feed(piece)
+        }
     }
 
-    var fractionRead: Double? { reader.size == 0 ? 1 : Double(offset) / Double(reader.size) }
+    var fractionRead: Double { range.isEmpty ? 1 : Double(offset - range.lowerBound) / Double(range.count) }
 
-    /// The number of rows and the shape of one, from the header.
     var rows: Int { decoder.parsedHeader!.shape[0] }
-    private var rowShape: [Int] { Array(decoder.parsedHeader!.shape.dropFirst()) }
+    var rowShape: [Int] { Array(decoder.parsedHeader!.shape.dropFirst()) }
+    var elementType: TensorElementType { decoder.parsedHeader!.elementType }
 
-    func next(_ count: Int) throws -> SourceBatch? {
+    /// The next `count` rows (at most the rows left).
+    func take(_ count: Int) throws -> NamedTensor {
         let taken = min(count, rows - rowsServed)
-        guard taken > 0 else { return nil }
-        let rowSize = rowShape.reduce(1, *)
-        let needed = taken * rowSize
-        while decoder.pendingCount < needed && offset < reader.size {
-            try feedPiece(upTo: max(pieceSize, (needed - decoder.pendingCount) * decoder.parsedHeader!.elementType.itemSize))
+        let needed = taken * rowShape.reduce(1, *)
+        while decoder.pendingCount < needed && offset < range.upperBound {
+            try feedPiece(upTo: max(pieceSize, (needed - decoder.pendingCount) * elementType.itemSize))
         }
         guard decoder.pendingCount >= needed else {
-            throw RNNKitError(.unreadable, "the file ended early (was it changed while being read?)", file: file)
+            throw RNNKitError(.unreadable, "the file ended early (was it changed while being read?)",
+                              file: file, location: location)
         }
         rowsServed += taken
-        let header = decoder.parsedHeader!
-        let array = NamedTensor(name: TensorFile.defaultName,
-                                tensor: Tensor(shape: [taken] + rowShape, scalars: decoder.take(needed)),
-                                elementType: header.elementType, roundedIntegers: decoder.hasRoundedIntegers)
-        return SourceBatch(records: Array(repeating: .sample, count: taken), arrays: [array], named: false)
+        return NamedTensor(name: name, tensor: Tensor(shape: [taken] + rowShape, scalars: decoder.take(needed)),
+                           elementType: elementType, roundedIntegers: decoder.hasRoundedIntegers)
+    }
+
+    var rowsLeft: Int { rows - rowsServed }
+
+    /// The array with no rows: what a file of 0 samples still gives the model.
+    var empty: NamedTensor {
+        NamedTensor(name: name, tensor: Tensor(shape: [0] + rowShape, scalars: []), elementType: elementType)
+    }
+}
+
+/// `.npy` files, and `.npz` archives whose arrays are all stored (`np.savez`), read a batch of
+/// rows at a time; every array of an archive gives the same rows of each batch.
+final class NPYSource: ScoringSource {
+    let file: String
+    private let arrays: [NPYRows]
+    private let named: Bool
+
+    /// An `.npy` file.
+    init(npy file: String, limits: ReadLimits) throws {
+        self.file = file
+        let reader = try ReadableFile(path: file)
+        arrays = [try NPYRows(reader, range: 0..<reader.size, name: TensorFile.defaultName, limits: limits)]
+        named = false
+    }
+
+    /// An `.npz` archive whose arrays are stored; nil when one is deflated (`np.savez_compressed`),
+    /// which is read whole instead.
+    init?(npz file: String, limits: ReadLimits) throws {
+        self.file = file
+        guard let (zip, entries) = try NPZFormat.entries(file, limits: limits), !entries.isEmpty else { return nil }
+        var arrays: [NPYRows] = []
+        for (entry, name) in entries {
+            guard let range = try zip.storedData(of: entry) else { return nil }
+            arrays.append(try NPYRows(zip.file, range: range, name: name, location: entry.displayName,
+                                      expectedCRC: entry.crc32, limits: limits))
+        }
+        let rows = Set(arrays.map(\.rows))
+        guard rows.count == 1 else {
+            throw RNNKitError(.badUsage, "the arrays disagree on the batch size: \(arrays.map(\.rows))", file: file)
+        }
+        self.arrays = arrays
+        named = true
+    }
+
+    var fractionRead: Double? { arrays.map(\.fractionRead).reduce(0, +) / Double(arrays.count) }
+
+    func next(_ count: Int) throws -> SourceBatch? {
+        guard let first = arrays.first, first.rowsLeft > 0 else { return nil }
+        let taken = min(count, first.rowsLeft)
+        return SourceBatch(records: Array(repeating: .sample, count: taken),
+                           arrays: try arrays.map { try $0.take(taken) }, named: named)
     }
 
     var emptyArrays: (arrays: [NamedTensor], named: Bool)? {
-        rows == 0 ? ([NamedTensor(name: TensorFile.defaultName, tensor: Tensor(shape: [0] + rowShape, scalars: []),
-                                  elementType: decoder.parsedHeader!.elementType)], false) : nil
+        arrays.first?.rows == 0 ? (arrays.map(\.empty), named) : nil
     }
 }
 

@@ -1,32 +1,20 @@
 import Foundation
 
 /// The parts of a Keras 3 `.keras` archive (a ZIP of `config.json`, `metadata.json`,
-/// `model.weights.h5` and optionally `assets/…`) that RNNKit needs.
+/// `model.weights.h5` and optionally `assets/…`) that RNNKit needs, read into memory.
 ///
-/// The two JSON files are read into memory; `model.weights.h5` is extracted into a fresh private
-/// directory (mode 0700, unique name from `mkdtemp`) as `model.weights.h5`, because the HDF5 library
-/// needs a path. Nothing else in the archive is ever extracted, and no entry's own path is ever used
-/// to build a destination.
+/// `model.weights.h5` is kept as bytes that HDF5 opens in place (`weightsFile()`): nothing is ever
+/// extracted to disk, so there is no temporary file to clean up. A stored entry (Keras writes them
+/// stored) is mapped from the archive rather than copied; a deflated one is inflated into memory.
 ///
-/// **Cleanup.** A `KerasArchive` owns its temporary directory and removes it in `close()` or, at the
-/// latest, when it is deallocated. The usual way to use one is the scoped form, which removes the
-/// directory when `body` returns or throws:
-///
-///     let model = try KerasArchive.withContents(of: path) { archive in
-///         try loadModel(config: archive.configJSON, weights: archive.weightsPath)
-///     }
-///
-/// `open(_:limits:)` returns the owner directly, for callers that need a longer lifetime; they should
-/// call `close()` when done with `weightsPath`. If `open` throws, nothing is left on disk.
-///
-/// **Safety.** Before anything is extracted the whole directory is checked: the file must start with
-/// a ZIP local header; the entry count, the sum of all declared sizes, and each extracted entry's
+/// **Safety.** Before anything is read the whole directory is checked: the file must start with
+/// a ZIP local header; the entry count, the sum of all declared sizes, and each read entry's
 /// declared size and (deflated) compression ratio must be within `ReadLimits`; no entry anywhere
 /// may have an absolute name or a `..` component; encrypted entries are refused; ZIPFoundation's
 /// independent parse of the directory must agree with RNNKit's. While inflating, the bytes produced
 /// are counted and reading stops as soon as they exceed the declared size; the CRC-32 is always
 /// checked. All failures are `RNNKitError`s naming the archive file and, where there is one, the entry.
-final class KerasArchive: @unchecked Sendable {
+struct KerasArchive: Sendable {
     static let configEntry = "config.json"
     static let metadataEntry = "metadata.json"
     static let weightsEntry = "model.weights.h5"
@@ -37,45 +25,16 @@ final class KerasArchive: @unchecked Sendable {
     let configJSON: String
     /// `metadata.json`, as text, if the archive has one.
     let metadataJSON: String?
-    /// The extracted `model.weights.h5`: `<directory>/model.weights.h5`. Valid until `close()`.
-    let weightsPath: String
-    /// The private temporary directory holding `weightsPath`. Removed by `close()`.
-    let directory: String
+    /// The bytes of `model.weights.h5`.
+    let weights: PinnedBytes
 
-    private let lock = NSLock()
-    private var closed = false
-
-    private init(path: String, configJSON: String, metadataJSON: String?, directory: String) {
-        self.path = path
-        self.configJSON = configJSON
-        self.metadataJSON = metadataJSON
-        self.directory = directory
-        self.weightsPath = directory + "/" + Self.weightsEntry
+    /// `model.weights.h5`, opened in place; errors name the archive.
+    func weightsFile() throws -> HDF5File {
+        try HDF5File.open(image: weights, name: path)
     }
 
-    deinit { close() }
-
-    /// Removes the temporary directory (and `weightsPath` with it). Safe to call more than once.
-    func close() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !closed else { return }
-        closed = true
-        Self.removeDirectory(directory)
-    }
-
-    /// Opens `path`, runs `body` with its contents, and removes the temporary directory afterwards,
-    /// whether `body` returns or throws.
-    static func withContents<R>(of path: String, limits: ReadLimits = .default,
-                                       _ body: (KerasArchive) throws -> R) throws -> R {
-        let archive = try open(path, limits: limits)
-        defer { archive.close() }
-        return try body(archive)
-    }
-
-    /// Reads and checks the archive at `path` and extracts `model.weights.h5`. The caller owns the
-    /// result and should `close()` it (deinit does so too). See the type's documentation.
-    static func open(_ path: String, limits: ReadLimits = .default) throws -> KerasArchive {
+    /// Reads and checks the archive at `path`. See the type's documentation.
+    static func read(_ path: String, limits: ReadLimits = .default) throws -> KerasArchive {
         let zip = try ZipReader(path: path)
         switch try zip.signature() {
         case .zip: break
@@ -110,80 +69,19 @@ final class KerasArchive: @unchecked Sendable {
         let configJSON = try readText(configEntry, from: zip, maxBytes: jsonLimit, limits: limits)
         let metadataJSON = try metadataEntry.map { try readText($0, from: zip, maxBytes: jsonLimit, limits: limits) }
 
-        let directory = try makePrivateDirectory(for: path)
-        do {
-            try extract(weightsEntry, from: zip, to: directory + "/" + Self.weightsEntry, limits: limits)
-        } catch {
-            removeDirectory(directory)
-            throw error
-        }
-        return KerasArchive(path: path, configJSON: configJSON, metadataJSON: metadataJSON, directory: directory)
+        let weights = try zip.contents(of: weightsEntry, maxBytes: limits.maxBytes,
+                                       maxCompressionRatio: limits.maxKerasCompressionRatio)
+        return KerasArchive(path: path, configJSON: configJSON, metadataJSON: metadataJSON, weights: weights)
     }
 
     // MARK: - Private
 
     private static func readText(_ entry: ZipEntry, from zip: ZipReader, maxBytes: Int,
                                  limits: ReadLimits) throws -> String {
-        var bytes = Data()
-        // `stream` refuses anything declaring more than maxBytes before reading; only reserve what fits.
-        bytes.reserveCapacity(Int(min(entry.uncompressedSize, UInt64(max(0, maxBytes)))))
-        try zip.stream(entry, maxBytes: maxBytes, maxCompressionRatio: limits.maxKerasCompressionRatio) {
-            bytes.append($0)
-        }
-        guard let text = String(data: bytes, encoding: .utf8) else {
+        let bytes = try zip.contents(of: entry, maxBytes: maxBytes, maxCompressionRatio: limits.maxKerasCompressionRatio)
+        guard let text = String(validating: bytes.bytes, as: UTF8.self) else {
             throw zip.error("not UTF-8 text", entry: entry)
         }
         return text
-    }
-
-    private static func extract(_ entry: ZipEntry, from zip: ZipReader, to destination: String,
-                                limits: ReadLimits) throws {
-        let fd = Foundation.open(destination, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw zip.error("cannot create temporary file \(destination): \(String(cString: strerror(errno)))",
-                            entry: entry)
-        }
-        var isOpen = true
-        defer { if isOpen { Foundation.close(fd) } }
-        try zip.stream(entry, maxBytes: limits.maxBytes,
-                       maxCompressionRatio: limits.maxKerasCompressionRatio) { chunk in
-            try chunk.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
-                var done = 0
-                while done < buffer.count {
-                    let n = write(fd, buffer.baseAddress! + done, buffer.count - done)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw zip.error("cannot write temporary file \(destination): "
-                            + String(cString: strerror(errno)), entry: entry)
-                    }
-                    done += n
-                }
-            }
-        }
-        isOpen = false
-        guard Foundation.close(fd) == 0 else {
-            throw zip.error("cannot write temporary file \(destination): " + String(cString: strerror(errno)),
-                            entry: entry)
-        }
-    }
-
-    private static func makePrivateDirectory(for path: String) throws -> String {
-        var base = NSTemporaryDirectory()
-        while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
-        var template = Array((base + "/rnnkit-keras-XXXXXX").utf8CString)
-        let made: String? = template.withUnsafeMutableBufferPointer { buffer in
-            guard let result = mkdtemp(buffer.baseAddress!) else { return nil }
-            return String(cString: result)
-        }
-        guard let directory = made else {
-            throw RNNKitError(.unreadable, "cannot create a temporary directory in \(base): "
-                + String(cString: strerror(errno)), file: path)
-        }
-        chmod(directory, 0o700)  // mkdtemp already uses 0700; make it explicit whatever the umask
-        return directory
-    }
-
-    private static func removeDirectory(_ directory: String) {
-        try? FileManager.default.removeItem(atPath: directory)
     }
 }

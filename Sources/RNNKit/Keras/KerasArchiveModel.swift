@@ -16,10 +16,10 @@ enum KerasArchiveModel {
         var model = try KerasModelConfig.parse(config, kerasVersion: version ?? "3", source: archive.path)
         let specs = Model.analyze(&model)
         do {
-            let file = try HDF5File.open(archive.weightsPath)
+            let file = try archive.weightsFile()
             try Keras3WeightsH5.bindWeights(from: file.root, to: &model, specs: specs)
         } catch let error as RNNKitError {
-            // The weights live inside the archive: name the entry, not the private temporary copy.
+            // The weights live inside the archive: name the entry.
             throw RNNKitError(error.kind, error.message, file: archive.path,
                               location: "model.weights.h5" + (error.location ?? ""))
         }

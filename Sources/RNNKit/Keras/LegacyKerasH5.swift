@@ -9,7 +9,7 @@ enum LegacyKerasH5 {
 
     /// Reads the architecture of a full-model file.
     static func readArchitecture(_ file: HDF5File) throws -> Model {
-        let root = try file.root
+        let root = file.root
         guard root.hasAttribute("model_config") else {
             if holdsWeights(root) || Keras3WeightsH5.holdsWeights(root) {
                 throw RNNKitError(.badUsage,

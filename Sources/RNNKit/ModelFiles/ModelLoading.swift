@@ -56,15 +56,13 @@ extension Model {
             case .hdf5:
                 try refuseSeparateWeights(weightsPath, for: path)
                 let file = try HDF5File.open(path)
-                let root = try file.root
+                let root = file.root
                 model = try LegacyKerasH5.readArchitecture(file)
                 try attachWeights(&model, fromLegacy: root.hasChild("model_weights")
                                     ? root.group("model_weights") : nil)
             case .kerasArchive:
                 try refuseSeparateWeights(weightsPath, for: path)
-                model = try KerasArchive.withContents(of: path, limits: limits) { archive in
-                    try KerasArchiveModel.read(archive)
-                }
+                model = try KerasArchiveModel.read(KerasArchive.read(path, limits: limits))
             case .safetensors:
                 try refuseSeparateWeights(weightsPath, for: path)
                 model = try SafetensorsModel.read(path)
@@ -147,7 +145,7 @@ extension Model {
         }
         do {
             let file = try HDF5File.open(path)
-            let root = try file.root
+            let root = file.root
             if LegacyKerasH5.holdsWeights(root) {
                 try attachWeights(&model, fromLegacy: root)
             } else if root.hasChild("model_weights") {

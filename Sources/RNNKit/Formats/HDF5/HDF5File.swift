@@ -5,12 +5,14 @@ internal import CHDF5
 final class HDF5File {
     let path: String
     private let id: hid_t
+    /// The bytes of a file opened in memory, which HDF5 reads in place until the file closes.
+    private let image: PinnedBytes?
     /// The root group, open for as long as the file is, so that `root` cannot fail.
     private let rootID: hid_t
 
     /// Takes ownership of the open file `id` and opens its root group; if this throws, `id` has
     /// been closed.
-    private init(path: String, id: hid_t) throws {
+    private init(path: String, id: hid_t, image: PinnedBytes? = nil) throws {
         let site = HDF5Site(file: path, location: nil)
         let rootID = H5Gopen2(id, "/", rnnkit_H5P_DEFAULT())
         guard rootID >= 0 else {
@@ -21,6 +23,7 @@ final class HDF5File {
         self.path = path
         self.id = id
         self.rootID = rootID
+        self.image = image
     }
 
     deinit {
@@ -45,6 +48,24 @@ final class HDF5File {
             return try HDF5File(path: path, id: id)
         }
     }
+
+    /// Opens the HDF5 file whose bytes are `image`, read-only and in place (no copy); `name` names
+    /// it in errors. `image` stays alive as long as the file does.
+    static func open(image: PinnedBytes, name: String) throws -> HDF5File {
+        try HDF5Library.locked {
+            let site = HDF5Site(file: name, location: nil)
+            guard image.bytes.starts(with: signature) else { throw site.error(.unreadable, "not an HDF5 file") }
+            let id = try site.check(
+                // Read-only: HDF5 never writes through this pointer.
+                H5LTopen_file_image(UnsafeMutableRawPointer(mutating: image.bytes.baseAddress), image.bytes.count,
+                                    rnnkit_H5LT_FILE_IMAGE_IN_PLACE()),
+                "open the file")
+            return try HDF5File(path: name, id: id, image: image)
+        }
+    }
+
+    /// The 8 bytes an HDF5 file starts with (when it has no user block, as Keras's never do).
+    private static let signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
 
     /// Creates a file for writing, replacing any file at `path`.
     ///

@@ -10,36 +10,9 @@ import Foundation
 /// `NPYDecoder`, so no entry is held in memory twice.
 enum NPZFormat {
     static func read(_ path: String, limits: ReadLimits) throws -> [NamedTensor] {
-        let reader = try ZipReader(path: path)
-        switch try reader.signature() {
-        case .zip: break
-        case .empty: return []
-        case .other:
-            let head = try reader.fileSize >= 6 ? reader.readBytes(at: 0, count: 6) : []
-            if head == NPYFormat.magic {
-                throw RNNKitError(.unreadable, "not an .npz archive: this is a single .npy array "
-                    + "(rename it to .npy)", file: path)
-            }
-            throw RNNKitError(.unreadable, "not an .npz archive (not a ZIP file)", file: path)
-        }
-        try reader.readDirectory(limits: limits)
-
-        // Names first, so that an unusable archive fails before any data is read.
-        var names: [String] = []
-        var seen = Set<String>()
-        for entry in reader.entries {
-            guard entry.name.hasSuffix(".npy"), entry.name.count > 4 else {
-                throw reader.error("not an .npy entry: .npz archives hold only <name>.npy arrays", entry: entry)
-            }
-            let name = String(entry.name.dropLast(4))
-            guard seen.insert(name).inserted else {
-                throw reader.error("two entries hold the array '\(oneLine(name))'", entry: entry)
-            }
-            names.append(name)
-        }
-
+        guard let (reader, entries) = try entries(path, limits: limits) else { return [] }
         var tensors: [NamedTensor] = []
-        for (entry, name) in zip(reader.entries, names) {
+        for (entry, name) in entries {
             var decoder = NPYDecoder(totalBytes: entry.uncompressedSize, limits: limits, file: path,
                                      location: entry.displayName)
             try reader.stream(entry, maxBytes: limits.maxBytes,
@@ -49,6 +22,38 @@ enum NPZFormat {
             tensors.append(try decoder.finish(name: name))
         }
         return tensors
+    }
+
+    /// The archive's checked directory and its entries with their array names; nil for an empty
+    /// file (no arrays). Names are checked first, so that an unusable archive fails before any data
+    /// is read.
+    static func entries(_ path: String, limits: ReadLimits) throws -> (ZipReader, [(ZipEntry, String)])? {
+        let reader = try ZipReader(path: path)
+        switch try reader.signature() {
+        case .zip: break
+        case .empty: return nil
+        case .other:
+            let head = try reader.fileSize >= 6 ? reader.readBytes(at: 0, count: 6) : []
+            if head == NPYFormat.magic {
+                throw RNNKitError(.unreadable, "not an .npz archive: this is a single .npy array "
+                    + "(rename it to .npy)", file: path)
+            }
+            throw RNNKitError(.unreadable, "not an .npz archive (not a ZIP file)", file: path)
+        }
+        try reader.readDirectory(limits: limits)
+        var entries: [(ZipEntry, String)] = []
+        var seen = Set<String>()
+        for entry in reader.entries {
+            guard entry.name.hasSuffix(".npy"), entry.name.count > 4 else {
+                throw reader.error("not an .npy entry: .npz archives hold only <name>.npy arrays", entry: entry)
+            }
+            let name = String(entry.name.dropLast(4))
+            guard seen.insert(name).inserted else {
+                throw reader.error("two entries hold the array '\(oneLine(name))'", entry: entry)
+            }
+            entries.append((entry, name))
+        }
+        return (reader, entries)
     }
 
     /// The bytes of an `.npz` archive holding `tensors` as stored `<name>.npy` entries, in order.

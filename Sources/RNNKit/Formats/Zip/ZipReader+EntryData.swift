@@ -45,6 +45,57 @@ extension ZipReader {
     /// equal the declared size and the CRC-32 must match.
     func stream(_ entry: ZipEntry, maxBytes: Int, maxCompressionRatio: Int,
                 consumer: (Data) throws -> Void) throws {
+        let start = try checkedDataStart(of: entry, maxBytes: maxBytes, maxCompressionRatio: maxCompressionRatio)
+        var produced: UInt64 = 0
+        var crc: UInt32 = 0
+        if entry.method == Self.stored {
+            try copyStored(entry, from: start, produced: &produced, crc: &crc, consumer: consumer)
+        } else {
+            try inflate(entry, from: start, declared: entry.uncompressedSize, produced: &produced, crc: &crc,
+                        consumer: consumer)
+        }
+        try checkComplete(entry, produced: produced, crc: crc)
+    }
+
+    /// The uncompressed bytes of `entry` in one buffer, checked as `stream` checks them. A stored
+    /// entry is mapped in place from the archive (no copy; pages are read as they are touched); a
+    /// deflated one is inflated into memory allocated once its declared size has been accepted.
+    func contents(of entry: ZipEntry, maxBytes: Int, maxCompressionRatio: Int) throws -> PinnedBytes {
+        if entry.method == Self.stored {
+            let start = try checkedDataStart(of: entry, maxBytes: maxBytes, maxCompressionRatio: maxCompressionRatio)
+            let mapped = try file.map(at: start, count: Int(entry.uncompressedSize))
+            try checkComplete(entry, produced: entry.uncompressedSize, crc: Self.crc32(0, mapped.bytes))
+            return mapped
+        }
+        var pinned: PinnedBytes?
+        var filled = 0
+        try stream(entry, maxBytes: maxBytes, maxCompressionRatio: maxCompressionRatio) { chunk in
+            let target = pinned ?? PinnedBytes(allocating: Int(entry.uncompressedSize))
+            pinned = target
+            // `stream` never hands over more than the declared size; this keeps the copy in bounds
+            // even if that ever changed.
+            guard chunk.count <= target.bytes.count - filled else {
+                throw error("the entry is longer than its declared size", entry: entry)
+            }
+            chunk.copyBytes(to: UnsafeMutableRawBufferPointer(rebasing: target.filling[filled..<(filled + chunk.count)]))
+            filled += chunk.count
+        }
+        return pinned ?? PinnedBytes(allocating: 0)
+    }
+
+    /// Where a stored entry's bytes lie in the archive, checked as far as it can be without reading
+    /// them (the caller checks the CRC-32 as it reads); nil for a compressed entry.
+    func storedData(of entry: ZipEntry) throws -> Range<UInt64>? {
+        guard entry.method == Self.stored else { return nil }
+        let start = try checkedDataStart(of: entry, maxBytes: .max, maxCompressionRatio: .max)
+        return start..<(start + entry.uncompressedSize)
+    }
+
+    private static let stored: UInt16 = 0, deflated: UInt16 = 8
+
+    /// Checks what can be checked before reading `entry`'s data (declared size, file type, method,
+    /// compression ratio, local header) and returns the data's offset.
+    private func checkedDataStart(of entry: ZipEntry, maxBytes: Int, maxCompressionRatio: Int) throws -> UInt64 {
         let declared = entry.uncompressedSize
         guard declared <= UInt64(max(0, maxBytes)) else {
             throw error("entry too large: declares \(declared) bytes uncompressed, the limit is \(maxBytes)",
@@ -54,18 +105,13 @@ extension ZipReader {
             throw error("entry is not a regular file (symlink or directory)", entry: entry)
         }
         let start = try dataOffset(of: entry)
-        var produced: UInt64 = 0
-        var crc: UInt32 = 0
-
         switch entry.method {
-        case 0:  // stored
+        case Self.stored:
             guard entry.compressedSize == declared else {
                 throw error("damaged ZIP archive: stored entry with different compressed (\(entry.compressedSize)) "
                     + "and uncompressed (\(declared)) sizes", entry: entry)
             }
-            try copyStored(entry, from: start, produced: &produced, crc: &crc, consumer: consumer)
-
-        case 8:  // deflate
+        case Self.deflated:
             let ratio = UInt64(max(0, maxCompressionRatio))
             let (allowed, overflow) = entry.compressedSize.multipliedReportingOverflow(by: ratio)
             guard overflow || declared <= allowed else {
@@ -73,14 +119,17 @@ extension ZipReader {
                     + "declare \(declared) uncompressed, more than the \(maxCompressionRatio):1 ratio limit",
                     entry: entry)
             }
-            try inflate(entry, from: start, declared: declared, produced: &produced, crc: &crc, consumer: consumer)
-
         default:
             throw error("unsupported compression method \(entry.method) (only stored and deflate)", entry: entry)
         }
+        return start
+    }
 
-        guard produced == declared else {
-            throw error("corrupt entry: \(produced) bytes of data, the directory declares \(declared)", entry: entry)
+    /// The checks after the data: as many bytes as declared, and the CRC-32 the directory gives.
+    private func checkComplete(_ entry: ZipEntry, produced: UInt64, crc: UInt32) throws {
+        guard produced == entry.uncompressedSize else {
+            throw error("corrupt entry: \(produced) bytes of data, the directory declares \(entry.uncompressedSize)",
+                        entry: entry)
         }
         guard crc == entry.crc32 else {
             throw error(String(format: "corrupt entry: CRC-32 mismatch (data 0x%08x, directory 0x%08x)",

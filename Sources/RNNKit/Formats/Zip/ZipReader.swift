@@ -32,7 +32,7 @@ final class ZipReader {
     /// Bytes of a central-directory record without its name, extra field and comment.
     private static let directoryRecordSize = 46
 
-    private let file: ReadableFile
+    let file: ReadableFile
     var path: String { file.path }
     var fileSize: UInt64 { file.size }
     private(set) var entries: [ZipEntry] = []
