@@ -417,6 +417,32 @@ def build_time_resampling(K):
     return K.Model(x, [L.Dense(2)(y), L.ZeroPadding1D(2)(x), L.Cropping1D(1)(x), L.UpSampling1D(3)(x)])
 
 
+def build_cudnn_equivalent(K):
+    """The LSTM and GRU(reset_after=True) model that tf_keras loads `build_cudnn_source`'s
+    weights into (converting them, as `load_weights` does for CuDNN layers); Keras 3 builds it too."""
+    L = K.layers
+    return K.Sequential([
+        K.Input((5, 3)),
+        L.LSTM(4, return_sequences=True, name="cudnn_lstm"),
+        L.Bidirectional(L.GRU(3, return_sequences=True, reset_after=True), name="bidirectional"),
+        L.GRU(2, reset_after=True, name="cudnn_gru"),
+    ], name="cudnn")
+
+
+def build_cudnn_source(K):
+    """tf_keras only: Keras 2's CuDNNLSTM and CuDNNGRU, which tf_keras builds and saves on a CPU
+    but cannot call without a GPU."""
+    from tf_keras.src.layers.rnn.cudnn_gru import CuDNNGRU
+    from tf_keras.src.layers.rnn.cudnn_lstm import CuDNNLSTM
+    L = K.layers
+    return K.Sequential([
+        K.Input((5, 3)),
+        CuDNNLSTM(4, return_sequences=True, name="cudnn_lstm"),
+        L.Bidirectional(CuDNNGRU(3, return_sequences=True), name="bidirectional"),
+        CuDNNGRU(2, name="cudnn_gru"),
+    ], name="cudnn")
+
+
 def conv_token_inputs(rng):
     return [rng.integers(0, 20, size=(3, 10)).astype(np.int32)]
 
@@ -470,6 +496,10 @@ class Fixture:
     weight_scale: float = 0.5     # weights ~ uniform(-weight_scale, weight_scale)
     checks_activations: bool = False  # must tell every activation it uses from its cousins
     layer_weight_scales: dict = dataclasses.field(default_factory=dict)  # name -> scale
+    # A tf_keras model saved as the tfkeras files in place of build(tf_keras), for layers whose
+    # weights tf_keras converts on load (CuDNN): its drawn weights reach both build() models
+    # through tf_keras's load_weights, and its files are verified by loading them into build().
+    tfkeras_source: Callable = None
 
 
 FIXTURES: List[Fixture] = [
@@ -591,6 +621,13 @@ FIXTURES: List[Fixture] = [
             "UpSampling1D(2) -> GRU(3) -> Dense(2) is output 0; ZeroPadding1D(2), Cropping1D(1) and "
             "UpSampling1D(3) of the input are outputs 1 to 3.",
             build_time_resampling, float_inputs(2, 6, 3)),
+    Fixture("cudnn",
+            "tf_keras files: Sequential on (5,3): CuDNNLSTM(4, seq) `cudnn_lstm` -> "
+            "Bidirectional(CuDNNGRU(3, seq)) -> CuDNNGRU(2) `cudnn_gru`. Expected outputs: tf_keras's "
+            "LSTM / GRU(reset_after=True) model loading these weights (load_weights converts them). "
+            "The keras3 files hold that LSTM/GRU model with the converted weights (Keras 3 has no "
+            "CuDNN classes).",
+            build_cudnn_equivalent, float_inputs(2, 5, 3), tfkeras_source=build_cudnn_source),
 ]
 
 
@@ -624,6 +661,31 @@ def reload_tfkeras(d: Path):
     m = tf_keras.models.model_from_json((d / "tfkeras.json").read_text())
     m.load_weights(d / "tfkeras_weights.h5")
     yield "tfkeras.json+tfkeras_weights.h5", m
+
+
+def reload_into(build):
+    """A tf_keras reloader for `tfkeras_source` fixtures: the files' weights loaded into build()."""
+    def reload(d: Path):
+        for name in ("tfkeras.h5", "tfkeras_weights.h5"):
+            model = build(tf_keras)
+            model.load_weights(d / name)
+            yield f"{name} into the equivalent model", model
+    return reload
+
+
+def assign_converted_weights(source, m3, mt, rng, scale, d: Path):
+    """Draws `source`'s weights from uniform(-scale, scale), loads them into the tf_keras model
+    `mt` through tf_keras's load_weights (which converts CuDNN weights), and copies the result
+    into the Keras 3 model `m3`, layer by layer by name."""
+    for layer in source.layers:
+        layer.set_weights([rng.uniform(-scale, scale, size=w.shape).astype(np.float32)
+                           for w in layer.get_weights()])
+    scratch = d / "scratch_weights.h5"
+    source.save_weights(scratch)
+    mt.load_weights(scratch)
+    scratch.unlink()
+    for layer in m3.layers:
+        layer.set_weights(mt.get_layer(layer.name).get_weights())
 
 
 def verify(reloader, d: Path, inputs, expected, failures: list):
@@ -724,7 +786,12 @@ def generate_fixture(fx: Fixture, root: Path, failures: list) -> dict:
     reset_sessions()
     m3 = fx.build(keras)
     mt = fx.build(tf_keras)
-    assign_weights(m3, mt, rng, fx.weight_scale, fx.layer_weight_scales)
+    if fx.tfkeras_source:
+        source = fx.tfkeras_source(tf_keras)
+        assign_converted_weights(source, m3, mt, rng, fx.weight_scale, d)
+    else:
+        source = mt
+        assign_weights(m3, mt, rng, fx.weight_scale, fx.layer_weight_scales)
     inputs = fx.make_inputs(rng)
     for i, x in enumerate(inputs):
         np.save(d / f"input_{i}.npy", x)
@@ -746,9 +813,10 @@ def generate_fixture(fx: Fixture, root: Path, failures: list) -> dict:
     cousins = save_cousins(m3, d, inputs, expected3, failures) if fx.checks_activations else []
 
     writers, verification = [], {}
+    tfkeras_reloader = reload_tfkeras if source is mt else reload_into(fx.build)
     for writer, save, reloader, model, expected in [
         ("keras3", save_keras3, reload_keras3, m3, expected3),
-        ("tfkeras", save_tfkeras, reload_tfkeras, mt, expectedt),
+        ("tfkeras", save_tfkeras, tfkeras_reloader, source, expectedt),
     ]:
         try:
             save(model, d)

@@ -93,7 +93,8 @@ final class KerasWriterTests: XCTestCase {
                     }
                     let reread = try Model.load(contentsOf: path)
                     XCTAssertTrue(reread.problems.isEmpty, "\(what): \(reread.problems)")
-                    assertSameModel(reread, source, what)
+                    // CuDNN layers come back as the LSTM and GRU that tf_keras loads their weights into.
+                    assertSameModel(reread, CuDNNWeights.plain(source), what)
                     if format == "h5" {
                         XCTAssertEqual(reread.kerasMajorVersion, source.kerasMajorVersion, what)
                         // The source's own x.y.z version (Keras 3's to_json names none: 3.15.1).

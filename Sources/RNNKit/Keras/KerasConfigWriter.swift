@@ -23,8 +23,10 @@ struct KerasWritePlan {
     let path: String
 
     /// Checks everything a Keras file needs; throws `RNNKitError(.invalidModel)` naming the
-    /// first thing that stops `model` from being written as `format`.
-    init(_ model: Model, format: String, path: String) throws {
+    /// first thing that stops `source` from being written as `format`. CuDNN layers are written
+    /// as the plain layers tf_keras loads their weights into (`CuDNNWeights.plain`).
+    init(_ source: Model, format: String, path: String) throws {
+        let model = CuDNNWeights.plain(source)
         func refuse(_ message: String, at location: String? = nil) -> RNNKitError {
             RNNKitError(.invalidModel, "cannot write \(format): \(message)", file: path, location: location)
         }

@@ -14,6 +14,11 @@ extension LayerKind {
             // A config without the key predates Keras 2.1.5, where the reset was applied before.
             let resetAfter = try config.bool("reset_after", default: false)
             self = .recurrent(try RecurrentLayer(keras: config, cell: .gru(resetAfter: resetAfter)))
+        case "CuDNNLSTM":
+            let unitForgetBias = try config.bool("unit_forget_bias", default: true)
+            self = .recurrent(try RecurrentLayer(cuDNNKeras: config, cell: .lstm(unitForgetBias: unitForgetBias)))
+        case "CuDNNGRU":
+            self = .recurrent(try RecurrentLayer(cuDNNKeras: config, cell: .gru(resetAfter: true)))
         case "Bidirectional": self = .bidirectional(try Bidirectional(keras: config))
         case "Dense": self = .dense(try Dense(keras: config))
         case "Embedding":
@@ -101,6 +106,8 @@ extension LayerKind {
         "AveragePooling1D", "BatchNormalization", "LayerNormalization",
         "Subtract", "Multiply", "Average", "Maximum", "Minimum", "ReLU", "LeakyReLU", "ELU", "Softmax", "Reshape",
         "Permute", "ZeroPadding1D", "Cropping1D", "UpSampling1D",
+        "CuDNNLSTM",
+        "CuDNNGRU",
     ]
 
     /// The class-specific keys of the Keras `config` that re-creates this layer, in Keras's
@@ -113,7 +120,7 @@ extension LayerKind {
         case .recurrent(let layer): return layer.kerasConfig()
         case .bidirectional(let layer):
             func wrapped(_ layer: RecurrentLayer) -> JSONValue {
-                ["class_name": .string(layer.cell.className), "config": .object(layer.kerasConfig())]
+                ["class_name": .string(layer.className), "config": .object(layer.kerasConfig())]
             }
             return JSONObject([
                 ("merge_mode", layer.mergeMode.map { .string($0.rawValue) } ?? .null),
@@ -217,27 +224,44 @@ extension RecurrentLayer {
         }
     }
 
+    /// Keras 2's CuDNNLSTM and CuDNNGRU: their configs hold no activations, bias, dropout,
+    /// unroll or reset_after, which cuDNN fixes (tanh, sigmoid, biases, reset_after=True).
+    init(cuDNNKeras config: KerasConfig, cell: Cell) throws {
+        try self.init(keras: config, cell: cell)
+        for key in ["activation", "recurrent_activation", "use_bias", "reset_after", "dropout", "recurrent_dropout"]
+        where config.has(key) {
+            throw config.error(key, "'\(key)' is not a setting of CuDNN\(cell.className), which cuDNN fixes")
+        }
+        options.activation = .tanh
+        options.recurrentActivation = .sigmoid
+        isCuDNN = true
+    }
+
     func kerasConfig() -> JSONObject {
         var object = JSONObject()
         object["units"] = .int(options.units)
-        object["activation"] = .string(options.activation.kerasName)
-        switch cell {
-        case .simpleRNN: break
-        case .lstm, .gru: object["recurrent_activation"] = .string(options.recurrentActivation.kerasName)
+        if !isCuDNN {
+            object["activation"] = .string(options.activation.kerasName)
+            switch cell {
+            case .simpleRNN: break
+            case .lstm, .gru: object["recurrent_activation"] = .string(options.recurrentActivation.kerasName)
+            }
+            object["use_bias"] = .bool(options.useBias)
         }
-        object["use_bias"] = .bool(options.useBias)
         object["return_sequences"] = .bool(options.returnSequences)
         object["return_state"] = .bool(options.returnState)
         object["go_backwards"] = .bool(options.goBackwards)
         object["stateful"] = .bool(options.stateful)
-        object["unroll"] = .bool(options.unroll)
-        object["zero_output_for_mask"] = .bool(options.zeroOutputForMask)
-        object["dropout"] = .double(options.dropout)
-        object["recurrent_dropout"] = .double(options.recurrentDropout)
+        if !isCuDNN {
+            object["unroll"] = .bool(options.unroll)
+            object["zero_output_for_mask"] = .bool(options.zeroOutputForMask)
+            object["dropout"] = .double(options.dropout)
+            object["recurrent_dropout"] = .double(options.recurrentDropout)
+        }
         switch cell {
         case .simpleRNN: break
         case .lstm(let unitForgetBias): object["unit_forget_bias"] = .bool(unitForgetBias)
-        case .gru(let resetAfter): object["reset_after"] = .bool(resetAfter)
+        case .gru(let resetAfter): if !isCuDNN { object["reset_after"] = .bool(resetAfter) }
         }
         return object
     }
@@ -280,7 +304,7 @@ extension Bidirectional {
 
     private static func recurrent(_ className: String, _ config: KerasConfig) throws -> RecurrentLayer {
         guard case .recurrent(let layer) = try LayerKind(kerasClass: className, config: config) else {
-            throw RNNKitError(.invalidModel, "Bidirectional wraps '\(className)', expected SimpleRNN, LSTM or GRU",
+            throw RNNKitError(.invalidModel, "Bidirectional wraps '\(className)', expected SimpleRNN, LSTM, GRU, CuDNNLSTM or CuDNNGRU",
                               location: config.pointer)
         }
         return layer

@@ -42,7 +42,7 @@ enum LayerKind: Equatable, Sendable {
     var className: String {
         switch self {
         case .input: "InputLayer"
-        case .recurrent(let layer): layer.cell.className
+        case .recurrent(let layer): layer.className
         case .bidirectional: "Bidirectional"
         case .dense: "Dense"
         case .embedding: "Embedding"

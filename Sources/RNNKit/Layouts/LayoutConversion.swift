@@ -90,8 +90,12 @@ struct RecurrentCell {
     /// The backward direction of a Bidirectional (pytorch `_reverse`, ONNX direction 1).
     var isBackward: Bool
 
+    /// A [2, G·U] bias, input row and recurrent row: GRU reset_after, the CuDNN layers.
+    var hasRecurrentBias: Bool
+
     init(_ layer: RecurrentLayer, prefix: String, isBackward: Bool) {
         kind = layer.cell
+        hasRecurrentBias = layer.hasRecurrentBias
         units = layer.options.units
         useBias = layer.options.useBias
         activation = layer.options.activation
@@ -100,11 +104,9 @@ struct RecurrentCell {
         self.isBackward = isBackward
     }
 
-    /// GRU only: a [2, 3H] bias (input row, recurrent row).
-    var resetAfter: Bool { kind.resetAfter }
     var gates: Int { kind.gateCount }
     var width: Int { gates * units }
-    var biasRows: Int { resetAfter ? 2 : 1 }
+    var biasRows: Int { hasRecurrentBias ? 2 : 1 }
     var className: String { kind.className }
 
     /// The pytorch direction suffix.
@@ -238,7 +240,7 @@ extension LayoutConversion {
                     return "the onnx layout cannot express a Bidirectional whose directions differ in "
                         + "use_bias: one operator has one B input"
                 }
-                if cells[0].resetAfter != cells[1].resetAfter {
+                if cells[0].kind.resetAfter != cells[1].kind.resetAfter {
                     return "the onnx layout cannot express a Bidirectional whose directions differ in "
                         + "reset_after: one GRU operator has one linear_before_reset"
                 }
@@ -319,7 +321,7 @@ extension LayoutConversion {
             var slots = [Slot(cell.prefix + "kernel", [.input, width]),
                          Slot(cell.prefix + "recurrent_kernel", [h, width])]
             if cell.useBias {
-                slots.append(Slot(cell.prefix + "bias", cell.resetAfter ? [.fixed(2), width] : [width]))
+                slots.append(Slot(cell.prefix + "bias", cell.hasRecurrentBias ? [.fixed(2), width] : [width]))
             }
             return slots
         case .split:
@@ -328,7 +330,7 @@ extension LayoutConversion {
                 + gates.map { Slot(cell.splitName("U", $0), [h, h]) }
             if cell.useBias {
                 slots += gates.map { Slot(cell.splitName("b", $0), [h]) }
-                if cell.resetAfter { slots += gates.map { Slot(cell.splitName("rb", $0), [h]) } }
+                if cell.hasRecurrentBias { slots += gates.map { Slot(cell.splitName("rb", $0), [h]) } }
             }
             return slots
         case .pytorch:
@@ -454,15 +456,16 @@ extension LayoutConversion {
         }
     }
 
-    /// The rows of a Keras bias: [b], or [input bias, recurrent bias] for GRU reset_after.
+    /// The rows of a Keras bias: [b], or [input bias, recurrent bias] for GRU reset_after and the
+    /// CuDNN layers.
     private static func biasRows(_ bias: Tensor, _ cell: RecurrentCell) -> [ArraySlice<Float>] {
         (0..<cell.biasRows).map { bias.scalars[($0 * cell.width)..<(($0 + 1) * cell.width)] }
     }
 
     /// A Keras bias from an input and a recurrent bias in Keras gate order: stacked for GRU
-    /// reset_after, otherwise added.
+    /// reset_after and the CuDNN layers, otherwise added.
     private static func kerasBias(input: [Float], recurrent: [Float], _ cell: RecurrentCell) -> Tensor {
-        cell.resetAfter
+        cell.hasRecurrentBias
             ? Tensor(shape: [2, cell.width], scalars: input + recurrent)
             : Tensor(shape: [cell.width], scalars: BlockMatrix.exactSum(input, recurrent))
     }
@@ -498,7 +501,7 @@ extension LayoutConversion {
             let rows = ["b", "rb"].prefix(cell.biasRows).flatMap { name in
                 gates.flatMap { tensors[cell.splitName(name, $0)]!.scalars }
             }
-            out[cell.prefix + "bias"] = Tensor(shape: cell.resetAfter ? [2, cell.width] : [cell.width], scalars: rows)
+            out[cell.prefix + "bias"] = Tensor(shape: cell.hasRecurrentBias ? [2, cell.width] : [cell.width], scalars: rows)
         }
         return out
     }
