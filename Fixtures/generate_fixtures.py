@@ -417,6 +417,37 @@ def build_time_resampling(K):
     return K.Model(x, [L.Dense(2)(y), L.ZeroPadding1D(2)(x), L.Cropping1D(1)(x), L.UpSampling1D(3)(x)])
 
 
+def build_rnn_cells(K):
+    L = K.layers
+    x = K.Input((6, 3))
+    lone, h, c = L.RNN(L.LSTMCell(3), return_state=True, name="lone_lstm")(x)
+    simple = L.RNN(L.SimpleRNNCell(2, activation="relu"), name="lone_simple")(x)
+    pair = L.RNN(L.StackedRNNCells([L.GRUCell(3), L.GRUCell(3)]), return_state=True, name="gru_pair")(x)
+    return K.Model(x, [lone, h, c, simple] + list(pair))
+
+
+def build_rnn_cells_masked(K):
+    # Sequential: in a Functional model Keras 3 saves Masking's mask as NotEqual and Any op
+    # layers, which its own legacy .h5 loader cannot read back.
+    L = K.layers
+    return K.Sequential([
+        K.Input((6, 3)), L.Masking(0.0),
+        L.RNN(L.StackedRNNCells([L.LSTMCell(4), L.GRUCell(3, reset_after=False), L.LSTMCell(2, activation="relu")]),
+              return_sequences=True, go_backwards=True, name="stacked"),
+    ])
+
+
+def build_stateful(K):
+    # A stateful layer needs the batch size in the input shape.
+    L = K.layers
+    return K.Sequential([
+        K.Input(batch_shape=(2, 4, 3)),
+        L.LSTM(4, stateful=True, return_sequences=True),
+        L.RNN(L.GRUCell(3), stateful=True, name="stateful_rnn"),
+        L.Dense(2),
+    ])
+
+
 def build_cudnn_equivalent(K):
     """The LSTM and GRU(reset_after=True) model that tf_keras loads `build_cudnn_source`'s
     weights into (converting them, as `load_weights` does for CuDNN layers); Keras 3 builds it too."""
@@ -500,6 +531,9 @@ class Fixture:
     # weights tf_keras converts on load (CuDNN): its drawn weights reach both build() models
     # through tf_keras's load_weights, and its files are verified by loading them into build().
     tfkeras_source: Callable = None
+    # A stateful model: after the expected outputs, each model is called again on new inputs
+    # (second_input_<i>.npy), carrying its states, and gives second_expected_<writer>_<i>.npy.
+    second_call: bool = False
 
 
 FIXTURES: List[Fixture] = [
@@ -621,6 +655,23 @@ FIXTURES: List[Fixture] = [
             "UpSampling1D(2) -> GRU(3) -> Dense(2) is output 0; ZeroPadding1D(2), Cropping1D(1) and "
             "UpSampling1D(3) of the input are outputs 1 to 3.",
             build_time_resampling, float_inputs(2, 6, 3)),
+    Fixture("rnn_cells",
+            "Functional on (6,3), RNN(cell) forms: RNN(LSTMCell(3), return_state) `lone_lstm` gives "
+            "outputs 0-2; RNN(SimpleRNNCell(2, relu)) `lone_simple` output 3; "
+            "RNN(StackedRNNCells([GRUCell(3), GRUCell(3)]), return_state) `gru_pair` outputs 4-6 "
+            "(the last cell's output, then each cell's state).",
+            build_rnn_cells, float_inputs(3, 6, 3)),
+    Fixture("rnn_cells_masked",
+            "Sequential on (6,3): Masking(0) -> RNN(StackedRNNCells([LSTMCell(4), GRUCell(3, "
+            "reset_after=False), LSTMCell(2, relu)]), return_sequences, go_backwards) `stacked`. "
+            "Row 0 has all-zero (masked) steps at t=2 and t=5, row 1 at t=4,5.",
+            build_rnn_cells_masked, masking_inputs),
+    Fixture("stateful",
+            "Sequential on batch_shape (2,4,3): LSTM(4, stateful, seq) -> RNN(GRUCell(3), stateful) "
+            "`stateful_rnn` -> Dense(2). expected_* are a first call from zero states; "
+            "second_expected_* the same model called next on second_input_0.npy, from the states the "
+            "first call left (Keras's stateful behaviour, which a PredictionStream reproduces).",
+            build_stateful, float_inputs(2, 4, 3), second_call=True),
     Fixture("cudnn",
             "tf_keras files: Sequential on (5,3): CuDNNLSTM(4, seq) `cudnn_lstm` -> "
             "Bidirectional(CuDNNGRU(3, seq)) -> CuDNNGRU(2) `cudnn_gru`. Expected outputs: tf_keras's "
@@ -798,6 +849,21 @@ def generate_fixture(fx: Fixture, root: Path, failures: list) -> dict:
 
     expected3 = predict(m3, inputs)
     expectedt = predict(mt, inputs)
+    if fx.second_call:
+        # Straight after the first call, so that each model goes on from the states it left.
+        second = fx.make_inputs(rng)
+        for i, x in enumerate(second):
+            np.save(d / f"second_input_{i}.npy", x)
+        for writer, model in (("keras3", m3), ("tfkeras", mt)):
+            outputs = predict(model, second)
+            for i, y in enumerate(outputs):
+                np.save(d / f"second_expected_{writer}_{i}.npy", y)
+            if max_abs_diff(outputs, predict(fx.build(keras if writer == "keras3" else tf_keras), second)) < 1e-3:
+                failures.append(f"{fx.name}: the second call does not depend on the first one's states")
+        for model in (m3, mt):
+            for layer in model.layers:
+                if getattr(layer, "stateful", False):
+                    layer.reset_states()
     for i, y in enumerate(expected3):
         np.save(d / f"expected_keras3_{i}.npy", y)
     for i, y in enumerate(expectedt):

@@ -22,6 +22,7 @@ enum CuDNNWeights {
         switch kind {
         case .recurrent(let layer): cells = [layer]
         case .bidirectional(let wrapper): cells = [wrapper.forward, wrapper.backward]
+        case .rnn(let rnn): cells = rnn.cells
         case .input, .dense, .embedding, .timeDistributed, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
              .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
              .conv1D, .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization,

@@ -228,6 +228,19 @@ struct KerasWritePlan {
                 object["build_config"] = ["input_shape": shapeJSON([sequence[0]] + sequence.dropFirst(2))]
             }
             return JSONObject([("layer", .object(object))])
+        case .rnn(let rnn):
+            var object = rnn.cells[0].sequenceKerasConfig()
+            object["cell"] = rnn.cellObject(
+                config: { index, cell in
+                    let name = rnn.stacked ? rnn.stackedCellName(index) : snakeCase(RNNLayer.cellClassName(cell))
+                    return nestedConfig(name: name, trainable: trainable, body: cell.cellKerasConfig(), style: style)
+                },
+                wrap: { className, config in
+                    let stack = className == "StackedRNNCells"
+                        ? nestedConfig(name: "stacked_rnn_cells", trainable: trainable, body: config, style: style) : config
+                    return .object(Self.wrap(className: className, config: stack, style: style, nested: true))
+                })
+            return object
         case .leakyReLU(let layer) where style == .keras2:
             // tf_keras knows only `alpha`; Keras 3 reads it too (with a deprecation warning).
             return JSONObject([("alpha", .double(layer.negativeSlope))])
