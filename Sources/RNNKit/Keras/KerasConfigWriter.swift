@@ -232,8 +232,7 @@ struct KerasWritePlan {
             var object = rnn.cells[0].sequenceKerasConfig()
             object["cell"] = rnn.cellObject(
                 config: { index, cell in
-                    let name = rnn.stacked ? rnn.stackedCellName(index) : snakeCase(RNNLayer.cellClassName(cell))
-                    return nestedConfig(name: name, trainable: trainable, body: cell.cellKerasConfig(), style: style)
+                    nestedConfig(name: rnn.cellName(index), trainable: trainable, body: cell.cellKerasConfig(), style: style)
                 },
                 wrap: { className, config in
                     let stack = className == "StackedRNNCells"

@@ -65,8 +65,7 @@ extension LegacyKerasH5 {
             // tf_keras: rnn/lstm_cell/kernel:0, rnn/stacked_rnn_cells/gru_cell_1/kernel:0.
             let index = rnn.cells.indices.last { spec.name.hasPrefix(rnn.weightPrefix($0)) } ?? 0
             let variable = spec.name.dropFirst(rnn.weightPrefix(index).count)
-            let cell = rnn.stacked ? "stacked_rnn_cells/" + rnn.stackedCellName(index)
-                                   : snakeCase(RNNLayer.cellClassName(rnn.cells[0]))
+            let cell = (rnn.stacked ? "stacked_rnn_cells/" : "") + rnn.cellName(index)
             return "\(layerName)/\(cell)/\(variable):0"
         case .bidirectional(let wrapper):
             let parts = spec.name.split(separator: ".", maxSplits: 1).map(String.init)

@@ -24,12 +24,12 @@ struct RNNLayer: Equatable, Sendable {
     /// the items of a container).
     func keras3Group(_ index: Int) -> String {
         guard stacked else { return "cell/vars" }
-        return "cell/cells/\(stackedCellName(index))/vars"
+        return "cell/cells/\(cellName(index))/vars"
     }
 
-    /// `lstm_cell`, `gru_cell_1`...: cell `index`'s name in a stack, its class in snake case
-    /// numbered on repeats (Keras 3's weight paths, tf_keras's default names).
-    func stackedCellName(_ index: Int) -> String {
+    /// `lstm_cell`, `gru_cell_1`...: cell `index`'s name, its class in snake case numbered on
+    /// repeats in a stack (Keras 3's weight paths, tf_keras's default names).
+    func cellName(_ index: Int) -> String {
         let base = snakeCase(Self.cellClassName(cells[index]))
         let earlier = cells[..<index].filter { snakeCase(Self.cellClassName($0)) == base }.count
         return earlier == 0 ? base : "\(base)_\(earlier)"
