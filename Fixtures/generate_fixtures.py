@@ -470,6 +470,63 @@ def build_attention_causal_self(K):
     return K.Model(x, L.Dense(2)(L.Add()([sequence, attended])))
 
 
+def build_rnn_cells(K):
+    L = K.layers
+    x = K.Input((6, 3))
+    lone, h, c = L.RNN(L.LSTMCell(3), return_state=True, name="lone_lstm")(x)
+    simple = L.RNN(L.SimpleRNNCell(2, activation="relu"), name="lone_simple")(x)
+    pair = L.RNN(L.StackedRNNCells([L.GRUCell(3), L.GRUCell(3)]), return_state=True, name="gru_pair")(x)
+    return K.Model(x, [lone, h, c, simple] + list(pair))
+
+
+def build_rnn_cells_masked(K):
+    # Sequential: in a Functional model Keras 3 saves Masking's mask as NotEqual and Any op
+    # layers, which its own legacy .h5 loader cannot read back.
+    L = K.layers
+    return K.Sequential([
+        K.Input((6, 3)), L.Masking(0.0),
+        L.RNN(L.StackedRNNCells([L.LSTMCell(4), L.GRUCell(3, reset_after=False), L.LSTMCell(2, activation="relu")]),
+              return_sequences=True, go_backwards=True, name="stacked"),
+    ])
+
+
+def build_stateful(K):
+    # A stateful layer needs the batch size in the input shape.
+    L = K.layers
+    return K.Sequential([
+        K.Input(batch_shape=(2, 4, 3)),
+        L.LSTM(4, stateful=True, return_sequences=True),
+        L.RNN(L.GRUCell(3), stateful=True, name="stateful_rnn"),
+        L.Dense(2),
+    ])
+
+
+def build_cudnn_equivalent(K):
+    """The LSTM and GRU(reset_after=True) model that tf_keras loads `build_cudnn_source`'s
+    weights into (converting them, as `load_weights` does for CuDNN layers); Keras 3 builds it too."""
+    L = K.layers
+    return K.Sequential([
+        K.Input((5, 3)),
+        L.LSTM(4, return_sequences=True, name="cudnn_lstm"),
+        L.Bidirectional(L.GRU(3, return_sequences=True, reset_after=True), name="bidirectional"),
+        L.GRU(2, reset_after=True, name="cudnn_gru"),
+    ], name="cudnn")
+
+
+def build_cudnn_source(K):
+    """tf_keras only: Keras 2's CuDNNLSTM and CuDNNGRU, which tf_keras builds and saves on a CPU
+    but cannot call without a GPU."""
+    from tf_keras.src.layers.rnn.cudnn_gru import CuDNNGRU
+    from tf_keras.src.layers.rnn.cudnn_lstm import CuDNNLSTM
+    L = K.layers
+    return K.Sequential([
+        K.Input((5, 3)),
+        CuDNNLSTM(4, return_sequences=True, name="cudnn_lstm"),
+        L.Bidirectional(CuDNNGRU(3, return_sequences=True), name="bidirectional"),
+        CuDNNGRU(2, name="cudnn_gru"),
+    ], name="cudnn")
+
+
 def conv_token_inputs(rng):
     return [rng.integers(0, 20, size=(3, 10)).astype(np.int32)]
 
@@ -531,6 +588,13 @@ class Fixture:
     # score_mode "dot" as the function keras.ops.dot): keras3.h5 is written but not reloaded.
     keras3_cannot_load_h5: bool = False
     writers: tuple = ("keras3", "tfkeras")  # the Keras versions whose files are saved
+    # A tf_keras model saved as the tfkeras files in place of build(tf_keras), for layers whose
+    # weights tf_keras converts on load (CuDNN): its drawn weights reach both build() models
+    # through tf_keras's load_weights, and its files are verified by loading them into build().
+    tfkeras_source: Callable = None
+    # A stateful model: after the expected outputs, each model is called again on new inputs
+    # (second_input_<i>.npy), carrying its states, and gives second_expected_<writer>_<i>.npy.
+    second_call: bool = False
 
 
 FIXTURES: List[Fixture] = [
@@ -677,6 +741,30 @@ FIXTURES: List[Fixture] = [
             "Functional on (5,4): GRU(4, seq); AdditiveAttention(use_scale=False)([s, s], "
             "use_causal_mask=True); Add([s, attention]) -> Dense(2).",
             build_attention_causal_self, float_inputs(2, 5, 4, scale=2.0)),
+    Fixture("rnn_cells",
+            "Functional on (6,3), RNN(cell) forms: RNN(LSTMCell(3), return_state) `lone_lstm` gives "
+            "outputs 0-2; RNN(SimpleRNNCell(2, relu)) `lone_simple` output 3; "
+            "RNN(StackedRNNCells([GRUCell(3), GRUCell(3)]), return_state) `gru_pair` outputs 4-6 "
+            "(the last cell's output, then each cell's state).",
+            build_rnn_cells, float_inputs(3, 6, 3)),
+    Fixture("rnn_cells_masked",
+            "Sequential on (6,3): Masking(0) -> RNN(StackedRNNCells([LSTMCell(4), GRUCell(3, "
+            "reset_after=False), LSTMCell(2, relu)]), return_sequences, go_backwards) `stacked`. "
+            "Row 0 has all-zero (masked) steps at t=2 and t=5, row 1 at t=4,5.",
+            build_rnn_cells_masked, masking_inputs),
+    Fixture("stateful",
+            "Sequential on batch_shape (2,4,3): LSTM(4, stateful, seq) -> RNN(GRUCell(3), stateful) "
+            "`stateful_rnn` -> Dense(2). expected_* are a first call from zero states; "
+            "second_expected_* the same model called next on second_input_0.npy, from the states the "
+            "first call left (Keras's stateful behaviour, which a PredictionStream reproduces).",
+            build_stateful, float_inputs(2, 4, 3), second_call=True),
+    Fixture("cudnn",
+            "tf_keras files: Sequential on (5,3): CuDNNLSTM(4, seq) `cudnn_lstm` -> "
+            "Bidirectional(CuDNNGRU(3, seq)) -> CuDNNGRU(2) `cudnn_gru`. Expected outputs: tf_keras's "
+            "LSTM / GRU(reset_after=True) model loading these weights (load_weights converts them). "
+            "The keras3 files hold that LSTM/GRU model with the converted weights (Keras 3 has no "
+            "CuDNN classes).",
+            build_cudnn_equivalent, float_inputs(2, 5, 3), tfkeras_source=build_cudnn_source),
 ]
 
 
@@ -711,6 +799,31 @@ def reload_tfkeras(d: Path):
     m = tf_keras.models.model_from_json((d / "tfkeras.json").read_text())
     m.load_weights(d / "tfkeras_weights.h5")
     yield "tfkeras.json+tfkeras_weights.h5", m
+
+
+def reload_into(build):
+    """A tf_keras reloader for `tfkeras_source` fixtures: the files' weights loaded into build()."""
+    def reload(d: Path):
+        for name in ("tfkeras.h5", "tfkeras_weights.h5"):
+            model = build(tf_keras)
+            model.load_weights(d / name)
+            yield f"{name} into the equivalent model", model
+    return reload
+
+
+def assign_converted_weights(source, m3, mt, rng, scale, d: Path):
+    """Draws `source`'s weights from uniform(-scale, scale), loads them into the tf_keras model
+    `mt` through tf_keras's load_weights (which converts CuDNN weights), and copies the result
+    into the Keras 3 model `m3`, layer by layer by name."""
+    for layer in source.layers:
+        layer.set_weights([rng.uniform(-scale, scale, size=w.shape).astype(np.float32)
+                           for w in layer.get_weights()])
+    scratch = d / "scratch_weights.h5"
+    source.save_weights(scratch)
+    mt.load_weights(scratch)
+    scratch.unlink()
+    for layer in m3.layers:
+        layer.set_weights(mt.get_layer(layer.name).get_weights())
 
 
 def verify(reloader, d: Path, inputs, expected, failures: list):
@@ -811,13 +924,33 @@ def generate_fixture(fx: Fixture, root: Path, failures: list) -> dict:
     reset_sessions()
     m3 = fx.build(keras)
     mt = fx.build(tf_keras)
-    assign_weights(m3, mt, rng, fx.weight_scale, fx.layer_weight_scales)
+    if fx.tfkeras_source:
+        source = fx.tfkeras_source(tf_keras)
+        assign_converted_weights(source, m3, mt, rng, fx.weight_scale, d)
+    else:
+        source = mt
+        assign_weights(m3, mt, rng, fx.weight_scale, fx.layer_weight_scales)
     inputs = fx.make_inputs(rng)
     for i, x in enumerate(inputs):
         np.save(d / f"input_{i}.npy", x)
 
     expected3 = predict(m3, inputs)
     expectedt = predict(mt, inputs)
+    if fx.second_call:
+        # Straight after the first call, so that each model goes on from the states it left.
+        second = fx.make_inputs(rng)
+        for i, x in enumerate(second):
+            np.save(d / f"second_input_{i}.npy", x)
+        for writer, model in (("keras3", m3), ("tfkeras", mt)):
+            outputs = predict(model, second)
+            for i, y in enumerate(outputs):
+                np.save(d / f"second_expected_{writer}_{i}.npy", y)
+            if max_abs_diff(outputs, predict(fx.build(keras if writer == "keras3" else tf_keras), second)) < 1e-3:
+                failures.append(f"{fx.name}: the second call does not depend on the first one's states")
+        for model in (m3, mt):
+            for layer in model.layers:
+                if getattr(layer, "stateful", False):
+                    layer.reset_states()
     for i, y in enumerate(expected3):
         np.save(d / f"expected_keras3_{i}.npy", y)
     for i, y in enumerate(expectedt):
@@ -833,9 +966,10 @@ def generate_fixture(fx: Fixture, root: Path, failures: list) -> dict:
     cousins = save_cousins(m3, d, inputs, expected3, failures) if fx.checks_activations else []
 
     writers, verification = [], {}
+    tfkeras_reloader = reload_tfkeras if source is mt else reload_into(fx.build)
     for writer, save, reloader, model, expected in [
         ("keras3", save_keras3, lambda d: reload_keras3(d, legacy_h5=not fx.keras3_cannot_load_h5), m3, expected3),
-        ("tfkeras", save_tfkeras, reload_tfkeras, mt, expectedt),
+        ("tfkeras", save_tfkeras, tfkeras_reloader, source, expectedt),
     ]:
         if writer not in fx.writers:
             continue

@@ -90,6 +90,9 @@ final class ActivationDiscriminationTests: XCTestCase {
             case .recurrent(var layer):
                 swap(&layer)
                 kind = .recurrent(layer)
+            case .rnn(var layer):
+                for cell in layer.cells.indices { swap(&layer.cells[cell]) }
+                kind = .rnn(layer)
             case .bidirectional(var layer):
                 swap(&layer.forward)
                 swap(&layer.backward)

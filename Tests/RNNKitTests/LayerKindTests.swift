@@ -11,6 +11,12 @@ final class LayerKindTests: XCTestCase {
         "SimpleRNN": ["units": 3, "activation": "relu", "return_sequences": true],
         "LSTM": ["units": 2, "unit_forget_bias": false, "recurrent_activation": "hard_sigmoid"],
         "GRU": ["units": 2, "reset_after": true, "go_backwards": true],
+        "CuDNNLSTM": ["units": 2, "unit_forget_bias": false, "return_state": true],
+        "CuDNNGRU": ["units": 3, "go_backwards": true],
+        "RNN": ["return_sequences": true, "cell": ["class_name": "StackedRNNCells", "config": ["cells": [
+            ["class_name": "LSTMCell", "config": ["units": 2, "unit_forget_bias": false]],
+            ["class_name": "GRUCell", "config": ["units": 3, "reset_after": true, "activation": "relu"]],
+        ]]]],
         "Bidirectional": ["merge_mode": "sum", "layer": ["class_name": "GRU", "config": ["units": 2]]],
         "Dense": ["units": 4, "activation": "gelu", "use_bias": false],
         "Embedding": ["input_dim": 10, "output_dim": 3, "mask_zero": true],

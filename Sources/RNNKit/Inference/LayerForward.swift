@@ -9,6 +9,9 @@ extension LayerKind {
         case .recurrent(let layer):
             let result = try layer.forward(inputs, weights: weights, carry: carry)
             return (result.outputs, result.carry)
+        case .rnn(let layer):
+            let result = try layer.forward(inputs, weights: weights, carry: carry)
+            return (result.outputs, result.carry)
         case .input, .dropout, .spatialDropout1D, .gaussianNoise: return (inputs, nil)
         case .bidirectional(let layer): return (try layer.forward(inputs, weights: weights), nil)
         case .dense(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)

@@ -16,13 +16,19 @@ extension Predictor {
             guard let shapes = analysis.inputShapes(ofLayer: index, in: concrete), let input = shapes.first?.concrete
             else { continue }
             let rows = Double(input.dropLast().reduce(1, *)), features = Double(input.last ?? 0)
-            func recurrentFlops(_ layer: RecurrentLayer) -> Double {
+            func recurrentFlops(_ layer: RecurrentLayer, features: Double) -> Double {
                 let units = Double(layer.options.units)
                 return 2 * rows * (features + units) * Double(layer.cell.gateCount) * units
             }
             switch layer.kind {
-            case .recurrent(let recurrent)?: total += recurrentFlops(recurrent)
-            case .bidirectional(let wrapper)?: total += recurrentFlops(wrapper.forward) + recurrentFlops(wrapper.backward)
+            case .recurrent(let recurrent)?: total += recurrentFlops(recurrent, features: features)
+            case .rnn(let rnn)?:
+                // Each cell of a stack reads the one before.
+                for (index, cell) in rnn.cells.enumerated() {
+                    total += recurrentFlops(cell, features: index == 0 ? features : Double(rnn.cells[index - 1].options.units))
+                }
+            case .bidirectional(let wrapper)?:
+                total += recurrentFlops(wrapper.forward, features: features) + recurrentFlops(wrapper.backward, features: features)
             case .dense(let dense)?: total += 2 * rows * features * Double(dense.units)
             case .timeDistributed(let wrapper)?: total += 2 * rows * features * Double(wrapper.inner.units)
             case .conv1D(let conv)?:

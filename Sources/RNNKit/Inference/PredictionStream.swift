@@ -5,6 +5,9 @@ import Foundation
 /// same outputs as one whole-sequence `predict`: sequence outputs chunk by chunk, last-step
 /// outputs as of the end of the latest chunk.
 ///
+/// This is also how Keras runs a stateful model (`stateful=True`): each call goes on from the
+/// states the previous one left, while a `Predictor` starts every prediction from zero states.
+///
 /// A stream belongs to one caller (it is not for concurrent use); make one per sequence.
 public final class PredictionStream {
     /// The predictor whose model the stream runs.
@@ -27,8 +30,9 @@ public final class PredictionStream {
                 rank >= 3 && axes.contains { ($0 < 0 ? rank + $0 : $0) == 1 }
             }
             switch kind {
-            case .recurrent(let recurrent):
-                if recurrent.options.goBackwards { reason = "it runs backwards in time" }
+            case .recurrent,
+                 .rnn:
+                if kind.recurrentOptions?.goBackwards == true { reason = "it runs backwards in time" }
                 if layer.nodes.contains(where: { $0.inputs.count > 1 }) {
                     reason = "its initial state comes from another layer"
                 }

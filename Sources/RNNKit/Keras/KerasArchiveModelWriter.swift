@@ -97,6 +97,7 @@ extension KerasArchiveModel {
         let wrappedClass: String
         switch kind {
         case .bidirectional(let wrapper): wrappedClass = wrapper.forward.cell.className
+        case .rnn(let rnn): wrappedClass = rnn.cells[0].cell.className
         case .timeDistributed: wrappedClass = "Dense"
         case .input, .recurrent, .dense, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
              .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,

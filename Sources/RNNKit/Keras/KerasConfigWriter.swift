@@ -23,8 +23,10 @@ struct KerasWritePlan {
     let path: String
 
     /// Checks everything a Keras file needs; throws `RNNKitError(.invalidModel)` naming the
-    /// first thing that stops `model` from being written as `format`.
-    init(_ model: Model, format: String, path: String) throws {
+    /// first thing that stops `source` from being written as `format`. CuDNN layers are written
+    /// as the plain layers tf_keras loads their weights into (`CuDNNWeights.plain`).
+    init(_ source: Model, format: String, path: String) throws {
+        let model = CuDNNWeights.plain(source)
         func refuse(_ message: String, at location: String? = nil) -> RNNKitError {
             RNNKitError(.invalidModel, "cannot write \(format): \(message)", file: path, location: location)
         }
@@ -226,6 +228,18 @@ struct KerasWritePlan {
                 object["build_config"] = ["input_shape": shapeJSON([sequence[0]] + sequence.dropFirst(2))]
             }
             return JSONObject([("layer", .object(object))])
+        case .rnn(let rnn):
+            var object = rnn.cells[0].sequenceKerasConfig()
+            object["cell"] = rnn.cellObject(
+                config: { index, cell in
+                    nestedConfig(name: rnn.cellName(index), trainable: trainable, body: cell.cellKerasConfig(), style: style)
+                },
+                wrap: { className, config in
+                    let stack = className == "StackedRNNCells"
+                        ? nestedConfig(name: "stacked_rnn_cells", trainable: trainable, body: config, style: style) : config
+                    return .object(Self.wrap(className: className, config: stack, style: style, nested: true))
+                })
+            return object
         case .leakyReLU(let layer) where style == .keras2:
             // tf_keras knows only `alpha`; Keras 3 reads it too (with a deprecation warning).
             return JSONObject([("alpha", .double(layer.negativeSlope))])

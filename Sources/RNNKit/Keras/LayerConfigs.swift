@@ -6,14 +6,15 @@ extension LayerKind {
     init(kerasClass className: String, config: KerasConfig) throws {
         switch className {
         case "InputLayer": self = .input(try InputLayer(keras: config))
-        case "SimpleRNN": self = .recurrent(try RecurrentLayer(keras: config, cell: .simpleRNN))
-        case "LSTM":
+        case "SimpleRNN", "LSTM", "GRU":
+            self = .recurrent(try RecurrentLayer(keras: config, cell: try RecurrentLayer.Cell(kerasClass: className,
+                                                                                              config: config)!))
+        case "RNN": self = .rnn(try RNNLayer(keras: config))
+        case "CuDNNLSTM":
             let unitForgetBias = try config.bool("unit_forget_bias", default: true)
-            self = .recurrent(try RecurrentLayer(keras: config, cell: .lstm(unitForgetBias: unitForgetBias)))
-        case "GRU":
-            // A config without the key predates Keras 2.1.5, where the reset was applied before.
-            let resetAfter = try config.bool("reset_after", default: false)
-            self = .recurrent(try RecurrentLayer(keras: config, cell: .gru(resetAfter: resetAfter)))
+            self = .recurrent(try RecurrentLayer(cuDNNKeras: config, cell: .lstm(unitForgetBias: unitForgetBias)))
+        case "CuDNNGRU":
+            self = .recurrent(try RecurrentLayer(cuDNNKeras: config, cell: .gru(resetAfter: true)))
         case "Bidirectional": self = .bidirectional(try Bidirectional(keras: config))
         case "Dense": self = .dense(try Dense(keras: config))
         case "Embedding":
@@ -104,6 +105,9 @@ extension LayerKind {
         "Subtract", "Multiply", "Average", "Maximum", "Minimum", "ReLU", "LeakyReLU", "ELU", "Softmax", "Reshape",
         "Permute", "ZeroPadding1D", "Cropping1D", "UpSampling1D",
         "Attention", "AdditiveAttention",
+        "CuDNNLSTM",
+        "CuDNNGRU",
+        "RNN",
     ]
 
     /// The class-specific keys of the Keras `config` that re-creates this layer, in Keras's
@@ -114,9 +118,10 @@ extension LayerKind {
         case .input(let layer):
             return JSONObject([("batch_shape", shapeJSON(layer.batchShape)), ("dtype", .string(layer.dtype))])
         case .recurrent(let layer): return layer.kerasConfig()
+        case .rnn(let layer): return layer.kerasConfig()
         case .bidirectional(let layer):
             func wrapped(_ layer: RecurrentLayer) -> JSONValue {
-                ["class_name": .string(layer.cell.className), "config": .object(layer.kerasConfig())]
+                ["class_name": .string(layer.className), "config": .object(layer.kerasConfig())]
             }
             return JSONObject([
                 ("merge_mode", layer.mergeMode.map { .string($0.rawValue) } ?? .null),
@@ -165,6 +170,7 @@ extension LayerKind {
     var activations: [Activation] {
         switch self {
         case .recurrent(let layer): layer.activations
+        case .rnn(let layer): layer.cells.flatMap(\.activations)
         case .bidirectional(let layer): layer.forward.activations + layer.backward.activations
         case .dense(let layer): [layer.activation]
         case .timeDistributed(let layer): [layer.inner.activation]
@@ -196,25 +202,42 @@ extension InputLayer {
     }
 }
 
+extension RecurrentLayer.Cell {
+    /// The cell of a SimpleRNN, LSTM or GRU layer, or of a SimpleRNNCell, LSTMCell or GRUCell;
+    /// nil for other classes.
+    init?(kerasClass className: String, config: KerasConfig) throws {
+        switch className {
+        case "SimpleRNN", "SimpleRNNCell": self = .simpleRNN
+        case "LSTM", "LSTMCell": self = .lstm(unitForgetBias: try config.bool("unit_forget_bias", default: true))
+        // A config without the key predates Keras 2.1.5, where the reset was applied before.
+        case "GRU", "GRUCell": self = .gru(resetAfter: try config.bool("reset_after", default: false))
+        default: return nil
+        }
+    }
+}
+
 extension RecurrentLayer {
-    init(keras config: KerasConfig, cell: Cell) throws {
+    /// A layer's config holds both the cell's settings and the sequence loop's; an `RNN(cell)`'s
+    /// cell config has the first, the RNN's config (`sequence`) the others.
+    init(keras config: KerasConfig, cell: Cell, sequence: KerasConfig? = nil) throws {
         self.cell = cell
         let hasGates = cell.gateCount > 1
+        let sequence = sequence ?? config
         options = RecurrentOptions(
             units: try config.dimension("units"),
             activation: try config.activation("activation", default: "tanh"),
             recurrentActivation: hasGates ? try config.activation("recurrent_activation", default: "sigmoid") : .sigmoid,
             useBias: try config.bool("use_bias", default: true),
-            returnSequences: try config.bool("return_sequences", default: false),
-            returnState: try config.bool("return_state", default: false),
-            goBackwards: try config.bool("go_backwards", default: false),
-            stateful: try config.bool("stateful", default: false),
-            unroll: try config.bool("unroll", default: false),
-            zeroOutputForMask: try config.bool("zero_output_for_mask", default: false),
+            returnSequences: try sequence.bool("return_sequences", default: false),
+            returnState: try sequence.bool("return_state", default: false),
+            goBackwards: try sequence.bool("go_backwards", default: false),
+            stateful: try sequence.bool("stateful", default: false),
+            unroll: try sequence.bool("unroll", default: false),
+            zeroOutputForMask: try sequence.bool("zero_output_for_mask", default: false),
             dropout: try config.double("dropout", default: 0),
             recurrentDropout: try config.double("recurrent_dropout", default: 0))
-        if try config.bool("time_major", default: false) {
-            throw config.error("time_major", "time_major=true is not supported (batch-major inputs only)")
+        if try sequence.bool("time_major", default: false) {
+            throw sequence.error("time_major", "time_major=true is not supported (batch-major inputs only)")
         }
         for (key, activation) in [("activation", options.activation), ("recurrent_activation", options.recurrentActivation)]
         where activation == .softmax {
@@ -222,29 +245,105 @@ extension RecurrentLayer {
         }
     }
 
+    /// Keras 2's CuDNNLSTM and CuDNNGRU: their configs hold no activations, bias, dropout,
+    /// unroll or reset_after, which cuDNN fixes (tanh, sigmoid, biases, reset_after=True).
+    init(cuDNNKeras config: KerasConfig, cell: Cell) throws {
+        try self.init(keras: config, cell: cell)
+        for key in ["activation", "recurrent_activation", "use_bias", "reset_after", "dropout", "recurrent_dropout"]
+        where config.has(key) {
+            throw config.error(key, "'\(key)' is not a setting of CuDNN\(cell.className), which cuDNN fixes")
+        }
+        options.activation = .tanh
+        options.recurrentActivation = .sigmoid
+        isCuDNN = true
+    }
+
     func kerasConfig() -> JSONObject {
+        var object = cellKerasConfig()
+        for entry in sequenceKerasConfig().entries { object[entry.key] = entry.value }
+        return object
+    }
+
+    /// The cell's settings, the config of a SimpleRNNCell, LSTMCell or GRUCell.
+    func cellKerasConfig() -> JSONObject {
         var object = JSONObject()
         object["units"] = .int(options.units)
-        object["activation"] = .string(options.activation.kerasName)
-        switch cell {
-        case .simpleRNN: break
-        case .lstm, .gru: object["recurrent_activation"] = .string(options.recurrentActivation.kerasName)
+        if !isCuDNN {
+            object["activation"] = .string(options.activation.kerasName)
+            switch cell {
+            case .simpleRNN: break
+            case .lstm, .gru: object["recurrent_activation"] = .string(options.recurrentActivation.kerasName)
+            }
+            object["use_bias"] = .bool(options.useBias)
+            object["dropout"] = .double(options.dropout)
+            object["recurrent_dropout"] = .double(options.recurrentDropout)
         }
-        object["use_bias"] = .bool(options.useBias)
-        object["return_sequences"] = .bool(options.returnSequences)
-        object["return_state"] = .bool(options.returnState)
-        object["go_backwards"] = .bool(options.goBackwards)
-        object["stateful"] = .bool(options.stateful)
-        object["unroll"] = .bool(options.unroll)
-        object["zero_output_for_mask"] = .bool(options.zeroOutputForMask)
-        object["dropout"] = .double(options.dropout)
-        object["recurrent_dropout"] = .double(options.recurrentDropout)
         switch cell {
         case .simpleRNN: break
         case .lstm(let unitForgetBias): object["unit_forget_bias"] = .bool(unitForgetBias)
-        case .gru(let resetAfter): object["reset_after"] = .bool(resetAfter)
+        case .gru(let resetAfter): if !isCuDNN { object["reset_after"] = .bool(resetAfter) }
         }
         return object
+    }
+
+    /// The sequence loop's settings, which an RNN holds apart from its cell.
+    func sequenceKerasConfig() -> JSONObject {
+        var object = JSONObject([("return_sequences", .bool(options.returnSequences)),
+                                 ("return_state", .bool(options.returnState)),
+                                 ("go_backwards", .bool(options.goBackwards)), ("stateful", .bool(options.stateful))])
+        if !isCuDNN {
+            object["unroll"] = .bool(options.unroll)
+            object["zero_output_for_mask"] = .bool(options.zeroOutputForMask)
+        }
+        return object
+    }
+}
+
+extension RNNLayer {
+    /// `{"cell": {"class_name": "LSTMCell", "config": {...}}, "return_sequences": ...}`, or a
+    /// `StackedRNNCells` cell whose config lists `cells`.
+    init(keras config: KerasConfig) throws {
+        guard let wrapped = try config.nestedLayer("cell") else { throw config.error("cell", "RNN needs a 'cell'") }
+        func cell(_ className: String, _ cellConfig: KerasConfig) throws -> RecurrentLayer {
+            guard let cell = try RecurrentLayer.Cell(kerasClass: className, config: cellConfig), className.hasSuffix("Cell")
+            else {
+                throw RNNKitError(.invalidModel, "RNN cell '\(className)' is not supported "
+                                  + "(LSTMCell, GRUCell, SimpleRNNCell or StackedRNNCells)", location: cellConfig.pointer)
+            }
+            return try RecurrentLayer(keras: cellConfig, cell: cell, sequence: config)
+        }
+        guard wrapped.className == "StackedRNNCells" else {
+            cells = [try cell(wrapped.className, wrapped.config)]
+            stacked = false
+            return
+        }
+        guard case .array(let items)? = wrapped.config.value("cells"), !items.isEmpty else {
+            throw wrapped.config.error("cells", "StackedRNNCells needs a list of cells")
+        }
+        let list = KerasConfig(object: JSONObject(items.indices.map { ("\($0)", items[$0]) }),
+                               pointer: wrapped.config.path("cells"), kerasMajorVersion: config.kerasMajorVersion)
+        cells = try items.indices.map { index in
+            guard let item = try list.nestedLayer("\(index)") else { throw list.error("\(index)", "not a cell") }
+            return try cell(item.className, item.config)
+        }
+        stacked = true
+    }
+
+    /// The RNN's sequence settings and its `cell`, in the plain `{"class_name", "config"}` form;
+    /// the Keras writers respell the cells for their Keras version.
+    func kerasConfig() -> JSONObject {
+        var object = cells[0].sequenceKerasConfig()
+        object["cell"] = cellObject(config: { $1.cellKerasConfig() },
+                                    wrap: { ["class_name": .string($0), "config": .object($1)] })
+        return object
+    }
+
+    /// The `cell` value: one cell's object, or a StackedRNNCells object listing them; each
+    /// cell's config is `config(index, cell)`, and `wrap(className, config)` makes an object.
+    func cellObject(config: (Int, RecurrentLayer) -> JSONObject, wrap: (String, JSONObject) -> JSONValue) -> JSONValue {
+        let objects = cells.enumerated().map { wrap(Self.cellClassName($1), config($0, $1)) }
+        guard stacked else { return objects[0] }
+        return wrap("StackedRNNCells", JSONObject([("cells", .array(objects))]))
     }
 }
 
@@ -285,7 +384,7 @@ extension Bidirectional {
 
     private static func recurrent(_ className: String, _ config: KerasConfig) throws -> RecurrentLayer {
         guard case .recurrent(let layer) = try LayerKind(kerasClass: className, config: config) else {
-            throw RNNKitError(.invalidModel, "Bidirectional wraps '\(className)', expected SimpleRNN, LSTM or GRU",
+            throw RNNKitError(.invalidModel, "Bidirectional wraps '\(className)', expected SimpleRNN, LSTM, GRU, CuDNNLSTM or CuDNNGRU",
                               location: config.pointer)
         }
         return layer

@@ -54,8 +54,8 @@ enum LegacyKerasH5 {
                     }
                     stored.append(StoredWeight(location: path, tensor: try layerGroup.readTensor(name)))
                 }
-                if stored.count == (try layerGroup.stringListAttribute("weight_names")).count {
-                    WeightBinding.bindInOrder(stored, to: index, specs: layerSpecs,
+                if stored.count == (try layerGroup.stringListAttribute("weight_names")).count, let kind = layer.kind {
+                    WeightBinding.bindInOrder(CuDNNWeights.converted(stored, for: kind), to: index, specs: layerSpecs,
                                               groupLocation: location, model: &model)
                 }
             } catch let error as RNNKitError {

@@ -61,6 +61,12 @@ extension LegacyKerasH5 {
         switch kind {
         case .recurrent(let recurrent):
             return "\(layerName)/\(snakeCase(recurrent.cell.className))_cell/\(spec.name):0"
+        case .rnn(let rnn):
+            // tf_keras: rnn/lstm_cell/kernel:0, rnn/stacked_rnn_cells/gru_cell_1/kernel:0.
+            let index = rnn.cells.indices.last { spec.name.hasPrefix(rnn.weightPrefix($0)) } ?? 0
+            let variable = spec.name.dropFirst(rnn.weightPrefix(index).count)
+            let cell = (rnn.stacked ? "stacked_rnn_cells/" : "") + rnn.cellName(index)
+            return "\(layerName)/\(cell)/\(variable):0"
         case .bidirectional(let wrapper):
             let parts = spec.name.split(separator: ".", maxSplits: 1).map(String.init)
             let direction = parts.count == 2 ? parts[0] : "forward"

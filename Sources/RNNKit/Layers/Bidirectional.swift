@@ -39,6 +39,7 @@ extension Bidirectional {
     /// order before merging. As in Keras, masked steps output zeros in sequence mode.
     func forward(_ inputs: [LayerValue], weights: [String: Tensor]) throws -> [LayerValue] {
         let sequence = inputs[0]
+        try forward.refuseMask(sequence.mask)
         let states = inputs.dropFirst().map(\.tensor)
         let half = states.count / 2
         let forwardCell = try CellWeights(weights, prefix: "forward.", for: forward)

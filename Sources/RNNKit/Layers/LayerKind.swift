@@ -9,6 +9,8 @@
 enum LayerKind: Equatable, Sendable {
     case input(InputLayer)
     case recurrent(RecurrentLayer)
+    /// RNN(cell), RNN(StackedRNNCells([...])).
+    case rnn(RNNLayer)
     case bidirectional(Bidirectional)
     case dense(Dense)
     case embedding(Embedding)
@@ -44,7 +46,8 @@ enum LayerKind: Equatable, Sendable {
     var className: String {
         switch self {
         case .input: "InputLayer"
-        case .recurrent(let layer): layer.cell.className
+        case .recurrent(let layer): layer.className
+        case .rnn: "RNN"
         case .bidirectional: "Bidirectional"
         case .dense: "Dense"
         case .embedding: "Embedding"
@@ -86,6 +89,7 @@ enum LayerKind: Equatable, Sendable {
     var takesInitialStates: Bool {
         switch self {
         case .recurrent, .bidirectional: true
+        case .rnn: true
         case .input, .dense, .embedding, .timeDistributed, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
              .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
              .conv1D, .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization,
@@ -95,11 +99,28 @@ enum LayerKind: Equatable, Sendable {
         }
     }
 
+    /// The sequence loop's options of a recurrent layer (a Bidirectional's forward copy's); nil
+    /// for the other kinds.
+    var recurrentOptions: RecurrentOptions? {
+        switch self {
+        case .recurrent(let layer): layer.options
+        case .rnn(let layer): layer.options
+        case .bidirectional(let layer): layer.forward.options
+        case .input, .dense, .embedding, .timeDistributed, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
+             .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
+             .conv1D, .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization,
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
+            nil
+        }
+    }
+
     /// What `validate` warns about a layer that RNNKit runs differently from Keras: a stateful
-    /// recurrent layer starts every prediction from zero states.
+    /// recurrent layer starts every `Predictor` prediction from zero states (Keras carries them
+    /// over from one call to the next, as a `PredictionStream` does).
     var inferenceWarning: String? {
-        guard case .recurrent(let layer) = self, layer.options.stateful else { return nil }
-        return "stateful layer: RNNKit starts every prediction from zero states"
+        guard recurrentOptions?.stateful == true else { return nil }
+        return "stateful layer: RNNKit starts every prediction from zero states; "
+            + "a PredictionStream (rnnkit serve sessions) carries them from call to call, as Keras does"
     }
 
     /// Output shapes for the given input shapes (the batch dimension included, as nil). For
@@ -108,6 +129,7 @@ enum LayerKind: Equatable, Sendable {
         switch self {
         case .input(let layer): [layer.batchShape]
         case .recurrent(let layer): try layer.outputShapes(for: inputs)
+        case .rnn(let layer): try layer.outputShapes(for: inputs)
         case .bidirectional(let layer): try layer.outputShapes(for: inputs)
         case .dense(let layer): try layer.outputShapes(for: inputs)
         case .embedding(let layer): [try ShapeCheck.single(inputs, className) + [layer.outputDim]]
@@ -141,6 +163,7 @@ enum LayerKind: Equatable, Sendable {
             guard let sequence = inputs.first else { return [] }
             return layer.cellWeightSpecs(inputDim: try ShapeCheck.features(sequence, className),
                                          namePrefix: "", keras3Group: "cell/vars")
+        case .rnn(let layer): return try layer.weightSpecs(for: inputs)
         case .bidirectional(let layer): return try layer.weightSpecs(for: inputs)
         case .dense(let layer): return try layer.weightSpecs(for: inputs)
         case .conv1D(let layer): return try layer.weightSpecs(for: inputs)

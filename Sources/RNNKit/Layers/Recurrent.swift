@@ -3,6 +3,14 @@
 struct RecurrentLayer: Equatable, Sendable {
     var cell: Cell
     var options: RecurrentOptions
+    /// Keras 2's CuDNNLSTM or CuDNNGRU (tf_keras writes them; Keras 3 has no such class): an LSTM,
+    /// or a GRU with reset_after, with tanh and sigmoid, that keeps an input and a recurrent bias
+    /// ([2, G·U], as cuDNN does). Their weights are held converted as tf_keras converts them on
+    /// load (Keras/CuDNNWeights.swift), so the cell steps are the plain ones.
+    var isCuDNN = false
+
+    /// The Keras class: SimpleRNN, LSTM, GRU, CuDNNLSTM or CuDNNGRU.
+    var className: String { isCuDNN ? "CuDNN" + cell.className : cell.className }
 
     /// The kinds of recurrent cell, with what only that kind configures.
     enum Cell: Equatable, Sendable {
@@ -56,9 +64,13 @@ struct RecurrentLayer: Equatable, Sendable {
         }
     }
 
-    /// The bias shape; GRU with reset_after keeps separate input and recurrent biases.
+    /// Whether the bias is [2, G·U], an input row and a recurrent row: GRU with reset_after, and
+    /// the CuDNN layers.
+    var hasRecurrentBias: Bool { cell.resetAfter || isCuDNN }
+
+    /// The bias shape: [G·U], or [2, G·U] with a recurrent bias.
     var biasShape: [Int] {
-        cell.resetAfter ? [2, cell.gateCount * options.units] : [cell.gateCount * options.units]
+        hasRecurrentBias ? [2, cell.gateCount * options.units] : [cell.gateCount * options.units]
     }
 
     /// Whether the step needs h·recurrent_kernel apart from x·kernel (GRU's reset gate scales
@@ -93,7 +105,7 @@ struct RecurrentLayer: Equatable, Sendable {
     }
 
     func outputShapes(for inputs: [Shape]) throws -> [Shape] {
-        let name = cell.className
+        let name = className
         guard let sequence = inputs.first else {
             throw RNNKitError(.invalidModel, "\(name) needs an input")
         }

@@ -90,8 +90,13 @@ struct RecurrentCell {
     /// The backward direction of a Bidirectional (pytorch `_reverse`, ONNX direction 1).
     var isBackward: Bool
 
-    init(_ layer: RecurrentLayer, prefix: String, isBackward: Bool) {
+    /// A [2, G·U] bias, input row and recurrent row: GRU reset_after, the CuDNN layers.
+    var hasRecurrentBias: Bool
+
+    init(_ layer: RecurrentLayer, prefix: String, isBackward: Bool, stackIndex: Int? = nil) {
+        self.stackIndex = stackIndex
         kind = layer.cell
+        hasRecurrentBias = layer.hasRecurrentBias
         units = layer.options.units
         useBias = layer.options.useBias
         activation = layer.options.activation
@@ -100,15 +105,24 @@ struct RecurrentCell {
         self.isBackward = isBackward
     }
 
-    /// GRU only: a [2, 3H] bias (input row, recurrent row).
-    var resetAfter: Bool { kind.resetAfter }
     var gates: Int { kind.gateCount }
     var width: Int { gates * units }
-    var biasRows: Int { resetAfter ? 2 : 1 }
+    var biasRows: Int { hasRecurrentBias ? 2 : 1 }
     var className: String { kind.className }
 
-    /// The pytorch direction suffix.
-    var suffix: String { isBackward ? "_reverse" : "" }
+    /// The cell's position in a StackedRNNCells (PyTorch's layer `l`, `cells.<l>.` in the
+    /// other layouts); nil for a layer's own cell.
+    var stackIndex: Int?
+
+    /// The pytorch layer and direction suffix: `_l0`, `_l0_reverse`, `_l1`...
+    var suffix: String { "_l\(stackIndex ?? 0)" + (isBackward ? "_reverse" : "") }
+
+    /// The kernel's input size: the layer's input features, or in a stack the units of the
+    /// cell before.
+    var inputSize: Dim = .input
+
+    /// The onnx tensors' name prefix: `cells.<l>.` in a stack, where each cell is one operator.
+    var onnxPrefix: String { stackIndex.map { "cells.\($0)." } ?? "" }
 
     /// Split-layout name of `matrix` ("W", "U", "b", "rb") for Keras gate `gate`.
     func splitName(_ matrix: String, _ gate: String) -> String {
@@ -120,7 +134,8 @@ struct RecurrentCell {
 enum LayerWeights {
     /// A layer without weights.
     case none
-    /// One cell, or the forward and backward cells of a Bidirectional.
+    /// One cell, the forward and backward cells of a Bidirectional, or the cells of a
+    /// StackedRNNCells (each with its `stackIndex`).
     case recurrent([RecurrentCell])
     /// Dense, and TimeDistributed(Dense).
     case dense(units: Int, useBias: Bool)
@@ -135,6 +150,13 @@ enum LayerWeights {
                                RecurrentCell(bidirectional.backward, prefix: "backward.", isBackward: true)])
         case .recurrent(let recurrent):
             self = .recurrent([RecurrentCell(recurrent, prefix: "", isBackward: false)])
+        case .rnn(let rnn):
+            self = .recurrent(rnn.cells.enumerated().map { index, cell in
+                var recurrentCell = RecurrentCell(cell, prefix: rnn.weightPrefix(index), isBackward: false,
+                                                  stackIndex: rnn.stacked ? index : nil)
+                if index > 0 { recurrentCell.inputSize = .fixed(rnn.cells[index - 1].options.units) }
+                return recurrentCell
+            })
         case .dense(let dense):
             self = .dense(units: dense.units, useBias: dense.useBias)
         case .timeDistributed(let timeDistributed):
@@ -225,7 +247,14 @@ extension LayoutConversion {
                     }
                 }
             }
-            if cells.count == 2 {
+            if cells.count > 1, cells[0].stackIndex != nil, let different = cells.dropFirst().first(where: {
+                $0.className != cells[0].className || $0.units != cells[0].units || $0.useBias != cells[0].useBias
+                    || $0.activation != cells[0].activation || $0.kind.resetAfter != cells[0].kind.resetAfter
+            }) {
+                return "the pytorch layout cannot express StackedRNNCells whose cells differ (cell \(different.stackIndex!) "
+                    + "is not a copy of cell 0 but for its input size): one torch.nn module stacks layers of one kind and size"
+            }
+            if cells.count == 2, cells[0].stackIndex == nil {
                 if cells[0].useBias != cells[1].useBias {
                     return "the pytorch layout cannot express a Bidirectional whose directions differ in "
                         + "use_bias: one torch.nn module has one bias setting"
@@ -237,12 +266,12 @@ extension LayoutConversion {
             }
             return nil
         case .onnx:
-            if cells.count == 2 {
+            if cells.count == 2, cells[0].stackIndex == nil {
                 if cells[0].useBias != cells[1].useBias {
                     return "the onnx layout cannot express a Bidirectional whose directions differ in "
                         + "use_bias: one operator has one B input"
                 }
-                if cells[0].resetAfter != cells[1].resetAfter {
+                if cells[0].kind.resetAfter != cells[1].kind.resetAfter {
                     return "the onnx layout cannot express a Bidirectional whose directions differ in "
                         + "reset_after: one GRU operator has one linear_before_reset"
                 }
@@ -311,7 +340,7 @@ extension LayoutConversion {
         case .plain(let tensors):
             return tensors.map { $0.slot(layout) }
         case .recurrent(let cells):
-            if layout == .onnx { return onnxSlots(cells) }
+            if layout == .onnx { return operatorGroups(cells).flatMap(onnxSlots) }
             return cells.flatMap { recurrentSlots($0, layout) }
         }
     }
@@ -320,26 +349,26 @@ extension LayoutConversion {
         let h = Dim.fixed(cell.units), width = Dim.fixed(cell.width)
         switch layout {
         case .keras:
-            var slots = [Slot(cell.prefix + "kernel", [.input, width]),
+            var slots = [Slot(cell.prefix + "kernel", [cell.inputSize, width]),
                          Slot(cell.prefix + "recurrent_kernel", [h, width])]
             if cell.useBias {
-                slots.append(Slot(cell.prefix + "bias", cell.resetAfter ? [.fixed(2), width] : [width]))
+                slots.append(Slot(cell.prefix + "bias", cell.hasRecurrentBias ? [.fixed(2), width] : [width]))
             }
             return slots
         case .split:
             let gates = cell.kind.gateNames
-            var slots = gates.map { Slot(cell.splitName("W", $0), [h, .input]) }
+            var slots = gates.map { Slot(cell.splitName("W", $0), [h, cell.inputSize]) }
                 + gates.map { Slot(cell.splitName("U", $0), [h, h]) }
             if cell.useBias {
                 slots += gates.map { Slot(cell.splitName("b", $0), [h]) }
-                if cell.resetAfter { slots += gates.map { Slot(cell.splitName("rb", $0), [h]) } }
+                if cell.hasRecurrentBias { slots += gates.map { Slot(cell.splitName("rb", $0), [h]) } }
             }
             return slots
         case .pytorch:
-            var slots = [Slot("weight_ih_l0" + cell.suffix, [width, .input]),
-                         Slot("weight_hh_l0" + cell.suffix, [width, h])]
+            var slots = [Slot("weight_ih" + cell.suffix, [width, cell.inputSize]),
+                         Slot("weight_hh" + cell.suffix, [width, h])]
             if cell.useBias {
-                slots += [Slot("bias_ih_l0" + cell.suffix, [width]), Slot("bias_hh_l0" + cell.suffix, [width])]
+                slots += [Slot("bias_ih" + cell.suffix, [width]), Slot("bias_hh" + cell.suffix, [width])]
             }
             return slots
         case .onnx:
@@ -348,11 +377,17 @@ extension LayoutConversion {
     }
 
     private static func onnxSlots(_ cells: [RecurrentCell]) -> [Slot] {
-        let cell = cells[0]
+        let cell = cells[0], name = cell.onnxPrefix
         let dirs = Dim.fixed(cells.count), width = Dim.fixed(cell.width)
-        var slots = [Slot("W", [dirs, width, .input]), Slot("R", [dirs, width, .fixed(cell.units)])]
-        if cell.useBias { slots.append(Slot("B", [dirs, .fixed(2 * cell.width)])) }
+        var slots = [Slot(name + "W", [dirs, width, cell.inputSize]), Slot(name + "R", [dirs, width, .fixed(cell.units)])]
+        if cell.useBias { slots.append(Slot(name + "B", [dirs, .fixed(2 * cell.width)])) }
         return slots
+    }
+
+    /// The cells each ONNX operator runs: both directions of a Bidirectional in one, every cell
+    /// of a stack in its own.
+    static func operatorGroups(_ cells: [RecurrentCell]) -> [[RecurrentCell]] {
+        cells.first?.stackIndex == nil ? [cells] : cells.map { [$0] }
     }
 
     /// Each missing, unexpected or misshaped tensor, located by its name. The input feature
@@ -417,7 +452,9 @@ extension LayoutConversion {
                 weights[plain.keras].map { (plain.pytorch, plain.converted($0)) }
             })
         case (.recurrent(let cells), .onnx):
-            return onnxFromKeras(weights, cells)
+            return operatorGroups(cells).reduce(into: [:]) { out, group in
+                out.merge(onnxFromKeras(weights, group)) { first, _ in first }
+            }
         case (.recurrent(let cells), _):
             var out: [String: Tensor] = [:]
             for cell in cells {
@@ -447,7 +484,9 @@ extension LayoutConversion {
                 tensors[entry.pytorch].map { (entry.keras, entry.converted($0)) }
             })
         case (.recurrent(let cells), .onnx):
-            return onnxToKeras(tensors, cells)
+            return operatorGroups(cells).reduce(into: [:]) { out, group in
+                out.merge(onnxToKeras(tensors, group)) { first, _ in first }
+            }
         case (.recurrent(let cells), _):
             var out: [String: Tensor] = [:]
             for cell in cells {
@@ -458,15 +497,16 @@ extension LayoutConversion {
         }
     }
 
-    /// The rows of a Keras bias: [b], or [input bias, recurrent bias] for GRU reset_after.
+    /// The rows of a Keras bias: [b], or [input bias, recurrent bias] for GRU reset_after and the
+    /// CuDNN layers.
     private static func biasRows(_ bias: Tensor, _ cell: RecurrentCell) -> [ArraySlice<Float>] {
         (0..<cell.biasRows).map { bias.scalars[($0 * cell.width)..<(($0 + 1) * cell.width)] }
     }
 
     /// A Keras bias from an input and a recurrent bias in Keras gate order: stacked for GRU
-    /// reset_after, otherwise added.
+    /// reset_after and the CuDNN layers, otherwise added.
     private static func kerasBias(input: [Float], recurrent: [Float], _ cell: RecurrentCell) -> Tensor {
-        cell.resetAfter
+        cell.hasRecurrentBias
             ? Tensor(shape: [2, cell.width], scalars: input + recurrent)
             : Tensor(shape: [cell.width], scalars: BlockMatrix.exactSum(input, recurrent))
     }
@@ -502,7 +542,7 @@ extension LayoutConversion {
             let rows = ["b", "rb"].prefix(cell.biasRows).flatMap { name in
                 gates.flatMap { tensors[cell.splitName(name, $0)]!.scalars }
             }
-            out[cell.prefix + "bias"] = Tensor(shape: cell.resetAfter ? [2, cell.width] : [cell.width], scalars: rows)
+            out[cell.prefix + "bias"] = Tensor(shape: cell.hasRecurrentBias ? [2, cell.width] : [cell.width], scalars: rows)
         }
         return out
     }
@@ -513,15 +553,15 @@ extension LayoutConversion {
     private static func pytorchFromKeras(_ weights: [String: Tensor], _ cell: RecurrentCell) -> [String: Tensor] {
         let order = GateOrder.permutation(cell.kind, .pytorch)
         var out = [
-            "weight_ih_l0" + cell.suffix: BlockMatrix.transposed(weights[cell.prefix + "kernel"]!,
+            "weight_ih" + cell.suffix: BlockMatrix.transposed(weights[cell.prefix + "kernel"]!,
                                                                  blocks: order, units: cell.units),
-            "weight_hh_l0" + cell.suffix: BlockMatrix.transposed(weights[cell.prefix + "recurrent_kernel"]!,
+            "weight_hh" + cell.suffix: BlockMatrix.transposed(weights[cell.prefix + "recurrent_kernel"]!,
                                                                  blocks: order, units: cell.units),
         ]
         if let bias = weights[cell.prefix + "bias"] {
             let rows = biasRows(bias, cell).map { BlockMatrix.permuted($0, blocks: order, units: cell.units) }
-            out["bias_ih_l0" + cell.suffix] = Tensor(shape: [cell.width], scalars: rows[0])
-            out["bias_hh_l0" + cell.suffix] = rows.count == 2
+            out["bias_ih" + cell.suffix] = Tensor(shape: [cell.width], scalars: rows[0])
+            out["bias_hh" + cell.suffix] = rows.count == 2
                 ? Tensor(shape: [cell.width], scalars: rows[1]) : Tensor(zeros: [cell.width])
         }
         return out
@@ -530,15 +570,15 @@ extension LayoutConversion {
     private static func pytorchToKeras(_ tensors: [String: Tensor], _ cell: RecurrentCell) -> [String: Tensor] {
         let order = GateOrder.permutation(cell.kind, .pytorch)
         var out = [
-            cell.prefix + "kernel": BlockMatrix.untransposed(tensors["weight_ih_l0" + cell.suffix]!,
+            cell.prefix + "kernel": BlockMatrix.untransposed(tensors["weight_ih" + cell.suffix]!,
                                                              blocks: order, units: cell.units),
-            cell.prefix + "recurrent_kernel": BlockMatrix.untransposed(tensors["weight_hh_l0" + cell.suffix]!,
+            cell.prefix + "recurrent_kernel": BlockMatrix.untransposed(tensors["weight_hh" + cell.suffix]!,
                                                                        blocks: order, units: cell.units),
         ]
         if cell.useBias {
-            let input = BlockMatrix.unpermuted(tensors["bias_ih_l0" + cell.suffix]!.scalars[...],
+            let input = BlockMatrix.unpermuted(tensors["bias_ih" + cell.suffix]!.scalars[...],
                                                blocks: order, units: cell.units)
-            let recurrent = BlockMatrix.unpermuted(tensors["bias_hh_l0" + cell.suffix]!.scalars[...],
+            let recurrent = BlockMatrix.unpermuted(tensors["bias_hh" + cell.suffix]!.scalars[...],
                                                    blocks: order, units: cell.units)
             out[cell.prefix + "bias"] = kerasBias(input: input, recurrent: recurrent, cell)
         }
@@ -560,8 +600,9 @@ extension LayoutConversion {
                 b.append(Tensor(shape: [2 * cell.width], scalars: rows[0] + recurrent))
             }
         }
-        var out = ["W": BlockMatrix.stack(w), "R": BlockMatrix.stack(r)]
-        if !b.isEmpty { out["B"] = BlockMatrix.stack(b) }
+        let name = cells[0].onnxPrefix
+        var out = [name + "W": BlockMatrix.stack(w), name + "R": BlockMatrix.stack(r)]
+        if !b.isEmpty { out[name + "B"] = BlockMatrix.stack(b) }
         return out
     }
 
@@ -570,11 +611,11 @@ extension LayoutConversion {
         for (direction, cell) in cells.enumerated() {
             let order = GateOrder.permutation(cell.kind, .onnx)
             out[cell.prefix + "kernel"] = BlockMatrix.untransposed(
-                BlockMatrix.slice(tensors["W"]!, direction), blocks: order, units: cell.units)
+                BlockMatrix.slice(tensors[cell.onnxPrefix + "W"]!, direction), blocks: order, units: cell.units)
             out[cell.prefix + "recurrent_kernel"] = BlockMatrix.untransposed(
-                BlockMatrix.slice(tensors["R"]!, direction), blocks: order, units: cell.units)
+                BlockMatrix.slice(tensors[cell.onnxPrefix + "R"]!, direction), blocks: order, units: cell.units)
             if cell.useBias {
-                let both = BlockMatrix.slice(tensors["B"]!, direction).scalars
+                let both = BlockMatrix.slice(tensors[cell.onnxPrefix + "B"]!, direction).scalars
                 let input = BlockMatrix.unpermuted(both[0..<cell.width], blocks: order, units: cell.units)
                 let recurrent = BlockMatrix.unpermuted(both[cell.width...], blocks: order, units: cell.units)
                 out[cell.prefix + "bias"] = kerasBias(input: input, recurrent: recurrent, cell)

@@ -150,6 +150,12 @@ struct ONNXGraphBuilder {
             try refuseMask(inputs, layer: name, className: kind.className)
             return try recurrentLayer(name, kind: kind, directions: [recurrent], mergeMode: nil,
                                       inputs: inputs, weights: layer.weights)
+        case .rnn(let rnn):
+            // One cell is its layer's operator; a stack would be one operator per cell.
+            guard !rnn.stacked else { throw ONNXExport.noONNXForm(kind, layer: name) }
+            try refuseMask(inputs, layer: name, className: kind.className)
+            return try recurrentLayer(name, kind: kind, directions: rnn.cells, mergeMode: nil,
+                                      inputs: inputs, weights: layer.weights)
         case .bidirectional(let bidirectional):
             try refuseMask(inputs, layer: name, className: kind.className)
             return try recurrentLayer(name, kind: kind, directions: [bidirectional.forward, bidirectional.backward],

@@ -34,8 +34,15 @@ struct CellWeights: Sendable {
         }
         if let bias = weights[prefix.isEmpty ? "bias" : prefix + "bias"] {
             let width = kernel.shape[1]
-            inputBias = bias.rank == 2 ? Array(bias.scalars.prefix(width)) : bias.scalars
-            recurrentBias = bias.rank == 2 ? Array(bias.scalars.suffix(width)) : nil
+            let input = bias.rank == 2 ? Array(bias.scalars.prefix(width)) : bias.scalars
+            let recurrent = bias.rank == 2 ? Array(bias.scalars.suffix(width)) : nil
+            if let recurrent, !layer.keepsRecurrentApart {
+                // A CuDNNLSTM's two biases add up before any product, as tf_keras sums them on load.
+                inputBias = zip(input, recurrent).map { $0 + $1 }
+            } else {
+                inputBias = input
+                recurrentBias = recurrent
+            }
         }
     }
 }
@@ -412,10 +419,18 @@ extension RecurrentLayer {
                       splitsUnits: stepSplitsUnits, layer: self)
     }
 
+    /// cuDNN runs no masks: Keras's CuDNN layers refuse one ("Masking is not supported for CuDNN RNNs").
+    func refuseMask(_ mask: [Bool]?) throws {
+        if isCuDNN && mask != nil {
+            throw RNNKitError(.invalidModel, "\(className) does not support masking (Keras refuses a mask for it too)")
+        }
+    }
+
     /// The forward pass, continuing from `carry` when streaming; also returns the carry to
     /// continue from.
     func forward(_ inputs: [LayerValue], weights: [String: Tensor],
                  carry: RecurrentCarry?) throws -> (outputs: [LayerValue], carry: RecurrentCarry) {
+        try refuseMask(inputs[0].mask)
         let cell = try CellWeights(weights, for: self)
         let result = loop(options: options)
             .run(inputs[0].tensor, mask: inputs[0].mask, initialStates: inputs.dropFirst().map(\.tensor),
