@@ -417,6 +417,37 @@ def build_time_resampling(K):
     return K.Model(x, [L.Dense(2)(y), L.ZeroPadding1D(2)(x), L.Cropping1D(1)(x), L.UpSampling1D(3)(x)])
 
 
+def build_unit_prelu_dot(K):
+    L = K.layers
+    x = K.Input((5, 4))
+    a = L.Dense(6, name="spread_a")(x)
+    b = L.Dense(6, name="spread_b")(x)
+    pooled = L.GlobalAveragePooling1D()(b)
+    return K.Model(x, [
+        L.UnitNormalization(name="unit_last")(a),
+        L.UnitNormalization(axis=1, name="unit_time")(a),
+        L.PReLU(name="prelu_full")(a),
+        L.PReLU(shared_axes=[1], name="prelu_shared")(b),
+        L.Flatten()(L.Dot(axes=2, name="dot_steps")([a, b])),
+        L.Dot(axes=(1, 1), normalize=True, name="dot_cosine")([a, b]),
+        L.Dot(axes=-1, name="dot_vectors")([L.GlobalAveragePooling1D()(a), pooled]),
+        L.Dot(axes=(2, 1), name="dot_matrix_vector")([a, pooled]),
+        L.Concatenate(axis=1)([a, b]),
+    ])
+
+
+def build_masked_prelu_unit(K):
+    """Sequential, as Keras 3 saves a functional Masking with a NotEqual op node in .h5."""
+    L = K.layers
+    return K.Sequential([
+        K.Input((5, 4)),
+        L.Masking(0.0),
+        L.PReLU(shared_axes=[1]),
+        L.UnitNormalization(),
+        L.GRU(3, return_sequences=True),
+    ])
+
+
 def conv_token_inputs(rng):
     return [rng.integers(0, 20, size=(3, 10)).astype(np.int32)]
 
@@ -586,6 +617,18 @@ FIXTURES: List[Fixture] = [
             "Multiply(a, b, c), Average(a, b, c), Maximum(a, b), Minimum(a, b, c), Reshape((-1, 8)), "
             "Reshape((4, 6)), LSTM(3) on Permute((2, 1)).",
             build_merge_reshape, float_inputs(2, 6, 4)),
+    Fixture("unit_prelu_dot",
+            "Functional on (5,4), Dense(6) branches a and b: UnitNormalization() of a; "
+            "UnitNormalization(axis=1) of a; PReLU() of a (alpha [5, 6]); "
+            "PReLU(shared_axes=[1]) of b (alpha [1, 6]); "
+            "Flatten of Dot(axes=2)(a, b) [5, 5]; Dot(axes=(1, 1), normalize=True)(a, b) [6, 6]; "
+            "Dot(axes=-1) of the time averages of a and b [1]; Dot(axes=(2, 1)) of a and b's time "
+            "average [5]; Concatenate(axis=1)(a, b).",
+            build_unit_prelu_dot, float_inputs(2, 5, 4, scale=2.0)),
+    Fixture("masked_prelu_unit",
+            "Sequential on (5,4): Masking(0) -> PReLU(shared_axes=[1]) -> UnitNormalization() -> "
+            "GRU(3, seq). Row 0 masked at t=1, row 1 at t=3,4: the mask crosses both layers.",
+            build_masked_prelu_unit, masking_inputs_5x4),
     Fixture("time_resampling",
             "Functional on (6,3): ZeroPadding1D((1, 2)) -> Conv1D(4, 2) -> Cropping1D((2, 1)) -> "
             "UpSampling1D(2) -> GRU(3) -> Dense(2) is output 0; ZeroPadding1D(2), Cropping1D(1) and "

@@ -109,7 +109,10 @@ final class ActivationDiscriminationTests: XCTestCase {
             case .input, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .repeatVector, .flatten,
                  .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
                  .batchNormalization, .layerNormalization,
-                 .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
+                 .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
+                 .unitNormalization,
+                 .prelu,
+                 .dot:
                 break
             }
             model.layers[index].kind = kind

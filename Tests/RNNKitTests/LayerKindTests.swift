@@ -46,6 +46,9 @@ final class LayerKindTests: XCTestCase {
         "AveragePooling1D": ["pool_size": 2, "strides": [1]],
         "BatchNormalization": ["axis": [1], "epsilon": .double(0.01), "center": false, "scale": true],
         "LayerNormalization": ["axis": [-2, -1], "epsilon": .double(1e-5), "scale": false, "rms_scaling": true],
+        "UnitNormalization": ["axis": [1, 2]],
+        "PReLU": ["shared_axes": [1]],
+        "Dot": ["axes": [2, 1], "normalize": true],
     ]
 
     private func decode(_ className: String, _ config: JSONValue, major: Int = 3) throws -> LayerKind {

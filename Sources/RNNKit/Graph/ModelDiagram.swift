@@ -200,7 +200,10 @@ struct DiagramGraph {
              .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
              .conv1D, .maxPooling1D, .averagePooling1D,
              .batchNormalization, .layerNormalization,
-             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
+             .unitNormalization,
+             .prelu,
+             .dot:
             return nil
         }
     }

@@ -34,6 +34,9 @@ extension LayerKind {
         case .reshape(let layer): return ([try layer.forward(inputs[0])], nil)
         case .permute(let layer): return ([layer.forward(inputs[0])], nil)
         case .timeResampling(let layer): return ([try layer.forward(inputs[0])], nil)
+        case .unitNormalization(let layer): return ([try layer.forward(inputs[0])], nil)
+        case .prelu(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
+        case .dot(let layer): return ([try layer.forward(inputs)], nil)
         }
     }
 }

@@ -32,7 +32,11 @@ extension Predictor {
             case .input?, .embedding?, .masking?, .dropout?, .spatialDropout1D?, .gaussianNoise?, .activation?,
                  .repeatVector?, .flatten?, .concatenate?, .merge?, .globalAveragePooling1D?, .globalMaxPooling1D?,
                  .maxPooling1D?, .averagePooling1D?, .batchNormalization?, .layerNormalization?,
-                 .relu?, .leakyReLU?, .elu?, .softmax?, .reshape?, .permute?, .timeResampling?, nil:
+                 .relu?, .leakyReLU?, .elu?, .softmax?, .reshape?, .permute?, .timeResampling?,
+                 .unitNormalization?,
+                 .prelu?,
+                 .dot?,
+                 nil:
                 break
             }
         }

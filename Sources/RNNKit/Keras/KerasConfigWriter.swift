@@ -233,7 +233,10 @@ struct KerasWritePlan {
              .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
              .conv1D, .maxPooling1D, .averagePooling1D,
              .batchNormalization, .layerNormalization,
-             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
+             .unitNormalization,
+             .prelu,
+             .dot:
             return kind.kerasConfig()
         }
     }

@@ -64,6 +64,9 @@ extension LayerKind {
         case "AveragePooling1D": self = .averagePooling1D(try Pooling1D(keras: config, className))
         case "BatchNormalization": self = .batchNormalization(try BatchNormalization(keras: config))
         case "LayerNormalization": self = .layerNormalization(try LayerNormalization(keras: config))
+        case "UnitNormalization": self = .unitNormalization(try UnitNormalization(keras: config))
+        case "PReLU": self = .prelu(try PReLULayer(keras: config))
+        case "Dot": self = .dot(try Dot(keras: config))
         default:
             throw RNNKitError(.invalidModel, Self.unsupportedClassMessage(className), location: config.pointer)
         }
@@ -101,6 +104,9 @@ extension LayerKind {
         "AveragePooling1D", "BatchNormalization", "LayerNormalization",
         "Subtract", "Multiply", "Average", "Maximum", "Minimum", "ReLU", "LeakyReLU", "ELU", "Softmax", "Reshape",
         "Permute", "ZeroPadding1D", "Cropping1D", "UpSampling1D",
+        "UnitNormalization",
+        "PReLU",
+        "Dot",
     ]
 
     /// The class-specific keys of the Keras `config` that re-creates this layer, in Keras's
@@ -154,6 +160,9 @@ extension LayerKind {
         case .maxPooling1D(let layer), .averagePooling1D(let layer): return layer.kerasConfig()
         case .batchNormalization(let layer): return layer.kerasConfig()
         case .layerNormalization(let layer): return layer.kerasConfig()
+        case .unitNormalization(let layer): return JSONObject([("axis", axesJSON(layer.axes))])
+        case .prelu(let layer): return layer.kerasConfig()
+        case .dot(let layer): return JSONObject([("axes", axesJSON(layer.axes)), ("normalize", .bool(layer.normalize))])
         }
     }
 
@@ -168,7 +177,11 @@ extension LayerKind {
         case .conv1D(let layer): [layer.activation]
         case .input, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .repeatVector, .flatten,
              .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
-             .batchNormalization, .layerNormalization, .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling: []
+             .batchNormalization, .layerNormalization, .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
+             .unitNormalization,
+             .prelu,
+             .dot:
+            []
         }
     }
 }
@@ -419,10 +432,53 @@ extension LayerNormalization {
     }
 
     func kerasConfig() -> JSONObject {
-        var object = JSONObject([("axis", axes.count == 1 ? .int(axes[0]) : .array(axes.map(JSONValue.int))),
+        var object = JSONObject([("axis", axesJSON(axes)),
                                  ("epsilon", .double(epsilon)), ("center", .bool(center)), ("scale", .bool(scale))])
         if rmsScaling { object["rms_scaling"] = true }
         return object
+    }
+}
+
+/// An axis list as Keras writes it: one integer alone, several as a list.
+func axesJSON(_ axes: [Int]) -> JSONValue {
+    axes.count == 1 ? .int(axes[0]) : .array(axes.map(JSONValue.int))
+}
+
+extension UnitNormalization {
+    init(keras config: KerasConfig) throws {
+        axes = try config.axes("axis", default: -1)
+        floor = .unitNormalization(keras2: config.kerasMajorVersion < 3)
+    }
+}
+
+extension PReLULayer {
+    /// `shared_axes`: null, one axis or a list, each counted from 1 (the batch axis is 0).
+    init(keras config: KerasConfig) throws {
+        switch config.value("shared_axes") {
+        case nil, .null?: sharedAxes = []
+        default:
+            sharedAxes = try config.axes("shared_axes", default: 1)
+            guard sharedAxes.allSatisfy({ $0 >= 1 }) else {
+                throw config.error("shared_axes", "'shared_axes' counts axes from 1, got \(sharedAxes)")
+            }
+        }
+    }
+
+    func kerasConfig() -> JSONObject {
+        JSONObject([("alpha_initializer", ["class_name": "Zeros", "config": [:]]), ("alpha_regularizer", .null),
+                    ("alpha_constraint", .null),
+                    ("shared_axes", sharedAxes.isEmpty ? .null : .array(sharedAxes.map(JSONValue.int)))])
+    }
+}
+
+extension Dot {
+    /// `axes`: one integer for both inputs, or a pair.
+    init(keras config: KerasConfig) throws {
+        guard config.has("axes") else { throw config.error("axes", "Dot needs 'axes'") }
+        axes = try config.axes("axes", default: -1)
+        guard axes.count <= 2 else { throw config.error("axes", "'axes' must be one axis or a pair, got \(axes)") }
+        normalize = try config.bool("normalize", default: false)
+        floor = .dot(keras2: config.kerasMajorVersion < 3)
     }
 }
 

@@ -37,6 +37,9 @@ enum LayerKind: Equatable, Sendable {
     case permute(Permute)
     /// ZeroPadding1D, Cropping1D, UpSampling1D.
     case timeResampling(TimeResampling)
+    case unitNormalization(UnitNormalization)
+    case prelu(PReLULayer)
+    case dot(Dot)
 
     /// The Keras `class_name` of this kind.
     var className: String {
@@ -70,6 +73,9 @@ enum LayerKind: Equatable, Sendable {
         case .reshape: "Reshape"
         case .permute: "Permute"
         case .timeResampling(let layer): layer.className
+        case .unitNormalization: "UnitNormalization"
+        case .prelu: "PReLU"
+        case .dot: "Dot"
         }
     }
 
@@ -86,7 +92,10 @@ enum LayerKind: Equatable, Sendable {
         case .input, .dense, .embedding, .timeDistributed, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
              .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
              .conv1D, .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization,
-             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
+             .unitNormalization,
+             .prelu,
+             .dot:
             false
         }
     }
@@ -126,6 +135,9 @@ enum LayerKind: Equatable, Sendable {
             try layer.outputShapes(for: inputs, className: className)
         case .batchNormalization(let layer): try layer.outputShapes(for: inputs)
         case .layerNormalization(let layer): try layer.outputShapes(for: inputs)
+        case .unitNormalization(let layer): try layer.outputShapes(for: inputs)
+        case .prelu(let layer): try layer.outputShapes(for: inputs)
+        case .dot(let layer): try layer.outputShapes(for: inputs)
         }
     }
 
@@ -142,11 +154,14 @@ enum LayerKind: Equatable, Sendable {
         case .batchNormalization(let layer): return try layer.weightSpecs(for: inputs)
         case .layerNormalization(let layer): return try layer.weightSpecs(for: inputs)
         case .timeDistributed(let layer): return try layer.weightSpecs(for: inputs)
+        case .prelu(let layer): return try layer.weightSpecs(for: inputs)
         case .embedding(let layer):
             return [WeightSpec(name: "embeddings", shape: [layer.inputDim, layer.outputDim], keras3Path: "vars/0")]
         case .input, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .activation, .repeatVector, .flatten,
              .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
-             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
+             .unitNormalization,
+             .dot:
             return []
         }
     }
