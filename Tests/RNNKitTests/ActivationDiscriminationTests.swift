@@ -13,6 +13,19 @@ final class ActivationDiscriminationTests: XCTestCase {
     private static let supported: [Activation] = [
         .linear, .tanh, .sigmoid, .relu, .elu, .selu, .softplus, .softsign, .swish, .gelu, .exponential, .relu6,
         .leakyRelu, .hardSigmoid(keras2: false), .softmax,
+        .celu,
+        .hardSilu,
+        .hardTanh,
+        .hardShrink,
+        .softShrink,
+        .tanhShrink,
+        .sparsePlus,
+        .sparseSigmoid,
+        .squareplus,
+        .mish,
+        .logSigmoid,
+        .logSoftmax,
+        .sparsemax,
     ]
 
     /// How far apart a cousin must put the outputs (100 times Keras's tolerance).
@@ -25,7 +38,20 @@ final class ActivationDiscriminationTests: XCTestCase {
             // Exhaustive, without default: a new kind of activation does not compile until it is listed above.
             switch activation {
             case .linear, .tanh, .sigmoid, .relu, .elu, .selu, .softplus, .softsign, .swish, .gelu, .exponential,
-                 .relu6, .leakyRelu, .hardSigmoid, .softmax:
+                 .relu6, .leakyRelu, .hardSigmoid, .softmax,
+                 .celu,
+                 .hardSilu,
+                 .hardTanh,
+                 .hardShrink,
+                 .softShrink,
+                 .tanhShrink,
+                 .sparsePlus,
+                 .sparseSigmoid,
+                 .squareplus,
+                 .mish,
+                 .logSigmoid,
+                 .logSoftmax,
+                 .sparsemax:
                 XCTAssertTrue(checked.contains(activation.kerasName), "no fixture checks \(activation.kerasName)")
             }
         }

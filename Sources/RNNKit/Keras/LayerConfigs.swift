@@ -225,8 +225,8 @@ extension RecurrentLayer {
             throw config.error("time_major", "time_major=true is not supported (batch-major inputs only)")
         }
         for (key, activation) in [("activation", options.activation), ("recurrent_activation", options.recurrentActivation)]
-        where activation == .softmax {
-            throw config.error(key, "softmax is not an element-wise activation")
+        where !activation.isElementwise {
+            throw config.error(key, "\(activation.kerasName) is not an element-wise activation")
         }
     }
 
@@ -535,6 +535,19 @@ extension Activation {
         case "leaky_relu": self = .leakyRelu
         case "hard_sigmoid": self = .hardSigmoid(keras2: kerasMajorVersion < 3)
         case "softmax": self = .softmax
+        case "celu": self = .celu
+        case "hard_silu", "hard_swish": self = .hardSilu
+        case "hard_tanh": self = .hardTanh
+        case "hard_shrink": self = .hardShrink
+        case "soft_shrink": self = .softShrink
+        case "tanh_shrink": self = .tanhShrink
+        case "sparse_plus": self = .sparsePlus
+        case "sparse_sigmoid": self = .sparseSigmoid
+        case "squareplus": self = .squareplus
+        case "mish": self = .mish
+        case "log_sigmoid": self = .logSigmoid
+        case "log_softmax": self = .logSoftmax
+        case "sparsemax": self = .sparsemax
         default: return nil
         }
     }
@@ -557,6 +570,19 @@ extension Activation {
         case .leakyRelu: "leaky_relu"
         case .hardSigmoid: "hard_sigmoid"
         case .softmax: "softmax"
+        case .celu: "celu"
+        case .hardSilu: "hard_silu"
+        case .hardTanh: "hard_tanh"
+        case .hardShrink: "hard_shrink"
+        case .softShrink: "soft_shrink"
+        case .tanhShrink: "tanh_shrink"
+        case .sparsePlus: "sparse_plus"
+        case .sparseSigmoid: "sparse_sigmoid"
+        case .squareplus: "squareplus"
+        case .mish: "mish"
+        case .logSigmoid: "log_sigmoid"
+        case .logSoftmax: "log_softmax"
+        case .sparsemax: "sparsemax"
         }
     }
 }
