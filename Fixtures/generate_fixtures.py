@@ -497,6 +497,22 @@ def build_activations_mish(K):
     ])
 
 
+def build_time_distributed_any(K):
+    """TimeDistributed of layers other than Dense, on [B, T, S, F] (T = 4 outer steps)."""
+    L = K.layers
+    x = K.Input((4, 6, 3))
+    conv = L.TimeDistributed(L.Conv1D(4, 3, activation="relu"), name="td_conv")(x)
+    pooled = L.TimeDistributed(L.GlobalMaxPooling1D(), name="td_pool")(conv)
+    flat = L.TimeDistributed(L.Flatten(), name="td_flatten")(conv)
+    summary = L.TimeDistributed(L.LSTM(3), name="td_lstm")(x)
+    normalized = L.TimeDistributed(L.BatchNormalization(), name="td_batchnorm")(x)
+    return K.Model(x, [
+        L.GRU(2, name="over_steps")(summary),
+        L.TimeDistributed(L.Dense(2, activation="tanh"), name="td_dense")(L.Concatenate()([pooled, flat])),
+        normalized,
+    ])
+
+
 def conv_token_inputs(rng):
     return [rng.integers(0, 20, size=(3, 10)).astype(np.int32)]
 
@@ -692,6 +708,12 @@ FIXTURES: List[Fixture] = [
             "Weights ~ uniform(-1, 1), inputs ~ uniform(-2, 2).",
             build_activations_mish, float_inputs(2, 5, 3, scale=2.0), weight_scale=1.0,
             checks_activations=True),
+    Fixture("time_distributed_any",
+            "Functional on (4,6,3) (4 outer steps of 6x3): TimeDistributed(Conv1D(4, 3, relu)) -> "
+            "TimeDistributed(GlobalMaxPooling1D) and TimeDistributed(Flatten), concatenated -> "
+            "TimeDistributed(Dense(2, tanh)) is output 1; TimeDistributed(LSTM(3)) -> GRU(2) is "
+            "output 0; TimeDistributed(BatchNormalization) of the input is output 2.",
+            build_time_distributed_any, float_inputs(2, 4, 6, 3, scale=2.0)),
     Fixture("time_resampling",
             "Functional on (6,3): ZeroPadding1D((1, 2)) -> Conv1D(4, 2) -> Cropping1D((2, 1)) -> "
             "UpSampling1D(2) -> GRU(3) -> Dense(2) is output 0; ZeroPadding1D(2), Cropping1D(1) and "

@@ -48,6 +48,7 @@ EXPECTED_REFUSALS = {
     "activations_mish": "operator has no",
     "unit_prelu_dot": "has no form for",
     "masked_prelu_unit": "has no form for",
+    "time_distributed_any": "only TimeDistributed(Dense)",
 }
 
 

@@ -124,7 +124,10 @@ final class ActivationDiscriminationTests: XCTestCase {
                 swap(&layer.activation)
                 kind = .dense(layer)
             case .timeDistributed(var layer):
-                swap(&layer.inner.activation)
+                if case .dense(var dense) = layer.inner {
+                    swap(&dense.activation)
+                    layer.inner = .dense(dense)
+                }
                 kind = .timeDistributed(layer)
             case .activation(var layer):
                 swap(&layer.activation)

@@ -13,7 +13,7 @@ extension LayerKind {
         case .bidirectional(let layer): return (try layer.forward(inputs, weights: weights), nil)
         case .dense(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
         case .embedding(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
-        case .timeDistributed(let layer): return ([try layer.inner.forward(inputs[0], weights: weights)], nil)
+        case .timeDistributed(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
         case .masking(let layer): return ([layer.forward(inputs[0])], nil)
         case .activation(let layer): return ([layer.forward(inputs[0])], nil)
         case .repeatVector(let layer): return ([layer.forward(inputs[0])], nil)

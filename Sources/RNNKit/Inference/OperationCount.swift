@@ -15,30 +15,7 @@ extension Predictor {
         for (index, layer) in concrete.layers.enumerated() {
             guard let shapes = analysis.inputShapes(ofLayer: index, in: concrete), let input = shapes.first?.concrete
             else { continue }
-            let rows = Double(input.dropLast().reduce(1, *)), features = Double(input.last ?? 0)
-            func recurrentFlops(_ layer: RecurrentLayer) -> Double {
-                let units = Double(layer.options.units)
-                return 2 * rows * (features + units) * Double(layer.cell.gateCount) * units
-            }
-            switch layer.kind {
-            case .recurrent(let recurrent)?: total += recurrentFlops(recurrent)
-            case .bidirectional(let wrapper)?: total += recurrentFlops(wrapper.forward) + recurrentFlops(wrapper.backward)
-            case .dense(let dense)?: total += 2 * rows * features * Double(dense.units)
-            case .timeDistributed(let wrapper)?: total += 2 * rows * features * Double(wrapper.inner.units)
-            case .conv1D(let conv)?:
-                // Each output step is a product of the window's steps by the kernel.
-                let outputRows = Double(input[0] * conv.window.outputLength(input[1]))
-                total += 2 * outputRows * Double(conv.window.size) * features / Double(conv.groups) * Double(conv.filters)
-            case .input?, .embedding?, .masking?, .dropout?, .spatialDropout1D?, .gaussianNoise?, .activation?,
-                 .repeatVector?, .flatten?, .concatenate?, .merge?, .globalAveragePooling1D?, .globalMaxPooling1D?,
-                 .maxPooling1D?, .averagePooling1D?, .batchNormalization?, .layerNormalization?,
-                 .relu?, .leakyReLU?, .elu?, .softmax?, .reshape?, .permute?, .timeResampling?,
-                 .unitNormalization?,
-                 .prelu?,
-                 .dot?,
-                 nil:
-                break
-            }
+            total += layer.kind?.operationCount(input: input) ?? 0
         }
         return total
     }
@@ -64,6 +41,38 @@ extension Predictor.InputSpec {
                 throw RNNKitError(.badUsage, "input '\(name)' has an unknown dimension \(axis)")
             }
             return steps
+        }
+    }
+}
+
+extension LayerKind {
+    /// The multiply-adds (two operations each) of one call on an input of shape `input`.
+    func operationCount(input: [Int]) -> Double {
+        let rows = Double(input.dropLast().reduce(1, *)), features = Double(input.last ?? 0)
+        func recurrentFlops(_ layer: RecurrentLayer) -> Double {
+            let units = Double(layer.options.units)
+            return 2 * rows * (features + units) * Double(layer.cell.gateCount) * units
+        }
+        switch self {
+        case .recurrent(let recurrent): return recurrentFlops(recurrent)
+        case .bidirectional(let wrapper): return recurrentFlops(wrapper.forward) + recurrentFlops(wrapper.backward)
+        case .dense(let dense): return 2 * rows * features * Double(dense.units)
+        case .timeDistributed(let wrapper):
+            // The time steps folded into the batch.
+            guard input.count >= 3 else { return 0 }
+            return wrapper.inner.operationCount(input: [input[0] * input[1]] + input.dropFirst(2))
+        case .conv1D(let conv):
+            // Each output step is a product of the window's steps by the kernel.
+            let outputRows = Double(input[0] * conv.window.outputLength(input[1]))
+            return 2 * outputRows * Double(conv.window.size) * features / Double(conv.groups) * Double(conv.filters)
+        case .input, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .activation,
+             .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
+             .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization,
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
+             .unitNormalization,
+             .prelu,
+             .dot:
+            return 0
         }
     }
 }

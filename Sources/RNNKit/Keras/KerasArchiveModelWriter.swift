@@ -97,7 +97,7 @@ extension KerasArchiveModel {
         let wrappedClass: String
         switch kind {
         case .bidirectional(let wrapper): wrappedClass = wrapper.forward.cell.className
-        case .timeDistributed: wrappedClass = "Dense"
+        case .timeDistributed(let wrapper): wrappedClass = wrapper.inner.className
         case .input, .recurrent, .dense, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
              .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
              .conv1D, .maxPooling1D, .averagePooling1D,

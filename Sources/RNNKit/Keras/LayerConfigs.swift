@@ -131,7 +131,7 @@ extension LayerKind {
             return JSONObject([("input_dim", .int(layer.inputDim)), ("output_dim", .int(layer.outputDim)),
                                ("mask_zero", .bool(layer.maskZero))])
         case .timeDistributed(let layer):
-            return JSONObject([("layer", ["class_name": "Dense", "config": .object(layer.inner.kerasConfig())])])
+            return JSONObject([("layer", ["class_name": .string(layer.inner.className), "config": .object(layer.inner.kerasConfig())])])
         case .masking(let layer): return JSONObject([("mask_value", .float(layer.maskValue))])
         case .dropout(let layer), .spatialDropout1D(let layer): return JSONObject([("rate", .double(layer.parameter))])
         case .gaussianNoise(let layer): return JSONObject([("stddev", .double(layer.parameter))])
@@ -172,7 +172,7 @@ extension LayerKind {
         case .recurrent(let layer): layer.activations
         case .bidirectional(let layer): layer.forward.activations + layer.backward.activations
         case .dense(let layer): [layer.activation]
-        case .timeDistributed(let layer): [layer.inner.activation]
+        case .timeDistributed(let layer): layer.inner.activations
         case .activation(let layer): [layer.activation]
         case .conv1D(let layer): [layer.activation]
         case .input, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .repeatVector, .flatten,
@@ -318,10 +318,30 @@ extension TimeDistributed {
         guard let wrapped = try config.nestedLayer("layer") else {
             throw config.error("layer", "TimeDistributed needs a 'layer'")
         }
-        guard wrapped.className == "Dense" else {
-            throw config.error("layer", "TimeDistributed of '\(wrapped.className)' is not supported (Dense only)")
+        inner = try LayerKind(kerasClass: wrapped.className, config: wrapped.config)
+        if let reason = Self.refusal(of: inner) {
+            throw config.error("layer", "TimeDistributed of '\(wrapped.className)' is not supported: \(reason)")
         }
-        inner = try Dense(keras: wrapped.config)
+    }
+
+    /// Why `inner` cannot run step by step inside TimeDistributed, or nil when it can.
+    static func refusal(of inner: LayerKind) -> String? {
+        switch inner {
+        case .input: return "an InputLayer is no layer to apply"
+        case .bidirectional, .timeDistributed: return "RNNKit does not nest wrappers"
+        case .masking: return "it would make a mask for every step"
+        case .embedding(let embedding) where embedding.maskZero: return "mask_zero would make a mask for every step"
+        case .recurrent(let recurrent) where recurrent.options.returnState: return "return_state gives several outputs"
+        case .concatenate, .merge: return "it takes several inputs"
+        case .dot: return "it takes two inputs"
+        case .recurrent, .dense, .embedding, .dropout, .spatialDropout1D, .gaussianNoise, .activation, .repeatVector,
+             .flatten, .globalAveragePooling1D, .globalMaxPooling1D, .conv1D, .maxPooling1D, .averagePooling1D,
+             .batchNormalization, .layerNormalization, .relu, .leakyReLU, .elu, .softmax, .reshape, .permute,
+             .timeResampling,
+             .unitNormalization,
+             .prelu:
+            return nil
+        }
     }
 }
 

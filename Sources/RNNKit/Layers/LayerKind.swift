@@ -12,7 +12,8 @@ enum LayerKind: Equatable, Sendable {
     case bidirectional(Bidirectional)
     case dense(Dense)
     case embedding(Embedding)
-    case timeDistributed(TimeDistributed)
+    /// Indirect: its inner layer is itself a kind.
+    indirect case timeDistributed(TimeDistributed)
     case masking(Masking)
     case dropout(InferenceIdentity)
     case spatialDropout1D(InferenceIdentity)

@@ -138,7 +138,7 @@ enum LayerWeights {
         case .dense(let dense):
             self = .dense(units: dense.units, useBias: dense.useBias)
         case .timeDistributed(let timeDistributed):
-            self = .dense(units: timeDistributed.inner.units, useBias: timeDistributed.inner.useBias)
+            self = LayerWeights(timeDistributed.inner)
         case .embedding(let embedding):
             self = .embedding(inputDim: embedding.inputDim, outputDim: embedding.outputDim)
         case .input, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .activation, .repeatVector, .flatten,

@@ -157,7 +157,10 @@ struct ONNXGraphBuilder {
         case .dense(let dense):
             return [try self.dense(name, dense, kind: kind, input: inputs[0], weights: layer.weights)]
         case .timeDistributed(let timeDistributed):
-            return [try self.dense(name, timeDistributed.inner, kind: kind, input: inputs[0], weights: layer.weights)]
+            guard case .dense(let dense) = timeDistributed.inner else {
+                throw ONNXExport.refusal(name, kind.className, "only TimeDistributed(Dense) has an ONNX form yet")
+            }
+            return [try self.dense(name, dense, kind: kind, input: inputs[0], weights: layer.weights)]
         case .embedding(let embedding):
             let table = try initializer(name, kind: kind, weights: layer.weights)["embeddings"]!
             var ids = inputs[0].name
