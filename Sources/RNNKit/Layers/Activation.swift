@@ -24,14 +24,17 @@ enum Activation: Equatable, Sendable {
     /// Keras's sparsemax over the last axis (see `ActivationFunctions.swift` for its threshold).
     case sparsemax
 
-    /// Whether the activation acts on each value alone (softmax, log_softmax and sparsemax act
-    /// on whole rows, which a recurrent cell's gates are not).
-    var isElementwise: Bool {
+    /// The activations that act on whole rows (the last axis), which a recurrent cell's gates are not.
+    enum RowWise {
+        case softmax, logSoftmax, sparsemax
+    }
+
+    /// The row-wise form of the activation; nil for the element-wise ones.
+    var rowWise: RowWise? {
         switch self {
-        case .softmax,
-             .logSoftmax,
-             .sparsemax:
-            false
+        case .softmax: .softmax
+        case .logSoftmax: .logSoftmax
+        case .sparsemax: .sparsemax
         case .linear, .tanh, .sigmoid, .relu, .elu, .selu, .softplus, .softsign, .swish, .gelu, .exponential, .relu6,
              .leakyRelu, .hardSigmoid,
              .celu,
@@ -45,7 +48,10 @@ enum Activation: Equatable, Sendable {
              .squareplus,
              .mish,
              .logSigmoid:
-            true
+            nil
         }
     }
+
+    /// Whether the activation acts on each value alone.
+    var isElementwise: Bool { rowWise == nil }
 }

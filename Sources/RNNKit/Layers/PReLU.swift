@@ -62,18 +62,6 @@ extension Tensor {
             strides[axis] = shape[axis] == 1 ? 0 : step
             step *= shape[axis]
         }
-        var result = [Float](repeating: 0, count: Tensor.elementCount(target))
-        var index = [Int](repeating: 0, count: rank)  // position in the result
-        for position in result.indices {
-            result[position] = scalars[zip(index, strides).reduce(0) { $0 + $1.0 * $1.1 }]
-            var axis = rank - 1
-            while axis >= 0 {
-                index[axis] += 1
-                if index[axis] < target[axis] { break }
-                index[axis] = 0
-                axis -= 1
-            }
-        }
-        return Tensor(shape: target, scalars: result)
+        return gathering(shape: target, strides: strides)
     }
 }

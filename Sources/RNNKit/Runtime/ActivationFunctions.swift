@@ -46,19 +46,21 @@ extension Activation {
     /// Applies the activation in place; the row-wise ones act on each row of `width` values.
     func apply(to values: inout [Float], width: Int) {
         guard self != .linear else { return }
-        guard !isElementwise else {
+        guard let rowWise else {
             for index in values.indices { values[index] = self(values[index]) }
             return
         }
         guard width > 0 else { return }
         for start in stride(from: 0, to: values.count, by: width) {
             values.withUnsafeMutableBufferPointer { buffer in
-                applyToRow(UnsafeMutableBufferPointer(rebasing: buffer[start..<start + width]))
+                rowWise.apply(to: UnsafeMutableBufferPointer(rebasing: buffer[start..<start + width]))
             }
         }
     }
+}
 
-    private func applyToRow(_ row: UnsafeMutableBufferPointer<Float>) {
+extension Activation.RowWise {
+    func apply(to row: UnsafeMutableBufferPointer<Float>) {
         let largest = row.max() ?? 0
         switch self {
         case .softmax:
@@ -89,20 +91,6 @@ extension Activation {
             }
             let tau = (supportSum - 1) / k
             for index in row.indices { row[index] = max(row[index] - tau, 0) }
-        case .linear, .tanh, .sigmoid, .relu, .elu, .selu, .softplus, .softsign, .swish, .gelu, .exponential, .relu6,
-             .leakyRelu, .hardSigmoid,
-             .celu,
-             .hardSilu,
-             .hardTanh,
-             .hardShrink,
-             .softShrink,
-             .tanhShrink,
-             .sparsePlus,
-             .sparseSigmoid,
-             .squareplus,
-             .mish,
-             .logSigmoid:
-            for index in row.indices { row[index] = self(row[index]) }
         }
     }
 }
