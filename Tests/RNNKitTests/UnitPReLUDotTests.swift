@@ -46,6 +46,7 @@ final class UnitPReLUDotTests: XCTestCase {
         XCTAssertThrowsError(try matrixVector.outputShapes(for: [[nil, 5, 6], [nil, 7]]), "6 against 7")
         XCTAssertThrowsError(try vectors.outputShapes(for: [[nil, 3]]), "one input")
         XCTAssertThrowsError(try decode("Dot", ["axes": 0]).outputShapes(for: [[nil, 3], [nil, 3]]), "batch axis")
+        XCTAssertThrowsError(try decode("Dot", ["axes": 2]).outputShapes(for: [[nil, 5000, 1], [nil, 5000, 1]]), "25M values")
         // x [1, 2, 3] · y [1, 3] over (2, 1): each row of x against y.
         let x = LayerValue(Tensor(shape: [1, 2, 3], scalars: [1, 2, 3, 4, 5, 6]), mask: [true, false])
         let y = LayerValue(Tensor(shape: [1, 3], scalars: [1, 0, -1]))

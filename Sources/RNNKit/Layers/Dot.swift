@@ -30,7 +30,16 @@ struct Dot: Equatable, Sendable {
         var output = inputs[0]
         output.remove(at: a)
         output += inputs[1].enumerated().filter { $0.offset != 0 && $0.offset != b }.map(\.element)
+        if let sample = Array(output.dropFirst()).concrete { try Self.checkSampleSize(sample, inputs) }
         return [output.count == 1 ? output + [1] : output]
+    }
+
+    /// The output of one sample grows as the product of both inputs' other axes: like Flatten,
+    /// it must stay within `maximumDimension` values.
+    private static func checkSampleSize(_ sample: [Int], _ inputs: [Shape]) throws {
+        guard let size = Tensor.checkedElementCount(sample), size <= maximumDimension else {
+            throw RNNKitError(.invalidModel, "Dot of \(inputs.map(formatShape)) gives more than \(maximumDimension) values per sample")
+        }
     }
 
     func forward(_ inputs: [LayerValue]) throws -> LayerValue {
@@ -48,6 +57,8 @@ struct Dot: Equatable, Sendable {
         y = y.permutingAxes([0, b] + (1..<y.rank).filter { $0 != b })
         let batch = x.shape[0], depth = x.shape[x.rank - 1]
         let m = x.shape.dropFirst().dropLast().reduce(1, *), n = y.shape.dropFirst(2).reduce(1, *)
+        try Self.checkSampleSize([m, n], [x.shape, y.shape].map { $0.map(Optional.some) })
+        // Products of activations, per sample: no weights to pack for the runtime's gemm.
         var scalars = [Float](repeating: 0, count: batch * m * n)
         for sample in 0..<batch {
             for row in 0..<m {
