@@ -44,6 +44,11 @@ EXPECTED_REFUSALS = {
     "embedding_mask": "carries a Keras mask",
     "masking_gru": "carries a Keras mask",
     "activations_more": "operator has no",
+    "activations_keras3": "operator has no",
+    "activations_mish": "operator has no",
+    "unit_prelu_dot": "has no form for",
+    "masked_prelu_unit": "has no form for",
+    "time_distributed_any": "only TimeDistributed(Dense)",
 }
 
 

@@ -13,6 +13,19 @@ final class ActivationDiscriminationTests: XCTestCase {
     private static let supported: [Activation] = [
         .linear, .tanh, .sigmoid, .relu, .elu, .selu, .softplus, .softsign, .swish, .gelu, .exponential, .relu6,
         .leakyRelu, .hardSigmoid(keras2: false), .softmax,
+        .celu,
+        .hardSilu,
+        .hardTanh,
+        .hardShrink,
+        .softShrink,
+        .tanhShrink,
+        .sparsePlus,
+        .sparseSigmoid,
+        .squareplus,
+        .mish,
+        .logSigmoid,
+        .logSoftmax,
+        .sparsemax,
     ]
 
     /// How far apart a cousin must put the outputs (100 times Keras's tolerance).
@@ -25,7 +38,20 @@ final class ActivationDiscriminationTests: XCTestCase {
             // Exhaustive, without default: a new kind of activation does not compile until it is listed above.
             switch activation {
             case .linear, .tanh, .sigmoid, .relu, .elu, .selu, .softplus, .softsign, .swish, .gelu, .exponential,
-                 .relu6, .leakyRelu, .hardSigmoid, .softmax:
+                 .relu6, .leakyRelu, .hardSigmoid, .softmax,
+                 .celu,
+                 .hardSilu,
+                 .hardTanh,
+                 .hardShrink,
+                 .softShrink,
+                 .tanhShrink,
+                 .sparsePlus,
+                 .sparseSigmoid,
+                 .squareplus,
+                 .mish,
+                 .logSigmoid,
+                 .logSoftmax,
+                 .sparsemax:
                 XCTAssertTrue(checked.contains(activation.kerasName), "no fixture checks \(activation.kerasName)")
             }
         }
@@ -101,7 +127,10 @@ final class ActivationDiscriminationTests: XCTestCase {
                 swap(&layer.activation)
                 kind = .dense(layer)
             case .timeDistributed(var layer):
-                swap(&layer.inner.activation)
+                if case .dense(var dense) = layer.inner {
+                    swap(&dense.activation)
+                    layer.inner = .dense(dense)
+                }
                 kind = .timeDistributed(layer)
             case .activation(var layer):
                 swap(&layer.activation)
@@ -113,7 +142,10 @@ final class ActivationDiscriminationTests: XCTestCase {
                  .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
                  .batchNormalization, .layerNormalization,
                  .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
-                 .attention:
+                 .attention,
+                 .unitNormalization,
+                 .prelu,
+                 .dot:
                 break
             }
             model.layers[index].kind = kind

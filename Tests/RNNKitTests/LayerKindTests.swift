@@ -55,6 +55,9 @@ final class LayerKindTests: XCTestCase {
         // The call arguments (use_causal_mask...) are not config keys for Keras: the nodes carry them.
         "Attention": ["use_scale": true, "score_mode": "concat", "dropout": .double(0.25)],
         "AdditiveAttention": ["use_scale": false],
+        "UnitNormalization": ["axis": [1, 2]],
+        "PReLU": ["shared_axes": [1]],
+        "Dot": ["axes": [2, 1], "normalize": true],
     ]
 
     private func decode(_ className: String, _ config: JSONValue, major: Int = 3) throws -> LayerKind {

@@ -195,14 +195,18 @@ struct DiagramGraph {
             return "<b>\(layer.forward.cell.className)</b> forward and backward, "
                 + "\(layer.forward.options.units) units each, merge_mode <b>\(merge)</b>"
         case .timeDistributed(let layer):
-            return "<b>Dense</b> on every time step, \(layer.inner.units) units"
+            let units = if case .dense(let dense) = layer.inner { ", \(dense.units) units" } else { "" }
+            return "<b>\(layer.inner.className)</b> on every time step" + units
         case .input, .recurrent, .dense, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
              .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
              .conv1D, .maxPooling1D, .averagePooling1D,
              .batchNormalization, .layerNormalization,
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
              .attention,
-             .rnn:
+             .rnn,
+             .unitNormalization,
+             .prelu,
+             .dot:
             return nil
         }
     }

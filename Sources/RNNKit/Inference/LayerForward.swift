@@ -16,7 +16,7 @@ extension LayerKind {
         case .bidirectional(let layer): return (try layer.forward(inputs, weights: weights), nil)
         case .dense(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
         case .embedding(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
-        case .timeDistributed(let layer): return ([try layer.inner.forward(inputs[0], weights: weights)], nil)
+        case .timeDistributed(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
         case .masking(let layer): return ([layer.forward(inputs[0])], nil)
         case .activation(let layer): return ([layer.forward(inputs[0])], nil)
         case .repeatVector(let layer): return ([layer.forward(inputs[0])], nil)
@@ -38,6 +38,9 @@ extension LayerKind {
         case .permute(let layer): return ([layer.forward(inputs[0])], nil)
         case .timeResampling(let layer): return ([try layer.forward(inputs[0])], nil)
         case .attention(let layer): return (try layer.forward(inputs, weights: weights), nil)
+        case .unitNormalization(let layer): return ([try layer.forward(inputs[0])], nil)
+        case .prelu(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
+        case .dot(let layer): return ([try layer.forward(inputs)], nil)
         }
     }
 }

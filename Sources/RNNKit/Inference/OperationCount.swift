@@ -13,38 +13,9 @@ extension Predictor {
         let analysis = GraphAnalysis(concrete)
         var total = 0.0
         for (index, layer) in concrete.layers.enumerated() {
-            guard let shapes = analysis.inputShapes(ofLayer: index, in: concrete), let input = shapes.first?.concrete
+            guard let shapes = analysis.inputShapes(ofLayer: index, in: concrete), shapes.first?.concrete != nil
             else { continue }
-            let rows = Double(input.dropLast().reduce(1, *)), features = Double(input.last ?? 0)
-            func recurrentFlops(_ layer: RecurrentLayer, features: Double) -> Double {
-                let units = Double(layer.options.units)
-                return 2 * rows * (features + units) * Double(layer.cell.gateCount) * units
-            }
-            switch layer.kind {
-            case .recurrent(let recurrent)?: total += recurrentFlops(recurrent, features: features)
-            case .rnn(let rnn)?:
-                // Each cell of a stack reads the one before.
-                for (index, cell) in rnn.cells.enumerated() {
-                    total += recurrentFlops(cell, features: index == 0 ? features : Double(rnn.cells[index - 1].options.units))
-                }
-            case .bidirectional(let wrapper)?:
-                total += recurrentFlops(wrapper.forward, features: features) + recurrentFlops(wrapper.backward, features: features)
-            case .dense(let dense)?: total += 2 * rows * features * Double(dense.units)
-            case .timeDistributed(let wrapper)?: total += 2 * rows * features * Double(wrapper.inner.units)
-            case .conv1D(let conv)?:
-                // Each output step is a product of the window's steps by the kernel.
-                let outputRows = Double(input[0] * conv.window.outputLength(input[1]))
-                total += 2 * outputRows * Double(conv.window.size) * features / Double(conv.groups) * Double(conv.filters)
-            case .attention?:
-                // Scores [Tq, Tv] over the query's features, then the weights times the value.
-                guard shapes.count >= 2, let value = shapes[1].concrete, value.count == 3 else { break }
-                total += 2 * rows * Double(value[1]) * (features + Double(value[2]))
-            case .input?, .embedding?, .masking?, .dropout?, .spatialDropout1D?, .gaussianNoise?, .activation?,
-                 .repeatVector?, .flatten?, .concatenate?, .merge?, .globalAveragePooling1D?, .globalMaxPooling1D?,
-                 .maxPooling1D?, .averagePooling1D?, .batchNormalization?, .layerNormalization?,
-                 .relu?, .leakyReLU?, .elu?, .softmax?, .reshape?, .permute?, .timeResampling?, nil:
-                break
-            }
+            total += layer.kind?.operationCount(inputs: shapes.map { $0.concrete ?? [] }) ?? 0
         }
         return total
     }
@@ -70,6 +41,53 @@ extension Predictor.InputSpec {
                 throw RNNKitError(.badUsage, "input '\(name)' has an unknown dimension \(axis)")
             }
             return steps
+        }
+    }
+}
+
+extension LayerKind {
+    /// The multiply-adds (two operations each) of one call on inputs of shapes `inputs` (the first
+    /// is the main input; an unknown shape is empty).
+    func operationCount(inputs: [[Int]]) -> Double {
+        guard let input = inputs.first, !input.isEmpty else { return 0 }
+        let rows = Double(input.dropLast().reduce(1, *)), features = Double(input.last ?? 0)
+        func recurrentFlops(_ layer: RecurrentLayer, features: Double) -> Double {
+            let units = Double(layer.options.units)
+            return 2 * rows * (features + units) * Double(layer.cell.gateCount) * units
+        }
+        switch self {
+        case .recurrent(let recurrent): return recurrentFlops(recurrent, features: features)
+        case .rnn(let rnn):
+            // Each cell of a stack reads the one before.
+            var total = 0.0, width = features
+            for cell in rnn.cells {
+                total += recurrentFlops(cell, features: width)
+                width = Double(cell.options.units)
+            }
+            return total
+        case .bidirectional(let wrapper):
+            return recurrentFlops(wrapper.forward, features: features) + recurrentFlops(wrapper.backward, features: features)
+        case .dense(let dense): return 2 * rows * features * Double(dense.units)
+        case .timeDistributed(let wrapper):
+            // The time steps folded into the batch.
+            guard input.count >= 3 else { return 0 }
+            return wrapper.inner.operationCount(inputs: [[input[0] * input[1]] + input.dropFirst(2)])
+        case .conv1D(let conv):
+            // Each output step is a product of the window's steps by the kernel.
+            let outputRows = Double(input[0] * conv.window.outputLength(input[1]))
+            return 2 * outputRows * Double(conv.window.size) * features / Double(conv.groups) * Double(conv.filters)
+        case .attention:
+            // Scores [Tq, Tv] over the query's features, then the weights times the value.
+            guard inputs.count >= 2, inputs[1].count == 3 else { return 0 }
+            return 2 * rows * Double(inputs[1][1]) * (features + Double(inputs[1][2]))
+        case .input, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .activation,
+             .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
+             .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization,
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
+             .unitNormalization,
+             .prelu,
+             .dot:
+            return 0
         }
     }
 }

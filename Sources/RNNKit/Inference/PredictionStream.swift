@@ -43,6 +43,12 @@ public final class PredictionStream {
                 reason = "BatchNormalization along the time axis needs the whole sequence"
             case .layerNormalization(let norm) where alongTime(norm.axes):
                 reason = "LayerNormalization over the time axis needs the whole sequence"
+            case .unitNormalization(let norm) where alongTime(norm.axes):
+                reason = "UnitNormalization over the time axis needs the whole sequence"
+            case .prelu(let prelu) where rank >= 3 && !prelu.sharedAxes.contains(1):
+                reason = "PReLU with an alpha per time step needs the whole sequence"
+            case .dot:
+                reason = "Dot needs the whole sequence"
             case .bidirectional, .repeatVector, .flatten, .reshape, .permute, .timeResampling, .globalAveragePooling1D, .globalMaxPooling1D, .conv1D,
                  .maxPooling1D, .averagePooling1D:
                 reason = "\(layer.className) needs the whole sequence"
@@ -50,7 +56,9 @@ public final class PredictionStream {
                 reason = "\(layer.className) attends over the whole value sequence"
             case .input, .dense, .embedding, .timeDistributed, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
                  .activation, .concatenate, .merge, .batchNormalization, .layerNormalization,
-                 .relu, .leakyReLU, .elu, .softmax:
+                 .relu, .leakyReLU, .elu, .softmax,
+                 .unitNormalization,
+                 .prelu:
                 break
             }
             if let reason {

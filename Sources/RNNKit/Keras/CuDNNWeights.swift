@@ -26,7 +26,11 @@ enum CuDNNWeights {
         case .input, .dense, .embedding, .timeDistributed, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
              .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
              .conv1D, .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization,
-             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
+             .attention,
+             .unitNormalization,
+             .prelu,
+             .dot:
             return stored
         }
         guard stored.count == 3 * cells.count else { return stored }

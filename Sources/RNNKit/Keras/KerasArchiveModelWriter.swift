@@ -98,13 +98,16 @@ extension KerasArchiveModel {
         switch kind {
         case .bidirectional(let wrapper): wrappedClass = wrapper.forward.cell.className
         case .rnn(let rnn): wrappedClass = rnn.cells[0].cell.className
-        case .timeDistributed: wrappedClass = "Dense"
+        case .timeDistributed(let wrapper): wrappedClass = wrapper.inner.className
         case .input, .recurrent, .dense, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
              .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
              .conv1D, .maxPooling1D, .averagePooling1D,
              .batchNormalization, .layerNormalization,
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
-             .attention:
+             .attention,
+             .unitNormalization,
+             .prelu,
+             .dot:
             wrappedClass = kind.className
         }
         switch owner {

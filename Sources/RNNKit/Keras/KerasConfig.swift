@@ -89,6 +89,12 @@ struct KerasConfig: Sendable {
     }
 
     /// An activation, given by name or (Keras 3) as a serialized function object.
+    /// Why the Keras 3 activations RNNKit does not run are refused, by config name.
+    private static let activationRefusals = [
+        "glu": "it halves the last axis, which Keras's layers leave out of their output shapes",
+        "threshold": "Keras itself cannot call it by name (threshold and default_value have no defaults)",
+    ]
+
     func activation(_ key: String, default defaultName: String) throws -> Activation {
         var name = defaultName
         switch object[key] {
@@ -102,7 +108,7 @@ struct KerasConfig: Sendable {
         default: throw error(key, "'\(key)' is not an activation name")
         }
         guard let activation = Activation(kerasName: name, kerasMajorVersion: kerasMajorVersion) else {
-            throw error(key, "unsupported activation '\(name)'")
+            throw error(key, "unsupported activation '\(name)'" + (Self.activationRefusals[name].map { ": " + $0 } ?? ""))
         }
         return activation
     }

@@ -222,8 +222,11 @@ struct KerasWritePlan {
         case .bidirectional(let wrapper):
             return bidirectionalBody(wrapper, layerIndex: layerIndex, style: style, trainable: trainable)
         case .timeDistributed(let wrapper):
-            let inner = nestedConfig(name: "dense", trainable: trainable, body: wrapper.inner.kerasConfig(), style: style)
-            var object = Self.wrap(className: "Dense", config: inner, style: style, nested: true)
+            let innerClass = wrapper.inner.className
+            let inner = nestedConfig(name: snakeCase(innerClass), trainable: trainable,
+                                     body: body(of: wrapper.inner, layerIndex: layerIndex, style: style, trainable: trainable),
+                                     style: style)
+            var object = Self.wrap(className: innerClass, config: inner, style: style, nested: true)
             if style == .keras3, let sequence = inputShapes(ofLayer: layerIndex).first, sequence.count >= 2 {
                 object["build_config"] = ["input_shape": shapeJSON([sequence[0]] + sequence.dropFirst(2))]
             }
@@ -248,7 +251,10 @@ struct KerasWritePlan {
              .conv1D, .maxPooling1D, .averagePooling1D,
              .batchNormalization, .layerNormalization,
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
-             .attention:
+             .attention,
+             .unitNormalization,
+             .prelu,
+             .dot:
             return kind.kerasConfig()
         }
     }

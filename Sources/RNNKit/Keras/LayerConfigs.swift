@@ -67,6 +67,9 @@ extension LayerKind {
         case "LayerNormalization": self = .layerNormalization(try LayerNormalization(keras: config))
         case "Attention": self = .attention(try DenseAttention(keras: config, additive: false))
         case "AdditiveAttention": self = .attention(try DenseAttention(keras: config, additive: true))
+        case "UnitNormalization": self = .unitNormalization(try UnitNormalization(keras: config))
+        case "PReLU": self = .prelu(try PReLULayer(keras: config))
+        case "Dot": self = .dot(try Dot(keras: config))
         default:
             throw RNNKitError(.invalidModel, Self.unsupportedClassMessage(className), location: config.pointer)
         }
@@ -108,6 +111,9 @@ extension LayerKind {
         "CuDNNLSTM",
         "CuDNNGRU",
         "RNN",
+        "UnitNormalization",
+        "PReLU",
+        "Dot",
     ]
 
     /// The class-specific keys of the Keras `config` that re-creates this layer, in Keras's
@@ -133,7 +139,7 @@ extension LayerKind {
             return JSONObject([("input_dim", .int(layer.inputDim)), ("output_dim", .int(layer.outputDim)),
                                ("mask_zero", .bool(layer.maskZero))])
         case .timeDistributed(let layer):
-            return JSONObject([("layer", ["class_name": "Dense", "config": .object(layer.inner.kerasConfig())])])
+            return JSONObject([("layer", ["class_name": .string(layer.inner.className), "config": .object(layer.inner.kerasConfig())])])
         case .masking(let layer): return JSONObject([("mask_value", .float(layer.maskValue))])
         case .dropout(let layer), .spatialDropout1D(let layer): return JSONObject([("rate", .double(layer.parameter))])
         case .gaussianNoise(let layer): return JSONObject([("stddev", .double(layer.parameter))])
@@ -163,6 +169,9 @@ extension LayerKind {
         case .batchNormalization(let layer): return layer.kerasConfig()
         case .layerNormalization(let layer): return layer.kerasConfig()
         case .attention(let layer): return layer.kerasConfig()
+        case .unitNormalization(let layer): return JSONObject([("axis", axesJSON(layer.axes))])
+        case .prelu(let layer): return layer.kerasConfig()
+        case .dot(let layer): return JSONObject([("axes", axesJSON(layer.axes)), ("normalize", .bool(layer.normalize))])
         }
     }
 
@@ -173,13 +182,17 @@ extension LayerKind {
         case .rnn(let layer): layer.cells.flatMap(\.activations)
         case .bidirectional(let layer): layer.forward.activations + layer.backward.activations
         case .dense(let layer): [layer.activation]
-        case .timeDistributed(let layer): [layer.inner.activation]
+        case .timeDistributed(let layer): layer.inner.activations
         case .activation(let layer): [layer.activation]
         case .conv1D(let layer): [layer.activation]
         case .input, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .repeatVector, .flatten,
              .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
              .batchNormalization, .layerNormalization, .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
-             .attention: []
+             .attention,
+             .unitNormalization,
+             .prelu,
+             .dot:
+            []
         }
     }
 }
@@ -240,8 +253,8 @@ extension RecurrentLayer {
             throw sequence.error("time_major", "time_major=true is not supported (batch-major inputs only)")
         }
         for (key, activation) in [("activation", options.activation), ("recurrent_activation", options.recurrentActivation)]
-        where activation == .softmax {
-            throw config.error(key, "softmax is not an element-wise activation")
+        where !activation.isElementwise {
+            throw config.error(key, "\(activation.kerasName) is not an element-wise activation")
         }
     }
 
@@ -409,10 +422,32 @@ extension TimeDistributed {
         guard let wrapped = try config.nestedLayer("layer") else {
             throw config.error("layer", "TimeDistributed needs a 'layer'")
         }
-        guard wrapped.className == "Dense" else {
-            throw config.error("layer", "TimeDistributed of '\(wrapped.className)' is not supported (Dense only)")
+        inner = try LayerKind(kerasClass: wrapped.className, config: wrapped.config)
+        if let reason = Self.refusal(of: inner) {
+            throw config.error("layer", "TimeDistributed of '\(wrapped.className)' is not supported: \(reason)")
         }
-        inner = try Dense(keras: wrapped.config)
+    }
+
+    /// Why `inner` cannot run step by step inside TimeDistributed, or nil when it can.
+    static func refusal(of inner: LayerKind) -> String? {
+        switch inner {
+        case .input: return "an InputLayer is no layer to apply"
+        case .bidirectional, .timeDistributed: return "RNNKit does not nest wrappers"
+        case .masking: return "it would make a mask for every step"
+        case .embedding(let embedding) where embedding.maskZero: return "mask_zero would make a mask for every step"
+        case .recurrent(let recurrent) where recurrent.options.returnState: return "return_state gives several outputs"
+        case .concatenate, .merge: return "it takes several inputs"
+        case .dot: return "it takes two inputs"
+        case .attention: return "it takes a query and a value"
+        case .rnn: return "RNNKit runs RNN(cell) layers only unwrapped"
+        case .recurrent, .dense, .embedding, .dropout, .spatialDropout1D, .gaussianNoise, .activation, .repeatVector,
+             .flatten, .globalAveragePooling1D, .globalMaxPooling1D, .conv1D, .maxPooling1D, .averagePooling1D,
+             .batchNormalization, .layerNormalization, .relu, .leakyReLU, .elu, .softmax, .reshape, .permute,
+             .timeResampling,
+             .unitNormalization,
+             .prelu:
+            return nil
+        }
     }
 }
 
@@ -523,10 +558,53 @@ extension LayerNormalization {
     }
 
     func kerasConfig() -> JSONObject {
-        var object = JSONObject([("axis", axes.count == 1 ? .int(axes[0]) : .array(axes.map(JSONValue.int))),
+        var object = JSONObject([("axis", axesJSON(axes)),
                                  ("epsilon", .double(epsilon)), ("center", .bool(center)), ("scale", .bool(scale))])
         if rmsScaling { object["rms_scaling"] = true }
         return object
+    }
+}
+
+/// An axis list as Keras writes it: one integer alone, several as a list.
+func axesJSON(_ axes: [Int]) -> JSONValue {
+    axes.count == 1 ? .int(axes[0]) : .array(axes.map(JSONValue.int))
+}
+
+extension UnitNormalization {
+    init(keras config: KerasConfig) throws {
+        axes = try config.axes("axis", default: -1)
+        floor = .unitNormalization(keras2: config.kerasMajorVersion < 3)
+    }
+}
+
+extension PReLULayer {
+    /// `shared_axes`: null, one axis or a list, each counted from 1 (the batch axis is 0).
+    init(keras config: KerasConfig) throws {
+        switch config.value("shared_axes") {
+        case nil, .null?: sharedAxes = []
+        default:
+            sharedAxes = try config.axes("shared_axes", default: 1)
+            guard sharedAxes.allSatisfy({ $0 >= 1 }) else {
+                throw config.error("shared_axes", "'shared_axes' counts axes from 1, got \(sharedAxes)")
+            }
+        }
+    }
+
+    func kerasConfig() -> JSONObject {
+        JSONObject([("alpha_initializer", ["class_name": "Zeros", "config": [:]]), ("alpha_regularizer", .null),
+                    ("alpha_constraint", .null),
+                    ("shared_axes", sharedAxes.isEmpty ? .null : .array(sharedAxes.map(JSONValue.int)))])
+    }
+}
+
+extension Dot {
+    /// `axes`: one integer for both inputs, or a pair.
+    init(keras config: KerasConfig) throws {
+        guard config.has("axes") else { throw config.error("axes", "Dot needs 'axes'") }
+        axes = try config.axes("axes", default: -1)
+        guard axes.count <= 2 else { throw config.error("axes", "'axes' must be one axis or a pair, got \(axes)") }
+        normalize = try config.bool("normalize", default: false)
+        floor = .dot(keras2: config.kerasMajorVersion < 3)
     }
 }
 
@@ -583,6 +661,19 @@ extension Activation {
         case "leaky_relu": self = .leakyRelu
         case "hard_sigmoid": self = .hardSigmoid(keras2: kerasMajorVersion < 3)
         case "softmax": self = .softmax
+        case "celu": self = .celu
+        case "hard_silu", "hard_swish": self = .hardSilu
+        case "hard_tanh": self = .hardTanh
+        case "hard_shrink": self = .hardShrink
+        case "soft_shrink": self = .softShrink
+        case "tanh_shrink": self = .tanhShrink
+        case "sparse_plus": self = .sparsePlus
+        case "sparse_sigmoid": self = .sparseSigmoid
+        case "squareplus": self = .squareplus
+        case "mish": self = .mish
+        case "log_sigmoid": self = .logSigmoid
+        case "log_softmax": self = .logSoftmax
+        case "sparsemax": self = .sparsemax
         default: return nil
         }
     }
@@ -605,6 +696,19 @@ extension Activation {
         case .leakyRelu: "leaky_relu"
         case .hardSigmoid: "hard_sigmoid"
         case .softmax: "softmax"
+        case .celu: "celu"
+        case .hardSilu: "hard_silu"
+        case .hardTanh: "hard_tanh"
+        case .hardShrink: "hard_shrink"
+        case .softShrink: "soft_shrink"
+        case .tanhShrink: "tanh_shrink"
+        case .sparsePlus: "sparse_plus"
+        case .sparseSigmoid: "sparse_sigmoid"
+        case .squareplus: "squareplus"
+        case .mish: "mish"
+        case .logSigmoid: "log_sigmoid"
+        case .logSoftmax: "log_softmax"
+        case .sparsemax: "sparsemax"
         }
     }
 }

@@ -78,7 +78,10 @@ extension LegacyKerasH5 {
              .conv1D, .maxPooling1D, .averagePooling1D,
              .batchNormalization, .layerNormalization,
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
-             .attention:
+             .attention,
+             .unitNormalization,
+             .prelu,
+             .dot:
             return "\(layerName)/\(spec.name):0"
         }
     }

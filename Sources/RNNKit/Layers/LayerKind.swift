@@ -14,7 +14,8 @@ enum LayerKind: Equatable, Sendable {
     case bidirectional(Bidirectional)
     case dense(Dense)
     case embedding(Embedding)
-    case timeDistributed(TimeDistributed)
+    /// Indirect: its inner layer is itself a kind.
+    indirect case timeDistributed(TimeDistributed)
     case masking(Masking)
     case dropout(InferenceIdentity)
     case spatialDropout1D(InferenceIdentity)
@@ -41,6 +42,9 @@ enum LayerKind: Equatable, Sendable {
     case timeResampling(TimeResampling)
     /// Attention (dot or concat scores) and AdditiveAttention.
     case attention(DenseAttention)
+    case unitNormalization(UnitNormalization)
+    case prelu(PReLULayer)
+    case dot(Dot)
 
     /// The Keras `class_name` of this kind.
     var className: String {
@@ -76,6 +80,9 @@ enum LayerKind: Equatable, Sendable {
         case .permute: "Permute"
         case .timeResampling(let layer): layer.className
         case .attention(let layer): layer.className
+        case .unitNormalization: "UnitNormalization"
+        case .prelu: "PReLU"
+        case .dot: "Dot"
         }
     }
 
@@ -94,7 +101,10 @@ enum LayerKind: Equatable, Sendable {
              .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
              .conv1D, .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization,
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
-             .attention:
+             .attention,
+             .unitNormalization,
+             .prelu,
+             .dot:
             false
         }
     }
@@ -109,7 +119,11 @@ enum LayerKind: Equatable, Sendable {
         case .input, .dense, .embedding, .timeDistributed, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
              .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
              .conv1D, .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization,
-             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
+             .attention,
+             .unitNormalization,
+             .prelu,
+             .dot:
             nil
         }
     }
@@ -153,6 +167,9 @@ enum LayerKind: Equatable, Sendable {
         case .batchNormalization(let layer): try layer.outputShapes(for: inputs)
         case .layerNormalization(let layer): try layer.outputShapes(for: inputs)
         case .attention(let layer): try layer.outputShapes(for: inputs)
+        case .unitNormalization(let layer): try layer.outputShapes(for: inputs)
+        case .prelu(let layer): try layer.outputShapes(for: inputs)
+        case .dot(let layer): try layer.outputShapes(for: inputs)
         }
     }
 
@@ -171,11 +188,14 @@ enum LayerKind: Equatable, Sendable {
         case .layerNormalization(let layer): return try layer.weightSpecs(for: inputs)
         case .timeDistributed(let layer): return try layer.weightSpecs(for: inputs)
         case .attention(let layer): return try layer.weightSpecs(for: inputs)
+        case .prelu(let layer): return try layer.weightSpecs(for: inputs)
         case .embedding(let layer):
             return [WeightSpec(name: "embeddings", shape: [layer.inputDim, layer.outputDim], keras3Path: "vars/0")]
         case .input, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .activation, .repeatVector, .flatten,
              .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
-             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
+             .unitNormalization,
+             .dot:
             return []
         }
     }

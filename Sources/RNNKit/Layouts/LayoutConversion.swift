@@ -160,13 +160,19 @@ enum LayerWeights {
         case .dense(let dense):
             self = .dense(units: dense.units, useBias: dense.useBias)
         case .timeDistributed(let timeDistributed):
-            self = .dense(units: timeDistributed.inner.units, useBias: timeDistributed.inner.useBias)
+            self = LayerWeights(timeDistributed.inner)
         case .embedding(let embedding):
             self = .embedding(inputDim: embedding.inputDim, outputDim: embedding.outputDim)
         case .input, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .activation, .repeatVector, .flatten,
              .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
-             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
+             .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
+             .unitNormalization,
+             .dot:
             self = .none
+        case .prelu:
+            // alpha spans the input's non-batch axes ([T, C] for a sequence), unlike torch.nn.PReLU's
+            // per-channel weight: every layout keeps it whole under its Keras name.
+            self = .plain([PlainTensor("alpha", pytorch: "alpha", [], anyShape: true)])
         case .conv1D(let conv):
             // torch.nn.Conv1d.weight is [out, in / groups, k]: the Keras kernel's axes reversed.
             let size = Dim.fixed(conv.window.size), filters = Dim.fixed(conv.filters)
@@ -196,17 +202,20 @@ struct PlainTensor: Equatable {
     var pytorch: String
     var shape: [Dim]
     var reversedInPyTorch: Bool
+    /// A shape only the model's input shapes tell, of any rank (PReLU's alpha): `shape` is unused.
+    var anyShape: Bool
 
-    init(_ keras: String, pytorch: String, _ shape: [Dim], reversedInPyTorch: Bool = false) {
+    init(_ keras: String, pytorch: String, _ shape: [Dim], reversedInPyTorch: Bool = false, anyShape: Bool = false) {
         self.keras = keras
         self.pytorch = pytorch
         self.shape = shape
         self.reversedInPyTorch = reversedInPyTorch
+        self.anyShape = anyShape
     }
 
     func slot(_ layout: WeightLayout) -> Slot {
-        guard layout == .pytorch else { return Slot(keras, shape) }
-        return Slot(pytorch, reversedInPyTorch ? shape.reversed() : shape)
+        guard layout == .pytorch else { return Slot(keras, shape, anyShape: anyShape) }
+        return Slot(pytorch, reversedInPyTorch ? shape.reversed() : shape, anyShape: anyShape)
     }
 
     /// The tensor as PyTorch holds it (`toPyTorch`) or as Keras does; reversing axes is its own inverse.
@@ -296,13 +305,17 @@ enum Dim: Equatable {
 struct Slot {
     var name: String
     var shape: [Dim]
+    /// Any shape matches (`shape` is unused): the model's shapes check it.
+    var anyShape: Bool
 
-    init(_ name: String, _ shape: [Dim]) {
+    init(_ name: String, _ shape: [Dim], anyShape: Bool = false) {
         self.name = name
         self.shape = shape
+        self.anyShape = anyShape
     }
 
     func describe(inputDim: Int?) -> String {
+        if anyShape { return "(any shape)" }
         let parts = shape.map { dimension -> String in
             switch dimension {
             case .fixed(let size): String(size)
@@ -314,6 +327,7 @@ struct Slot {
     }
 
     func matches(_ shape: [Int], inputDim: Int?) -> Bool {
+        if anyShape { return true }
         guard shape.count == self.shape.count else { return false }
         return zip(shape, self.shape).allSatisfy { size, expected in
             switch expected {

@@ -163,7 +163,10 @@ struct ONNXGraphBuilder {
         case .dense(let dense):
             return [try self.dense(name, dense, kind: kind, input: inputs[0], weights: layer.weights)]
         case .timeDistributed(let timeDistributed):
-            return [try self.dense(name, timeDistributed.inner, kind: kind, input: inputs[0], weights: layer.weights)]
+            guard case .dense(let dense) = timeDistributed.inner else {
+                throw ONNXExport.refusal(name, kind.className, "only TimeDistributed(Dense) has an ONNX form yet")
+            }
+            return [try self.dense(name, dense, kind: kind, input: inputs[0], weights: layer.weights)]
         case .embedding(let embedding):
             let table = try initializer(name, kind: kind, weights: layer.weights)["embeddings"]!
             var ids = inputs[0].name
@@ -209,7 +212,10 @@ struct ONNXGraphBuilder {
             return [ONNXValue(name: merged, masked: inputs.contains(where: \.masked))]
         case .conv1D, .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization, .relu, .leakyReLU,
              .elu, .softmax, .reshape, .permute, .timeResampling,
-             .attention:
+             .attention,
+             .unitNormalization,
+             .prelu,
+             .dot:
             throw ONNXExport.noONNXForm(kind, layer: name)
         case .globalAveragePooling1D(let pooling):
             if inputs[0].masked {
@@ -290,6 +296,22 @@ struct ONNXGraphBuilder {
         case .hardSigmoid(let keras2):
             return node("HardSigmoid", [x], attributes: [.float("alpha", keras2 ? 0.2 : 1 / 6), .float("beta", 0.5)])
         case .softmax: return node("Softmax", [x], attributes: [.int("axis", -1)])
+        case .celu: return node("Celu", [x], attributes: [.float("alpha", 1)])
+        case .hardSilu: return node("HardSwish", [x])
+        case .hardTanh: return node("Clip", [x, scalar(-1), scalar(1)])
+        case .hardShrink: return node("Shrink", [x], attributes: [.float("lambd", 0.5), .float("bias", 0)])
+        case .softShrink: return node("Shrink", [x], attributes: [.float("lambd", 0.5), .float("bias", 0.5)])
+        case .tanhShrink: return node("Sub", [x, node("Tanh", [x])])
+        case .sparseSigmoid: return node("Clip", [node("Add", [node("Mul", [x, scalar(0.5)]), scalar(0.5)]), scalar(0), scalar(1)])
+        case .squareplus:
+            let root = node("Sqrt", [node("Add", [node("Mul", [x, x]), scalar(4)])])
+            return node("Mul", [node("Add", [x, root]), scalar(0.5)])
+        case .mish: return node("Mul", [x, node("Tanh", [node("Softplus", [x])])])
+        case .logSigmoid: return node("Neg", [node("Softplus", [node("Neg", [x])])])
+        case .logSoftmax: return node("LogSoftmax", [x], attributes: [.int("axis", -1)])
+        case .sparsePlus,
+             .sparsemax:
+            throw ONNXExport.refusal(layer, className, "activation '\(activation.kerasName)' has no ONNX form written yet")
         }
     }
 

@@ -20,7 +20,21 @@ extension ONNXGraphBuilder {
         case .elu: ("Elu", [1], [])
         case .leakyRelu: ("LeakyRelu", [0.2], [])
         case .hardSigmoid(let keras2): ("HardSigmoid", [keras2 ? 0.2 : 1 / 6], [0.5])
-        case .selu, .swish, .gelu, .exponential, .relu6, .softmax: nil
+        case .selu, .swish, .gelu, .exponential, .relu6, .softmax,
+             .celu,
+             .hardSilu,
+             .hardTanh,
+             .hardShrink,
+             .softShrink,
+             .tanhShrink,
+             .sparsePlus,
+             .sparseSigmoid,
+             .squareplus,
+             .mish,
+             .logSigmoid,
+             .logSoftmax,
+             .sparsemax:
+            nil
         }
     }
 

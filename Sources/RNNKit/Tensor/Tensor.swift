@@ -69,14 +69,19 @@ extension Tensor {
         guard rank > 1 else { return self }
         var strides = [Int](repeating: 1, count: rank)
         for axis in stride(from: rank - 2, through: 0, by: -1) { strides[axis] = strides[axis + 1] * shape[axis + 1] }
-        let newShape = order.map { shape[$0] }
-        var result = [Float](repeating: 0, count: count)
-        var index = [Int](repeating: 0, count: rank)  // position in the result
+        return gathering(shape: order.map { shape[$0] }, strides: order.map { strides[$0] })
+    }
+
+    /// A tensor of `shape` whose value at index (i₀, i₁, …) is this one's scalar at Σ iₖ·strides[k]
+    /// (the same rank): a permutation, or a broadcast with stride 0 along repeated axes.
+    func gathering(shape newShape: [Int], strides: [Int]) -> Tensor {
+        var result = [Float](repeating: 0, count: Tensor.elementCount(newShape))
+        var index = [Int](repeating: 0, count: newShape.count)  // position in the result
         for target in result.indices {
             var source = 0
-            for axis in 0..<rank { source += index[axis] * strides[order[axis]] }
+            for axis in index.indices { source += index[axis] * strides[axis] }
             result[target] = scalars[source]
-            var axis = rank - 1
+            var axis = newShape.count - 1
             while axis >= 0 {
                 index[axis] += 1
                 if index[axis] < newShape[axis] { break }
