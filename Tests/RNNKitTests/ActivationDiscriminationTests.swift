@@ -111,6 +111,15 @@ final class ActivationDiscriminationTests: XCTestCase {
                  .batchNormalization, .layerNormalization,
                  .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
                 break
+            case .conv2D(var layer):
+                swap(&layer.activation)
+                kind = .conv2D(layer)
+            case .maxPooling2D,
+                 .averagePooling2D,
+                 .globalAveragePooling2D,
+                 .globalMaxPooling2D,
+                 .imageBorder2D:
+                break
             }
             model.layers[index].kind = kind
         }

@@ -46,6 +46,14 @@ final class LayerKindTests: XCTestCase {
         "AveragePooling1D": ["pool_size": 2, "strides": [1]],
         "BatchNormalization": ["axis": [1], "epsilon": .double(0.01), "center": false, "scale": true],
         "LayerNormalization": ["axis": [-2, -1], "epsilon": .double(1e-5), "scale": false, "rms_scaling": true],
+        "Conv2D": ["filters": 6, "kernel_size": [3, 2], "strides": [2, 1], "padding": "same", "groups": 2,
+                   "dilation_rate": 1, "data_format": "channels_first", "activation": "relu", "use_bias": false],
+        "MaxPooling2D": ["pool_size": [2, 3], "strides": .null, "padding": "same"],
+        "AveragePooling2D": ["pool_size": 2, "data_format": "channels_first"],
+        "GlobalAveragePooling2D": ["keepdims": true],
+        "GlobalMaxPooling2D": ["data_format": "channels_first"],
+        "ZeroPadding2D": ["padding": [[1, 2], [0, 3]]],
+        "Cropping2D": ["cropping": 2, "data_format": "channels_first"],
     ]
 
     private func decode(_ className: String, _ config: JSONValue, major: Int = 3) throws -> LayerKind {

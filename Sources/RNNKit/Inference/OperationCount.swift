@@ -27,12 +27,25 @@ extension Predictor {
             case .timeDistributed(let wrapper)?: total += 2 * rows * features * Double(wrapper.inner.units)
             case .conv1D(let conv)?:
                 // Each output step is a product of the window's steps by the kernel.
-                let outputRows = Double(input[0] * conv.window.outputLength(input[1]))
-                total += 2 * outputRows * Double(conv.window.size) * features / Double(conv.groups) * Double(conv.filters)
+                let sequences = conv.dataFormat.channelsLast(input)
+                let outputRows = Double(input[0] * conv.window.outputLength(sequences[1]))
+                total += 2 * outputRows * Double(conv.window.size * sequences[2] / conv.groups * conv.filters)
             case .input?, .embedding?, .masking?, .dropout?, .spatialDropout1D?, .gaussianNoise?, .activation?,
                  .repeatVector?, .flatten?, .concatenate?, .merge?, .globalAveragePooling1D?, .globalMaxPooling1D?,
                  .maxPooling1D?, .averagePooling1D?, .batchNormalization?, .layerNormalization?,
                  .relu?, .leakyReLU?, .elu?, .softmax?, .reshape?, .permute?, .timeResampling?, nil:
+                break
+            case .conv2D(let conv)?:
+                // Each output cell is a product of the window's cells by the kernel.
+                let image = conv.dataFormat.channelsLast(input)
+                let outputCells = input[0] * conv.windows.rows.outputLength(image[1]) * conv.windows.columns.outputLength(image[2])
+                let window = conv.windows.rows.size * conv.windows.columns.size * image[3] / conv.groups
+                total += 2 * Double(outputCells) * Double(window) * Double(conv.filters)
+            case .maxPooling2D?,
+                 .averagePooling2D?,
+                 .globalAveragePooling2D?,
+                 .globalMaxPooling2D?,
+                 .imageBorder2D?:
                 break
             }
         }

@@ -42,6 +42,13 @@ public final class PredictionStream {
             case .bidirectional, .repeatVector, .flatten, .reshape, .permute, .timeResampling, .globalAveragePooling1D, .globalMaxPooling1D, .conv1D,
                  .maxPooling1D, .averagePooling1D:
                 reason = "\(layer.className) needs the whole sequence"
+            case .conv2D,
+                 .maxPooling2D,
+                 .averagePooling2D,
+                 .globalAveragePooling2D,
+                 .globalMaxPooling2D,
+                 .imageBorder2D:
+                reason = "\(layer.className) needs the whole image"
             case .input, .dense, .embedding, .timeDistributed, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
                  .activation, .concatenate, .merge, .batchNormalization, .layerNormalization,
                  .relu, .leakyReLU, .elu, .softmax:

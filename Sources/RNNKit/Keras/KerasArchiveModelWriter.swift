@@ -104,6 +104,13 @@ extension KerasArchiveModel {
              .batchNormalization, .layerNormalization,
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
             wrappedClass = kind.className
+        case .conv2D,
+             .maxPooling2D,
+             .averagePooling2D,
+             .globalAveragePooling2D,
+             .globalMaxPooling2D,
+             .imageBorder2D:
+            wrappedClass = kind.className
         }
         switch owner {
         case "cell": return snakeCase(wrappedClass) + "_cell"

@@ -235,6 +235,13 @@ struct KerasWritePlan {
              .batchNormalization, .layerNormalization,
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
             return kind.kerasConfig()
+        case .conv2D,
+             .maxPooling2D,
+             .averagePooling2D,
+             .globalAveragePooling2D,
+             .globalMaxPooling2D,
+             .imageBorder2D:
+            return kind.kerasConfig()
         }
     }
 

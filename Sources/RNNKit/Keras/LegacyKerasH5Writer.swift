@@ -73,6 +73,13 @@ extension LegacyKerasH5 {
              .batchNormalization, .layerNormalization,
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
             return "\(layerName)/\(spec.name):0"
+        case .conv2D,
+             .maxPooling2D,
+             .averagePooling2D,
+             .globalAveragePooling2D,
+             .globalMaxPooling2D,
+             .imageBorder2D:
+            return "\(layerName)/\(spec.name):0"
         }
     }
 

@@ -37,6 +37,13 @@ enum LayerKind: Equatable, Sendable {
     case permute(Permute)
     /// ZeroPadding1D, Cropping1D, UpSampling1D.
     case timeResampling(TimeResampling)
+    case conv2D(Conv2D)
+    case maxPooling2D(Pooling2D)
+    case averagePooling2D(Pooling2D)
+    case globalAveragePooling2D(GlobalPooling2D)
+    case globalMaxPooling2D(GlobalPooling2D)
+    /// ZeroPadding2D, Cropping2D.
+    case imageBorder2D(ImageBorder2D)
 
     /// The Keras `class_name` of this kind.
     var className: String {
@@ -70,6 +77,12 @@ enum LayerKind: Equatable, Sendable {
         case .reshape: "Reshape"
         case .permute: "Permute"
         case .timeResampling(let layer): layer.className
+        case .conv2D: "Conv2D"
+        case .maxPooling2D: "MaxPooling2D"
+        case .averagePooling2D: "AveragePooling2D"
+        case .globalAveragePooling2D: "GlobalAveragePooling2D"
+        case .globalMaxPooling2D: "GlobalMaxPooling2D"
+        case .imageBorder2D(let layer): layer.className
         }
     }
 
@@ -87,6 +100,13 @@ enum LayerKind: Equatable, Sendable {
              .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
              .conv1D, .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization,
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
+            false
+        case .conv2D,
+             .maxPooling2D,
+             .averagePooling2D,
+             .globalAveragePooling2D,
+             .globalMaxPooling2D,
+             .imageBorder2D:
             false
         }
     }
@@ -126,6 +146,12 @@ enum LayerKind: Equatable, Sendable {
             try layer.outputShapes(for: inputs, className: className)
         case .batchNormalization(let layer): try layer.outputShapes(for: inputs)
         case .layerNormalization(let layer): try layer.outputShapes(for: inputs)
+        case .conv2D(let layer): try layer.outputShapes(for: inputs)
+        case .maxPooling2D(let layer), .averagePooling2D(let layer):
+            try layer.outputShapes(for: inputs, className: className)
+        case .globalAveragePooling2D(let layer), .globalMaxPooling2D(let layer):
+            try layer.outputShapes(for: inputs, className: className)
+        case .imageBorder2D(let layer): try layer.outputShapes(for: inputs)
         }
     }
 
@@ -139,6 +165,7 @@ enum LayerKind: Equatable, Sendable {
         case .bidirectional(let layer): return try layer.weightSpecs(for: inputs)
         case .dense(let layer): return try layer.weightSpecs(for: inputs)
         case .conv1D(let layer): return try layer.weightSpecs(for: inputs)
+        case .conv2D(let layer): return try layer.weightSpecs(for: inputs)
         case .batchNormalization(let layer): return try layer.weightSpecs(for: inputs)
         case .layerNormalization(let layer): return try layer.weightSpecs(for: inputs)
         case .timeDistributed(let layer): return try layer.weightSpecs(for: inputs)
@@ -147,6 +174,12 @@ enum LayerKind: Equatable, Sendable {
         case .input, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .activation, .repeatVector, .flatten,
              .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
+            return []
+        case .maxPooling2D,
+             .averagePooling2D,
+             .globalAveragePooling2D,
+             .globalMaxPooling2D,
+             .imageBorder2D:
             return []
         }
     }

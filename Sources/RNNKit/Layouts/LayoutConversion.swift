@@ -148,8 +148,20 @@ enum LayerWeights {
         case .conv1D(let conv):
             // torch.nn.Conv1d.weight is [out, in / groups, k]: the Keras kernel's axes reversed.
             let size = Dim.fixed(conv.window.size), filters = Dim.fixed(conv.filters)
-            self = .plain([PlainTensor("kernel", pytorch: "weight", [size, .input, filters], reversedInPyTorch: true)]
+            self = .plain([PlainTensor("kernel", pytorch: "weight", [size, .input, filters], pytorchAxes: [2, 1, 0])]
                           + (conv.useBias ? [PlainTensor("bias", pytorch: "bias", [filters])] : []))
+        case .conv2D(let conv):
+            // torch.nn.Conv2d.weight is [out, in / groups, kh, kw]; Keras's kernel [kh, kw, in / groups, out].
+            let filters = Dim.fixed(conv.filters)
+            let kernel = [Dim.fixed(conv.windows.rows.size), .fixed(conv.windows.columns.size), .input, filters]
+            self = .plain([PlainTensor("kernel", pytorch: "weight", kernel, pytorchAxes: [3, 2, 0, 1])]
+                          + (conv.useBias ? [PlainTensor("bias", pytorch: "bias", [filters])] : []))
+        case .maxPooling2D,
+             .averagePooling2D,
+             .globalAveragePooling2D,
+             .globalMaxPooling2D,
+             .imageBorder2D:
+            self = .none
         case .batchNormalization(let norm):
             // torch.nn.BatchNorm1d: weight, bias, running_mean, running_var.
             let names = (norm.scale ? [("gamma", "weight")] : []) + (norm.center ? [("beta", "bias")] : [])
@@ -164,28 +176,37 @@ enum LayerWeights {
 }
 
 /// A weight that every layout keeps whole: its keras name and shape, and the name of the PyTorch
-/// module's parameter or buffer, whose axes are the Keras ones reversed when `reversedInPyTorch`.
+/// module's parameter or buffer, whose axis i is the Keras axis `pytorchAxes[i]` (the same axes
+/// when nil).
 struct PlainTensor: Equatable {
     var keras: String
     var pytorch: String
     var shape: [Dim]
-    var reversedInPyTorch: Bool
+    var pytorchAxes: [Int]?
 
-    init(_ keras: String, pytorch: String, _ shape: [Dim], reversedInPyTorch: Bool = false) {
+    init(_ keras: String, pytorch: String, _ shape: [Dim], pytorchAxes: [Int]? = nil) {
         self.keras = keras
         self.pytorch = pytorch
         self.shape = shape
-        self.reversedInPyTorch = reversedInPyTorch
+        self.pytorchAxes = pytorchAxes
     }
 
     func slot(_ layout: WeightLayout) -> Slot {
         guard layout == .pytorch else { return Slot(keras, shape) }
-        return Slot(pytorch, reversedInPyTorch ? shape.reversed() : shape)
+        return Slot(pytorch, pytorchAxes.map { $0.map { shape[$0] } } ?? shape)
     }
 
-    /// The tensor as PyTorch holds it (`toPyTorch`) or as Keras does; reversing axes is its own inverse.
-    func converted(_ tensor: Tensor) -> Tensor {
-        reversedInPyTorch ? BlockMatrix.reversingAxes(tensor) : tensor
+    /// The Keras tensor as PyTorch holds it.
+    func toPyTorch(_ tensor: Tensor) -> Tensor {
+        pytorchAxes.map(tensor.permutingAxes) ?? tensor
+    }
+
+    /// The PyTorch tensor as Keras holds it.
+    func toKeras(_ tensor: Tensor) -> Tensor {
+        guard let axes = pytorchAxes else { return tensor }
+        var inverse = axes
+        for (position, axis) in axes.enumerated() { inverse[axis] = position }
+        return tensor.permutingAxes(inverse)
     }
 }
 
@@ -410,7 +431,7 @@ extension LayoutConversion {
             return weights
         case (.plain(let tensors), .pytorch):
             return Dictionary(uniqueKeysWithValues: tensors.compactMap { plain in
-                weights[plain.keras].map { (plain.pytorch, plain.converted($0)) }
+                weights[plain.keras].map { (plain.pytorch, plain.toPyTorch($0)) }
             })
         case (.recurrent(let cells), .onnx):
             return onnxFromKeras(weights, cells)
@@ -440,7 +461,7 @@ extension LayoutConversion {
             return tensors
         case (.plain(let plain), .pytorch):
             return Dictionary(uniqueKeysWithValues: plain.compactMap { entry in
-                tensors[entry.pytorch].map { (entry.keras, entry.converted($0)) }
+                tensors[entry.pytorch].map { (entry.keras, entry.toKeras($0)) }
             })
         case (.recurrent(let cells), .onnx):
             return onnxToKeras(tensors, cells)
