@@ -480,6 +480,25 @@ def build_conv2d_options(K):
     return K.Model(x, outputs)
 
 
+def build_depthwise_separable(K):
+    """Depthwise and separable convolutions of images and sequences, one output each."""
+    L = K.layers
+    images, sequences = K.Input((7, 8, 3)), K.Input((9, 4))
+    return K.Model([images, sequences], [
+        L.DepthwiseConv2D((3, 2), strides=2, padding="same", depth_multiplier=2, activation="tanh",
+                          name="depthwise2d_same")(images),
+        L.DepthwiseConv2D(2, dilation_rate=(1, 2), use_bias=False, name="depthwise2d_dilated")(images),
+        L.SeparableConv2D(5, (2, 3), padding="same", depth_multiplier=2, activation="relu",
+                          name="separable2d")(images),
+        L.DepthwiseConv1D(4, strides=2, padding="same", depth_multiplier=2, name="depthwise1d")(sequences),
+        L.SeparableConv1D(3, 3, dilation_rate=2, name="separable1d")(sequences),
+    ])
+
+
+def image_and_sequence_inputs(rng):
+    return [floats(rng, 2, 7, 8, 3), floats(rng, 2, 9, 4)]
+
+
 def conv_token_inputs(rng):
     return [rng.integers(0, 20, size=(3, 10)).astype(np.int32)]
 
@@ -674,6 +693,12 @@ FIXTURES: List[Fixture] = [
             "keepdims; GlobalMaxPooling2D; GlobalAveragePooling2D channels_first keepdims; "
             "ZeroPadding2D(((1,2),(0,1))) -> Cropping2D(((1,0),(2,1))); the same channels_first.",
             build_conv2d_options, float_inputs(2, 7, 8, 3)),
+    Fixture("depthwise_separable",
+            "Functional on (7,8,3) images and (9,4) sequences, five outputs: DepthwiseConv2D((3,2), "
+            "strides 2, same, depth_multiplier 2, tanh); DepthwiseConv2D(2, dilation (1,2), no bias); "
+            "SeparableConv2D(5, (2,3), same, depth_multiplier 2, relu) of the images; DepthwiseConv1D(4, "
+            "strides 2, same, depth_multiplier 2); SeparableConv1D(3, 3, dilation 2) of the sequences.",
+            build_depthwise_separable, image_and_sequence_inputs),
 ]
 
 

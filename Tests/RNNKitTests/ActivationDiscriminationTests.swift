@@ -120,6 +120,10 @@ final class ActivationDiscriminationTests: XCTestCase {
                  .globalMaxPooling2D,
                  .imageBorder2D:
                 break
+            case .depthwiseConvolution(var layer):
+                swap(&layer.activation)
+                kind = .depthwiseConvolution(layer)
+                break
             }
             model.layers[index].kind = kind
         }

@@ -147,6 +147,32 @@ final class Convolution2DTests: XCTestCase {
         XCTAssertEqual(try LayoutConversion.tensorNames(of: conv, in: .split), ["kernel", "bias"])
     }
 
+    /// torch.nn.Conv2d(C, C·M, k, groups=C) holds a depthwise kernel [k..., C, M] as [C·M, 1, k...];
+    /// a separable layer adds the 1×1 `pointwise` module.
+    func testPyTorchLayoutRunsDepthwiseAsAGroupedConvolution() throws {
+        let separable = try decode("SeparableConv2D", ["filters": 5, "kernel_size": [3, 2], "depth_multiplier": 2])
+        let depthwise = Tensor(shape: [3, 2, 4, 2], scalars: (0..<48).map(Float.init))
+        let pointwise = Tensor(shape: [1, 1, 8, 5], scalars: (0..<40).map(Float.init))
+        let weights = ["depthwise_kernel": depthwise, "pointwise_kernel": pointwise, "bias": Tensor(zeros: [5])]
+        let exported = try LayoutConversion.export(weights, of: separable, to: .pytorch)
+        XCTAssertEqual(exported.mapValues(\.shape), ["depthwise.weight": [8, 1, 3, 2], "pointwise.weight": [5, 8, 1, 1],
+                                                      "pointwise.bias": [5]])
+        let weight = try XCTUnwrap(exported["depthwise.weight"])
+        for h in 0..<3 {
+            for w in 0..<2 {
+                for c in 0..<4 {
+                    for m in 0..<2 {
+                        XCTAssertEqual(weight.scalars[((c * 2 + m) * 3 + h) * 2 + w], depthwise.scalars[((h * 2 + w) * 4 + c) * 2 + m])
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(try LayoutConversion.importWeights(exported, of: separable, from: .pytorch), weights)
+        let alone = try decode("DepthwiseConv1D", ["kernel_size": 3, "depth_multiplier": 2])
+        XCTAssertEqual(try LayoutConversion.tensorNames(of: alone, in: .pytorch), ["weight", "bias"])
+        XCTAssertEqual(try LayoutConversion.tensorNames(of: alone, in: .keras), ["depthwise_kernel", "bias"])
+    }
+
     func testStreamingRefusesImages() throws {
         let predictor = try Predictor(contentsOf: FixtureFiles.path("conv2d_crnn/keras3.keras"))
         XCTAssertThrowsError(try PredictionStream(predictor)) { error in

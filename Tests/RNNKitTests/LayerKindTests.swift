@@ -54,6 +54,11 @@ final class LayerKindTests: XCTestCase {
         "GlobalMaxPooling2D": ["data_format": "channels_first"],
         "ZeroPadding2D": ["padding": [[1, 2], [0, 3]]],
         "Cropping2D": ["cropping": 2, "data_format": "channels_first"],
+        "DepthwiseConv1D": ["kernel_size": 3, "strides": 2, "padding": "same", "depth_multiplier": 2],
+        "DepthwiseConv2D": ["kernel_size": [3, 2], "dilation_rate": [1, 2], "depth_multiplier": 3, "activation": "tanh",
+                            "use_bias": false, "data_format": "channels_first"],
+        "SeparableConv1D": ["filters": 4, "kernel_size": [3], "depth_multiplier": 1],
+        "SeparableConv2D": ["filters": 5, "kernel_size": 2, "strides": [2, 1], "padding": "same", "activation": "relu"],
     ]
 
     private func decode(_ className: String, _ config: JSONValue, major: Int = 3) throws -> LayerKind {

@@ -207,7 +207,8 @@ struct DiagramGraph {
              .averagePooling2D,
              .globalAveragePooling2D,
              .globalMaxPooling2D,
-             .imageBorder2D:
+             .imageBorder2D,
+             .depthwiseConvolution:
             return nil
         }
     }

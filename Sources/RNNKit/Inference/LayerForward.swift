@@ -40,6 +40,7 @@ extension LayerKind {
         case .globalAveragePooling2D(let layer): return ([layer.forward(inputs[0], .average)], nil)
         case .globalMaxPooling2D(let layer): return ([layer.forward(inputs[0], .maximum)], nil)
         case .imageBorder2D(let layer): return ([try layer.forward(inputs[0])], nil)
+        case .depthwiseConvolution(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
         }
     }
 }

@@ -47,6 +47,14 @@ extension Predictor {
                  .globalMaxPooling2D?,
                  .imageBorder2D?:
                 break
+            case .depthwiseConvolution(let conv)?:
+                // Each output cell: the window's cells by each channel's multipliers, then the
+                // pointwise product.
+                let sequence = conv.dataFormat.channelsLast(input)
+                let outputCells = zip(conv.windows, sequence.dropFirst()).reduce(input[0]) { $0 * $1.0.outputLength($1.1) }
+                let depthwise = sequence[sequence.count - 1] * conv.depthMultiplier
+                let window = conv.windows.reduce(1) { $0 * $1.size }
+                total += 2 * Double(outputCells) * Double(depthwise) * Double(window + (conv.pointwiseFilters ?? 0))
             }
         }
         return total

@@ -47,7 +47,8 @@ public final class PredictionStream {
                  .averagePooling2D,
                  .globalAveragePooling2D,
                  .globalMaxPooling2D,
-                 .imageBorder2D:
+                 .imageBorder2D,
+                 .depthwiseConvolution:
                 reason = "\(layer.className) needs the whole image"
             case .input, .dense, .embedding, .timeDistributed, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
                  .activation, .concatenate, .merge, .batchNormalization, .layerNormalization,

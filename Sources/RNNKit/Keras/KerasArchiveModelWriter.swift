@@ -109,7 +109,8 @@ extension KerasArchiveModel {
              .averagePooling2D,
              .globalAveragePooling2D,
              .globalMaxPooling2D,
-             .imageBorder2D:
+             .imageBorder2D,
+             .depthwiseConvolution:
             wrappedClass = kind.className
         }
         switch owner {

@@ -240,7 +240,8 @@ struct KerasWritePlan {
              .averagePooling2D,
              .globalAveragePooling2D,
              .globalMaxPooling2D,
-             .imageBorder2D:
+             .imageBorder2D,
+             .depthwiseConvolution:
             return kind.kerasConfig()
         }
     }

@@ -71,6 +71,9 @@ extension LayerKind {
         case "GlobalMaxPooling2D": self = .globalMaxPooling2D(try GlobalPooling2D(keras: config))
         case "ZeroPadding2D": self = .imageBorder2D(try ImageBorder2D(keras: config, operation: .zeroPadding))
         case "Cropping2D": self = .imageBorder2D(try ImageBorder2D(keras: config, operation: .cropping))
+        case "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D":
+            self = .depthwiseConvolution(try DepthwiseConvolution(keras: config, rank: className.hasSuffix("1D") ? 1 : 2,
+                                                                  separable: className.hasPrefix("Separable")))
         default:
             throw RNNKitError(.invalidModel, Self.unsupportedClassMessage(className), location: config.pointer)
         }
@@ -109,7 +112,7 @@ extension LayerKind {
         "Subtract", "Multiply", "Average", "Maximum", "Minimum", "ReLU", "LeakyReLU", "ELU", "Softmax", "Reshape",
         "Permute", "ZeroPadding1D", "Cropping1D", "UpSampling1D",
         "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-        "ZeroPadding2D", "Cropping2D",
+        "ZeroPadding2D", "Cropping2D", "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",
     ]
 
     /// The class-specific keys of the Keras `config` that re-creates this layer, in Keras's
@@ -168,6 +171,7 @@ extension LayerKind {
         case .globalAveragePooling2D(let layer), .globalMaxPooling2D(let layer):
             return JSONObject([("data_format", .string(layer.dataFormat.rawValue)), ("keepdims", .bool(layer.keepDims))])
         case .imageBorder2D(let layer): return layer.kerasConfig()
+        case .depthwiseConvolution(let layer): return layer.kerasConfig()
         }
     }
 
@@ -181,6 +185,7 @@ extension LayerKind {
         case .activation(let layer): [layer.activation]
         case .conv1D(let layer): [layer.activation]
         case .conv2D(let layer): [layer.activation]
+        case .depthwiseConvolution(let layer): [layer.activation]
         case .input, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .repeatVector, .flatten,
              .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
              .batchNormalization, .layerNormalization, .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling: []
@@ -372,26 +377,60 @@ extension Pooling1D {
     }
 }
 
+extension KerasConfig {
+    /// The windows along `count` axes, from size and stride keys as Keras names them
+    /// (`kernel_size`, `pool_size`...); a null or absent stride is `strideDefault`.
+    func windows(count: Int, size sizeKey: String, sizeDefault: Int? = nil, strideDefault: [Int]? = nil,
+                 dilation: Bool) throws -> [Window1D] {
+        let sizes = try sizes(sizeKey, count: count, default: sizeDefault)
+        var strides = try self.sizes("strides", count: count, default: 1)
+        if let strideDefault, value("strides")?.isNull ?? true { strides = strideDefault }
+        let dilations = dilation ? try self.sizes("dilation_rate", count: count, default: 1) : Array(repeating: 1, count: count)
+        let padding = try choice("padding", default: Padding1D.valid, allowed: [.valid, .same])
+        return (0..<count).map { Window1D(size: sizes[$0], stride: strides[$0], dilation: dilations[$0], padding: padding) }
+    }
+}
+
+extension Array where Element == Window1D {
+    /// The keys `KerasConfig.windows` reads, with `sizeKey` for the window sizes.
+    func kerasConfig(size sizeKey: String, dilation: Bool) -> JSONObject {
+        var object = JSONObject([(sizeKey, .array(map { .int($0.size) })), ("strides", .array(map { .int($0.stride) })),
+                                 ("padding", .string(first?.padding.rawValue ?? "valid"))])
+        if dilation { object["dilation_rate"] = .array(map { .int($0.dilation) }) }
+        return object
+    }
+}
+
 extension Windows2D {
-    /// `size` and `stride` keys as Keras names them (`kernel_size`, `pool_size`...); a null or
-    /// absent stride is `strideDefault`.
-    init(keras config: KerasConfig, size sizeKey: String, sizeDefault: Int? = nil, strideDefault: [Int]? = nil,
-         dilation: Bool) throws {
-        let sizes = try config.sizes(sizeKey, count: 2, default: sizeDefault)
-        var strides = try config.sizes("strides", count: 2, default: 1)
-        if let strideDefault, config.value("strides")?.isNull ?? true { strides = strideDefault }
-        let dilations = dilation ? try config.sizes("dilation_rate", count: 2, default: 1) : [1, 1]
-        let padding = try config.choice("padding", default: Padding1D.valid, allowed: [.valid, .same])
-        rows = Window1D(size: sizes[0], stride: strides[0], dilation: dilations[0], padding: padding)
-        columns = Window1D(size: sizes[1], stride: strides[1], dilation: dilations[1], padding: padding)
+    init(keras config: KerasConfig, size sizeKey: String, strideDefault: [Int]? = nil, dilation: Bool) throws {
+        let windows = try config.windows(count: 2, size: sizeKey, strideDefault: strideDefault, dilation: dilation)
+        (rows, columns) = (windows[0], windows[1])
     }
 
-    /// The keys `init(keras:...)` reads, with `sizeKey` for the window size.
     func kerasConfig(size sizeKey: String, dilation: Bool) -> JSONObject {
-        var object = JSONObject([(sizeKey, [.int(rows.size), .int(columns.size)]),
-                                 ("strides", [.int(rows.stride), .int(columns.stride)]),
-                                 ("padding", .string(rows.padding.rawValue))])
-        if dilation { object["dilation_rate"] = [.int(rows.dilation), .int(columns.dilation)] }
+        [rows, columns].kerasConfig(size: sizeKey, dilation: dilation)
+    }
+}
+
+extension DepthwiseConvolution {
+    /// DepthwiseConv1D/2D (`separable` false) or SeparableConv1D/2D over `rank` spatial axes.
+    init(keras config: KerasConfig, rank: Int, separable: Bool) throws {
+        windows = try config.windows(count: rank, size: "kernel_size", dilation: true)
+        depthMultiplier = try config.dimension("depth_multiplier", default: 1)
+        pointwiseFilters = separable ? try config.dimension("filters") : nil
+        dataFormat = try config.dataFormat()
+        activation = try config.activation("activation", default: "linear")
+        useBias = try config.bool("use_bias", default: true)
+    }
+
+    func kerasConfig() -> JSONObject {
+        var object = JSONObject()
+        if let pointwiseFilters { object["filters"] = .int(pointwiseFilters) }
+        for entry in windows.kerasConfig(size: "kernel_size", dilation: true).entries { object[entry.key] = entry.value }
+        object["depth_multiplier"] = .int(depthMultiplier)
+        object["data_format"] = .string(dataFormat.rawValue)
+        object["activation"] = .string(activation.kerasName)
+        object["use_bias"] = .bool(useBias)
         return object
     }
 }

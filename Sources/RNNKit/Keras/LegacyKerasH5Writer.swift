@@ -78,7 +78,8 @@ extension LegacyKerasH5 {
              .averagePooling2D,
              .globalAveragePooling2D,
              .globalMaxPooling2D,
-             .imageBorder2D:
+             .imageBorder2D,
+             .depthwiseConvolution:
             return "\(layerName)/\(spec.name):0"
         }
     }

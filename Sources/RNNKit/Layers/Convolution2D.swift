@@ -162,3 +162,79 @@ struct ImageBorder2D: Equatable, Sendable {
         return LayerValue(dataFormat.fromChannelsLast(output))
     }
 }
+
+/// Keras `DepthwiseConv1D`/`DepthwiseConv2D` and `SeparableConv1D`/`SeparableConv2D`: each input
+/// channel convolved alone by `depth_multiplier` filters of its own (depthwise_kernel
+/// [window..., C, M], a convolution in C groups), then, for a separable convolution, mixed by a
+/// pointwise product (pointwise_kernel [1..., C·M, filters]). The bias and the activation come
+/// last: [C·M] after the depthwise step, or [filters] after the pointwise one.
+struct DepthwiseConvolution: Equatable, Sendable {
+    /// The window along each spatial axis: one for sequences, height and width for images.
+    var windows: [Window1D]
+    var depthMultiplier: Int
+    /// The pointwise product's output channels; nil for a depthwise convolution alone.
+    var pointwiseFilters: Int?
+    var dataFormat: DataFormat
+    var activation: Activation
+    var useBias: Bool
+
+    var className: String {
+        (pointwiseFilters == nil ? "DepthwiseConv" : "SeparableConv") + "\(windows.count)D"
+    }
+
+    private func input(_ inputs: [Shape]) throws -> (shape: Shape, channels: Int) {
+        try ConvolutionInput.channelsLast(inputs, rank: windows.count + 2, dataFormat, groups: 1, className)
+    }
+
+    func outputShapes(for inputs: [Shape]) throws -> [Shape] {
+        let (shape, channels) = try input(inputs)
+        var output = [shape[0]]
+        for (axis, window) in windows.enumerated() {
+            output.append(try window.outputDimension(shape[axis + 1], of: shape, className))
+        }
+        return [dataFormat.fromChannelsLast(output + [pointwiseFilters ?? channels * depthMultiplier])]
+    }
+
+    func weightSpecs(for inputs: [Shape]) throws -> [WeightSpec] {
+        let channels = try input(inputs).channels, depthwise = channels * depthMultiplier
+        var specs = [WeightSpec(name: "depthwise_kernel", shape: windows.map(\.size) + [channels, depthMultiplier],
+                                keras3Path: "vars/0")]
+        if let pointwiseFilters {
+            specs.append(WeightSpec(name: "pointwise_kernel", shape: windows.map { _ in 1 } + [depthwise, pointwiseFilters],
+                                    keras3Path: "vars/1"))
+        }
+        if useBias {
+            specs.append(WeightSpec(name: "bias", shape: [pointwiseFilters ?? depthwise], keras3Path: "vars/\(specs.count)"))
+        }
+        return specs
+    }
+
+    func forward(_ input: LayerValue, weights: [String: Tensor]) throws -> LayerValue {
+        guard let depthwiseKernel = weights["depthwise_kernel"] else {
+            throw RNNKitError(.invalidModel, "\(className) has no bound depthwise_kernel")
+        }
+        var tensor = dataFormat.channelsLast(input.tensor)
+        let spatial = Array(tensor.shape.dropFirst().dropLast()), channels = tensor.shape[tensor.rank - 1]
+        // A sequence is an image one row high.
+        let grid = try WindowGrid(rows: windows.count == 2 ? windows[0] : WindowGrid.singleRow, columns: windows[windows.count - 1],
+                                  input: spatial.count == 2 ? spatial : [1] + spatial, className, batch: tensor.shape[0])
+        let depthwise = channels * depthMultiplier
+        // [window..., C, M] is [window..., 1, C·M] with channel c's filters in group c.
+        let kernel = depthwiseKernel.reshaped([grid.taps, 1, depthwise])
+        tensor = grid.convolve(tensor, kernel: kernel, bias: pointwiseFilters == nil ? weights["bias"] : nil,
+                               groups: channels, activation: pointwiseFilters == nil ? activation : .linear)
+        let outputSpatial = windows.count == 2 ? grid.outputSize : [grid.outputSize[1]]
+        if let pointwiseFilters {
+            guard let pointwise = weights["pointwise_kernel"] else {
+                throw RNNKitError(.invalidModel, "\(className) has no bound pointwise_kernel")
+            }
+            let matrix = PackedMatrixCache.packed(pointwise.reshaped([depthwise, pointwiseFilters]))
+            var mixed = Kernels.affine(tensor.scalars, rows: tensor.rowCount, kernel: matrix, bias: weights["bias"]?.scalars)
+            activation.apply(to: &mixed, width: pointwiseFilters)
+            tensor = Tensor(shape: [tensor.shape[0]] + outputSpatial + [pointwiseFilters], scalars: mixed)
+        } else {
+            tensor = tensor.reshaped([tensor.shape[0]] + outputSpatial + [depthwise])
+        }
+        return LayerValue(dataFormat.fromChannelsLast(tensor))
+    }
+}

@@ -44,6 +44,8 @@ enum LayerKind: Equatable, Sendable {
     case globalMaxPooling2D(GlobalPooling2D)
     /// ZeroPadding2D, Cropping2D.
     case imageBorder2D(ImageBorder2D)
+    /// DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D.
+    case depthwiseConvolution(DepthwiseConvolution)
 
     /// The Keras `class_name` of this kind.
     var className: String {
@@ -83,6 +85,7 @@ enum LayerKind: Equatable, Sendable {
         case .globalAveragePooling2D: "GlobalAveragePooling2D"
         case .globalMaxPooling2D: "GlobalMaxPooling2D"
         case .imageBorder2D(let layer): layer.className
+        case .depthwiseConvolution(let layer): layer.className
         }
     }
 
@@ -106,7 +109,8 @@ enum LayerKind: Equatable, Sendable {
              .averagePooling2D,
              .globalAveragePooling2D,
              .globalMaxPooling2D,
-             .imageBorder2D:
+             .imageBorder2D,
+             .depthwiseConvolution:
             false
         }
     }
@@ -152,6 +156,7 @@ enum LayerKind: Equatable, Sendable {
         case .globalAveragePooling2D(let layer), .globalMaxPooling2D(let layer):
             try layer.outputShapes(for: inputs, className: className)
         case .imageBorder2D(let layer): try layer.outputShapes(for: inputs)
+        case .depthwiseConvolution(let layer): try layer.outputShapes(for: inputs)
         }
     }
 
@@ -166,6 +171,7 @@ enum LayerKind: Equatable, Sendable {
         case .dense(let layer): return try layer.weightSpecs(for: inputs)
         case .conv1D(let layer): return try layer.weightSpecs(for: inputs)
         case .conv2D(let layer): return try layer.weightSpecs(for: inputs)
+        case .depthwiseConvolution(let layer): return try layer.weightSpecs(for: inputs)
         case .batchNormalization(let layer): return try layer.weightSpecs(for: inputs)
         case .layerNormalization(let layer): return try layer.weightSpecs(for: inputs)
         case .timeDistributed(let layer): return try layer.weightSpecs(for: inputs)

@@ -156,6 +156,8 @@ enum LayerWeights {
             let kernel = [Dim.fixed(conv.windows.rows.size), .fixed(conv.windows.columns.size), .input, filters]
             self = .plain([PlainTensor("kernel", pytorch: "weight", kernel, pytorchAxes: [3, 2, 0, 1])]
                           + (conv.useBias ? [PlainTensor("bias", pytorch: "bias", [filters])] : []))
+        case .depthwiseConvolution(let conv):
+            self = .plain(Self.depthwiseTensors(conv))
         case .maxPooling2D,
              .averagePooling2D,
              .globalAveragePooling2D,
@@ -175,34 +177,70 @@ enum LayerWeights {
     }
 }
 
+extension LayerWeights {
+    /// PyTorch runs a depthwise convolution as torch.nn.Conv1d/Conv2d(C, C·M, k, groups=C), whose
+    /// weight [C·M, 1, k...] is the Keras depthwise_kernel [k..., C, M] with its last two axes
+    /// first and merged; a separable one follows it by a 1×1 convolution, weight [F, C·M, 1...]
+    /// (the pointwise_kernel [1..., C·M, F] with its last two axes first, swapped). A separable
+    /// layer's two modules are `depthwise` and `pointwise`, as in an nn.Sequential of them.
+    private static func depthwiseTensors(_ conv: DepthwiseConvolution) -> [PlainTensor] {
+        let rank = conv.windows.count + 2, spatial = Array(0..<rank - 2)
+        let prefix = conv.pointwiseFilters == nil ? "" : "depthwise."
+        var tensors = [PlainTensor("depthwise_kernel", pytorch: prefix + "weight",
+                                   conv.windows.map { .fixed($0.size) } + [.input, .fixed(conv.depthMultiplier)],
+                                   pytorchAxes: [rank - 2, rank - 1] + spatial, mergesGroupsInPyTorch: true)]
+        if let filters = conv.pointwiseFilters {
+            tensors.append(PlainTensor("pointwise_kernel", pytorch: "pointwise.weight",
+                                       conv.windows.map { _ in .fixed(1) } + [.free, .fixed(filters)],
+                                       pytorchAxes: [rank - 1, rank - 2] + spatial))
+        }
+        if conv.useBias {
+            let bias = conv.pointwiseFilters.map(Dim.fixed) ?? .free
+            tensors.append(PlainTensor("bias", pytorch: (conv.pointwiseFilters == nil ? "" : "pointwise.") + "bias", [bias]))
+        }
+        return tensors
+    }
+}
+
 /// A weight that every layout keeps whole: its keras name and shape, and the name of the PyTorch
 /// module's parameter or buffer, whose axis i is the Keras axis `pytorchAxes[i]` (the same axes
-/// when nil).
+/// when nil). With `mergesGroupsInPyTorch`, PyTorch holds the first two permuted axes [C, M] as
+/// [C·M, 1]: a grouped convolution's weight.
 struct PlainTensor: Equatable {
     var keras: String
     var pytorch: String
     var shape: [Dim]
     var pytorchAxes: [Int]?
+    var mergesGroupsInPyTorch: Bool
 
-    init(_ keras: String, pytorch: String, _ shape: [Dim], pytorchAxes: [Int]? = nil) {
+    init(_ keras: String, pytorch: String, _ shape: [Dim], pytorchAxes: [Int]? = nil, mergesGroupsInPyTorch: Bool = false) {
         self.keras = keras
         self.pytorch = pytorch
         self.shape = shape
         self.pytorchAxes = pytorchAxes
+        self.mergesGroupsInPyTorch = mergesGroupsInPyTorch
     }
 
     func slot(_ layout: WeightLayout) -> Slot {
         guard layout == .pytorch else { return Slot(keras, shape) }
-        return Slot(pytorch, pytorchAxes.map { $0.map { shape[$0] } } ?? shape)
+        let permuted = pytorchAxes.map { $0.map { shape[$0] } } ?? shape
+        return Slot(pytorch, mergesGroupsInPyTorch ? [.free, .fixed(1)] + permuted.dropFirst(2) : permuted)
     }
 
     /// The Keras tensor as PyTorch holds it.
     func toPyTorch(_ tensor: Tensor) -> Tensor {
-        pytorchAxes.map(tensor.permutingAxes) ?? tensor
+        let permuted = pytorchAxes.map(tensor.permutingAxes) ?? tensor
+        guard mergesGroupsInPyTorch else { return permuted }
+        return permuted.reshaped([permuted.shape[0] * permuted.shape[1], 1] + permuted.shape.dropFirst(2))
     }
 
     /// The PyTorch tensor as Keras holds it.
     func toKeras(_ tensor: Tensor) -> Tensor {
+        var tensor = tensor
+        if mergesGroupsInPyTorch, case .fixed(let multiplier)? = pytorchAxes.map({ shape[$0[1]] }),
+           tensor.rank >= 2, multiplier > 0, tensor.shape[0] % multiplier == 0 {
+            tensor = tensor.reshaped([tensor.shape[0] / multiplier, multiplier] + tensor.shape.dropFirst(2))
+        }
         guard let axes = pytorchAxes else { return tensor }
         var inverse = axes
         for (position, axis) in axes.enumerated() { inverse[axis] = position }

@@ -209,7 +209,8 @@ struct ONNXGraphBuilder {
              .averagePooling2D,
              .globalAveragePooling2D,
              .globalMaxPooling2D,
-             .imageBorder2D:
+             .imageBorder2D,
+             .depthwiseConvolution:
             throw ONNXExport.noONNXForm(kind, layer: name)
         case .globalAveragePooling1D(let pooling):
             if inputs[0].masked {
