@@ -126,6 +126,21 @@ final class Convolution2DTests: XCTestCase {
         }
     }
 
+    /// A pool size only the config bounds cannot make RNNKit build tables or loop without limit.
+    func testHugeWindowsAreRefusedBeforeAllocating() throws {
+        let pooling = try decode("MaxPooling2D", ["pool_size": [.int(1 << 24), .int(1 << 24)], "strides": 1, "padding": "same"])
+        XCTAssertThrowsError(try pooling.forward([LayerValue(Tensor(zeros: [1, 64, 64, 1]))], weights: [:], carry: nil)) {
+            XCTAssertEqual(($0 as? RNNKitError)?.kind, .badUsage, "\($0)")
+        }
+    }
+
+    func testHugeMarginsAreRefusedBeforeAllocating() throws {
+        let padding = try decode("ZeroPadding2D", ["padding": .int(1 << 23)])
+        XCTAssertThrowsError(try padding.forward([LayerValue(Tensor(zeros: [1, 2, 2, 1]))], weights: [:], carry: nil)) {
+            XCTAssertEqual(($0 as? RNNKitError)?.kind, .badUsage, "\($0)")
+        }
+    }
+
     func testPyTorchLayoutNamesTheModulesParameters() throws {
         let conv = try decode("Conv2D", ["filters": 2, "kernel_size": [3, 2]])
         let kernel = Tensor(shape: [3, 2, 4, 2], scalars: (0..<48).map(Float.init))

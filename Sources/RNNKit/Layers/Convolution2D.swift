@@ -144,6 +144,12 @@ struct ImageBorder2D: Equatable, Sendable {
         guard size.height >= 0, size.width >= 0 else {
             throw RNNKitError(.badUsage, "\(className): an input of \(height)×\(width) is too small")
         }
+        // Margins only the config bounds, around images of a size the model leaves free.
+        guard let count = Tensor.checkedElementCount([batch, size.height, size.width, channels]),
+              count <= ReadLimits.default.maxBytes / MemoryLayout<Float>.size
+        else {
+            throw RNNKitError(.badUsage, "\(className): \(size.height)×\(size.width) images are too large")
+        }
         var scalars = [Float](repeating: 0, count: batch * size.height * size.width * channels)
         for b in 0..<batch {
             for row in 0..<size.height {

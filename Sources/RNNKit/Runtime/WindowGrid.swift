@@ -21,9 +21,20 @@ struct WindowGrid {
             throw RNNKitError(.badUsage, "\(layer): an input of \(input[0] == 1 ? "" : "\(input[0])×")\(input[1]) "
                               + "is too small for a window of \(rows.span == 1 ? "" : "\(rows.span)×")\(columns.span)")
         }
+        // A huge window (a pool_size nothing but the config bounds) over a same-padded input
+        // would make these tables, and the work over them, grow without limit.
+        let cells = [outputSize[0] * rows.size, outputSize[1] * columns.size]
+        guard cells.allSatisfy({ $0 <= maximumDimension }), cells[0] * cells[1] <= Self.maximumWindowCells else {
+            throw RNNKitError(.badUsage, "\(layer): windows of \(rows.size)×\(columns.size) cells over an input of "
+                              + "\(input[0])×\(input[1]) are too large")
+        }
         rowSources = Self.sources(rows, input[0])
         columnSources = Self.sources(columns, input[1])
     }
+
+    /// Most window cells over one image (output positions × taps): far above real models
+    /// (a 512×512 output of 7×7 windows has 2^23.6).
+    static let maximumWindowCells = 1 << 28
 
     /// A window along an axis of one cell: the height of a sequence.
     static let singleRow = Window1D(size: 1, stride: 1, padding: .valid)
