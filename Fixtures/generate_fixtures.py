@@ -623,6 +623,88 @@ def build_time_distributed_any(K):
     ])
 
 
+def build_conv1d_channels_first(K):
+    """Conv1D and the 1D poolings on channels-first sequences, each reading the input. TensorFlow's
+    CPU kernels run channels-first Conv1D eagerly only when grouped; SurroundingLayerTests checks
+    the ungrouped case against channels_last."""
+    L = K.layers
+    x = K.Input((9, 4))
+    first = L.Permute((2, 1))(x)  # the same sequences, channels first
+    return K.Model(x, [
+        L.Conv1D(6, 4, strides=2, padding="same", groups=2, data_format="channels_first",
+                 name="same_even_kernel")(first),
+        L.Conv1D(4, 2, padding="causal", dilation_rate=2, groups=2, activation="tanh",
+                 data_format="channels_first", name="causal_grouped")(first),
+        L.MaxPooling1D(3, strides=2, padding="same", data_format="channels_first", name="max_same")(first),
+        L.AveragePooling1D(3, strides=2, padding="same", data_format="channels_first",
+                           name="average_same")(first),
+    ])
+
+
+def build_conv2d_crnn(K):
+    """A text-line recognizer in miniature: two convolution blocks, the width as time."""
+    L = K.layers
+    return K.Sequential([
+        K.Input((8, 12, 1)),
+        L.Conv2D(4, 3, padding="same", activation="relu"),
+        L.MaxPooling2D(2),
+        L.Conv2D(6, 3, padding="same", activation="relu"),
+        L.MaxPooling2D((2, 1)),
+        L.Permute((2, 1, 3)),
+        L.Reshape((6, 12)),
+        L.Dense(8, activation="relu"),
+        L.Bidirectional(L.LSTM(4, return_sequences=True)),
+        L.Dense(5, activation="softmax"),
+    ])
+
+
+def build_conv2d_options(K):
+    """One output per option, each reading the input (7 rows, 8 columns: odd and even), so that a
+    wrong padding side, stride, dilation, group or axis order shows on its own output. TensorFlow's
+    CPU Conv2D and tf_keras's CPU pooling refuse channels_first when called eagerly: those are
+    tested in Swift only."""
+    L = K.layers
+    x = K.Input((7, 8, 3))
+    first = L.Permute((3, 1, 2))(x)  # the same images, channels first
+    outputs = [
+        L.Conv2D(4, (2, 3), strides=(2, 1), padding="same", use_bias=False, name="strided_same")(x),
+        L.Conv2D(3, (3, 2), dilation_rate=(2, 1), activation="tanh", name="dilated_valid")(x),
+        L.Conv2D(4, (4, 2), strides=2, padding="same", name="same_even_kernel")(x),
+        L.Conv2D(6, 3, padding="same", groups=3, name="grouped")(x),
+        L.MaxPooling2D((3, 2), strides=2, padding="same", name="max_same")(x),
+        L.AveragePooling2D(3, strides=(2, 3), padding="same", name="average_same")(x),
+        L.AveragePooling2D(2, name="average_valid")(x),
+        L.MaxPooling2D((2, 3), strides=(1, 2), name="max_valid")(x),
+        L.GlobalAveragePooling2D(keepdims=True, name="global_average_keepdims")(x),
+        L.GlobalMaxPooling2D(name="global_max")(x),
+        L.GlobalAveragePooling2D(data_format="channels_first", keepdims=True,
+                                 name="global_average_channels_first")(first),
+        L.Cropping2D(((1, 0), (2, 1)), name="crop")(L.ZeroPadding2D(((1, 2), (0, 1)), name="pad")(x)),
+        L.Cropping2D(((0, 2), (1, 0)), data_format="channels_first", name="crop_channels_first")(
+            L.ZeroPadding2D((1, 2), data_format="channels_first", name="pad_channels_first")(first)),
+    ]
+    return K.Model(x, outputs)
+
+
+def build_depthwise_separable(K):
+    """Depthwise and separable convolutions of images and sequences, one output each."""
+    L = K.layers
+    images, sequences = K.Input((7, 8, 3)), K.Input((9, 4))
+    return K.Model([images, sequences], [
+        L.DepthwiseConv2D((3, 2), strides=2, padding="same", depth_multiplier=2, activation="tanh",
+                          name="depthwise2d_same")(images),
+        L.DepthwiseConv2D(2, dilation_rate=(1, 2), use_bias=False, name="depthwise2d_dilated")(images),
+        L.SeparableConv2D(5, (2, 3), padding="same", depth_multiplier=2, activation="relu",
+                          name="separable2d")(images),
+        L.DepthwiseConv1D(4, strides=2, padding="same", depth_multiplier=2, name="depthwise1d")(sequences),
+        L.SeparableConv1D(3, 3, dilation_rate=2, name="separable1d")(sequences),
+    ])
+
+
+def image_and_sequence_inputs(rng):
+    return [floats(rng, 2, 7, 8, 3), floats(rng, 2, 9, 4)]
+
+
 def conv_token_inputs(rng):
     return [rng.integers(0, 20, size=(3, 10)).astype(np.int32)]
 
@@ -892,6 +974,32 @@ FIXTURES: List[Fixture] = [
             "The keras3 files hold that LSTM/GRU model with the converted weights (Keras 3 has no "
             "CuDNN classes).",
             build_cudnn_equivalent, float_inputs(2, 5, 3), tfkeras_source=build_cudnn_source),
+    Fixture("conv1d_channels_first",
+            "Functional on (9,4) read channels first through Permute((2, 1)), four outputs: Conv1D(6, 4, "
+            "strides 2, same, groups 2); Conv1D(4, 2, causal, dilation 2, groups 2, tanh); MaxPooling1D(3, 2, same); "
+            "AveragePooling1D(3, 2, same), all data_format channels_first.",
+            build_conv1d_channels_first, float_inputs(2, 9, 4)),
+    Fixture("conv2d_crnn",
+            "Sequential CRNN on (8,12,1) images: Conv2D(4, 3, same, relu) -> MaxPooling2D(2) -> "
+            "Conv2D(6, 3, same, relu) -> MaxPooling2D((2, 1)) -> Permute((2, 1, 3)) -> Reshape((6, 12)) "
+            "-> Dense(8, relu) -> Bidirectional(LSTM(4, return_sequences)) -> Dense(5, softmax).",
+            build_conv2d_crnn, float_inputs(2, 8, 12, 1)),
+    Fixture("conv2d_options",
+            "Functional on (7,8,3), thirteen outputs each reading the input (or its channels-first "
+            "Permute((3, 1, 2))): Conv2D (2,3) strides (2,1) same without bias; (3,2) dilation (2,1) "
+            "tanh; (4,2) strides 2 same (even kernels: padding after is the larger); 3 same groups 3; "
+            "MaxPooling2D((3,2), 2, same); "
+            "AveragePooling2D(3, (2,3), same) (padding not counted); AveragePooling2D(2); "
+            "MaxPooling2D((2,3), (1,2)); GlobalAveragePooling2D "
+            "keepdims; GlobalMaxPooling2D; GlobalAveragePooling2D channels_first keepdims; "
+            "ZeroPadding2D(((1,2),(0,1))) -> Cropping2D(((1,0),(2,1))); the same channels_first.",
+            build_conv2d_options, float_inputs(2, 7, 8, 3)),
+    Fixture("depthwise_separable",
+            "Functional on (7,8,3) images and (9,4) sequences, five outputs: DepthwiseConv2D((3,2), "
+            "strides 2, same, depth_multiplier 2, tanh); DepthwiseConv2D(2, dilation (1,2), no bias); "
+            "SeparableConv2D(5, (2,3), same, depth_multiplier 2, relu) of the images; DepthwiseConv1D(4, "
+            "strides 2, same, depth_multiplier 2); SeparableConv1D(3, 3, dilation 2) of the sequences.",
+            build_depthwise_separable, image_and_sequence_inputs),
 ]
 
 

@@ -147,6 +147,19 @@ final class ActivationDiscriminationTests: XCTestCase {
                  .prelu,
                  .dot:
                 break
+            case .conv2D(var layer):
+                swap(&layer.activation)
+                kind = .conv2D(layer)
+            case .maxPooling2D,
+                 .averagePooling2D,
+                 .globalAveragePooling2D,
+                 .globalMaxPooling2D,
+                 .imageBorder2D:
+                break
+            case .depthwiseConvolution(var layer):
+                swap(&layer.activation)
+                kind = .depthwiseConvolution(layer)
+                break
             }
             model.layers[index].kind = kind
         }

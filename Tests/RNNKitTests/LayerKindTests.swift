@@ -58,6 +58,19 @@ final class LayerKindTests: XCTestCase {
         "UnitNormalization": ["axis": [1, 2]],
         "PReLU": ["shared_axes": [1]],
         "Dot": ["axes": [2, 1], "normalize": true],
+        "Conv2D": ["filters": 6, "kernel_size": [3, 2], "strides": [2, 1], "padding": "same", "groups": 2,
+                   "dilation_rate": 1, "data_format": "channels_first", "activation": "relu", "use_bias": false],
+        "MaxPooling2D": ["pool_size": [2, 3], "strides": .null, "padding": "same"],
+        "AveragePooling2D": ["pool_size": 2, "data_format": "channels_first"],
+        "GlobalAveragePooling2D": ["keepdims": true],
+        "GlobalMaxPooling2D": ["data_format": "channels_first"],
+        "ZeroPadding2D": ["padding": [[1, 2], [0, 3]]],
+        "Cropping2D": ["cropping": 2, "data_format": "channels_first"],
+        "DepthwiseConv1D": ["kernel_size": 3, "strides": 2, "padding": "same", "depth_multiplier": 2],
+        "DepthwiseConv2D": ["kernel_size": [3, 2], "dilation_rate": [1, 2], "depth_multiplier": 3, "activation": "tanh",
+                            "use_bias": false, "data_format": "channels_first"],
+        "SeparableConv1D": ["filters": 4, "kernel_size": [3], "depth_multiplier": 1],
+        "SeparableConv2D": ["filters": 5, "kernel_size": 2, "strides": [2, 1], "padding": "same", "activation": "relu"],
     ]
 
     private func decode(_ className: String, _ config: JSONValue, major: Int = 3) throws -> LayerKind {

@@ -128,6 +128,23 @@ final class ONNXExportTests: XCTestCase {
         XCTAssertEqual(bidirectional.graph.output.map(\.name), ["dense", "bidirectional"])
     }
 
+    /// Convolutions and poolings run channels first between Transposes, kernels in Conv's
+    /// [F, C / groups, k...]; Keras's same padding is SAME_UPPER. ONNX Runtime's numbers are
+    /// checked by Fixtures/interop/check_onnx_export.py.
+    func testConvolutionsAndPoolingsAreConvAndPoolOperators() throws {
+        let crnn = try export("conv2d_crnn/keras3.keras")
+        let counts = operators(crnn)
+        XCTAssertEqual(counts["Conv"], 2)
+        XCTAssertEqual(counts["MaxPool"], 2)
+        XCTAssertEqual(counts["Reshape"], 1)
+        XCTAssertEqual(counts["Transpose"].map { $0 >= 5 }, true)  // around each Conv and MaxPool, and Permute
+        XCTAssertEqual(initializerShapes(crnn)["conv2d.weight"], [4, 1, 3, 3])
+        let conv = try XCTUnwrap(crnn.graph.node.first { $0.opType == "Conv" })
+        XCTAssertEqual(conv.attribute.first { $0.name == "auto_pad" }?.s, Data("SAME_UPPER".utf8))
+        let separable = operators(try export("depthwise_separable/tfkeras.h5"))
+        XCTAssertEqual(separable["Conv"], 7)  // 4 depthwise, 2 of them followed by a pointwise 1×1
+    }
+
     func testWhatOperatorsCannotComputeIsRefusedByLayerAndReason() throws {
         let cases = [
             ("masking_gru/keras3.keras", "gru", "cannot export GRU to ONNX exactly: its input carries a Keras mask"),

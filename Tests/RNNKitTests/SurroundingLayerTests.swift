@@ -31,7 +31,7 @@ final class SurroundingLayerTests: XCTestCase {
             ("Conv1D", ["filters": 4, "kernel_size": [3, 3]], "/config/kernel_size"),
             ("Conv1D", ["filters": 4, "kernel_size": 0], "/config/kernel_size"),
             ("Conv1D", ["filters": 4, "kernel_size": 3, "groups": 3], "/config/groups"),
-            ("Conv1D", ["filters": 4, "kernel_size": 3, "data_format": "channels_first"], "/config/data_format"),
+            ("Conv1D", ["filters": 4, "kernel_size": 3, "data_format": "channels_middle"], "/config/data_format"),
             ("MaxPooling1D", ["pool_size": 2, "padding": "causal"], "/config/padding"),
             ("AveragePooling1D", ["pool_size": 2, "strides": -1], "/config/strides"),
             ("BatchNormalization", ["axis": [1, 2]], "/config/axis"),

@@ -208,6 +208,14 @@ struct DiagramGraph {
              .prelu,
              .dot:
             return nil
+        case .conv2D,
+             .maxPooling2D,
+             .averagePooling2D,
+             .globalAveragePooling2D,
+             .globalMaxPooling2D,
+             .imageBorder2D,
+             .depthwiseConvolution:
+            return nil
         }
     }
 

@@ -26,8 +26,8 @@ extension LayerKind {
         case .globalAveragePooling1D(let layer): return ([layer.average(inputs[0])], nil)
         case .globalMaxPooling1D(let layer): return ([layer.maximum(inputs[0])], nil)
         case .conv1D(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
-        case .maxPooling1D(let layer): return ([layer.maximum(inputs[0])], nil)
-        case .averagePooling1D(let layer): return ([layer.average(inputs[0])], nil)
+        case .maxPooling1D(let layer): return ([try layer.forward(inputs[0], .maximum, className: className)], nil)
+        case .averagePooling1D(let layer): return ([try layer.forward(inputs[0], .average, className: className)], nil)
         case .batchNormalization(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
         case .layerNormalization(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
         case .relu(let layer): return ([inputs[0].mapScalars(layer.callAsFunction)], nil)
@@ -41,6 +41,13 @@ extension LayerKind {
         case .unitNormalization(let layer): return ([try layer.forward(inputs[0])], nil)
         case .prelu(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
         case .dot(let layer): return ([try layer.forward(inputs)], nil)
+        case .conv2D(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
+        case .maxPooling2D(let layer): return ([try layer.forward(inputs[0], .maximum, className: className)], nil)
+        case .averagePooling2D(let layer): return ([try layer.forward(inputs[0], .average, className: className)], nil)
+        case .globalAveragePooling2D(let layer): return ([layer.forward(inputs[0], .average)], nil)
+        case .globalMaxPooling2D(let layer): return ([layer.forward(inputs[0], .maximum)], nil)
+        case .imageBorder2D(let layer): return ([try layer.forward(inputs[0])], nil)
+        case .depthwiseConvolution(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
         }
     }
 }

@@ -74,8 +74,23 @@ extension LayerKind {
             return wrapper.inner.operationCount(inputs: [[input[0] * input[1]] + input.dropFirst(2)])
         case .conv1D(let conv):
             // Each output step is a product of the window's steps by the kernel.
-            let outputRows = Double(input[0] * conv.window.outputLength(input[1]))
-            return 2 * outputRows * Double(conv.window.size) * features / Double(conv.groups) * Double(conv.filters)
+            let sequences = conv.dataFormat.channelsLast(input)
+            let outputRows = Double(input[0] * conv.window.outputLength(sequences[1]))
+            return 2 * outputRows * Double(conv.window.size * sequences[2] / conv.groups * conv.filters)
+        case .conv2D(let conv):
+            // Each output cell is a product of the window's cells by the kernel.
+            let image = conv.dataFormat.channelsLast(input)
+            let outputCells = input[0] * conv.windows.rows.outputLength(image[1]) * conv.windows.columns.outputLength(image[2])
+            let window = conv.windows.rows.size * conv.windows.columns.size * image[3] / conv.groups
+            return 2 * Double(outputCells) * Double(window) * Double(conv.filters)
+        case .depthwiseConvolution(let conv):
+            // Each output cell: the window's cells by each channel's multipliers, then the
+            // pointwise product.
+            let sequence = conv.dataFormat.channelsLast(input)
+            let outputCells = zip(conv.windows, sequence.dropFirst()).reduce(input[0]) { $0 * $1.0.outputLength($1.1) }
+            let depthwise = sequence[sequence.count - 1] * conv.depthMultiplier
+            let window = conv.windows.reduce(1) { $0 * $1.size }
+            return 2 * Double(outputCells) * Double(depthwise) * Double(window + (conv.pointwiseFilters ?? 0))
         case .attention:
             // Scores [Tq, Tv] over the query's features, then the weights times the value.
             guard inputs.count >= 2, inputs[1].count == 3 else { return 0 }
@@ -86,7 +101,12 @@ extension LayerKind {
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
              .unitNormalization,
              .prelu,
-             .dot:
+             .dot,
+             .maxPooling2D,
+             .averagePooling2D,
+             .globalAveragePooling2D,
+             .globalMaxPooling2D,
+             .imageBorder2D:
             return 0
         }
     }

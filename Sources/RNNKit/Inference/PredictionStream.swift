@@ -54,6 +54,14 @@ public final class PredictionStream {
                 reason = "\(layer.className) needs the whole sequence"
             case .attention:
                 reason = "\(layer.className) attends over the whole value sequence"
+            case .conv2D,
+                 .maxPooling2D,
+                 .averagePooling2D,
+                 .globalAveragePooling2D,
+                 .globalMaxPooling2D,
+                 .imageBorder2D,
+                 .depthwiseConvolution:
+                reason = "\(layer.className) needs the whole image"
             case .input, .dense, .embedding, .timeDistributed, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
                  .activation, .concatenate, .merge, .batchNormalization, .layerNormalization,
                  .relu, .leakyReLU, .elu, .softmax,

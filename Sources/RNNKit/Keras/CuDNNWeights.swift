@@ -30,7 +30,14 @@ enum CuDNNWeights {
              .attention,
              .unitNormalization,
              .prelu,
-             .dot:
+             .dot,
+             .conv2D,
+             .maxPooling2D,
+             .averagePooling2D,
+             .globalAveragePooling2D,
+             .globalMaxPooling2D,
+             .imageBorder2D,
+             .depthwiseConvolution:
             return stored
         }
         guard stored.count == 3 * cells.count else { return stored }

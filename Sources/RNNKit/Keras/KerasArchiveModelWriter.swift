@@ -109,6 +109,14 @@ extension KerasArchiveModel {
              .prelu,
              .dot:
             wrappedClass = kind.className
+        case .conv2D,
+             .maxPooling2D,
+             .averagePooling2D,
+             .globalAveragePooling2D,
+             .globalMaxPooling2D,
+             .imageBorder2D,
+             .depthwiseConvolution:
+            wrappedClass = kind.className
         }
         switch owner {
         case "cell": return snakeCase(wrappedClass) + "_cell"

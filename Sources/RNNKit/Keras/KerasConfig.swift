@@ -48,13 +48,24 @@ struct KerasConfig: Sendable {
         return size
     }
 
-    /// A 1D size such as `kernel_size` or `strides`: a positive integer or a list of one, as
-    /// Keras writes tuples (`[3]`).
+    /// Sizes along `count` axes such as `kernel_size` or `strides`: one positive integer for
+    /// every axis, or a list of `count` of them, as Keras writes tuples (`[3]`, `[3, 3]`).
+    func sizes(_ key: String, count: Int, default defaultValue: Int? = nil) throws -> [Int] {
+        guard case .array(let items)? = object[key] else {
+            return Array(repeating: try dimension(key, default: defaultValue), count: count)
+        }
+        guard items.count == count else {
+            throw error(key, "'\(key)' must hold \(count == 1 ? "one size" : "\(count) sizes"), got \(items.count)")
+        }
+        return try items.map { item in
+            try KerasConfig(object: JSONObject([(key, item)]), pointer: pointer, kerasMajorVersion: kerasMajorVersion)
+                .dimension(key)
+        }
+    }
+
+    /// A 1D size: `sizes` along one axis.
     func size1D(_ key: String, default defaultValue: Int? = nil) throws -> Int {
-        guard case .array(let items)? = object[key] else { return try dimension(key, default: defaultValue) }
-        guard items.count == 1 else { throw error(key, "'\(key)' must hold one size, got \(items.count)") }
-        let single = KerasConfig(object: JSONObject([(key, items[0])]), pointer: pointer, kerasMajorVersion: kerasMajorVersion)
-        return try single.dimension(key)
+        try sizes(key, count: 1, default: defaultValue)[0]
     }
 
     /// A string among `allowed`, or an error listing them.
@@ -126,6 +137,11 @@ struct KerasConfig: Sendable {
         guard format == "channels_last" else {
             throw error("data_format", "\(className) with data_format '\(format)' is not supported")
         }
+    }
+
+    /// `data_format`, channels_last when absent or null.
+    func dataFormat() throws -> DataFormat {
+        try choice("data_format", default: DataFormat.channelsLast, allowed: [.channelsLast, .channelsFirst])
     }
 
     /// A nested `{"class_name", "config"}` object, e.g. the layer inside Bidirectional.

@@ -256,6 +256,14 @@ struct KerasWritePlan {
              .prelu,
              .dot:
             return kind.kerasConfig()
+        case .conv2D,
+             .maxPooling2D,
+             .averagePooling2D,
+             .globalAveragePooling2D,
+             .globalMaxPooling2D,
+             .imageBorder2D,
+             .depthwiseConvolution:
+            return kind.kerasConfig()
         }
     }
 

@@ -61,8 +61,8 @@ extension LayerKind {
         case "GlobalAveragePooling1D": self = .globalAveragePooling1D(try GlobalPooling1D(keras: config, className))
         case "GlobalMaxPooling1D": self = .globalMaxPooling1D(try GlobalPooling1D(keras: config, className))
         case "Conv1D": self = .conv1D(try Conv1D(keras: config))
-        case "MaxPooling1D": self = .maxPooling1D(try Pooling1D(keras: config, className))
-        case "AveragePooling1D": self = .averagePooling1D(try Pooling1D(keras: config, className))
+        case "MaxPooling1D": self = .maxPooling1D(try Pooling1D(keras: config))
+        case "AveragePooling1D": self = .averagePooling1D(try Pooling1D(keras: config))
         case "BatchNormalization": self = .batchNormalization(try BatchNormalization(keras: config))
         case "LayerNormalization": self = .layerNormalization(try LayerNormalization(keras: config))
         case "Attention": self = .attention(try DenseAttention(keras: config, additive: false))
@@ -70,6 +70,16 @@ extension LayerKind {
         case "UnitNormalization": self = .unitNormalization(try UnitNormalization(keras: config))
         case "PReLU": self = .prelu(try PReLULayer(keras: config))
         case "Dot": self = .dot(try Dot(keras: config))
+        case "Conv2D": self = .conv2D(try Conv2D(keras: config))
+        case "MaxPooling2D": self = .maxPooling2D(try Pooling2D(keras: config))
+        case "AveragePooling2D": self = .averagePooling2D(try Pooling2D(keras: config))
+        case "GlobalAveragePooling2D": self = .globalAveragePooling2D(try GlobalPooling2D(keras: config))
+        case "GlobalMaxPooling2D": self = .globalMaxPooling2D(try GlobalPooling2D(keras: config))
+        case "ZeroPadding2D": self = .imageBorder2D(try ImageBorder2D(keras: config, operation: .zeroPadding))
+        case "Cropping2D": self = .imageBorder2D(try ImageBorder2D(keras: config, operation: .cropping))
+        case "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D":
+            self = .depthwiseConvolution(try DepthwiseConvolution(keras: config, rank: className.hasSuffix("1D") ? 1 : 2,
+                                                                  separable: className.hasPrefix("Separable")))
         default:
             throw RNNKitError(.invalidModel, Self.unsupportedClassMessage(className), location: config.pointer)
         }
@@ -114,6 +124,8 @@ extension LayerKind {
         "UnitNormalization",
         "PReLU",
         "Dot",
+        "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+        "ZeroPadding2D", "Cropping2D", "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",
     ]
 
     /// The class-specific keys of the Keras `config` that re-creates this layer, in Keras's
@@ -172,6 +184,12 @@ extension LayerKind {
         case .unitNormalization(let layer): return JSONObject([("axis", axesJSON(layer.axes))])
         case .prelu(let layer): return layer.kerasConfig()
         case .dot(let layer): return JSONObject([("axes", axesJSON(layer.axes)), ("normalize", .bool(layer.normalize))])
+        case .conv2D(let layer): return layer.kerasConfig()
+        case .maxPooling2D(let layer), .averagePooling2D(let layer): return layer.kerasConfig()
+        case .globalAveragePooling2D(let layer), .globalMaxPooling2D(let layer):
+            return JSONObject([("data_format", .string(layer.dataFormat.rawValue)), ("keepdims", .bool(layer.keepDims))])
+        case .imageBorder2D(let layer): return layer.kerasConfig()
+        case .depthwiseConvolution(let layer): return layer.kerasConfig()
         }
     }
 
@@ -185,13 +203,20 @@ extension LayerKind {
         case .timeDistributed(let layer): layer.inner.activations
         case .activation(let layer): [layer.activation]
         case .conv1D(let layer): [layer.activation]
+        case .conv2D(let layer): [layer.activation]
+        case .depthwiseConvolution(let layer): [layer.activation]
         case .input, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .repeatVector, .flatten,
              .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
              .batchNormalization, .layerNormalization, .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
              .attention,
              .unitNormalization,
              .prelu,
-             .dot:
+             .dot,
+             .maxPooling2D,
+             .averagePooling2D,
+             .globalAveragePooling2D,
+             .globalMaxPooling2D,
+             .imageBorder2D:
             []
         }
     }
@@ -445,7 +470,14 @@ extension TimeDistributed {
              .batchNormalization, .layerNormalization, .relu, .leakyReLU, .elu, .softmax, .reshape, .permute,
              .timeResampling,
              .unitNormalization,
-             .prelu:
+             .prelu,
+             .conv2D,
+             .maxPooling2D,
+             .averagePooling2D,
+             .globalAveragePooling2D,
+             .globalMaxPooling2D,
+             .imageBorder2D,
+             .depthwiseConvolution:
             return nil
         }
     }
@@ -460,22 +492,16 @@ extension GlobalPooling1D {
 
 extension Conv1D {
     init(keras config: KerasConfig) throws {
-        try config.requireChannelsLast("Conv1D")
-        filters = try config.dimension("filters")
+        (filters, groups, activation, useBias) = try config.convolution()
+        dataFormat = try config.dataFormat()
         window = Window1D(size: try config.size1D("kernel_size"), stride: try config.size1D("strides", default: 1),
                           dilation: try config.size1D("dilation_rate", default: 1),
                           padding: try config.choice("padding", default: Padding1D.valid, allowed: [.valid, .same, .causal]))
-        groups = try config.dimension("groups", default: 1)
-        guard filters % groups == 0 else {
-            throw config.error("groups", "filters (\(filters)) must be divisible by groups (\(groups))")
-        }
-        activation = try config.activation("activation", default: "linear")
-        useBias = try config.bool("use_bias", default: true)
     }
 
     func kerasConfig() -> JSONObject {
         JSONObject([("filters", .int(filters)), ("kernel_size", [.int(window.size)]), ("strides", [.int(window.stride)]),
-                    ("padding", .string(window.padding.rawValue)), ("data_format", "channels_last"),
+                    ("padding", .string(window.padding.rawValue)), ("data_format", .string(dataFormat.rawValue)),
                     ("dilation_rate", [.int(window.dilation)]), ("groups", .int(groups)),
                     ("activation", .string(activation.kerasName)), ("use_bias", .bool(useBias))])
     }
@@ -483,8 +509,8 @@ extension Conv1D {
 
 extension Pooling1D {
     /// `strides` defaults to (and, as null, means) `pool_size`.
-    init(keras config: KerasConfig, _ className: String) throws {
-        try config.requireChannelsLast(className)
+    init(keras config: KerasConfig) throws {
+        dataFormat = try config.dataFormat()
         let size = try config.size1D("pool_size", default: 2)
         window = Window1D(size: size, stride: try config.size1D("strides", default: size),
                           padding: try config.choice("padding", default: Padding1D.valid, allowed: [.valid, .same]))
@@ -492,11 +518,154 @@ extension Pooling1D {
 
     func kerasConfig() -> JSONObject {
         JSONObject([("pool_size", [.int(window.size)]), ("strides", [.int(window.stride)]),
-                    ("padding", .string(window.padding.rawValue)), ("data_format", "channels_last")])
+                    ("padding", .string(window.padding.rawValue)), ("data_format", .string(dataFormat.rawValue))])
     }
 }
 
 extension KerasConfig {
+    /// The windows along `count` axes, from size and stride keys as Keras names them
+    /// (`kernel_size`, `pool_size`...); a null or absent stride is `strideDefault`.
+    func windows(count: Int, size sizeKey: String, sizeDefault: Int? = nil, strideDefault: [Int]? = nil,
+                 dilation: Bool) throws -> [Window1D] {
+        let sizes = try sizes(sizeKey, count: count, default: sizeDefault)
+        var strides = try self.sizes("strides", count: count, default: 1)
+        if let strideDefault, value("strides")?.isNull ?? true { strides = strideDefault }
+        let dilations = dilation ? try self.sizes("dilation_rate", count: count, default: 1) : Array(repeating: 1, count: count)
+        let padding = try choice("padding", default: Padding1D.valid, allowed: [.valid, .same])
+        return (0..<count).map { Window1D(size: sizes[$0], stride: strides[$0], dilation: dilations[$0], padding: padding) }
+    }
+}
+
+extension Array where Element == Window1D {
+    /// The keys `KerasConfig.windows` reads, with `sizeKey` for the window sizes.
+    func kerasConfig(size sizeKey: String, dilation: Bool) -> JSONObject {
+        var object = JSONObject([(sizeKey, .array(map { .int($0.size) })), ("strides", .array(map { .int($0.stride) })),
+                                 ("padding", .string(first?.padding.rawValue ?? "valid"))])
+        if dilation { object["dilation_rate"] = .array(map { .int($0.dilation) }) }
+        return object
+    }
+}
+
+extension Windows2D {
+    init(keras config: KerasConfig, size sizeKey: String, strideDefault: [Int]? = nil, dilation: Bool) throws {
+        let windows = try config.windows(count: 2, size: sizeKey, strideDefault: strideDefault, dilation: dilation)
+        (rows, columns) = (windows[0], windows[1])
+    }
+
+    func kerasConfig(size sizeKey: String, dilation: Bool) -> JSONObject {
+        [rows, columns].kerasConfig(size: sizeKey, dilation: dilation)
+    }
+}
+
+extension DepthwiseConvolution {
+    /// DepthwiseConv1D/2D (`separable` false) or SeparableConv1D/2D over `rank` spatial axes.
+    init(keras config: KerasConfig, rank: Int, separable: Bool) throws {
+        windows = try config.windows(count: rank, size: "kernel_size", dilation: true)
+        depthMultiplier = try config.dimension("depth_multiplier", default: 1)
+        pointwiseFilters = separable ? try config.dimension("filters") : nil
+        dataFormat = try config.dataFormat()
+        activation = try config.activation("activation", default: "linear")
+        useBias = try config.bool("use_bias", default: true)
+    }
+
+    func kerasConfig() -> JSONObject {
+        var object = JSONObject()
+        if let pointwiseFilters { object["filters"] = .int(pointwiseFilters) }
+        for entry in windows.kerasConfig(size: "kernel_size", dilation: true).entries { object[entry.key] = entry.value }
+        object["depth_multiplier"] = .int(depthMultiplier)
+        object["data_format"] = .string(dataFormat.rawValue)
+        object["activation"] = .string(activation.kerasName)
+        object["use_bias"] = .bool(useBias)
+        return object
+    }
+}
+
+extension Conv2D {
+    init(keras config: KerasConfig) throws {
+        (filters, groups, activation, useBias) = try config.convolution()
+        windows = try Windows2D(keras: config, size: "kernel_size", dilation: true)
+        dataFormat = try config.dataFormat()
+    }
+
+    func kerasConfig() -> JSONObject {
+        var object = JSONObject([("filters", .int(filters))])
+        for entry in windows.kerasConfig(size: "kernel_size", dilation: true).entries { object[entry.key] = entry.value }
+        object["data_format"] = .string(dataFormat.rawValue)
+        object["groups"] = .int(groups)
+        object["activation"] = .string(activation.kerasName)
+        object["use_bias"] = .bool(useBias)
+        return object
+    }
+}
+
+extension Pooling2D {
+    /// `strides` defaults to (and, as null, means) `pool_size`.
+    init(keras config: KerasConfig) throws {
+        let size = try config.sizes("pool_size", count: 2, default: 2)
+        windows = try Windows2D(keras: config, size: "pool_size", strideDefault: size, dilation: false)
+        dataFormat = try config.dataFormat()
+    }
+
+    func kerasConfig() -> JSONObject {
+        var object = windows.kerasConfig(size: "pool_size", dilation: false)
+        object["data_format"] = .string(dataFormat.rawValue)
+        return object
+    }
+}
+
+extension GlobalPooling2D {
+    init(keras config: KerasConfig) throws {
+        keepDims = try config.bool("keepdims", default: false)
+        dataFormat = try config.dataFormat()
+    }
+}
+
+extension ImageBorder2D {
+    /// The margins as Keras writes them: one count for all four sides, `[rows, columns]` for
+    /// both sides of each axis, or `[[top, bottom], [left, right]]`.
+    init(keras config: KerasConfig, operation: Operation) throws {
+        self.operation = operation
+        let key = operation == .cropping ? "cropping" : "padding"
+        let invalid = config.error(key, "'\(key)' must be a count, two counts or two pairs of counts "
+                                   + "from 0 to \(maximumDimension)")
+        let margins: [[Int]]
+        switch config.value(key) {
+        case .array(let axes)? where axes.count == 2:
+            func count(_ value: JSONValue) throws -> Int {
+                guard let count = value.intValue else { throw invalid }
+                return count
+            }
+            margins = try axes.map { axis in
+                if case .array(let pair) = axis, pair.count == 2 { return try pair.map(count) }
+                return Array(repeating: try count(axis), count: 2)
+            }
+        case .array?: throw invalid
+        default:
+            let count = try config.int(key, default: 1)
+            margins = [[count, count], [count, count]]
+        }
+        guard margins.joined().allSatisfy({ (0...maximumDimension).contains($0) }) else { throw invalid }
+        (top, bottom, left, right) = (margins[0][0], margins[0][1], margins[1][0], margins[1][1])
+        dataFormat = try config.dataFormat()
+    }
+
+    func kerasConfig() -> JSONObject {
+        JSONObject([(operation == .cropping ? "cropping" : "padding", [[.int(top), .int(bottom)], [.int(left), .int(right)]]),
+                    ("data_format", .string(dataFormat.rawValue))])
+    }
+}
+
+extension KerasConfig {
+    /// The keys every convolution has besides its windows: `filters`, `groups` (which must divide
+    /// them), `activation` and `use_bias`.
+    func convolution() throws -> (filters: Int, groups: Int, activation: Activation, useBias: Bool) {
+        let filters = try dimension("filters"), groups = try dimension("groups", default: 1)
+        guard filters % groups == 0 else {
+            throw error("groups", "filters (\(filters)) must be divisible by groups (\(groups))")
+        }
+        return (filters, groups, try activation("activation", default: "linear"), try bool("use_bias", default: true))
+    }
+
     /// `axis` as Keras writes it: an integer, or (tf_keras, after building) a list of them.
     func axes(_ key: String, default defaultValue: Int) throws -> [Int] {
         guard case .array(let items)? = value(key) else { return [try int(key, default: defaultValue)] }

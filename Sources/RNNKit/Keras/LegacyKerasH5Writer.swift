@@ -83,6 +83,14 @@ extension LegacyKerasH5 {
              .prelu,
              .dot:
             return "\(layerName)/\(spec.name):0"
+        case .conv2D,
+             .maxPooling2D,
+             .averagePooling2D,
+             .globalAveragePooling2D,
+             .globalMaxPooling2D,
+             .imageBorder2D,
+             .depthwiseConvolution:
+            return "\(layerName)/\(spec.name):0"
         }
     }
 

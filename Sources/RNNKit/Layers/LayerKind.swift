@@ -45,6 +45,15 @@ enum LayerKind: Equatable, Sendable {
     case unitNormalization(UnitNormalization)
     case prelu(PReLULayer)
     case dot(Dot)
+    case conv2D(Conv2D)
+    case maxPooling2D(Pooling2D)
+    case averagePooling2D(Pooling2D)
+    case globalAveragePooling2D(GlobalPooling2D)
+    case globalMaxPooling2D(GlobalPooling2D)
+    /// ZeroPadding2D, Cropping2D.
+    case imageBorder2D(ImageBorder2D)
+    /// DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D.
+    case depthwiseConvolution(DepthwiseConvolution)
 
     /// The Keras `class_name` of this kind.
     var className: String {
@@ -83,6 +92,13 @@ enum LayerKind: Equatable, Sendable {
         case .unitNormalization: "UnitNormalization"
         case .prelu: "PReLU"
         case .dot: "Dot"
+        case .conv2D: "Conv2D"
+        case .maxPooling2D: "MaxPooling2D"
+        case .averagePooling2D: "AveragePooling2D"
+        case .globalAveragePooling2D: "GlobalAveragePooling2D"
+        case .globalMaxPooling2D: "GlobalMaxPooling2D"
+        case .imageBorder2D(let layer): layer.className
+        case .depthwiseConvolution(let layer): layer.className
         }
     }
 
@@ -106,6 +122,14 @@ enum LayerKind: Equatable, Sendable {
              .prelu,
              .dot:
             false
+        case .conv2D,
+             .maxPooling2D,
+             .averagePooling2D,
+             .globalAveragePooling2D,
+             .globalMaxPooling2D,
+             .imageBorder2D,
+             .depthwiseConvolution:
+            false
         }
     }
 
@@ -123,7 +147,14 @@ enum LayerKind: Equatable, Sendable {
              .attention,
              .unitNormalization,
              .prelu,
-             .dot:
+             .dot,
+             .conv2D,
+             .maxPooling2D,
+             .averagePooling2D,
+             .globalAveragePooling2D,
+             .globalMaxPooling2D,
+             .imageBorder2D,
+             .depthwiseConvolution:
             nil
         }
     }
@@ -170,6 +201,13 @@ enum LayerKind: Equatable, Sendable {
         case .unitNormalization(let layer): try layer.outputShapes(for: inputs)
         case .prelu(let layer): try layer.outputShapes(for: inputs)
         case .dot(let layer): try layer.outputShapes(for: inputs)
+        case .conv2D(let layer): try layer.outputShapes(for: inputs)
+        case .maxPooling2D(let layer), .averagePooling2D(let layer):
+            try layer.outputShapes(for: inputs, className: className)
+        case .globalAveragePooling2D(let layer), .globalMaxPooling2D(let layer):
+            try layer.outputShapes(for: inputs, className: className)
+        case .imageBorder2D(let layer): try layer.outputShapes(for: inputs)
+        case .depthwiseConvolution(let layer): try layer.outputShapes(for: inputs)
         }
     }
 
@@ -184,6 +222,8 @@ enum LayerKind: Equatable, Sendable {
         case .bidirectional(let layer): return try layer.weightSpecs(for: inputs)
         case .dense(let layer): return try layer.weightSpecs(for: inputs)
         case .conv1D(let layer): return try layer.weightSpecs(for: inputs)
+        case .conv2D(let layer): return try layer.weightSpecs(for: inputs)
+        case .depthwiseConvolution(let layer): return try layer.weightSpecs(for: inputs)
         case .batchNormalization(let layer): return try layer.weightSpecs(for: inputs)
         case .layerNormalization(let layer): return try layer.weightSpecs(for: inputs)
         case .timeDistributed(let layer): return try layer.weightSpecs(for: inputs)
@@ -196,6 +236,12 @@ enum LayerKind: Equatable, Sendable {
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
              .unitNormalization,
              .dot:
+            return []
+        case .maxPooling2D,
+             .averagePooling2D,
+             .globalAveragePooling2D,
+             .globalMaxPooling2D,
+             .imageBorder2D:
             return []
         }
     }

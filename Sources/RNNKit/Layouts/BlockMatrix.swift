@@ -96,10 +96,4 @@ enum BlockMatrix {
     static func exactSum(_ a: [Float], _ b: [Float]) -> [Float] {
         zip(a, b).map { x, y in y == 0 ? x : (x == 0 ? y : x + y) }
     }
-
-    /// The tensor with its axes in reverse order (a [k, I, F] kernel becomes [F, I, k]); applied
-    /// twice it gives back the same tensor.
-    static func reversingAxes(_ t: Tensor) -> Tensor {
-        t.permutingAxes(Array((0..<t.rank).reversed()))
-    }
 }

@@ -176,8 +176,22 @@ enum LayerWeights {
         case .conv1D(let conv):
             // torch.nn.Conv1d.weight is [out, in / groups, k]: the Keras kernel's axes reversed.
             let size = Dim.fixed(conv.window.size), filters = Dim.fixed(conv.filters)
-            self = .plain([PlainTensor("kernel", pytorch: "weight", [size, .input, filters], reversedInPyTorch: true)]
+            self = .plain([PlainTensor("kernel", pytorch: "weight", [size, .input, filters], pytorchAxes: [2, 1, 0])]
                           + (conv.useBias ? [PlainTensor("bias", pytorch: "bias", [filters])] : []))
+        case .conv2D(let conv):
+            // torch.nn.Conv2d.weight is [out, in / groups, kh, kw]; Keras's kernel [kh, kw, in / groups, out].
+            let filters = Dim.fixed(conv.filters)
+            let kernel = [Dim.fixed(conv.windows.rows.size), .fixed(conv.windows.columns.size), .input, filters]
+            self = .plain([PlainTensor("kernel", pytorch: "weight", kernel, pytorchAxes: [3, 2, 0, 1])]
+                          + (conv.useBias ? [PlainTensor("bias", pytorch: "bias", [filters])] : []))
+        case .depthwiseConvolution(let conv):
+            self = .plain(Self.depthwiseTensors(conv))
+        case .maxPooling2D,
+             .averagePooling2D,
+             .globalAveragePooling2D,
+             .globalMaxPooling2D,
+             .imageBorder2D:
+            self = .none
         case .batchNormalization(let norm):
             // torch.nn.BatchNorm1d: weight, bias, running_mean, running_var.
             let names = (norm.scale ? [("gamma", "weight")] : []) + (norm.center ? [("beta", "bias")] : [])
@@ -195,32 +209,79 @@ enum LayerWeights {
     }
 }
 
+extension LayerWeights {
+    /// PyTorch runs a depthwise convolution as torch.nn.Conv1d/Conv2d(C, C·M, k, groups=C), whose
+    /// weight [C·M, 1, k...] is the Keras depthwise_kernel [k..., C, M] with its last two axes
+    /// first and merged; a separable one follows it by a 1×1 convolution, weight [F, C·M, 1...]
+    /// (the pointwise_kernel [1..., C·M, F] with its last two axes first, swapped). A separable
+    /// layer's two modules are `depthwise` and `pointwise`, as in an nn.Sequential of them.
+    private static func depthwiseTensors(_ conv: DepthwiseConvolution) -> [PlainTensor] {
+        let rank = conv.windows.count + 2, spatial = Array(0..<rank - 2)
+        let prefix = conv.pointwiseFilters == nil ? "" : "depthwise."
+        var tensors = [PlainTensor("depthwise_kernel", pytorch: prefix + "weight",
+                                   conv.windows.map { .fixed($0.size) } + [.input, .fixed(conv.depthMultiplier)],
+                                   pytorchAxes: [rank - 2, rank - 1] + spatial, mergesGroupsInPyTorch: true)]
+        if let filters = conv.pointwiseFilters {
+            tensors.append(PlainTensor("pointwise_kernel", pytorch: "pointwise.weight",
+                                       conv.windows.map { _ in .fixed(1) } + [.free, .fixed(filters)],
+                                       pytorchAxes: [rank - 1, rank - 2] + spatial))
+        }
+        if conv.useBias {
+            let bias = conv.pointwiseFilters.map(Dim.fixed) ?? .free
+            tensors.append(PlainTensor("bias", pytorch: (conv.pointwiseFilters == nil ? "" : "pointwise.") + "bias", [bias]))
+        }
+        return tensors
+    }
+}
+
 /// A weight that every layout keeps whole: its keras name and shape, and the name of the PyTorch
-/// module's parameter or buffer, whose axes are the Keras ones reversed when `reversedInPyTorch`.
+/// module's parameter or buffer, whose axis i is the Keras axis `pytorchAxes[i]` (the same axes
+/// when nil). With `mergesGroupsInPyTorch`, PyTorch holds the first two permuted axes [C, M] as
+/// [C·M, 1]: a grouped convolution's weight.
 struct PlainTensor: Equatable {
     var keras: String
     var pytorch: String
     var shape: [Dim]
-    var reversedInPyTorch: Bool
+    var pytorchAxes: [Int]?
+    var mergesGroupsInPyTorch: Bool
     /// A shape only the model's input shapes tell, of any rank (PReLU's alpha): `shape` is unused.
     var anyShape: Bool
 
-    init(_ keras: String, pytorch: String, _ shape: [Dim], reversedInPyTorch: Bool = false, anyShape: Bool = false) {
+    init(_ keras: String, pytorch: String, _ shape: [Dim], pytorchAxes: [Int]? = nil, mergesGroupsInPyTorch: Bool = false,
+         anyShape: Bool = false) {
         self.keras = keras
         self.pytorch = pytorch
         self.shape = shape
-        self.reversedInPyTorch = reversedInPyTorch
+        self.pytorchAxes = pytorchAxes
+        self.mergesGroupsInPyTorch = mergesGroupsInPyTorch
         self.anyShape = anyShape
     }
 
     func slot(_ layout: WeightLayout) -> Slot {
         guard layout == .pytorch else { return Slot(keras, shape, anyShape: anyShape) }
-        return Slot(pytorch, reversedInPyTorch ? shape.reversed() : shape, anyShape: anyShape)
+        let permuted = pytorchAxes.map { $0.map { shape[$0] } } ?? shape
+        return Slot(pytorch, mergesGroupsInPyTorch ? [.free, .fixed(1)] + permuted.dropFirst(2) : permuted,
+                    anyShape: anyShape)
     }
 
-    /// The tensor as PyTorch holds it (`toPyTorch`) or as Keras does; reversing axes is its own inverse.
-    func converted(_ tensor: Tensor) -> Tensor {
-        reversedInPyTorch ? BlockMatrix.reversingAxes(tensor) : tensor
+    /// The Keras tensor as PyTorch holds it.
+    func toPyTorch(_ tensor: Tensor) -> Tensor {
+        let permuted = pytorchAxes.map(tensor.permutingAxes) ?? tensor
+        guard mergesGroupsInPyTorch else { return permuted }
+        return permuted.reshaped([permuted.shape[0] * permuted.shape[1], 1] + permuted.shape.dropFirst(2))
+    }
+
+    /// The PyTorch tensor as Keras holds it.
+    func toKeras(_ tensor: Tensor) -> Tensor {
+        var tensor = tensor
+        if mergesGroupsInPyTorch, case .fixed(let multiplier)? = pytorchAxes.map({ shape[$0[1]] }),
+           tensor.rank >= 2, multiplier > 0, tensor.shape[0] % multiplier == 0 {
+            tensor = tensor.reshaped([tensor.shape[0] / multiplier, multiplier] + tensor.shape.dropFirst(2))
+        }
+        guard let axes = pytorchAxes else { return tensor }
+        var inverse = axes
+        for (position, axis) in axes.enumerated() { inverse[axis] = position }
+        return tensor.permutingAxes(inverse)
     }
 }
 
@@ -463,7 +524,7 @@ extension LayoutConversion {
             return weights
         case (.plain(let tensors), .pytorch):
             return Dictionary(uniqueKeysWithValues: tensors.compactMap { plain in
-                weights[plain.keras].map { (plain.pytorch, plain.converted($0)) }
+                weights[plain.keras].map { (plain.pytorch, plain.toPyTorch($0)) }
             })
         case (.recurrent(let cells), .onnx):
             return operatorGroups(cells).reduce(into: [:]) { out, group in
@@ -495,7 +556,7 @@ extension LayoutConversion {
             return tensors
         case (.plain(let plain), .pytorch):
             return Dictionary(uniqueKeysWithValues: plain.compactMap { entry in
-                tensors[entry.pytorch].map { (entry.keras, entry.converted($0)) }
+                tensors[entry.pytorch].map { (entry.keras, entry.toKeras($0)) }
             })
         case (.recurrent(let cells), .onnx):
             return operatorGroups(cells).reduce(into: [:]) { out, group in

@@ -210,13 +210,47 @@ struct ONNXGraphBuilder {
             case .minimum: merged = node("Min", names)
             }
             return [ONNXValue(name: merged, masked: inputs.contains(where: \.masked))]
-        case .conv1D, .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization, .relu, .leakyReLU,
-             .elu, .softmax, .reshape, .permute, .timeResampling,
+        case .batchNormalization, .layerNormalization, .relu, .leakyReLU,
+             .elu, .softmax, .timeResampling,
              .attention,
              .unitNormalization,
              .prelu,
              .dot:
             throw ONNXExport.noONNXForm(kind, layer: name)
+        case .permute(let permute):
+            // Keras drops the mask at Permute and Reshape.
+            return [ONNXValue(name: node("Transpose", [inputs[0].name],
+                                         attributes: [.ints("perm", [0] + permute.dims.map(Int64.init))]))]
+        case .reshape(let reshape):
+            // 0 keeps the batch size; -1 is inferred, as in Keras.
+            return [ONNXValue(name: node("Reshape", [inputs[0].name, ints([0] + reshape.targetShape.map(Int64.init))]))]
+        case .imageBorder2D(let border):
+            return [imageBorder(border, inputs[0])]
+        case .conv1D(let conv):
+            return [try convolution(name, kind: kind, input: inputs[0], weights: layer.weights, windows: [conv.window],
+                                    format: conv.dataFormat, groups: conv.groups, activation: conv.activation)]
+        case .conv2D(let conv):
+            return [try convolution(name, kind: kind, input: inputs[0], weights: layer.weights,
+                                    windows: [conv.windows.rows, conv.windows.columns], format: conv.dataFormat,
+                                    groups: conv.groups, activation: conv.activation)]
+        case .depthwiseConvolution(let conv):
+            return [try depthwise(name, conv, kind: kind, input: inputs[0], weights: layer.weights)]
+        case .maxPooling1D(let pooling):
+            return [windowPooling("MaxPool", inputs[0], windows: [pooling.window], format: pooling.dataFormat)]
+        case .averagePooling1D(let pooling):
+            return [windowPooling("AveragePool", inputs[0], windows: [pooling.window], format: pooling.dataFormat)]
+        case .maxPooling2D(let pooling):
+            return [windowPooling("MaxPool", inputs[0], windows: [pooling.windows.rows, pooling.windows.columns],
+                            format: pooling.dataFormat)]
+        case .averagePooling2D(let pooling):
+            return [windowPooling("AveragePool", inputs[0], windows: [pooling.windows.rows, pooling.windows.columns],
+                            format: pooling.dataFormat)]
+        case .globalAveragePooling2D(let pooling):
+            let axes: [Int64] = pooling.dataFormat == .channelsLast ? [1, 2] : [2, 3]
+            return [ONNXValue(name: reduce("ReduceMean", inputs[0].name, axes: axes, keepDims: pooling.keepDims))]
+        case .globalMaxPooling2D(let pooling):
+            let axes: [Int64] = pooling.dataFormat == .channelsLast ? [1, 2] : [2, 3]
+            return [ONNXValue(name: reduce("ReduceMax", inputs[0].name, axes: axes, keepDims: pooling.keepDims))]
         case .globalAveragePooling1D(let pooling):
             if inputs[0].masked {
                 throw ONNXExport.refusal(name, kind.className, "Keras averages only the unmasked steps; "
@@ -252,11 +286,13 @@ struct ONNXGraphBuilder {
 
     /// The layer's weights in the onnx layout as initializers named `<layer>.<tensor>` (once
     /// for a shared layer); returns the initializer names by tensor name.
-    mutating func initializer(_ layer: String, kind: LayerKind, weights: [String: Tensor]) throws -> [String: String] {
+    /// The convolutions take theirs in the pytorch layout, which is ONNX Conv's.
+    mutating func initializer(_ layer: String, kind: LayerKind, weights: [String: Tensor],
+                              layout: WeightLayout = .onnx) throws -> [String: String] {
         if let made = layerInitializers[layer] { return made }
         let tensors: [String: Tensor]
         do {
-            tensors = try LayoutConversion.export(weights, of: kind, to: .onnx)
+            tensors = try LayoutConversion.export(weights, of: kind, to: layout)
         } catch var error as RNNKitError {
             error.location = layer + (error.location.map { "." + $0 } ?? "")
             throw error
