@@ -111,6 +111,8 @@ final class ActivationDiscriminationTests: XCTestCase {
                  .batchNormalization, .layerNormalization,
                  .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
                 break
+            case .operation:
+                break
             }
             model.layers[index].kind = kind
         }

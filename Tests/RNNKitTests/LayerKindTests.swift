@@ -46,6 +46,8 @@ final class LayerKindTests: XCTestCase {
         "AveragePooling1D": ["pool_size": 2, "strides": [1]],
         "BatchNormalization": ["axis": [1], "epsilon": .double(0.01), "center": false, "scale": true],
         "LayerNormalization": ["axis": [-2, -1], "epsilon": .double(1e-5), "scale": false, "rms_scaling": true],
+        "Operation": ["operation": "GetItem", "arguments": ["input"],
+                      "key": [["start": .null, "stop": .null, "step": .null], ["start": 1, "stop": .null, "step": 2], .null, "...", -1]],
     ]
 
     private func decode(_ className: String, _ config: JSONValue, major: Int = 3) throws -> LayerKind {

@@ -34,6 +34,7 @@ extension LayerKind {
         case .reshape(let layer): return ([try layer.forward(inputs[0])], nil)
         case .permute(let layer): return ([layer.forward(inputs[0])], nil)
         case .timeResampling(let layer): return ([try layer.forward(inputs[0])], nil)
+        case .operation(let operation): return ([try operation.forward(inputs)], nil)
         }
     }
 }

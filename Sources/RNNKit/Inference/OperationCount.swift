@@ -34,6 +34,8 @@ extension Predictor {
                  .maxPooling1D?, .averagePooling1D?, .batchNormalization?, .layerNormalization?,
                  .relu?, .leakyReLU?, .elu?, .softmax?, .reshape?, .permute?, .timeResampling?, nil:
                 break
+            case .operation?:
+                break
             }
         }
         return total

@@ -64,6 +64,7 @@ extension LayerKind {
         case "AveragePooling1D": self = .averagePooling1D(try Pooling1D(keras: config, className))
         case "BatchNormalization": self = .batchNormalization(try BatchNormalization(keras: config))
         case "LayerNormalization": self = .layerNormalization(try LayerNormalization(keras: config))
+        case "Operation": self = .operation(try TensorOperation(canonical: config))
         default:
             throw RNNKitError(.invalidModel, Self.unsupportedClassMessage(className), location: config.pointer)
         }
@@ -101,6 +102,7 @@ extension LayerKind {
         "AveragePooling1D", "BatchNormalization", "LayerNormalization",
         "Subtract", "Multiply", "Average", "Maximum", "Minimum", "ReLU", "LeakyReLU", "ELU", "Softmax", "Reshape",
         "Permute", "ZeroPadding1D", "Cropping1D", "UpSampling1D",
+        "Operation",
     ]
 
     /// The class-specific keys of the Keras `config` that re-creates this layer, in Keras's
@@ -154,6 +156,7 @@ extension LayerKind {
         case .maxPooling1D(let layer), .averagePooling1D(let layer): return layer.kerasConfig()
         case .batchNormalization(let layer): return layer.kerasConfig()
         case .layerNormalization(let layer): return layer.kerasConfig()
+        case .operation(let operation): return operation.canonicalConfig()
         }
     }
 
@@ -169,6 +172,7 @@ extension LayerKind {
         case .input, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .repeatVector, .flatten,
              .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
              .batchNormalization, .layerNormalization, .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling: []
+        case .operation: []
         }
     }
 }

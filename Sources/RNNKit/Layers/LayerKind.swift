@@ -37,6 +37,8 @@ enum LayerKind: Equatable, Sendable {
     case permute(Permute)
     /// ZeroPadding1D, Cropping1D, UpSampling1D.
     case timeResampling(TimeResampling)
+    /// A Keras 3 operation node or a tf_keras TFOpLambda / SlicingOpLambda layer.
+    case operation(TensorOperation)
 
     /// The Keras `class_name` of this kind.
     var className: String {
@@ -70,6 +72,7 @@ enum LayerKind: Equatable, Sendable {
         case .reshape: "Reshape"
         case .permute: "Permute"
         case .timeResampling(let layer): layer.className
+        case .operation: "Operation"
         }
     }
 
@@ -87,6 +90,8 @@ enum LayerKind: Equatable, Sendable {
              .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
              .conv1D, .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization,
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
+            false
+        case .operation:
             false
         }
     }
@@ -126,6 +131,7 @@ enum LayerKind: Equatable, Sendable {
             try layer.outputShapes(for: inputs, className: className)
         case .batchNormalization(let layer): try layer.outputShapes(for: inputs)
         case .layerNormalization(let layer): try layer.outputShapes(for: inputs)
+        case .operation(let operation): try operation.outputShapes(for: inputs)
         }
     }
 
@@ -147,6 +153,8 @@ enum LayerKind: Equatable, Sendable {
         case .input, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .activation, .repeatVector, .flatten,
              .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
+            return []
+        case .operation:
             return []
         }
     }

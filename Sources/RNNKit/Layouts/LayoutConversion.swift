@@ -145,6 +145,8 @@ enum LayerWeights {
              .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling:
             self = .none
+        case .operation:
+            self = .none
         case .conv1D(let conv):
             // torch.nn.Conv1d.weight is [out, in / groups, k]: the Keras kernel's axes reversed.
             let size = Dim.fixed(conv.window.size), filters = Dim.fixed(conv.filters)

@@ -204,6 +204,8 @@ struct ONNXGraphBuilder {
         case .conv1D, .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization, .relu, .leakyReLU,
              .elu, .softmax, .reshape, .permute, .timeResampling:
             throw ONNXExport.noONNXForm(kind, layer: name)
+        case .operation:
+            throw ONNXExport.noONNXForm(kind, layer: name)
         case .globalAveragePooling1D(let pooling):
             if inputs[0].masked {
                 throw ONNXExport.refusal(name, kind.className, "Keras averages only the unmasked steps; "
