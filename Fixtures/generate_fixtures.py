@@ -427,6 +427,16 @@ def build_ops_mask_tagger(K):
     return K.Model(x, L.Dense(2)(y))
 
 
+def build_ops_masking(K):
+    """Keras 3 saves Masking's mask as NotEqual and Any operation nodes, passed as mask= to the
+    layers after it (a list of two for Concatenate); tf_keras keeps it implicit."""
+    L = K.layers
+    x = K.Input((6, 3))
+    masked = L.Masking(0.0)(x)
+    a = L.Bidirectional(L.GRU(3, return_sequences=True))(masked)
+    return K.Model(x, [L.GlobalAveragePooling1D()(a), L.LSTM(2)(L.Concatenate()([a, L.Dense(2)(masked)]))])
+
+
 def build_ops_graph(K):
     """Tensor operations between layers: Keras 3 operation nodes (keras.ops) or tf_keras
     TFOpLambda / SlicingOpLambda layers (tf functions), the same numbers either way."""
@@ -639,6 +649,12 @@ FIXTURES: List[Fixture] = [
             "return_sequences=True) -> Dense(2). Keras 3 saves the mask as a NotEqual operation node "
             "passed as mask= to the LSTM. Rows 1 and 2 end in 2 and 4 padding zeros.",
             build_ops_mask_tagger, embedding_inputs, keras3_h5_reloads=False),
+    Fixture("ops_masking",
+            "Functional on (6,3): Masking(0.0) -> Bidirectional(GRU(3, return_sequences=True)) a; "
+            "GlobalAveragePooling1D(a) is output 0, LSTM(2) of Concatenate([a, Dense(2) of the masked "
+            "input]) output 1. Keras 3 saves the mask as NotEqual and Any operation nodes passed as "
+            "mask= (a list of two to Concatenate). Row 0 has all-zero steps at t=2 and t=5, row 1 at t=4,5.",
+            build_ops_masking, masking_inputs, keras3_h5_reloads=False),
     Fixture("ops_graph",
             "Functional on (5,3): LSTM(4, return_sequences=True) h; operations on it (Keras 3 keras.ops "
             "nodes, tf_keras TFOpLambda/SlicingOpLambda): h[:, -1, :], mean over time * 2 + 0.5, "

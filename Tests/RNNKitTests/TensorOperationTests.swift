@@ -50,6 +50,8 @@ final class TensorOperationTests: XCTestCase {
             ["operation": "Reshape", "arguments": ["input"], "newshape": [-1, 3, 2]],
             ["operation": "Transpose", "arguments": ["input"], "axes": [0, 2, 1]],
             ["operation": "Cast", "arguments": ["input"], "dtype": "bool"],
+            ["operation": "ZerosLike", "arguments": ["input"], "dtype": "bool"],
+            ["operation": "OnesLike", "arguments": ["input"], "dtype": .null],
             ["operation": "Where", "arguments": ["input", "input", 0]],
             ["operation": "Clip", "arguments": ["input"], "x_min": .double(-0.5), "x_max": 2],
             ["operation": "Softmax", "arguments": ["input"], "axis": 1],
@@ -111,6 +113,9 @@ final class TensorOperationTests: XCTestCase {
         XCTAssertEqual(stacked, Tensor(shape: [1, 4, 2], scalars: [1, 1, 2, 2, 3, 3, 4, 4]))
         let reshaped = try run(["operation": "Reshape", "arguments": ["input"], "newshape": [-1, 2, -1]], [counting])
         XCTAssertEqual(reshaped.shape, [2, 2, 6])
+        // Sizes whose product overflows are refused, never trusted.
+        XCTAssertThrowsError(try run(["operation": "Reshape", "arguments": ["input"],
+                                      "newshape": [-1, .int(1 << 32), .int(1 << 32), -1]], [counting]))
         let swapped = try run(["operation": "Transpose", "arguments": ["input"], "axes": [0, 2, 1]], [counting])
         XCTAssertEqual(Array(swapped.scalars[0..<4]), [0, 4, 8, 1])
         let squeezed = try run(["operation": "Squeeze", "arguments": ["input"], "axis": 1],

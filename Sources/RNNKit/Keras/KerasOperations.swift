@@ -38,6 +38,7 @@ extension TensorOperation {
         "Elu": ["alpha"], "LeakyRelu": ["negative_slope"], "Gelu": ["approximate"], "Einsum": ["subscripts"],
         "Concatenate": ["axis"], "Stack": ["axis"], "ExpandDims": ["axis"], "Squeeze": ["axis"], "Softmax": ["axis"],
         "Reshape": ["newshape"], "Transpose": ["axes"], "Cast": ["dtype"], "Clip": ["x_min", "x_max"],
+        "ZerosLike": ["dtype"], "OnesLike": ["dtype"],
         "Matmul": [], "Where": [], "GetItem": [],
     ]
 
@@ -285,6 +286,17 @@ extension OperationFunction {
         if let arithmetic = Arithmetic(rawValue: className) { self = .arithmetic(arithmetic); return }
         if let connective = LogicalConnective(rawValue: className) { self = .logical(connective); return }
         if let function = ElementwiseFunction.plain[className] { self = .elementwise(function); return }
+        if let fill = Fill(rawValue: className) {
+            let name = config.has("dtype") ? try config.string("dtype") : nil
+            let dtype = try name.map { name in
+                guard let dtype = OperationDType(rawValue: name) else {
+                    throw config.error("dtype", "\(className) of dtype \(name) is not supported (float32, int32, int64, bool are)")
+                }
+                return dtype
+            }
+            self = .filled(fill, dtype: dtype)
+            return
+        }
         if let reduction = Reduction(rawValue: className) {
             if config.has("initial") { throw config.error("initial", "\(className) with an initial value is not supported") }
             // Keras reduces every axis, the batch too, when none is given.
@@ -369,6 +381,7 @@ extension OperationFunction {
         case .reshape(let shape): return JSONObject([("newshape", .array(shape.map(JSONValue.int)))])
         case .transpose(let axes): return JSONObject([("axes", .array(axes.map(JSONValue.int)))])
         case .cast(let dtype): return JSONObject([("dtype", .string(dtype.rawValue))])
+        case .filled(_, let dtype): return JSONObject([("dtype", dtype.map { .string($0.rawValue) } ?? .null)])
         case .clip(let low, let high): return JSONObject([("x_min", .float(low)), ("x_max", .float(high))])
         }
     }
@@ -380,7 +393,7 @@ extension OperationFunction {
         case .softmax: "keras.src.ops.nn"
         case .elementwise(let function) where function.isNeuralNetworkOp: "keras.src.ops.nn"
         case .compare, .arithmetic, .logical, .elementwise, .reduce, .matmul, .einsum, .concatenate, .stack,
-             .expandDims, .squeeze, .reshape, .transpose, .where, .clip, .getItem:
+             .expandDims, .squeeze, .reshape, .transpose, .where, .clip, .getItem, .filled:
             "keras.src.ops.numpy"
         }
     }
@@ -388,7 +401,7 @@ extension OperationFunction {
     /// Whether the function works on each time step alone, so that a stream can run it chunk by chunk.
     var isStepwise: Bool {
         switch self {
-        case .compare, .arithmetic, .logical, .elementwise, .cast, .where, .clip: true
+        case .compare, .arithmetic, .logical, .elementwise, .cast, .where, .clip, .filled: true
         case .reduce, .matmul, .einsum, .concatenate, .stack, .expandDims, .squeeze, .reshape, .transpose,
              .softmax, .getItem:
             false
@@ -401,7 +414,8 @@ extension OperationFunction {
         case .compare, .logical: true
         case .elementwise(let function): function == .logicalNot
         case .reduce(let reduction, _, _): reduction == .any || reduction == .all
-        case .cast(let dtype): dtype == .bool
+        case .cast(let dtype), .filled(_, dtype: let dtype?): dtype == .bool
+        case .filled(_, dtype: nil): false
         case .arithmetic, .matmul, .einsum, .concatenate, .stack, .expandDims, .squeeze, .reshape, .transpose,
              .where, .clip, .softmax, .getItem:
             false
@@ -449,10 +463,17 @@ struct TFFunction: Sendable {
             "stack": TFFunction(kerasClass: "Stack", operands: [], parameters: ["axis": "axis"]),
             "expand_dims": TFFunction(kerasClass: "ExpandDims", operands: [], parameters: ["axis": "axis"]),
             "squeeze": TFFunction(kerasClass: "Squeeze", operands: [], parameters: ["axis": "axis"]),
+            // tf.squeeze and tf.transpose resolve to these in tf_keras 2.21.
+            "compat.v1.squeeze": TFFunction(kerasClass: "Squeeze", operands: [], parameters: ["axis": "axis"],
+                                            fixed: ["squeeze_dims": .null]),
             "reshape": TFFunction(kerasClass: "Reshape", operands: [], parameters: ["shape": "newshape"]),
             "transpose": TFFunction(kerasClass: "Transpose", operands: [], parameters: ["perm": "axes"],
                                     fixed: ["conjugate": false]),
+            "compat.v1.transpose": TFFunction(kerasClass: "Transpose", operands: [], parameters: ["perm": "axes"],
+                                              fixed: ["conjugate": false]),
             "cast": TFFunction(kerasClass: "Cast", operands: [], parameters: ["dtype": "dtype"]),
+            "zeros_like": TFFunction(kerasClass: "ZerosLike", operands: [], parameters: ["dtype": "dtype"]),
+            "ones_like": TFFunction(kerasClass: "OnesLike", operands: [], parameters: ["dtype": "dtype"]),
             "where": TFFunction(kerasClass: "Where", operands: ["x", "y"]),
             "clip_by_value": TFFunction(kerasClass: "Clip", operands: [],
                                         parameters: ["clip_value_min": "x_min", "clip_value_max": "x_max"]),

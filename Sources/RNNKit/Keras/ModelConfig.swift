@@ -175,8 +175,12 @@ enum KerasModelConfig {
                 layer.nodes = [LayerNode(inputs: inputs)]
             } catch let error as RNNKitError {
                 problems.append(Problem(.error, "\(name) (\(error.location ?? pointer))", error.message))
-                // The tensors it reads, as far as they parse, so that only this layer is in error.
-                layer.nodes = nodes.enumerated().compactMap { try? node($1, pointer: "\(pointer)/inbound_nodes/\($0)") }
+                // The tensors it reads, as far as they parse, so that only this layer is in error
+                // (tf_keras writes a TFOpLambda's one-tensor node as a bare entry).
+                layer.nodes = nodes.enumerated().compactMap { index, node in
+                    let entries = node.arrayValue?.first?.stringValue != nil ? JSONValue.array([node]) : node
+                    return try? self.node(entries, pointer: "\(pointer)/inbound_nodes/\(index)")
+                }
             } catch {
                 problems.append(Problem(.error, name, "\(error)"))
             }

@@ -47,6 +47,8 @@ enum OperationFunction: Equatable, Sendable {
     /// The permutation, batch included and first.
     case transpose(axes: [Int])
     case cast(OperationDType)
+    /// A tensor of the input's shape filled with 0 or 1 (nil dtype: the input's).
+    case filled(Fill, dtype: OperationDType?)
     case `where`
     case clip(min: Float, max: Float)
     case softmax(axis: Int)
@@ -64,6 +66,10 @@ enum OperationFunction: Equatable, Sendable {
 
     enum LogicalConnective: String, CaseIterable, Sendable {
         case and = "LogicalAnd", or = "LogicalOr"
+    }
+
+    enum Fill: String, CaseIterable, Sendable {
+        case zeros = "ZerosLike", ones = "OnesLike"
     }
 
     enum Reduction: String, CaseIterable, Sendable {
@@ -87,6 +93,7 @@ enum OperationFunction: Equatable, Sendable {
         case .reshape: "Reshape"
         case .transpose: "Transpose"
         case .cast: "Cast"
+        case .filled(let fill, _): fill.rawValue
         case .where: "Where"
         case .clip: "Clip"
         case .softmax: "Softmax"
@@ -101,6 +108,7 @@ enum OperationFunction: Equatable, Sendable {
         case .where: 3
         case .concatenate, .stack: nil
         case .elementwise, .reduce, .expandDims, .squeeze, .reshape, .transpose, .cast, .clip, .softmax, .getItem: 1
+        case .filled: 1
         }
     }
 }
@@ -229,6 +237,8 @@ extension OperationFunction {
         case .elementwise, .cast, .clip, .softmax:
             if case .softmax(let axis) = self { _ = try nonBatchAxis(axis, rank: first.count) }
             return first
+        case .filled:
+            return first
         case .reduce(_, let axes, let keepDims):
             let reduced = try reducedAxes(axes, rank: first.count)
             return first.enumerated().compactMap { axis, size in
@@ -338,7 +348,9 @@ extension OperationFunction {
             guard let product, let size else { return nil }
             return product.multipliedReportingOverflow(by: size).overflow ? nil : product * size
         }
-        let fixed = target.dropFirst().filter { $0 > 0 }.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
+        guard let fixed = Tensor.checkedElementCount(target.dropFirst().filter { $0 > 0 }) else {
+            throw error("new shape \(target) is too large")
+        }
         var output: Shape = [nil]
         for size in target.dropFirst() {
             if size > 0 { output.append(size); continue }
