@@ -207,4 +207,25 @@ final class TensorOperationTests: XCTestCase {
         XCTAssertEqual(json.layers.map(\.nodes), model.layers.map(\.nodes))
         XCTAssertEqual(try Predictor(json).predict([input]), [output])
     }
+
+    /// A Keras 3 tagger streams step by step (its NotEqual node works on each step alone) and
+    /// gives the whole sequence's outputs; a model that indexes or averages over time is refused.
+    func testStepwiseOperationsStream() throws {
+        let predictor = try Predictor(contentsOf: FixtureFiles.path("ops_mask_tagger/keras3.keras"))
+        let ids = try FixtureFiles.inputs(of: "ops_mask_tagger")[0]
+        let (batch, steps) = (ids.shape[0], ids.shape[1])
+        let whole = try predictor.predict([ids])[0]
+        let stream = try PredictionStream(predictor)
+        var streamed = [[Float]](repeating: [], count: batch)
+        for step in 0..<steps {
+            let column = Tensor(shape: [batch, 1], scalars: (0..<batch).map { ids.scalars[$0 * steps + step] })
+            let output = try stream.feed([column])[0]
+            let width = output.count / batch
+            for row in 0..<batch { streamed[row] += output.scalars[row * width..<(row + 1) * width] }
+        }
+        XCTAssertEqual(Tensor(shape: whole.shape, scalars: streamed.flatMap { $0 }), whole)
+        XCTAssertThrowsError(try PredictionStream(Predictor(contentsOf: FixtureFiles.path("ops_graph/keras3.keras")))) { error in
+            XCTAssertTrue("\(error)".contains("may need the whole sequence"), "\(error)")
+        }
+    }
 }
