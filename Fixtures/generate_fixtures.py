@@ -705,6 +705,56 @@ def image_and_sequence_inputs(rng):
     return [floats(rng, 2, 7, 8, 3), floats(rng, 2, 9, 4)]
 
 
+def build_ops_mask_tagger(K):
+    """Keras 3 saves the mask of Embedding(mask_zero) as a NotEqual operation node passed to the
+    LSTM as mask=; tf_keras keeps it implicit."""
+    L = K.layers
+    x = K.Input((6,), dtype="int32")
+    y = L.LSTM(3, return_sequences=True)(L.Embedding(20, 4, mask_zero=True)(x))
+    return K.Model(x, L.Dense(2)(y))
+
+
+def build_ops_masking(K):
+    """Keras 3 saves Masking's mask as NotEqual and Any operation nodes, passed as mask= to the
+    layers after it (a list of two for Concatenate); tf_keras keeps it implicit."""
+    L = K.layers
+    x = K.Input((6, 3))
+    masked = L.Masking(0.0)(x)
+    a = L.Bidirectional(L.GRU(3, return_sequences=True))(masked)
+    return K.Model(x, [L.GlobalAveragePooling1D()(a), L.LSTM(2)(L.Concatenate()([a, L.Dense(2)(masked)]))])
+
+
+def build_ops_graph(K):
+    """Tensor operations between layers: Keras 3 operation nodes (keras.ops) or tf_keras
+    TFOpLambda / SlicingOpLambda layers (tf functions), the same numbers either way."""
+    L = K.layers
+    if K is keras:
+        ops = keras.ops
+        mean, concat, expand, where, matmul = ops.mean, ops.concatenate, ops.expand_dims, ops.where, ops.matmul
+        sigmoid, softmax, maximum = ops.sigmoid, ops.softmax, ops.max
+    else:
+        import tensorflow as tf
+        mean, concat, expand, where, matmul = tf.reduce_mean, tf.concat, tf.expand_dims, tf.where, tf.linalg.matmul
+        sigmoid, softmax = tf.math.sigmoid, tf.nn.softmax
+        maximum = lambda t, axis, keepdims: tf.reduce_max(t, axis=axis, keepdims=keepdims)
+    weights = np.array([[0.5, -1.0], [1.5, 0.25], [-0.75, 2.0], [1.0, -0.5]], dtype=np.float32)
+    x = K.Input((5, 3))
+    h = L.LSTM(4, return_sequences=True)(x)
+    last = h[:, -1, :]
+    average = mean(h, axis=1) * 2.0 + 0.5
+    joined = concat([last, average], axis=-1)
+    leaky = where(h > 0, h, h * 0.1)
+    return K.Model(x, [
+        L.Dense(2)(joined),
+        expand(sigmoid(last - average), 1),
+        x[:, ::2, 1:],
+        x[..., None, -1],
+        matmul(last, weights),
+        softmax(leaky, axis=1),
+        maximum(leaky[:, 1:-1], axis=1, keepdims=True),
+    ])
+
+
 def conv_token_inputs(rng):
     return [rng.integers(0, 20, size=(3, 10)).astype(np.int32)]
 
@@ -762,9 +812,9 @@ class Fixture:
     weight_scale: float = 0.5     # weights ~ uniform(-weight_scale, weight_scale)
     checks_activations: bool = False  # must tell every activation it uses from its cousins
     layer_weight_scales: dict = dataclasses.field(default_factory=dict)  # name -> scale
-    # Keras 3's legacy .h5 loader cannot read the model back (it deserializes Attention's
-    # score_mode "dot" as the function keras.ops.dot): keras3.h5 is written but not reloaded.
-    keras3_cannot_load_h5: bool = False
+    # Why Keras 3's legacy .h5 loader cannot read the model back, if it cannot: keras3.h5 is
+    # then written but not reloaded.
+    keras3_h5_unloadable: str = ""
     writers: tuple = ("keras3", "tfkeras")  # the Keras versions whose files are saved
     # A tf_keras model saved as the tfkeras files in place of build(tf_keras), for layers whose
     # weights tf_keras converts on load (CuDNN): its drawn weights reach both build() models
@@ -773,6 +823,11 @@ class Fixture:
     # A stateful model: after the expected outputs, each model is called again on new inputs
     # (second_input_<i>.npy), carrying its states, and gives second_expected_<writer>_<i>.npy.
     second_call: bool = False
+
+
+# Keras 3's legacy .h5 loader and Attention (keras3_h5_unloadable).
+ATTENTION_SCORE_MODE = ("turns Attention's score_mode 'dot' into the function keras.ops.dot and refuses it "
+                        "(also for tfkeras.h5)")
 
 
 FIXTURES: List[Fixture] = [
@@ -931,13 +986,13 @@ FIXTURES: List[Fixture] = [
             "return_attention_scores=True); Concatenate([context, decoder]) -> TimeDistributed(Dense(3, "
             "softmax)) is output 0, the attention weights output 1. Scale ~ uniform(-2, 2).",
             build_attention_seq2seq, seq2seq_attention_inputs, layer_weight_scales={"attention": 2.0},
-            keras3_cannot_load_h5=True),
+            keras3_h5_unloadable=ATTENTION_SCORE_MODE),
     Fixture("attention_options",
             "Functional on (5,4): Dense(4) query and key, Dense(3) value; outputs "
             "Attention(concat, use_scale)([q, v, k], use_causal_mask=True), Attention(concat)([q, k]), "
             "Attention()([q, input, k]) (dot, no scale). Attention weights ~ uniform(-2, 2).",
             build_attention_options, float_inputs(2, 5, 4, scale=2.0),
-            layer_weight_scales={"attention": 2.0, "attention_1": 2.0}, keras3_cannot_load_h5=True),
+            layer_weight_scales={"attention": 2.0, "attention_1": 2.0}, keras3_h5_unloadable=ATTENTION_SCORE_MODE),
     Fixture("attention_masked",
             "Functional on token ids (6,), rows padded with 0: Embedding(20, 4, mask_zero=True) -> "
             "Bidirectional(GRU(3, seq)) s; AdditiveAttention()([s, s]) -> GlobalAveragePooling1D -> "
@@ -1000,6 +1055,24 @@ FIXTURES: List[Fixture] = [
             "SeparableConv2D(5, (2,3), same, depth_multiplier 2, relu) of the images; DepthwiseConv1D(4, "
             "strides 2, same, depth_multiplier 2); SeparableConv1D(3, 3, dilation 2) of the sequences.",
             build_depthwise_separable, image_and_sequence_inputs),
+    Fixture("ops_mask_tagger",
+            "Functional: int32 ids (6,) -> Embedding(20, 4, mask_zero=True) -> LSTM(3, "
+            "return_sequences=True) -> Dense(2). Keras 3 saves the mask as a NotEqual operation node "
+            "passed as mask= to the LSTM. Rows 1 and 2 end in 2 and 4 padding zeros.",
+            build_ops_mask_tagger, embedding_inputs, keras3_h5_unloadable="refuses operation nodes"),
+    Fixture("ops_masking",
+            "Functional on (6,3): Masking(0.0) -> Bidirectional(GRU(3, return_sequences=True)) a; "
+            "GlobalAveragePooling1D(a) is output 0, LSTM(2) of Concatenate([a, Dense(2) of the masked "
+            "input]) output 1. Keras 3 saves the mask as NotEqual and Any operation nodes passed as "
+            "mask= (a list of two to Concatenate). Row 0 has all-zero steps at t=2 and t=5, row 1 at t=4,5.",
+            build_ops_masking, masking_inputs, keras3_h5_unloadable="refuses operation nodes"),
+    Fixture("ops_graph",
+            "Functional on (5,3): LSTM(4, return_sequences=True) h; operations on it (Keras 3 keras.ops "
+            "nodes, tf_keras TFOpLambda/SlicingOpLambda): h[:, -1, :], mean over time * 2 + 0.5, "
+            "concatenate -> Dense(2); expand_dims(sigmoid(last - mean), 1); x[:, ::2, 1:]; x[..., None, -1]; "
+            "matmul by a constant (4, 2); softmax over time of where(h > 0, h, 0.1 h); its max over "
+            "steps 1..-1 with keepdims.",
+            build_ops_graph, float_inputs(2, 5, 3), keras3_h5_unloadable="refuses operation nodes"),
 ]
 
 
@@ -1205,7 +1278,7 @@ def generate_fixture(fx: Fixture, root: Path, failures: list) -> dict:
     writers, verification = [], {}
     tfkeras_reloader = reload_tfkeras if source is mt else reload_into(fx.build)
     for writer, save, reloader, model, expected in [
-        ("keras3", save_keras3, lambda d: reload_keras3(d, legacy_h5=not fx.keras3_cannot_load_h5), m3, expected3),
+        ("keras3", save_keras3, lambda d: reload_keras3(d, legacy_h5=not fx.keras3_h5_unloadable), m3, expected3),
         ("tfkeras", save_tfkeras, tfkeras_reloader, source, expectedt),
     ]:
         if writer not in fx.writers:
@@ -1220,9 +1293,8 @@ def generate_fixture(fx: Fixture, root: Path, failures: list) -> dict:
         write_json(d / f"summary_{writer}.json", summarize(model))
         verification[writer] = verify(reloader, d, inputs, expected, failures)
 
-    if fx.keras3_cannot_load_h5:
-        notes.append("keras3.h5 not reloaded: Keras 3's legacy .h5 loader turns Attention's score_mode "
-                     "'dot' into the function keras.ops.dot and refuses it (also for tfkeras.h5)")
+    if fx.keras3_h5_unloadable:
+        notes.append(f"keras3.h5 not reloaded: Keras 3's legacy .h5 loader {fx.keras3_h5_unloadable}")
     entry = {
         "name": fx.name,
         "description": fx.description,

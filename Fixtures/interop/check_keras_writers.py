@@ -27,6 +27,8 @@ Some failures are Keras's own, not the file's, and are reported as "expected" wi
   function keras.ops.dot and refuses the model (its own keras3.h5 too). RNNKit leaves the
   default "dot" out of the configs it writes, so only the fixtures' own files fail this way.
 - Keras-3-only fixtures (no tfkeras writer in the manifest): tf_keras lacks their activations.
+- TFOpLambda in Keras 3: tf_keras saves TensorFlow operations as TFOpLambda layers, a class
+  Keras 3 does not have (it refuses the fixtures' own tfkeras.h5 of ops_graph too).
 
 With --baseline the fixtures' own Keras-made files are loaded the same way, for comparison.
 Exit status: 0 when every row passes or fails only for an expected reason, 1 otherwise.
@@ -104,6 +106,8 @@ def expected_reason(manifest, fixture, file_name, file_major, fmt, loader, error
         return f"initial_state call in a Keras {file_major} .h5 (node form of its own version)"
     if error is not None and loader == "keras3" and fmt == "h5" and "score_mode" in error:
         return "Keras 3's legacy .h5 loader reads Attention's score_mode 'dot' as the function keras.ops.dot"
+    if error is not None and fmt == "h5" and loader == "keras3" and "Unknown layer: 'TFOpLambda'" in error:
+        return "Keras 3 has no TFOpLambda layer (tf_keras's TensorFlow operations)"
     if error is None and uses_hard_sigmoid(manifest, fixture) and loader_major != file_major:
         return f"loader computes Keras {loader_major} hard_sigmoid, the model is Keras {file_major}"
     return None
@@ -175,6 +179,8 @@ def short_reason(row):
         return "no .keras in tf_keras"
     if "score_mode" in note:
         return "score_mode 'dot'"
+    if "TFOpLambda" in note:
+        return "no TFOpLambda in Keras 3"
     return "FAIL"
 
 

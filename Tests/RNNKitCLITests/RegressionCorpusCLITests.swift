@@ -71,6 +71,14 @@ final class RegressionCorpusCLITests: XCTestCase {
         try assertRegression("dense-called-on-nothing.json", weights: "seq2seq/keras3.weights.h5", expected: [1])
     }
 
+    func testMalformedOperationNodesAreInvalidModels() throws {
+        // Keras 3 operation nodes and tf_keras TFOpLambda layers broken in their args, constants,
+        // configs and keys: one-line problems naming the layer and place, exit 1.
+        try assertRegression("op-getitem-tensor-index.json", weights: "ops_graph/keras3.weights.h5", expected: [1])
+        try assertRegression("op-node-malformed.json", weights: "ops_graph/keras3.weights.h5", expected: [1])
+        try assertRegression("tfop-malformed.json", weights: "ops_graph/tfkeras_weights.h5", expected: [1])
+    }
+
     func testRegressionHardLinkCycle() throws {
         // A group linking to itself must neither hang nor crash; reporting it as a problem (exit 1)
         // or ignoring the repeated group (exit 0) are both acceptable.

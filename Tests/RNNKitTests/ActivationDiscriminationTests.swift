@@ -160,6 +160,8 @@ final class ActivationDiscriminationTests: XCTestCase {
                 swap(&layer.activation)
                 kind = .depthwiseConvolution(layer)
                 break
+            case .operation:
+                break
             }
             model.layers[index].kind = kind
         }

@@ -71,6 +71,8 @@ final class LayerKindTests: XCTestCase {
                             "use_bias": false, "data_format": "channels_first"],
         "SeparableConv1D": ["filters": 4, "kernel_size": [3], "depth_multiplier": 1],
         "SeparableConv2D": ["filters": 5, "kernel_size": 2, "strides": [2, 1], "padding": "same", "activation": "relu"],
+        "Operation": ["operation": "GetItem", "arguments": ["input"],
+                      "key": [["start": .null, "stop": .null, "step": .null], ["start": 1, "stop": .null, "step": 2], .null, "...", -1]],
     ]
 
     private func decode(_ className: String, _ config: JSONValue, major: Int = 3) throws -> LayerKind {

@@ -94,6 +94,21 @@ struct GraphAnalysis: Sendable {
                 inputsKnown = false
             }
         }
+        for (position, mask) in layer.nodes[ref.node].masks.enumerated() {
+            guard let mask else { continue }
+            let maskLocation = "\(layer.name): mask \(position) (\(mask.layer))"
+            guard let shape = visit(model, mask, from: maskLocation, layerIndices: layerIndices, state: &state) else {
+                inputsKnown = false
+                continue
+            }
+            // A Keras mask has one entry per step of a [batch, steps, ...] input.
+            if position < inputShapes.count, inputShapes[position].count < 2 || shape.count != 2
+                || !dimensionsAgree(shape[1], inputShapes[position][1]) {
+                problems.append(Problem(.error, maskLocation, "mask of shape \(formatShape(shape)) does not fit "
+                                        + "input shape \(formatShape(inputShapes[position]))"))
+                inputsKnown = false
+            }
+        }
         if state[id] == .failed { return nil }
         guard inputsKnown, let kind = layer.kind else {
             state[id] = .failed

@@ -23,6 +23,9 @@ public struct TensorRef: Hashable, Sendable, CustomStringConvertible {
 /// first, then any `initial_state` tensors.
 struct LayerNode: Equatable, Sendable {
     var inputs: [TensorRef]
+    /// Keras masks passed explicitly (`mask=`), one per leading input (nil: that input has
+    /// none); empty when the call passes none and masks ride along with the inputs.
+    var masks: [TensorRef?] = []
 }
 
 /// A layer of a model: what Keras calls it, and the weights bound to it.

@@ -120,10 +120,13 @@ struct DiagramGraph {
             let takesStates = layer.kind?.takesInitialStates ?? false
             // An InputLayer is called by nothing, whatever its config lists (as in GraphAnalysis).
             for node in layer.isInput ? [] : layer.nodes {
-                for (position, input) in node.inputs.enumerated() {
+                // Explicit masks (`mask=`) arrive on ordinary arrows.
+                let arrivals = node.inputs.enumerated().map { position, input in
+                    (input, takesStates && position > 0 ? Optional(position - 1) : nil)
+                } + node.masks.compactMap { $0 }.map { ($0, Int?.none) }
+                for (input, state) in arrivals {
                     guard let source = indices[input.layer],
                           !(model.isSequential && model.layers[source].isInput) else { continue }
-                    let state = takesStates && position > 0 ? position - 1 : nil
                     if let existing = edges.firstIndex(where: {
                         $0.from == source && $0.to == index && $0.initialStates.isEmpty == (state == nil)
                     }) {
@@ -216,6 +219,8 @@ struct DiagramGraph {
              .imageBorder2D,
              .depthwiseConvolution:
             return nil
+        case .operation(let operation):
+            return "operation <b>\(operation.kerasClassName)</b>"
         }
     }
 

@@ -33,6 +33,8 @@ public struct ModelSummary: Sendable, Encodable {
         modelName = model.name
         rows = model.layers.enumerated().compactMap { index, layer in
             if model.isSequential && layer.isInput { return nil }
+            // Keras 3 operations are not layers; tf_keras's TFOpLambda layers are.
+            if case .operation? = layer.kind, !TensorOperation.tfKerasClasses.contains(layer.className) { return nil }
             let node = GraphAnalysis.NodeID(layer: index, node: 0)
             return Row(name: layer.name, className: layer.className,
                        outputShapes: analysis.outputShapes[node] ?? [],

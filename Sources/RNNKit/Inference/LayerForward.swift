@@ -48,6 +48,7 @@ extension LayerKind {
         case .globalMaxPooling2D(let layer): return ([layer.forward(inputs[0], .maximum)], nil)
         case .imageBorder2D(let layer): return ([try layer.forward(inputs[0])], nil)
         case .depthwiseConvolution(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
+        case .operation(let operation): return ([try operation.forward(inputs)], nil)
         }
     }
 }

@@ -106,7 +106,8 @@ extension LayerKind {
              .averagePooling2D,
              .globalAveragePooling2D,
              .globalMaxPooling2D,
-             .imageBorder2D:
+             .imageBorder2D,
+             .operation:
             return 0
         }
     }

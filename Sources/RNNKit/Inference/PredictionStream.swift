@@ -68,6 +68,10 @@ public final class PredictionStream {
                  .unitNormalization,
                  .prelu:
                 break
+            case .operation(let operation) where !operation.function.isStepwise:
+                reason = "operation \(operation.kerasClassName) may need the whole sequence"
+            case .operation:
+                break
             }
             if let reason {
                 throw RNNKitError(.badUsage, "cannot stream this model: layer '\(layer.name)': \(reason)")

@@ -81,11 +81,22 @@ public final class Predictor: Sendable {
             if let position = call.modelInput {
                 outputs = [LayerValue(inputs[position])]
             } else {
-                let arguments = try zip(call.inputs, call.inputSlots).map { reference, slot in
+                var arguments = try zip(call.inputs, call.inputSlots).map { reference, slot in
                     guard let slot, let value = values[slot] else {
                         throw RNNKitError(.invalidModel, "\(layer.name): input \(reference) was not computed")
                     }
                     return value
+                }
+                // An explicit `mask=` replaces the masks that ride along with the inputs.
+                for (position, slot) in call.maskSlots.enumerated() where position < arguments.count {
+                    let mask = slot.flatMap { values[$0]?.tensor }
+                    let input = arguments[position].tensor
+                    // One entry per time step of the input, as GraphAnalysis checked statically.
+                    if let mask, input.rank < 2 || mask.shape != Array(input.shape.prefix(2)) {
+                        throw RNNKitError(.invalidModel, "\(layer.name): mask of shape \(mask.shape) does not fit "
+                                          + "input shape \(input.shape)")
+                    }
+                    arguments[position].mask = mask?.scalars.map { $0 != 0 }
                 }
                 do {
                     let result = try call.kind.forward(arguments, weights: layer.weights, carry: carries?[layer.name])
@@ -116,6 +127,8 @@ public final class Predictor: Sendable {
         var inputs: [TensorRef]
         /// Where each input is (nil: made by no call).
         var inputSlots: [Int?]
+        /// Where each explicit mask is, one per leading input (nil: that input has no mask).
+        var maskSlots: [Int?]
         /// Its outputs go to consecutive slots; only the ones something reads have a slot.
         var firstOutputSlot: Int
         var outputSlotCount: Int
@@ -126,11 +139,11 @@ public final class Predictor: Sendable {
     private static func makePlan(_ model: Model) -> (plan: [PlannedCall], outputSlots: [Int?], slotCount: Int) {
         let order = GraphAnalysis(model).order.filter { model.layers[$0.layer].kind != nil }
         // An InputLayer's one call has no node in the file.
-        func inputs(of id: GraphAnalysis.NodeID) -> [TensorRef] {
+        func node(of id: GraphAnalysis.NodeID) -> LayerNode {
             let nodes = model.layers[id.layer].nodes
-            return nodes.indices.contains(id.node) ? nodes[id.node].inputs : []
+            return nodes.indices.contains(id.node) ? nodes[id.node] : LayerNode(inputs: [])
         }
-        let read = order.flatMap(inputs(of:)) + model.outputs
+        let read = order.flatMap { node(of: $0).inputs + node(of: $0).masks.compactMap { $0 } } + model.outputs
         var slotCounts: [GraphAnalysis.NodeID: Int] = [:]
         for reference in read {
             guard let layer = model.layerIndex(named: reference.layer) else { continue }
@@ -150,10 +163,11 @@ public final class Predictor: Sendable {
             return first + reference.index
         }
         let plan = order.map { id in
-            let layer = model.layers[id.layer], callInputs = inputs(of: id)
+            let layer = model.layers[id.layer], call = node(of: id)
             return PlannedCall(layer: id.layer, kind: layer.kind!,
                                modelInput: model.inputs.firstIndex { $0.layer == layer.name },
-                               inputs: callInputs, inputSlots: callInputs.map(slot(of:)),
+                               inputs: call.inputs, inputSlots: call.inputs.map(slot(of:)),
+                               maskSlots: call.masks.map { $0.flatMap(slot(of:)) },
                                firstOutputSlot: firstSlots[id]!, outputSlotCount: slotCounts[id] ?? 0)
         }
         return (plan, model.outputs.map(slot(of:)), slotCount)

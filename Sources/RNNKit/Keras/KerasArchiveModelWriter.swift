@@ -16,7 +16,7 @@ extension KerasArchiveModel {
         try plan.checkHardSigmoid(writtenMajor: kerasMajor(version), format: format,
                                   advice: "save it as a legacy .h5 file, which keeps its Keras 2 version")
         let metadata: JSONValue = ["keras_version": .string(version), "date_saved": .string(dateText(date))]
-        let config = plan.keras3ModelConfig()
+        let config = try plan.keras3ModelConfig()
 
         let folder = FileManager.default.temporaryDirectory
             .appendingPathComponent("rnnkit-keras-write-\(UUID().uuidString)")
@@ -116,6 +116,8 @@ extension KerasArchiveModel {
              .globalMaxPooling2D,
              .imageBorder2D,
              .depthwiseConvolution:
+            wrappedClass = kind.className
+        case .operation:
             wrappedClass = kind.className
         }
         switch owner {

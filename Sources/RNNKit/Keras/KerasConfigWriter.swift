@@ -146,6 +146,10 @@ struct KerasWritePlan {
         if let index = model.layerIndex(named: ref.layer), let input = kind(index).inputLayer {
             return input.dtype
         }
+        if let index = model.layerIndex(named: ref.layer), case .operation(let operation) = kind(index),
+           operation.function.isBoolean {
+            return "bool"
+        }
         return "float32"
     }
 
@@ -264,6 +268,8 @@ struct KerasWritePlan {
              .imageBorder2D,
              .depthwiseConvolution:
             return kind.kerasConfig()
+        case .operation:
+            return kind.kerasConfig()
         }
     }
 
@@ -329,9 +335,24 @@ struct KerasWritePlan {
     // MARK: - Model configs
 
     /// A layer of a Functional config: its object plus `name` and `inbound_nodes`.
-    func functionalEntry(_ index: Int, style: Style, nodeStyle: Style) -> JSONValue {
-        var object = layerObject(index, style: style)
+    func functionalEntry(_ index: Int, style: Style, nodeStyle: Style) throws -> JSONValue {
         let layer = model.layers[index]
+        if case .operation(let operation) = kind(index), let node = layer.nodes.first {
+            guard style == .keras3 else {
+                do {
+                    return .object(try operation.tfKerasEntry(name: layer.name, inputs: node.inputs))
+                } catch let error as RNNKitError {
+                    throw RNNKitError(.invalidModel, "cannot write a Keras .h5 file: \(error.message)", file: path,
+                                      location: layer.name)
+                }
+            }
+            return .object(operationEntry(operation, name: layer.name, node: node))
+        }
+        if style == .keras2, layer.nodes.contains(where: { !$0.masks.isEmpty }) {
+            throw RNNKitError(.invalidModel, "cannot write a Keras .h5 file: layer '\(layer.name)' is passed a mask "
+                              + "explicitly, which only Keras 3 (.keras) files hold", file: path, location: layer.name)
+        }
+        var object = layerObject(index, style: style)
         object["name"] = .string(layer.name)
         object["inbound_nodes"] = .array(layer.nodes.map { node(index, $0, style: nodeStyle) })
         return .object(object)
@@ -358,8 +379,41 @@ struct KerasWritePlan {
             } else {
                 args = [.array(tensors)]
             }
+            if !node.masks.isEmpty {
+                let masks = node.masks.map { $0.map(kerasTensor) ?? .null }
+                kwargs["mask"] = masks.count == 1 ? masks[0] : .array(masks)
+            }
             return .object(JSONObject([("args", .array(args)), ("kwargs", .object(kwargs))]))
         }
+    }
+
+    /// A Keras 3 operation node: its class in `keras.src.ops`, the parameters in `config`, the
+    /// call's tensors and constants (arrays as `__numpy__`) in `args`, a GetItem key last.
+    func operationEntry(_ operation: TensorOperation, name: String, node: LayerNode) -> JSONObject {
+        var inputs = node.inputs.makeIterator()
+        var args: [JSONValue] = operation.arguments.map { argument in
+            switch argument {
+            case .input: kerasTensor(inputs.next()!)
+            case .constant(let tensor) where tensor.rank == 0: .float(tensor.scalars[0])
+            case .constant(let tensor):
+                ["class_name": "__numpy__", "config": ["value": TensorOperation.constantJSON(tensor), "dtype": "float32"]]
+            }
+        }
+        switch operation.function {
+        case .concatenate, .stack: args = [.array(args)]
+        case .getItem(let key): args.append(TensorOperation.keyJSON(key, keras3: true))
+        case .compare, .arithmetic, .logical, .elementwise, .reduce, .matmul, .einsum, .expandDims, .squeeze,
+             .reshape, .transpose, .cast, .where, .clip, .softmax, .filled:
+            break
+        }
+        var config = JSONObject([("name", .string(name))])
+        for entry in operation.function.parameters().entries { config[entry.key] = entry.value }
+        return JSONObject([
+            ("module", .string(operation.function.kerasModule)), ("class_name", .string(operation.kerasClassName)),
+            ("config", .object(config)), ("registered_name", .string(operation.kerasClassName)),
+            ("name", .string(name)),
+            ("inbound_nodes", [["args": .array(args), "kwargs": .object(JSONObject())]]),
+        ])
     }
 
     func kerasTensor(_ ref: TensorRef) -> JSONValue {
@@ -377,7 +431,7 @@ struct KerasWritePlan {
 
     /// The Keras 2 `model_config` of a legacy `.h5`. Node lists are Keras 2's unless a call
     /// passes initial states and the file is a Keras 3 one (`nodeStyle`).
-    func keras2ModelConfig(nodeStyle: Style) -> JSONValue {
+    func keras2ModelConfig(nodeStyle: Style) throws -> JSONValue {
         if writesSequential {
             return ["class_name": "Sequential", "config": [
                 "name": .string(model.name),
@@ -387,14 +441,14 @@ struct KerasWritePlan {
         return ["class_name": "Functional", "config": [
             "name": .string(model.name),
             "trainable": true,
-            "layers": .array(model.layers.indices.map { functionalEntry($0, style: .keras2, nodeStyle: nodeStyle) }),
+            "layers": .array(try model.layers.indices.map { try functionalEntry($0, style: .keras2, nodeStyle: nodeStyle) }),
             "input_layers": .array(model.inputs.map(Self.triple)),
             "output_layers": .array(model.outputs.map(Self.triple)),
         ]]
     }
 
     /// The Keras 3 `config.json` of a `.keras` archive.
-    func keras3ModelConfig() -> JSONValue {
+    func keras3ModelConfig() throws -> JSONValue {
         if writesSequential {
             let inputShape = shapeJSON(kind(0).inputLayer!.batchShape)
             return ["module": "keras", "class_name": "Sequential", "config": [
@@ -411,7 +465,7 @@ struct KerasWritePlan {
         return ["module": "keras.src.models.functional", "class_name": "Functional", "config": [
             "name": .string(model.name),
             "trainable": true,
-            "layers": .array(model.layers.indices.map { functionalEntry($0, style: .keras3, nodeStyle: .keras3) }),
+            "layers": .array(try model.layers.indices.map { try functionalEntry($0, style: .keras3, nodeStyle: .keras3) }),
             "input_layers": references(model.inputs),
             "output_layers": references(model.outputs),
         ], "registered_name": "Functional", "build_config": ["input_shape": .null]]

@@ -80,6 +80,7 @@ extension LayerKind {
         case "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D":
             self = .depthwiseConvolution(try DepthwiseConvolution(keras: config, rank: className.hasSuffix("1D") ? 1 : 2,
                                                                   separable: className.hasPrefix("Separable")))
+        case "Operation": self = .operation(try TensorOperation(canonical: config))
         default:
             throw RNNKitError(.invalidModel, Self.unsupportedClassMessage(className), location: config.pointer)
         }
@@ -126,6 +127,7 @@ extension LayerKind {
         "Dot",
         "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
         "ZeroPadding2D", "Cropping2D", "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",
+        "Operation",
     ]
 
     /// The class-specific keys of the Keras `config` that re-creates this layer, in Keras's
@@ -190,6 +192,7 @@ extension LayerKind {
             return JSONObject([("data_format", .string(layer.dataFormat.rawValue)), ("keepdims", .bool(layer.keepDims))])
         case .imageBorder2D(let layer): return layer.kerasConfig()
         case .depthwiseConvolution(let layer): return layer.kerasConfig()
+        case .operation(let operation): return operation.canonicalConfig()
         }
     }
 
@@ -218,6 +221,7 @@ extension LayerKind {
              .globalMaxPooling2D,
              .imageBorder2D:
             []
+        case .operation: []
         }
     }
 }

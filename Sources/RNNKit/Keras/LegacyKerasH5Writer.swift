@@ -19,12 +19,18 @@ extension LegacyKerasH5 {
 
     static func write(_ model: Model, to path: String) throws {
         let plan = try KerasWritePlan(model, format: "a Keras .h5 file", path: path)
+        // Keras 3's legacy .h5 loader refuses operation nodes; tf_keras reads them as TFOpLambda layers.
+        if model.kerasMajorVersion >= 3,
+           let layer = model.layers.first(where: { if case .operation? = $0.kind { true } else { false } }) {
+            throw RNNKitError(.invalidModel, "cannot write a Keras .h5 file: layer '\(layer.name)' is a tensor operation "
+                              + "(\(layer.className)), which Keras 3 reads only from .keras files", file: path, location: layer.name)
+        }
         let version = KerasWritePlan.versionPreserving(model)
         let writtenMajor = kerasMajor(version)
         try plan.checkHardSigmoid(writtenMajor: writtenMajor, format: "a Keras \(version) .h5",
                                   advice: "the model's Keras version cannot be kept")
         let nodeStyle: KerasWritePlan.Style = plan.passesInitialStates && writtenMajor >= 3 ? .keras3 : .keras2
-        let config = JSONWriter.string(plan.keras2ModelConfig(nodeStyle: nodeStyle))
+        let config = JSONWriter.string(try plan.keras2ModelConfig(nodeStyle: nodeStyle))
 
         let file = try HDF5File.create(path)
         let root = file.root
@@ -90,6 +96,8 @@ extension LegacyKerasH5 {
              .globalMaxPooling2D,
              .imageBorder2D,
              .depthwiseConvolution:
+            return "\(layerName)/\(spec.name):0"
+        case .operation:
             return "\(layerName)/\(spec.name):0"
         }
     }

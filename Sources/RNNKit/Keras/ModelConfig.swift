@@ -93,6 +93,11 @@ enum KerasModelConfig {
             var layers: [ModelLayer] = []
             for (index, entry) in entries.enumerated() {
                 let layerPointer = "\(pointer)/layers/\(index)"
+                let className = entry["class_name"]?.stringValue ?? ""
+                if TensorOperation.isOperationEntry(entry, className: className) {
+                    layers.append(operationLayer(entry, className: className, pointer: layerPointer))
+                    continue
+                }
                 // The nodes first: their call arguments join the config the layer is decoded from.
                 var nodes: [LayerNode] = [], callArguments: [JSONObject] = []
                 var nodeErrors: [RNNKitError] = []
@@ -165,6 +170,37 @@ enum KerasModelConfig {
                               kind: kind, configPointer: pointer)
         }
 
+        /// A Keras 3 operation node or a tf_keras TFOpLambda / SlicingOpLambda layer, with its one call.
+        mutating func operationLayer(_ entry: JSONValue, className: String, pointer: String) -> ModelLayer {
+            let configObject = entry["config"]?.objectValue ?? JSONObject()
+            let name = text(entry["name"], at: pointer + "/name") ?? text(configObject["name"], at: pointer + "/config/name")
+                ?? snakeCase(className)
+            var layer = ModelLayer(name: name, className: className, kind: nil, configPointer: pointer)
+            let nodes = entry["inbound_nodes"]?.arrayValue ?? []
+            do {
+                let config = KerasConfig(object: configObject, pointer: pointer + "/config", kerasMajorVersion: major)
+                let (operation, inputs) = if TensorOperation.tfKerasClasses.contains(className) {
+                    try TensorOperation.tfKeras(className: className, config: config, nodes: nodes, pointer: pointer)
+                } else {
+                    try TensorOperation.keras3(className: className, module: entry["module"]?.stringValue ?? "keras.src.ops",
+                                               config: config, nodes: nodes, pointer: pointer)
+                }
+                layer.kind = .operation(operation)
+                layer.nodes = [LayerNode(inputs: inputs)]
+            } catch let error as RNNKitError {
+                problems.append(Problem(.error, "\(name) (\(error.location ?? pointer))", error.message))
+                // The tensors it reads, as far as they parse, so that only this layer is in error
+                // (tf_keras writes a TFOpLambda's one-tensor node as a bare entry).
+                layer.nodes = nodes.enumerated().compactMap { index, node in
+                    let entries = node.arrayValue?.first?.stringValue != nil ? JSONValue.array([node]) : node
+                    return try? self.node(entries, pointer: "\(pointer)/inbound_nodes/\(index)")
+                }
+            } catch {
+                problems.append(Problem(.error, name, "\(error)"))
+            }
+            return layer
+        }
+
         /// A string field of a layer entry; a value of another type is recorded as a problem.
         mutating func text(_ value: JSONValue?, at location: String) -> String? {
             field(value, \.stringValue, "a string", at: location)
@@ -196,9 +232,13 @@ enum KerasModelConfig {
             }
             if let object = node.objectValue {  // Keras 3
                 var inputs = try kerasTensors(in: object["args"] ?? .null, pointer: pointer + "/args")
+                var masks: [TensorRef?] = []
                 let kwargs = object["kwargs"]?.objectValue
                 if let kwargs {
-                    for (key, value) in kwargs.entries {
+                    for (key, value) in kwargs.entries where key == "mask" {
+                        masks = try explicitMasks(value, pointer: "\(pointer)/kwargs/mask")
+                    }
+                    for (key, value) in kwargs.entries where key != "mask" {
                         let found = try kerasTensors(in: value, pointer: "\(pointer)/kwargs/\(key)")
                         guard found.isEmpty || key == "initial_state" else {
                             throw RNNKitError(.invalidModel, "tensor argument '\(key)' is not supported",
@@ -207,7 +247,7 @@ enum KerasModelConfig {
                         inputs += found
                     }
                 }
-                return (LayerNode(inputs: inputs), callArguments(kwargs))
+                return (LayerNode(inputs: inputs, masks: masks), callArguments(kwargs))
             }
             guard let entries = node.arrayValue else {
                 throw RNNKitError(.invalidModel, "inbound node is neither a list nor an object", location: pointer)
@@ -223,6 +263,20 @@ enum KerasModelConfig {
             }
             // tf_keras repeats the call's kwargs in every entry.
             return (LayerNode(inputs: inputs), callArguments(entries.first?.arrayValue?.dropFirst(3).first?.objectValue))
+        }
+
+        /// Keras 3's `mask=` keyword: one tensor, or a list with one entry (a tensor or null) per input.
+        func explicitMasks(_ value: JSONValue, pointer: String) throws -> [TensorRef?] {
+            let entries = value.arrayValue ?? [value]
+            let masks = try entries.enumerated().map { index, entry -> TensorRef? in
+                guard !entry.isNull else { return nil }
+                let found = try kerasTensors(in: entry, pointer: "\(pointer)/\(index)")
+                guard found.count == 1 else {
+                    throw RNNKitError(.invalidModel, "a mask must be one tensor or null", location: "\(pointer)/\(index)")
+                }
+                return found[0]
+            }
+            return masks.allSatisfy { $0 == nil } ? [] : masks
         }
 
         func kerasTensors(in value: JSONValue, pointer: String) throws -> [TensorRef] {

@@ -54,6 +54,8 @@ enum LayerKind: Equatable, Sendable {
     case imageBorder2D(ImageBorder2D)
     /// DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D.
     case depthwiseConvolution(DepthwiseConvolution)
+    /// A Keras 3 operation node or a tf_keras TFOpLambda / SlicingOpLambda layer.
+    case operation(TensorOperation)
 
     /// The Keras `class_name` of this kind.
     var className: String {
@@ -99,6 +101,7 @@ enum LayerKind: Equatable, Sendable {
         case .globalMaxPooling2D: "GlobalMaxPooling2D"
         case .imageBorder2D(let layer): layer.className
         case .depthwiseConvolution(let layer): layer.className
+        case .operation: "Operation"
         }
     }
 
@@ -129,6 +132,8 @@ enum LayerKind: Equatable, Sendable {
              .globalMaxPooling2D,
              .imageBorder2D,
              .depthwiseConvolution:
+            false
+        case .operation:
             false
         }
     }
@@ -208,6 +213,7 @@ enum LayerKind: Equatable, Sendable {
             try layer.outputShapes(for: inputs, className: className)
         case .imageBorder2D(let layer): try layer.outputShapes(for: inputs)
         case .depthwiseConvolution(let layer): try layer.outputShapes(for: inputs)
+        case .operation(let operation): try operation.outputShapes(for: inputs)
         }
     }
 
@@ -242,6 +248,8 @@ enum LayerKind: Equatable, Sendable {
              .globalAveragePooling2D,
              .globalMaxPooling2D,
              .imageBorder2D:
+            return []
+        case .operation:
             return []
         }
     }

@@ -173,6 +173,8 @@ enum LayerWeights {
             // alpha spans the input's non-batch axes ([T, C] for a sequence), unlike torch.nn.PReLU's
             // per-channel weight: every layout keeps it whole under its Keras name.
             self = .plain([PlainTensor("alpha", pytorch: "alpha", [], anyShape: true)])
+        case .operation:
+            self = .none
         case .conv1D(let conv):
             // torch.nn.Conv1d.weight is [out, in / groups, k]: the Keras kernel's axes reversed.
             let size = Dim.fixed(conv.window.size), filters = Dim.fixed(conv.filters)

@@ -32,7 +32,7 @@ enum RNNKitJSON {
     static let formatVersion = 1
 
     static let topKeys: Set = ["format", "format_version", "keras_version", "name", "inputs", "outputs", "layers"]
-    static let layerKeys: Set = ["name", "class_name", "config", "inputs", "layout", "weights"]
+    static let layerKeys: Set = ["name", "class_name", "config", "inputs", "mask", "layout", "weights"]
     static let weightKeys: Set = ["shape", "data"]
 
     /// Whether `json` claims to be an RNNKit model (`"format": "rnnkit"`), as opposed to a Keras
@@ -157,6 +157,8 @@ extension RNNKitJSON {
             let inputs = layer.nodes[0].inputs
             let follows = model.isSequential && index > 0 && inputs == [TensorRef(layer: model.layers[index - 1].name)]
             if !follows { object["inputs"] = .array(try inputs.map(referenceText)) }
+            let masks = layer.nodes[0].masks
+            if !masks.isEmpty { object["mask"] = .array(try masks.map { try $0.map(referenceText) ?? .null }) }
         }
         if !layer.weights.isEmpty {
             let exported: [String: Tensor]
@@ -244,6 +246,8 @@ extension RNNKitJSON {
         var layer: ModelLayer
         /// The `inputs` strings, when given, with their pointers.
         var inputs: [(text: String, pointer: String)]?
+        /// The explicit `mask` references (null: none for that input), with their pointers.
+        var masks: [(text: String?, pointer: String)] = []
         /// nil when the `layout` is unknown (a problem says so).
         var layout: WeightLayout?
         /// nil when the layer has no `weights`.
@@ -311,6 +315,11 @@ extension RNNKitJSON {
                     }
                     layer.nodes = [LayerNode(inputs: [TensorRef(layer: entries[index - 1].layer.name)])]
                 }
+                if !entry.masks.isEmpty, !layer.nodes.isEmpty {
+                    layer.nodes[0].masks = try entry.masks.map { mask in
+                        try mask.text.map { try reference($0, at: mask.pointer, names: names) }
+                    }
+                }
                 layers.append(layer)
             }
             let inputs = try references(root, "inputs", names: names)
@@ -374,6 +383,17 @@ extension RNNKitJSON {
                     throw error(pointer + "/inputs", "an InputLayer takes no 'inputs'")
                 }
                 entry.inputs = try references(inputs, at: pointer + "/inputs")
+            }
+            if let masks = object["mask"] {
+                guard let items = masks.arrayValue, !items.isEmpty, !entry.layer.isInput else {
+                    throw error(pointer + "/mask", "'mask' is a non-empty list of layer references or nulls, on a layer that takes inputs")
+                }
+                entry.masks = try items.enumerated().map { position, item in
+                    guard item.isNull || item.stringValue != nil else {
+                        throw error("\(pointer)/mask/\(position)", "expected a layer reference or null, found \(item.typeName)")
+                    }
+                    return (item.stringValue, "\(pointer)/mask/\(position)")
+                }
             }
             entry.layout = try layout(object["layout"], at: pointer + "/layout")
             if let weights = object["weights"] {

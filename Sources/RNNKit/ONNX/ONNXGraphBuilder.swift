@@ -251,6 +251,8 @@ struct ONNXGraphBuilder {
         case .globalMaxPooling2D(let pooling):
             let axes: [Int64] = pooling.dataFormat == .channelsLast ? [1, 2] : [2, 3]
             return [ONNXValue(name: reduce("ReduceMax", inputs[0].name, axes: axes, keepDims: pooling.keepDims))]
+        case .operation:
+            throw ONNXExport.noONNXForm(kind, layer: name)
         case .globalAveragePooling1D(let pooling):
             if inputs[0].masked {
                 throw ONNXExport.refusal(name, kind.className, "Keras averages only the unmasked steps; "

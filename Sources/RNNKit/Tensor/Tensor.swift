@@ -67,28 +67,59 @@ extension Tensor {
     func permutingAxes(_ order: [Int]) -> Tensor {
         precondition(order.sorted() == Array(0..<rank), "\(order) is not a permutation of the axes of \(shape)")
         guard rank > 1 else { return self }
-        var strides = [Int](repeating: 1, count: rank)
-        for axis in stride(from: rank - 2, through: 0, by: -1) { strides[axis] = strides[axis + 1] * shape[axis + 1] }
+        let strides = Tensor.strides(of: shape)
         return gathering(shape: order.map { shape[$0] }, strides: order.map { strides[$0] })
     }
 
     /// A tensor of `shape` whose value at index (i₀, i₁, …) is this one's scalar at Σ iₖ·strides[k]
     /// (the same rank): a permutation, or a broadcast with stride 0 along repeated axes.
     func gathering(shape newShape: [Int], strides: [Int]) -> Tensor {
-        var result = [Float](repeating: 0, count: Tensor.elementCount(newShape))
-        var index = [Int](repeating: 0, count: newShape.count)  // position in the result
-        for target in result.indices {
-            var source = 0
-            for axis in index.indices { source += index[axis] * strides[axis] }
-            result[target] = scalars[source]
-            var axis = newShape.count - 1
+        var result = [Float]()
+        result.reserveCapacity(Tensor.elementCount(newShape))
+        Tensor.forEachPosition(of: newShape, strides: strides) { _, source in result.append(scalars[source]) }
+        return Tensor(shape: newShape, scalars: result)
+    }
+
+    /// Row-major strides of `shape`.
+    static func strides(of shape: [Int]) -> [Int] {
+        var strides = [Int](repeating: 1, count: shape.count)
+        for axis in stride(from: shape.count - 2, through: 0, by: -1) { strides[axis] = strides[axis + 1] * shape[axis + 1] }
+        return strides
+    }
+
+    /// Calls `body` for every position of this tensor in row-major order, with the position's
+    /// flat index and its offset under `strides` (one per axis).
+    func forEachPosition(strides: [Int], _ body: (Int, Int) -> Void) {
+        Tensor.forEachPosition(of: shape, strides: strides, body)
+    }
+
+    /// `forEachPosition(strides:_:)` over a shape without its tensor.
+    static func forEachPosition(of shape: [Int], strides: [Int], _ body: (Int, Int) -> Void) {
+        var position = 0
+        forEachPosition(of: shape, strides: [strides]) { offsets in
+            body(position, offsets[0])
+            position += 1
+        }
+    }
+
+    /// Calls `body` for every position of `shape` in row-major order with its offset under each
+    /// of `strides` (one stride per axis each), walking them together.
+    static func forEachPosition(of shape: [Int], strides: [[Int]], _ body: ([Int]) -> Void) {
+        let rank = shape.count, count = elementCount(shape)
+        guard count > 0 else { return }
+        var index = [Int](repeating: 0, count: rank)
+        var offsets = [Int](repeating: 0, count: strides.count)
+        for _ in 0..<count {
+            body(offsets)
+            var axis = rank - 1
             while axis >= 0 {
                 index[axis] += 1
-                if index[axis] < newShape[axis] { break }
+                for walk in strides.indices { offsets[walk] += strides[walk][axis] }
+                if index[axis] < shape[axis] { break }
+                for walk in strides.indices { offsets[walk] -= index[axis] * strides[walk][axis] }
                 index[axis] = 0
                 axis -= 1
             }
         }
-        return Tensor(shape: newShape, scalars: result)
     }
 }
