@@ -110,7 +110,8 @@ final class ActivationDiscriminationTests: XCTestCase {
                  .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
                  .batchNormalization, .layerNormalization,
                  .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
-                 .attention:
+                 .attention,
+                 .multiHeadAttention:
                 break
             }
             model.layers[index].kind = kind

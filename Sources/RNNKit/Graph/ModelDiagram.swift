@@ -201,7 +201,8 @@ struct DiagramGraph {
              .conv1D, .maxPooling1D, .averagePooling1D,
              .batchNormalization, .layerNormalization,
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
-             .attention:
+             .attention,
+             .multiHeadAttention:
             return nil
         }
     }

@@ -35,6 +35,7 @@ extension LayerKind {
         case .permute(let layer): return ([layer.forward(inputs[0])], nil)
         case .timeResampling(let layer): return ([try layer.forward(inputs[0])], nil)
         case .attention(let layer): return (try layer.forward(inputs, weights: weights), nil)
+        case .multiHeadAttention(let layer): return (try layer.forward(inputs, weights: weights), nil)
         }
     }
 }

@@ -33,6 +33,10 @@ extension Predictor {
                 // Scores [Tq, Tv] over the query's features, then the weights times the value.
                 guard shapes.count >= 2, let value = shapes[1].concrete, value.count == 3 else { break }
                 total += 2 * rows * Double(value[1]) * (features + Double(value[2]))
+            case .multiHeadAttention(let attention)?:
+                guard shapes.count >= 3, let value = shapes[1].concrete, let key = shapes[2].concrete,
+                      value.count == 3, key.count == 3 else { break }
+                total += attention.operationCount(queryRows: rows, queryFeatures: features, value: value, keyFeatures: key[2])
             case .input?, .embedding?, .masking?, .dropout?, .spatialDropout1D?, .gaussianNoise?, .activation?,
                  .repeatVector?, .flatten?, .concatenate?, .merge?, .globalAveragePooling1D?, .globalMaxPooling1D?,
                  .maxPooling1D?, .averagePooling1D?, .batchNormalization?, .layerNormalization?,

@@ -42,7 +42,8 @@ public final class PredictionStream {
             case .bidirectional, .repeatVector, .flatten, .reshape, .permute, .timeResampling, .globalAveragePooling1D, .globalMaxPooling1D, .conv1D,
                  .maxPooling1D, .averagePooling1D:
                 reason = "\(layer.className) needs the whole sequence"
-            case .attention:
+            case .attention,
+                 .multiHeadAttention:
                 reason = "\(layer.className) attends over the whole value sequence"
             case .input, .dense, .embedding, .timeDistributed, .masking, .dropout, .spatialDropout1D, .gaussianNoise,
                  .activation, .concatenate, .merge, .batchNormalization, .layerNormalization,

@@ -103,7 +103,8 @@ extension KerasArchiveModel {
              .conv1D, .maxPooling1D, .averagePooling1D,
              .batchNormalization, .layerNormalization,
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
-             .attention:
+             .attention,
+             .multiHeadAttention:
             wrappedClass = kind.className
         }
         switch owner {

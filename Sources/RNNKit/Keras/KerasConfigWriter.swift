@@ -147,11 +147,12 @@ struct KerasWritePlan {
         return "float32"
     }
 
-    /// Whether some call passes tensors as keyword arguments (`initial_state`), which Keras 2
-    /// node lists and Keras 3 read differently.
-    var passesInitialStates: Bool {
+    /// Whether some call passes tensors as keyword arguments (`initial_state`, MultiHeadAttention's
+    /// `value`...), which Keras 2 node lists and Keras 3 read differently.
+    var passesTensorKeywords: Bool {
         model.layers.contains { layer in
-            layer.kind!.takesInitialStates && layer.nodes.contains { $0.inputs.count > 1 }
+            if case .multiHeadAttention? = layer.kind, !layer.nodes.isEmpty { return true }
+            return layer.kind!.takesInitialStates && layer.nodes.contains { $0.inputs.count > 1 }
         }
     }
 
@@ -234,7 +235,8 @@ struct KerasWritePlan {
              .conv1D, .maxPooling1D, .averagePooling1D,
              .batchNormalization, .layerNormalization,
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
-             .attention:
+             .attention,
+             .multiHeadAttention:
             return kind.kerasConfig()
         }
     }
@@ -288,6 +290,11 @@ struct KerasWritePlan {
         guard !(specs[index] ?? []).isEmpty, !model.layers[index].nodes.isEmpty else { return nil }
         let shapes = inputShapes(ofLayer: index)
         guard let first = shapes.first else { return nil }
+        if case .multiHeadAttention = kind(index), shapes.count >= 3 {
+            return JSONObject([("shapes_dict", [
+                "query_shape": shapeJSON(shapes[0]), "value_shape": shapeJSON(shapes[1]), "key_shape": shapeJSON(shapes[2]),
+            ])])
+        }
         if kind(index).takesInitialStates {
             guard shapes.count > 1 else { return JSONObject([("input_shape", shapeJSON(first))]) }
             return JSONObject([("shapes_dict", [
@@ -315,6 +322,7 @@ struct KerasWritePlan {
     /// tf_keras writes them.
     func node(_ index: Int, _ node: LayerNode, style: Style) -> JSONValue {
         let callArguments = kind(index).kerasCallArguments
+        if case .multiHeadAttention = kind(index) { return attentionNode(node, callArguments: callArguments, style: style) }
         switch style {
         case .keras2:
             return .array(node.inputs.map { .array([.string($0.layer), .int($0.node), .int($0.index), .object(callArguments)]) })
@@ -331,6 +339,25 @@ struct KerasWritePlan {
                 args = [.array(tensors)]
             }
             return .object(JSONObject([("args", .array(args)), ("kwargs", .object(kwargs))]))
+        }
+    }
+
+    /// A MultiHeadAttention call: the query (and in Keras 3 the value) positional, the other
+    /// tensors by name (the key left out when it is the value), as Keras writes them.
+    private func attentionNode(_ node: LayerNode, callArguments: JSONObject, style: Style) -> JSONValue {
+        var named = Array(zip(MultiHeadAttention.kerasTensorArguments, node.inputs))
+        if named.count > 2, named[2].1 == named[1].1 { named.remove(at: 2) }
+        var kwargs = JSONObject()
+        switch style {
+        case .keras2:
+            for (name, ref) in named.dropFirst() { kwargs[name] = Self.triple(ref) }
+            for (key, value) in callArguments.entries { kwargs[key] = value }
+            let query = node.inputs[0]
+            return [[.string(query.layer), .int(query.node), .int(query.index), .object(kwargs)]]
+        case .keras3:
+            for (name, ref) in named.dropFirst(2) { kwargs[name] = kerasTensor(ref) }
+            for (key, value) in callArguments.entries { kwargs[key] = value }
+            return .object(JSONObject([("args", .array(node.inputs.prefix(2).map(kerasTensor))), ("kwargs", .object(kwargs))]))
         }
     }
 

@@ -66,6 +66,7 @@ extension LayerKind {
         case "LayerNormalization": self = .layerNormalization(try LayerNormalization(keras: config))
         case "Attention": self = .attention(try DenseAttention(keras: config, additive: false))
         case "AdditiveAttention": self = .attention(try DenseAttention(keras: config, additive: true))
+        case "MultiHeadAttention": self = .multiHeadAttention(try MultiHeadAttention(keras: config))
         default:
             throw RNNKitError(.invalidModel, Self.unsupportedClassMessage(className), location: config.pointer)
         }
@@ -104,6 +105,7 @@ extension LayerKind {
         "Subtract", "Multiply", "Average", "Maximum", "Minimum", "ReLU", "LeakyReLU", "ELU", "Softmax", "Reshape",
         "Permute", "ZeroPadding1D", "Cropping1D", "UpSampling1D",
         "Attention", "AdditiveAttention",
+        "MultiHeadAttention",
     ]
 
     /// The class-specific keys of the Keras `config` that re-creates this layer, in Keras's
@@ -158,6 +160,7 @@ extension LayerKind {
         case .batchNormalization(let layer): return layer.kerasConfig()
         case .layerNormalization(let layer): return layer.kerasConfig()
         case .attention(let layer): return layer.kerasConfig()
+        case .multiHeadAttention(let layer): return layer.kerasConfig()
         }
     }
 
@@ -173,7 +176,8 @@ extension LayerKind {
         case .input, .embedding, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .repeatVector, .flatten,
              .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
              .batchNormalization, .layerNormalization, .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
-             .attention: []
+             .attention,
+             .multiHeadAttention: []
         }
     }
 }

@@ -39,6 +39,8 @@ enum LayerKind: Equatable, Sendable {
     case timeResampling(TimeResampling)
     /// Attention (dot or concat scores) and AdditiveAttention.
     case attention(DenseAttention)
+    /// MultiHeadAttention.
+    case multiHeadAttention(MultiHeadAttention)
 
     /// The Keras `class_name` of this kind.
     var className: String {
@@ -73,6 +75,7 @@ enum LayerKind: Equatable, Sendable {
         case .permute: "Permute"
         case .timeResampling(let layer): layer.className
         case .attention(let layer): layer.className
+        case .multiHeadAttention: MultiHeadAttention.className
         }
     }
 
@@ -90,7 +93,8 @@ enum LayerKind: Equatable, Sendable {
              .activation, .repeatVector, .flatten, .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D,
              .conv1D, .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization,
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
-             .attention:
+             .attention,
+             .multiHeadAttention:
             false
         }
     }
@@ -131,6 +135,7 @@ enum LayerKind: Equatable, Sendable {
         case .batchNormalization(let layer): try layer.outputShapes(for: inputs)
         case .layerNormalization(let layer): try layer.outputShapes(for: inputs)
         case .attention(let layer): try layer.outputShapes(for: inputs)
+        case .multiHeadAttention(let layer): try layer.outputShapes(for: inputs)
         }
     }
 
@@ -148,6 +153,7 @@ enum LayerKind: Equatable, Sendable {
         case .layerNormalization(let layer): return try layer.weightSpecs(for: inputs)
         case .timeDistributed(let layer): return try layer.weightSpecs(for: inputs)
         case .attention(let layer): return try layer.weightSpecs(for: inputs)
+        case .multiHeadAttention(let layer): return try layer.weightSpecs(for: inputs)
         case .embedding(let layer):
             return [WeightSpec(name: "embeddings", shape: [layer.inputDim, layer.outputDim], keras3Path: "vars/0")]
         case .input, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .activation, .repeatVector, .flatten,

@@ -203,7 +203,8 @@ struct ONNXGraphBuilder {
             return [ONNXValue(name: merged, masked: inputs.contains(where: \.masked))]
         case .conv1D, .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization, .relu, .leakyReLU,
              .elu, .softmax, .reshape, .permute, .timeResampling,
-             .attention:
+             .attention,
+             .multiHeadAttention:
             throw ONNXExport.noONNXForm(kind, layer: name)
         case .globalAveragePooling1D(let pooling):
             if inputs[0].masked {
