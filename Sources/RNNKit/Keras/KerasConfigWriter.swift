@@ -311,6 +311,14 @@ struct KerasWritePlan {
     func functionalEntry(_ index: Int, style: Style, nodeStyle: Style) -> JSONValue {
         var object = layerObject(index, style: style)
         let layer = model.layers[index]
+        if nodeStyle == .keras2, case .multiHeadAttention = kind(index), var config = object["config"]?.objectValue {
+            // tf_keras builds MultiHeadAttention from these keys and refuses a config without them.
+            let shapes = inputShapes(ofLayer: index)
+            for (key, input) in [("query_shape", 0), ("key_shape", 2), ("value_shape", 1)] where input < shapes.count {
+                config[key] = shapeJSON(shapes[input])
+            }
+            object["config"] = .object(config)
+        }
         object["name"] = .string(layer.name)
         object["inbound_nodes"] = .array(layer.nodes.map { node(index, $0, style: nodeStyle) })
         return .object(object)
@@ -375,7 +383,7 @@ struct KerasWritePlan {
     }
 
     /// The Keras 2 `model_config` of a legacy `.h5`. Node lists are Keras 2's unless a call
-    /// passes initial states and the file is a Keras 3 one (`nodeStyle`).
+    /// passes tensors by keyword and the file is a Keras 3 one (`nodeStyle`).
     func keras2ModelConfig(nodeStyle: Style) -> JSONValue {
         if writesSequential {
             return ["class_name": "Sequential", "config": [
