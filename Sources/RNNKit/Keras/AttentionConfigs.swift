@@ -38,7 +38,8 @@ extension DenseAttention {
 /// `MultiHeadAttention`: Keras 3 and tf_keras share `num_heads`, `key_dim`, `value_dim` (null:
 /// key_dim), `use_bias`, `output_shape` (an int or a list; RNNKit takes one width),
 /// `attention_axes` (RNNKit attends over the sequence axis only) and `dropout`; Keras 3 adds
-/// `use_gate` and `sliding_window`, refused unless at their defaults. Its tensor call arguments
+/// `use_gate` and `sliding_window`, tf_keras `softmax_robust_masking`, refused unless at their
+/// defaults. Its tensor call arguments
 /// (value, key, attention_mask) are in a node's kwargs, references in both formats
 /// (`kerasInputs`).
 extension MultiHeadAttention {
@@ -69,8 +70,13 @@ extension MultiHeadAttention {
         guard !config.has("sliding_window") else {
             throw config.error("sliding_window", "sliding_window is not supported")
         }
+        guard try !config.bool("softmax_robust_masking", default: false) else {
+            throw config.error("softmax_robust_masking", "softmax_robust_masking is not supported")
+        }
         useCausalMask = try config.bool("use_causal_mask", default: false)
         returnScores = try config.bool("return_attention_scores", default: false)
+        // Keras 3 takes its Softmax-layer path (zeroing fully hidden rows) for these two.
+        zeroesHiddenRows = config.kerasMajorVersion >= 3 && (returnScores || dropout > 0)
     }
 
     func kerasConfig() -> JSONObject {

@@ -11,7 +11,8 @@ import Foundation
 /// projected by the output kernel [heads, value_dim, d_out] (+ bias) to d_out (`output_shape`,
 /// else Dq). The output keeps the query's mask, its masked steps not zeroed; with
 /// `return_attention_scores` the weights [B, heads, Tq, Tv] are a second output, without a mask.
-/// Dropout only acts in training. Einsum kernels [D, heads, width] are [D, heads·width] matrices
+/// Dropout only acts in training. A query step that sees no value step (a masked query step)
+/// gets uniform weights, or zeros where Keras 3 gives them (`zeroesHiddenRows`). Einsum kernels [D, heads, width] are [D, heads·width] matrices
 /// in row-major order, which the packed product takes as they are.
 struct MultiHeadAttention: Equatable, Sendable {
     var heads: Int
@@ -23,6 +24,10 @@ struct MultiHeadAttention: Equatable, Sendable {
     var dropout: Double
     var useCausalMask: Bool
     var returnScores: Bool
+    /// Whether a query step that sees no value step gets zero weights rather than uniform ones:
+    /// Keras 3 zeroes them when it computes the weights with its Softmax layer (to return them,
+    /// or with dropout); its fused dot_product_attention and tf_keras leave them uniform.
+    var zeroesHiddenRows: Bool
 
     static let className = "MultiHeadAttention"
 
@@ -115,11 +120,16 @@ struct MultiHeadAttention: Equatable, Sendable {
                 for i in 0..<queryLength {
                     let queryHidden = queryMask.map { !$0[row * queryLength + i] } ?? false
                     let maskRow = (row * queryLength + i) * valueLength
-                    for j in 0..<valueLength { headScores[i * valueLength + j] *= scale }
-                    AttentionWeights.softmax(&headScores[i * valueLength..<(i + 1) * valueLength]) { j in
+                    let hidden = (0..<valueLength).map { j in
                         queryHidden || (useCausalMask && j > i)
                             || attentionMask.map { $0.scalars[maskRow + j] == 0 } == true
                             || columnMasks.contains { !$0[row * valueLength + j] }
+                    }
+                    let range = i * valueLength..<(i + 1) * valueLength
+                    for index in range { headScores[index] *= scale }
+                    AttentionWeights.softmax(&headScores[range]) { hidden[$0] }
+                    if zeroesHiddenRows && !hidden.contains(false) {
+                        for index in range { headScores[index] = 0 }
                     }
                 }
                 let weighted = Kernels.affine(headScores, rows: queryLength, kernel: PackedMatrix(valueHead), bias: nil)
