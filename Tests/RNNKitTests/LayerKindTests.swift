@@ -49,6 +49,8 @@ final class LayerKindTests: XCTestCase {
         // The call arguments (use_causal_mask...) are not config keys for Keras: the nodes carry them.
         "Attention": ["use_scale": true, "score_mode": "concat", "dropout": .double(0.25)],
         "AdditiveAttention": ["use_scale": false],
+        "MultiHeadAttention": ["num_heads": 2, "key_dim": 3, "value_dim": 4, "use_bias": false, "output_shape": [5],
+                               "attention_axes": [1], "dropout": .double(0.1)],
     ]
 
     private func decode(_ className: String, _ config: JSONValue, major: Int = 3) throws -> LayerKind {
