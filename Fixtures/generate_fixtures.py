@@ -497,6 +497,16 @@ def build_mha_masked(K):
     return K.Model(tokens, [L.Dense(2)(pooled), scores])
 
 
+def build_mha_attention_mask(K):
+    L = K.layers
+    x = K.Input((4, 3))
+    allowed = K.Input((4, 4))
+    sequence = L.GRU(4, return_sequences=True)(x)
+    attended = L.MultiHeadAttention(num_heads=2, key_dim=2)(
+        sequence, sequence, attention_mask=allowed, use_causal_mask=True)
+    return K.Model([x, allowed], L.Dense(2)(attended))
+
+
 def conv_token_inputs(rng):
     return [rng.integers(0, 20, size=(3, 10)).astype(np.int32)]
 
@@ -530,6 +540,13 @@ def masking_inputs(rng):
     x[1, 4:] = 0.0          # two trailing masked steps
     # row 2 is unmasked
     return [x]
+
+
+def attention_mask_inputs(rng):
+    allowed = (rng.uniform(size=(2, 4, 4)) < 0.6).astype(np.float32)
+    allowed[:, :, 0] = 1.0
+    allowed[1, 2, :] = 0.0  # a query step that may attend nowhere: uniform weights
+    return [floats(rng, 2, 4, 3, low=-2.0, high=2.0), allowed]
 
 
 def seq2seq_attention_inputs(rng):
@@ -718,6 +735,12 @@ FIXTURES: List[Fixture] = [
             build_mha_masked, embedding_inputs,
             layer_weight_scales={"multi_head_attention": 1.5, "multi_head_attention_1": 1.5},
             writers=("tfkeras",)),
+    Fixture("mha_attention_mask",
+            "Functional on (4,3) x and a (4,4) 0/1 attention mask m: GRU(4, seq) s; "
+            "MultiHeadAttention(2 heads, key_dim 2)(s, s, attention_mask=m, use_causal_mask=True) -> "
+            "Dense(2). Query step 2 of row 1 may attend nowhere. Attention weights ~ uniform(-1.5, 1.5).",
+            build_mha_attention_mask, attention_mask_inputs,
+            layer_weight_scales={"multi_head_attention": 1.5}),
     Fixture("attention_causal_self",
             "Functional on (5,4): GRU(4, seq); AdditiveAttention(use_scale=False)([s, s], "
             "use_causal_mask=True); Add([s, attention]) -> Dense(2).",

@@ -100,9 +100,11 @@ final class MultiHeadAttentionTests: XCTestCase {
         XCTAssertEqual(refused.errors.map(\.message), ["MultiHeadAttention tensor argument 'bias' is not supported or repeated"])
     }
 
-    /// Near-miss implementations (no causal mask, value masks ignored) move the fixtures' outputs.
+    /// Near-miss implementations (causal mask or attention_mask ignored) move the fixtures' outputs.
     func testFixturesTellTheMasksApart() throws {
-        for (fixture, layerName) in [("mha_self", "multi_head_attention_1"), ("mha_masked", "multi_head_attention")] {
+        let fixtures = [("mha_self", "multi_head_attention_1"), ("mha_masked", "multi_head_attention"),
+                        ("mha_attention_mask", "multi_head_attention")]
+        for (fixture, layerName) in fixtures {
             var model = try Model.load(contentsOf: FixtureFiles.path("\(fixture)/tfkeras.h5"))
             let index = try XCTUnwrap(model.layerIndex(named: layerName), fixture)
             guard case .multiHeadAttention(var layer) = model.layers[index].kind else { return XCTFail(fixture) }
@@ -113,6 +115,12 @@ final class MultiHeadAttentionTests: XCTestCase {
             let moved = zip(outputs, expected).map { zip($0.scalars, $1.scalars).map { abs($0 - $1) }.max() ?? 0 }.max() ?? 0
             XCTAssertGreaterThan(moved, 1e-3, fixture)
         }
+        let predictor = try Predictor(contentsOf: FixtureFiles.path("mha_attention_mask/keras3.keras"))
+        var inputs = try FixtureFiles.inputs(of: "mha_attention_mask")
+        inputs[1] = Tensor(shape: inputs[1].shape, scalars: Array(repeating: 1, count: inputs[1].scalars.count))
+        let unmasked = try predictor.predict(inputs)[0].scalars
+        let expected = try FixtureFiles.kerasOutputs(of: "mha_attention_mask", writer: "keras3")[0].scalars
+        XCTAssertGreaterThan(zip(unmasked, expected).map { abs($0 - $1) }.max() ?? 0, 1e-3, "attention_mask ignored")
     }
 
     /// (Streaming refuses it with Attention, in one case of PredictionStream's check.)
