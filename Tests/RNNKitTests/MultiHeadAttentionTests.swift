@@ -123,6 +123,14 @@ final class MultiHeadAttentionTests: XCTestCase {
         XCTAssertGreaterThan(zip(unmasked, expected).map { abs($0 - $1) }.max() ?? 0, 1e-3, "attention_mask ignored")
     }
 
+    func testOperationCountIncludesProjectionsScoresAndOutput() throws {
+        let predictor = try Predictor(contentsOf: FixtureFiles.path("mha_attention_mask/keras3.keras"))
+        // GRU(4) on 3 features: 2·4·7·3·4. Attention (2 heads of width 2 over 4 steps of width 4):
+        // projections 4·4·4 + 4·(4·4 + 4·4), scores and weighted values 4·2·4·(2 + 2), output
+        // 4·4·4, each times 2. Dense(2): 2·4·4·2.
+        XCTAssertEqual(try predictor.flops(batch: 1, steps: 4), 672 + 2 * (192 + 128 + 64) + 64)
+    }
+
     /// (Streaming refuses it with Attention, in one case of PredictionStream's check.)
     func testONNXExportIsRefused() throws {
         let model = try Model.load(contentsOf: FixtureFiles.path("mha_self/keras3.keras"))
