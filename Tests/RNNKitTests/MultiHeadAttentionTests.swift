@@ -58,6 +58,19 @@ final class MultiHeadAttentionTests: XCTestCase {
         assertClose(Array(tfKeras[1].tensor.scalars[3...]), [1 / 3, 1 / 3, 1 / 3], within: 1e-6)
     }
 
+    /// Lengths unknown until run time are checked before anything is indexed.
+    func testInputsThatDoNotFitAreRefusedAtRunTime() throws {
+        let layer = LayerKind.multiHeadAttention(try decode(["num_heads": 1, "key_dim": 1]))
+        let shortKey = LayerValue(Tensor(shape: [1, 2, 1], scalars: [1, 2]))
+        XCTAssertThrowsError(try layer.forward([LayerValue(query), LayerValue(value), shortKey], weights: identity, carry: nil)) {
+            XCTAssertEqual(($0 as? RNNKitError)?.message,
+                           "MultiHeadAttention query, value, key and attention_mask do not fit: (1, 2, 1), (1, 3, 1), (1, 2, 1)")
+        }
+        let wrongMask = LayerValue(Tensor(shape: [1, 3, 3], scalars: Array(repeating: 1, count: 9)))
+        XCTAssertThrowsError(try layer.forward([LayerValue(query), LayerValue(value), LayerValue(value), wrongMask],
+                                               weights: identity, carry: nil))
+    }
+
     func testConfigsAndRefusals() throws {
         let layer = try decode(["num_heads": 2, "key_dim": 3, "output_shape": [4], "attention_axes": [1]])
         XCTAssertEqual(layer.valueDim, 3, "value_dim defaults to key_dim")

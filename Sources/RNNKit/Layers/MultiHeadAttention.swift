@@ -84,17 +84,20 @@ struct MultiHeadAttention: Equatable, Sendable {
     func forward(_ inputs: [LayerValue], weights: [String: Tensor]) throws -> [LayerValue] {
         let query = inputs[0].tensor, value = inputs[1].tensor, key = inputs[2].tensor
         let (batch, queryLength, valueLength) = (query.shape[0], query.shape[1], value.shape[1])
-        // Lengths unknown until run time must still agree, and the weights grow as heads·Tq·Tv.
+        // Lengths unknown until run time must still agree; the weights grow as heads·Tq·Tv and the
+        // projections as T·heads·width.
         let attentionMask = inputs.count == 4 ? inputs[3].tensor : nil
         guard key.shape[0] == batch, value.shape[0] == batch, key.shape[1] == valueLength,
               attentionMask.map({ $0.shape == [batch, queryLength, valueLength] }) ?? true else {
             throw RNNKitError(.badUsage, "\(Self.className) query, value, key and attention_mask do not fit: "
                               + inputs.map { formatShape($0.tensor.shape) }.joined(separator: ", "))
         }
-        guard let scoreCount = Tensor.checkedElementCount([batch, heads, queryLength, valueLength]),
-              scoreCount <= ReadLimits.default.maxBytes / MemoryLayout<Float>.size else {
-            throw RNNKitError(.badUsage, "\(Self.className) weights for \(batch) × \(heads) heads × \(queryLength) × "
-                              + "\(valueLength) steps exceed \(ReadLimits.default.maxBytes) bytes")
+        let limit = ReadLimits.default.maxBytes / MemoryLayout<Float>.size
+        guard let scoreCount = Tensor.checkedElementCount([batch, heads, queryLength, valueLength]), scoreCount <= limit,
+              let projectionCount = Tensor.checkedElementCount([batch, max(queryLength, valueLength), heads,
+                                                                max(keyDim, valueDim)]), projectionCount <= limit else {
+            throw RNNKitError(.badUsage, "\(Self.className) weights or projections for \(batch) × \(heads) heads × "
+                              + "\(queryLength) × \(valueLength) steps exceed \(ReadLimits.default.maxBytes) bytes")
         }
         var projected: [String: [Float]] = [:]
         for (name, _, input) in Self.projections {
