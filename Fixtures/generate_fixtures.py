@@ -755,6 +755,43 @@ def build_ops_graph(K):
     ])
 
 
+def build_mha_self(K):
+    L = K.layers
+    x = K.Input((5, 3))
+    sequence = L.Bidirectional(L.LSTM(3, return_sequences=True))(x)
+    attended, scores = L.MultiHeadAttention(num_heads=2, key_dim=3, value_dim=2)(
+        sequence, sequence, return_attention_scores=True)
+    residual = L.Add()([sequence, attended])
+    causal = L.MultiHeadAttention(num_heads=2, key_dim=2, use_bias=False, output_shape=4)(
+        residual, x, key=sequence, use_causal_mask=True)
+    pooled = L.GlobalAveragePooling1D()(causal)
+    return K.Model(x, [L.Dense(2)(pooled), scores])
+
+
+def build_mha_masked(K):
+    L = K.layers
+    tokens = K.Input((6,), dtype="int32")
+    embedded = L.Embedding(20, 4, mask_zero=True)(tokens)
+    sequence = L.Bidirectional(L.LSTM(3, return_sequences=True))(embedded)
+    attended = L.MultiHeadAttention(num_heads=2, key_dim=3)(sequence, sequence, use_causal_mask=True)
+    pooled = L.GlobalAveragePooling1D()(L.Add()([sequence, attended]))
+    # An unmasked query: Keras 3 zeroes the returned weights of masked query steps, tf_keras not.
+    query = L.Embedding(20, 3)(tokens)
+    _, scores = L.MultiHeadAttention(num_heads=2, key_dim=2, value_dim=3)(
+        query, embedded, key=sequence, return_attention_scores=True)
+    return K.Model(tokens, [L.Dense(2)(pooled), scores])
+
+
+def build_mha_attention_mask(K):
+    L = K.layers
+    x = K.Input((4, 3))
+    allowed = K.Input((4, 4))
+    sequence = L.GRU(4, return_sequences=True)(x)
+    attended = L.MultiHeadAttention(num_heads=2, key_dim=2)(
+        sequence, sequence, attention_mask=allowed, use_causal_mask=True)
+    return K.Model([x, allowed], L.Dense(2)(attended))
+
+
 def conv_token_inputs(rng):
     return [rng.integers(0, 20, size=(3, 10)).astype(np.int32)]
 
@@ -788,6 +825,13 @@ def masking_inputs(rng):
     x[1, 4:] = 0.0          # two trailing masked steps
     # row 2 is unmasked
     return [x]
+
+
+def attention_mask_inputs(rng):
+    allowed = (rng.uniform(size=(2, 4, 4)) < 0.6).astype(np.float32)
+    allowed[:, :, 0] = 1.0
+    allowed[1, 2, :] = 0.0  # a query step that may attend nowhere: uniform weights
+    return [floats(rng, 2, 4, 3, low=-2.0, high=2.0), allowed]
 
 
 def seq2seq_attention_inputs(rng):
@@ -1001,6 +1045,30 @@ FIXTURES: List[Fixture] = [
             "nodes (NotEqual, ConvertToTensor); expected_keras3 is Keras 3's outputs all the same.",
             build_attention_masked, embedding_inputs, layer_weight_scales={"attention": 2.0},
             writers=("tfkeras",)),
+    Fixture("mha_self",
+            "Functional on (5,3): Bidirectional(LSTM(3, seq)) s; MultiHeadAttention(2 heads, key_dim 3, "
+            "value_dim 2)(s, s, return_attention_scores=True) a, its weights output 1; Add([s, a]) r; "
+            "MultiHeadAttention(2 heads, key_dim 2, no bias, output_shape 4)(r, input, key=s, "
+            "use_causal_mask=True) -> GlobalAveragePooling1D -> Dense(2) is output 0. Attention "
+            "weights ~ uniform(-1.5, 1.5).",
+            build_mha_self, float_inputs(2, 5, 3, scale=2.0),
+            layer_weight_scales={"multi_head_attention": 1.5, "multi_head_attention_1": 1.5}),
+    Fixture("mha_masked",
+            "Functional on token ids (6,), rows padded with 0: Embedding(20, 4, mask_zero=True) e -> "
+            "Bidirectional(LSTM(3, seq)) s; MultiHeadAttention(2 heads, key_dim 3)(s, s, "
+            "use_causal_mask=True) a; Add([s, a]) -> GlobalAveragePooling1D -> Dense(2) is output 0; "
+            "the weights of MultiHeadAttention(2 heads, key_dim 2, value_dim 3)(Embedding(20, 3) of the ids, e, "
+            "key=s) are output 1. "
+            "tf_keras files only: Keras 3.15 writes the masks of a functional model as op nodes.",
+            build_mha_masked, embedding_inputs,
+            layer_weight_scales={"multi_head_attention": 1.5, "multi_head_attention_1": 1.5},
+            writers=("tfkeras",)),
+    Fixture("mha_attention_mask",
+            "Functional on (4,3) x and a (4,4) 0/1 attention mask m: GRU(4, seq) s; "
+            "MultiHeadAttention(2 heads, key_dim 2)(s, s, attention_mask=m, use_causal_mask=True) -> "
+            "Dense(2). Query step 2 of row 1 may attend nowhere. Attention weights ~ uniform(-1.5, 1.5).",
+            build_mha_attention_mask, attention_mask_inputs,
+            layer_weight_scales={"multi_head_attention": 1.5}),
     Fixture("attention_causal_self",
             "Functional on (5,4): GRU(4, seq); AdditiveAttention(use_scale=False)([s, s], "
             "use_causal_mask=True); Add([s, attention]) -> Dense(2).",

@@ -21,7 +21,8 @@ Some failures are Keras's own, not the file's, and are reported as "expected" wi
   clip(0.2x + 0.5, 0, 1), whatever version the file names. RNNKit keeps the source model's
   version (and formula) in the file, so only the loader of that major version matches.
 - initial_state: tf_keras reads a call with initial_state tensors only as a Keras 2 node list,
-  Keras 3 only as a Keras 3 node. An .h5 file uses the form of its own Keras version.
+  Keras 3 only as a Keras 3 node. An .h5 file uses the form of its own Keras version. The same
+  holds for MultiHeadAttention's value/key tensors, keyword arguments of its call.
 - .keras in tf_keras: tf_keras cannot read Keras 3 archives (neither Keras 3's own).
 - score_mode: Keras 3's legacy .h5 loader deserializes Attention's score_mode "dot" as the
   function keras.ops.dot and refuses the model (its own keras3.h5 too). RNNKit leaves the
@@ -93,6 +94,8 @@ def passes_initial_state(manifest, fixture):
 
 def keras3_only(manifest, fixture):
     return any(f["name"] == fixture and "tfkeras" not in f.get("writers", []) for f in manifest["fixtures"])
+def passes_attention_tensors(manifest, fixture):
+    return any(f["name"] == fixture and "MultiHeadAttention" in f.get("description", "") for f in manifest["fixtures"])
 
 
 def expected_reason(manifest, fixture, file_name, file_major, fmt, loader, error):
@@ -104,6 +107,8 @@ def expected_reason(manifest, fixture, file_name, file_major, fmt, loader, error
         return "tf_keras lacks the model's Keras 3 activations"
     if error is not None and passes_initial_state(manifest, fixture) and fmt == "h5" and loader_major != file_major:
         return f"initial_state call in a Keras {file_major} .h5 (node form of its own version)"
+    if error is not None and passes_attention_tensors(manifest, fixture) and fmt == "h5" and loader_major != file_major:
+        return f"MultiHeadAttention value/key tensors in a Keras {file_major} .h5 (node form of its own version)"
     if error is not None and loader == "keras3" and fmt == "h5" and "score_mode" in error:
         return "Keras 3's legacy .h5 loader reads Attention's score_mode 'dot' as the function keras.ops.dot"
     if error is not None and fmt == "h5" and loader == "keras3" and "Unknown layer: 'TFOpLambda'" in error:
@@ -175,6 +180,8 @@ def short_reason(row):
         return "hard_sigmoid"
     if "initial_state" in note:
         return "initial_state"
+    if "MultiHeadAttention value/key" in note:
+        return "MHA tensor kwargs"
     if "cannot read Keras 3 .keras" in note:
         return "no .keras in tf_keras"
     if "score_mode" in note:

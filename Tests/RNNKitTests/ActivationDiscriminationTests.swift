@@ -143,6 +143,7 @@ final class ActivationDiscriminationTests: XCTestCase {
                  .batchNormalization, .layerNormalization,
                  .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
                  .attention,
+                 .multiHeadAttention,
                  .unitNormalization,
                  .prelu,
                  .dot:

@@ -73,6 +73,8 @@ final class LayerKindTests: XCTestCase {
         "SeparableConv2D": ["filters": 5, "kernel_size": 2, "strides": [2, 1], "padding": "same", "activation": "relu"],
         "Operation": ["operation": "GetItem", "arguments": ["input"],
                       "key": [["start": .null, "stop": .null, "step": .null], ["start": 1, "stop": .null, "step": 2], .null, "...", -1]],
+        "MultiHeadAttention": ["num_heads": 2, "key_dim": 3, "value_dim": 4, "use_bias": false, "output_shape": [5],
+                               "attention_axes": [1], "dropout": .double(0.1)],
     ]
 
     private func decode(_ className: String, _ config: JSONValue, major: Int = 3) throws -> LayerKind {

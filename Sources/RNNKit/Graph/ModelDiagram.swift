@@ -206,6 +206,7 @@ struct DiagramGraph {
              .batchNormalization, .layerNormalization,
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
              .attention,
+             .multiHeadAttention,
              .rnn,
              .unitNormalization,
              .prelu,

@@ -91,6 +91,10 @@ extension LayerKind {
             let depthwise = sequence[sequence.count - 1] * conv.depthMultiplier
             let window = conv.windows.reduce(1) { $0 * $1.size }
             return 2 * Double(outputCells) * Double(depthwise) * Double(window + (conv.pointwiseFilters ?? 0))
+        case .multiHeadAttention(let attention):
+            guard inputs.count >= 3, inputs[1].count == 3, inputs[2].count == 3 else { return 0 }
+            return attention.operationCount(queryRows: rows, queryFeatures: features, value: inputs[1],
+                                            keyFeatures: inputs[2][2])
         case .attention:
             // Scores [Tq, Tv] over the query's features, then the weights times the value.
             guard inputs.count >= 2, inputs[1].count == 3 else { return 0 }

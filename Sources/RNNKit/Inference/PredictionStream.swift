@@ -52,7 +52,8 @@ public final class PredictionStream {
             case .bidirectional, .repeatVector, .flatten, .reshape, .permute, .timeResampling, .globalAveragePooling1D, .globalMaxPooling1D, .conv1D,
                  .maxPooling1D, .averagePooling1D:
                 reason = "\(layer.className) needs the whole sequence"
-            case .attention:
+            case .attention,
+                 .multiHeadAttention:
                 reason = "\(layer.className) attends over the whole value sequence"
             case .conv2D,
                  .maxPooling2D,

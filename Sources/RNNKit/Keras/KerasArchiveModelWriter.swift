@@ -105,6 +105,7 @@ extension KerasArchiveModel {
              .batchNormalization, .layerNormalization,
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
              .attention,
+             .multiHeadAttention,
              .unitNormalization,
              .prelu,
              .dot:

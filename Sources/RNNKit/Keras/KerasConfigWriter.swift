@@ -153,11 +153,12 @@ struct KerasWritePlan {
         return "float32"
     }
 
-    /// Whether some call passes tensors as keyword arguments (`initial_state`), which Keras 2
-    /// node lists and Keras 3 read differently.
-    var passesInitialStates: Bool {
+    /// Whether some call passes tensors as keyword arguments (`initial_state`, MultiHeadAttention's
+    /// `value`...), which Keras 2 node lists and Keras 3 read differently.
+    var passesTensorKeywords: Bool {
         model.layers.contains { layer in
-            layer.kind!.takesInitialStates && layer.nodes.contains { $0.inputs.count > 1 }
+            if case .multiHeadAttention? = layer.kind, !layer.nodes.isEmpty { return true }
+            return layer.kind!.takesInitialStates && layer.nodes.contains { $0.inputs.count > 1 }
         }
     }
 
@@ -256,6 +257,7 @@ struct KerasWritePlan {
              .batchNormalization, .layerNormalization,
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
              .attention,
+             .multiHeadAttention,
              .unitNormalization,
              .prelu,
              .dot:
@@ -322,6 +324,11 @@ struct KerasWritePlan {
         guard !(specs[index] ?? []).isEmpty, !model.layers[index].nodes.isEmpty else { return nil }
         let shapes = inputShapes(ofLayer: index)
         guard let first = shapes.first else { return nil }
+        if case .multiHeadAttention = kind(index), shapes.count >= 3 {
+            return JSONObject([("shapes_dict", [
+                "query_shape": shapeJSON(shapes[0]), "value_shape": shapeJSON(shapes[1]), "key_shape": shapeJSON(shapes[2]),
+            ])])
+        }
         if kind(index).takesInitialStates {
             guard shapes.count > 1 else { return JSONObject([("input_shape", shapeJSON(first))]) }
             return JSONObject([("shapes_dict", [
@@ -353,6 +360,14 @@ struct KerasWritePlan {
                               + "explicitly, which only Keras 3 (.keras) files hold", file: path, location: layer.name)
         }
         var object = layerObject(index, style: style)
+        if nodeStyle == .keras2, case .multiHeadAttention = kind(index), var config = object["config"]?.objectValue {
+            // tf_keras builds MultiHeadAttention from these keys and refuses a config without them.
+            let shapes = inputShapes(ofLayer: index)
+            for (key, input) in [("query_shape", 0), ("key_shape", 2), ("value_shape", 1)] where input < shapes.count {
+                config[key] = shapeJSON(shapes[input])
+            }
+            object["config"] = .object(config)
+        }
         object["name"] = .string(layer.name)
         object["inbound_nodes"] = .array(layer.nodes.map { node(index, $0, style: nodeStyle) })
         return .object(object)
@@ -364,6 +379,7 @@ struct KerasWritePlan {
     /// tf_keras writes them.
     func node(_ index: Int, _ node: LayerNode, style: Style) -> JSONValue {
         let callArguments = kind(index).kerasCallArguments
+        if case .multiHeadAttention = kind(index) { return attentionNode(node, callArguments: callArguments, style: style) }
         switch style {
         case .keras2:
             return .array(node.inputs.map { .array([.string($0.layer), .int($0.node), .int($0.index), .object(callArguments)]) })
@@ -416,6 +432,25 @@ struct KerasWritePlan {
         ])
     }
 
+    /// A MultiHeadAttention call: the query (and in Keras 3 the value) positional, the other
+    /// tensors by name (the key left out when it is the value), as Keras writes them.
+    private func attentionNode(_ node: LayerNode, callArguments: JSONObject, style: Style) -> JSONValue {
+        var named = Array(zip(MultiHeadAttention.kerasTensorArguments, node.inputs))
+        if named.count > 2, named[2].1 == named[1].1 { named.remove(at: 2) }
+        var kwargs = JSONObject()
+        switch style {
+        case .keras2:
+            for (name, ref) in named.dropFirst() { kwargs[name] = Self.triple(ref) }
+            for (key, value) in callArguments.entries { kwargs[key] = value }
+            let query = node.inputs[0]
+            return [[.string(query.layer), .int(query.node), .int(query.index), .object(kwargs)]]
+        case .keras3:
+            for (name, ref) in named.dropFirst(2) { kwargs[name] = kerasTensor(ref) }
+            for (key, value) in callArguments.entries { kwargs[key] = value }
+            return .object(JSONObject([("args", .array(node.inputs.prefix(2).map(kerasTensor))), ("kwargs", .object(kwargs))]))
+        }
+    }
+
     func kerasTensor(_ ref: TensorRef) -> JSONValue {
         let shape = analysis.shape(of: ref, in: model) ?? []
         return ["class_name": "__keras_tensor__", "config": [
@@ -430,7 +465,7 @@ struct KerasWritePlan {
     }
 
     /// The Keras 2 `model_config` of a legacy `.h5`. Node lists are Keras 2's unless a call
-    /// passes initial states and the file is a Keras 3 one (`nodeStyle`).
+    /// passes tensors by keyword and the file is a Keras 3 one (`nodeStyle`).
     func keras2ModelConfig(nodeStyle: Style) throws -> JSONValue {
         if writesSequential {
             return ["class_name": "Sequential", "config": [

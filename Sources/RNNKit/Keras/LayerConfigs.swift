@@ -81,6 +81,7 @@ extension LayerKind {
             self = .depthwiseConvolution(try DepthwiseConvolution(keras: config, rank: className.hasSuffix("1D") ? 1 : 2,
                                                                   separable: className.hasPrefix("Separable")))
         case "Operation": self = .operation(try TensorOperation(canonical: config))
+        case "MultiHeadAttention": self = .multiHeadAttention(try MultiHeadAttention(keras: config))
         default:
             throw RNNKitError(.invalidModel, Self.unsupportedClassMessage(className), location: config.pointer)
         }
@@ -128,6 +129,7 @@ extension LayerKind {
         "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
         "ZeroPadding2D", "Cropping2D", "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",
         "Operation",
+        "MultiHeadAttention",
     ]
 
     /// The class-specific keys of the Keras `config` that re-creates this layer, in Keras's
@@ -193,6 +195,7 @@ extension LayerKind {
         case .imageBorder2D(let layer): return layer.kerasConfig()
         case .depthwiseConvolution(let layer): return layer.kerasConfig()
         case .operation(let operation): return operation.canonicalConfig()
+        case .multiHeadAttention(let layer): return layer.kerasConfig()
         }
     }
 
@@ -212,6 +215,7 @@ extension LayerKind {
              .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
              .batchNormalization, .layerNormalization, .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
              .attention,
+             .multiHeadAttention,
              .unitNormalization,
              .prelu,
              .dot,

@@ -29,7 +29,7 @@ extension LegacyKerasH5 {
         let writtenMajor = kerasMajor(version)
         try plan.checkHardSigmoid(writtenMajor: writtenMajor, format: "a Keras \(version) .h5",
                                   advice: "the model's Keras version cannot be kept")
-        let nodeStyle: KerasWritePlan.Style = plan.passesInitialStates && writtenMajor >= 3 ? .keras3 : .keras2
+        let nodeStyle: KerasWritePlan.Style = plan.passesTensorKeywords && writtenMajor >= 3 ? .keras3 : .keras2
         let config = JSONWriter.string(try plan.keras2ModelConfig(nodeStyle: nodeStyle))
 
         let file = try HDF5File.create(path)
@@ -85,6 +85,7 @@ extension LegacyKerasH5 {
              .batchNormalization, .layerNormalization,
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
              .attention,
+             .multiHeadAttention,
              .unitNormalization,
              .prelu,
              .dot:

@@ -105,7 +105,8 @@ enum KerasModelConfig {
                 case .array(let list)?:
                     for (nodeIndex, node) in list.enumerated() {
                         do {
-                            let parsed = try self.node(node, pointer: "\(layerPointer)/inbound_nodes/\(nodeIndex)")
+                            let parsed = try self.node(node, pointer: "\(layerPointer)/inbound_nodes/\(nodeIndex)",
+                                                       className: entry["class_name"]?.stringValue ?? "")
                             nodes.append(parsed.node)
                             callArguments.append(parsed.callArguments)
                         } catch let error as RNNKitError {
@@ -225,19 +226,32 @@ enum KerasModelConfig {
 
         /// One call of a layer, in either Keras node format, with the call arguments among
         /// `LayerKind.kerasCallArgumentKeys` it passes. Recurrent layers' initial states are
-        /// appended after the sequence input.
-        func node(_ node: JSONValue, pointer: String) throws -> (node: LayerNode, callArguments: JSONObject) {
+        /// appended after the sequence input; MultiHeadAttention's tensor arguments are ordered
+        /// by `MultiHeadAttention.inputs`.
+        func node(_ node: JSONValue, pointer: String, className: String) throws -> (node: LayerNode, callArguments: JSONObject) {
             func callArguments(_ kwargs: JSONObject?) -> JSONObject {
                 JSONObject((kwargs?.entries ?? []).filter { LayerKind.kerasCallArgumentKeys.contains($0.key) })
             }
+            let attendsByName = className == MultiHeadAttention.className
             if let object = node.objectValue {  // Keras 3
                 var inputs = try kerasTensors(in: object["args"] ?? .null, pointer: pointer + "/args")
                 var masks: [TensorRef?] = []
                 let kwargs = object["kwargs"]?.objectValue
-                if let kwargs {
-                    for (key, value) in kwargs.entries where key == "mask" {
-                        masks = try explicitMasks(value, pointer: "\(pointer)/kwargs/mask")
+                for (key, value) in kwargs?.entries ?? [] where key == "mask" {
+                    masks = try explicitMasks(value, pointer: "\(pointer)/kwargs/mask")
+                }
+                if attendsByName {
+                    let named = try (kwargs?.entries ?? []).filter { $0.key != "mask" }.compactMap {
+                        key, value -> (String, TensorRef)? in
+                        let found = try kerasTensors(in: value, pointer: "\(pointer)/kwargs/\(key)")
+                        guard found.count <= 1 else {
+                            throw RNNKitError(.invalidModel, "tensor argument '\(key)' holds several tensors",
+                                              location: "\(pointer)/kwargs/\(key)")
+                        }
+                        return found.first.map { (key, $0) }
                     }
+                    inputs = try MultiHeadAttention.inputs(positional: inputs, named: named, pointer: pointer + "/kwargs")
+                } else if let kwargs {
                     for (key, value) in kwargs.entries where key != "mask" {
                         let found = try kerasTensors(in: value, pointer: "\(pointer)/kwargs/\(key)")
                         guard found.isEmpty || key == "initial_state" else {
@@ -252,6 +266,17 @@ enum KerasModelConfig {
             guard let entries = node.arrayValue else {
                 throw RNNKitError(.invalidModel, "inbound node is neither a list nor an object", location: pointer)
             }
+            // tf_keras repeats the call's kwargs in every entry.
+            let kwargs = entries.first?.arrayValue?.dropFirst(3).first?.objectValue
+            if attendsByName {  // one entry, the query; the other tensors are references in kwargs
+                let named = try (kwargs?.entries ?? []).compactMap { key, value -> (String, TensorRef)? in
+                    guard MultiHeadAttention.kerasTensorArguments.contains(key), !value.isNull else { return nil }
+                    return (key, try reference(value, pointer: "\(pointer)/0/3/\(key)"))
+                }
+                let positional = try entries.enumerated().map { try reference($1, pointer: "\(pointer)/\($0)") }
+                let inputs = try MultiHeadAttention.inputs(positional: positional, named: named, pointer: pointer + "/0/3")
+                return (LayerNode(inputs: inputs), callArguments(kwargs))
+            }
             var inputs: [TensorRef] = []
             for (index, entry) in entries.enumerated() {  // Keras 2: [name, node, index, kwargs]
                 let entryPointer = "\(pointer)/\(index)"
@@ -261,8 +286,7 @@ enum KerasModelConfig {
                     inputs += try references(states, pointer: entryPointer + "/3/initial_state")
                 }
             }
-            // tf_keras repeats the call's kwargs in every entry.
-            return (LayerNode(inputs: inputs), callArguments(entries.first?.arrayValue?.dropFirst(3).first?.objectValue))
+            return (LayerNode(inputs: inputs), callArguments(kwargs))
         }
 
         /// Keras 3's `mask=` keyword: one tensor, or a list with one entry (a tensor or null) per input.

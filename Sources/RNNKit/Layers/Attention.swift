@@ -30,9 +30,6 @@ struct DenseAttention: Equatable, Sendable {
 
     var className: String { score == .additive ? "AdditiveAttention" : "Attention" }
 
-    /// The masking bias Keras subtracts from hidden scores in float32.
-    static let maskBias: Float = 1e9
-
     func outputShapes(for inputs: [Shape]) throws -> [Shape] {
         guard inputs.count == 2 || inputs.count == 3 else {
             throw RNNKitError(.invalidModel, "\(className) takes [query, value] or [query, value, key], got \(inputs.count) inputs")
@@ -92,11 +89,9 @@ struct DenseAttention: Equatable, Sendable {
             var scores = rowScores(query: query, key: key, row: row, scale: scale,
                                    concatWeight: weights["concat_score_weight"]?.scalars.first ?? 1)
             for i in 0..<queryLength {
-                for j in 0..<valueLength {
-                    let hidden = valueMask.map { !$0[row * valueLength + j] } == true || (useCausalMask && j > i)
-                    if hidden { scores[i * valueLength + j] -= Self.maskBias }
+                AttentionWeights.softmax(&scores[i * valueLength..<(i + 1) * valueLength]) { j in
+                    valueMask.map { !$0[row * valueLength + j] } == true || (useCausalMask && j > i)
                 }
-                Self.softmax(&scores[i * valueLength..<(i + 1) * valueLength])
             }
             let product = Kernels.affine(scores, rows: queryLength, kernel: PackedMatrix(Self.matrix(value, row: row)),
                                          bias: nil)
@@ -147,9 +142,19 @@ struct DenseAttention: Equatable, Sendable {
         return Tensor(shape: [tensor.shape[1], tensor.shape[2]],
                       scalars: Array(tensor.scalars[row * size..<(row + 1) * size]))
     }
+}
 
-    /// Softmax of a row in place, the largest subtracted first as Keras does.
-    private static func softmax(_ row: inout ArraySlice<Float>) {
+/// The softmax of attention scores with hidden steps, shared by the attention layers.
+enum AttentionWeights {
+    /// The masking bias Keras subtracts from hidden scores in float32.
+    static let maskBias: Float = 1e9
+
+    /// Softmax of a row of scores in place, 1e9 subtracted first where `hidden(j)` (j counted from
+    /// the row's start) and the largest then subtracted as Keras does (a row hidden entirely ends
+    /// up uniform).
+    static func softmax(_ row: inout ArraySlice<Float>, hidden: (Int) -> Bool) {
+        let start = row.startIndex
+        for index in row.indices where hidden(index - start) { row[index] -= maskBias }
         guard let largest = row.max() else { return }
         var total: Float = 0
         for index in row.indices {

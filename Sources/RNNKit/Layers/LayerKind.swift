@@ -56,6 +56,8 @@ enum LayerKind: Equatable, Sendable {
     case depthwiseConvolution(DepthwiseConvolution)
     /// A Keras 3 operation node or a tf_keras TFOpLambda / SlicingOpLambda layer.
     case operation(TensorOperation)
+    /// MultiHeadAttention.
+    case multiHeadAttention(MultiHeadAttention)
 
     /// The Keras `class_name` of this kind.
     var className: String {
@@ -102,6 +104,7 @@ enum LayerKind: Equatable, Sendable {
         case .imageBorder2D(let layer): layer.className
         case .depthwiseConvolution(let layer): layer.className
         case .operation: "Operation"
+        case .multiHeadAttention: MultiHeadAttention.className
         }
     }
 
@@ -121,6 +124,7 @@ enum LayerKind: Equatable, Sendable {
              .conv1D, .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization,
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
              .attention,
+             .multiHeadAttention,
              .unitNormalization,
              .prelu,
              .dot:
@@ -214,6 +218,7 @@ enum LayerKind: Equatable, Sendable {
         case .imageBorder2D(let layer): try layer.outputShapes(for: inputs)
         case .depthwiseConvolution(let layer): try layer.outputShapes(for: inputs)
         case .operation(let operation): try operation.outputShapes(for: inputs)
+        case .multiHeadAttention(let layer): try layer.outputShapes(for: inputs)
         }
     }
 
@@ -235,6 +240,7 @@ enum LayerKind: Equatable, Sendable {
         case .timeDistributed(let layer): return try layer.weightSpecs(for: inputs)
         case .attention(let layer): return try layer.weightSpecs(for: inputs)
         case .prelu(let layer): return try layer.weightSpecs(for: inputs)
+        case .multiHeadAttention(let layer): return try layer.weightSpecs(for: inputs)
         case .embedding(let layer):
             return [WeightSpec(name: "embeddings", shape: [layer.inputDim, layer.outputDim], keras3Path: "vars/0")]
         case .input, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .activation, .repeatVector, .flatten,

@@ -207,6 +207,22 @@ enum LayerWeights {
             // PyTorch has no Luong or Bahdanau module: every layout keeps the Keras names.
             self = .plain((attention.useScale ? [PlainTensor("scale", pytorch: "scale", attention.score == .additive ? [.input] : [])] : [])
                           + (attention.score == .concat ? [PlainTensor("concat_score_weight", pytorch: "concat_score_weight", [])] : []))
+        case .multiHeadAttention(let attention):
+            // PyTorch's nn.MultiheadAttention packs q, k, v as in_proj_weight [3E, E] only when
+            // every width agrees: every layout keeps the Keras names of the einsum kernels. Input
+            // widths differ between query, key and value, and the output's may be the query's.
+            let heads = Dim.fixed(attention.heads), outputWidth = attention.outputDim.map(Dim.fixed) ?? .free
+            var tensors: [PlainTensor] = []
+            for (name, width) in [("query", attention.keyDim), ("key", attention.keyDim), ("value", attention.valueDim)] {
+                tensors.append(PlainTensor(name + "/kernel", pytorch: name + "/kernel", [.free, heads, .fixed(width)]))
+                if attention.useBias { tensors.append(PlainTensor(name + "/bias", pytorch: name + "/bias", [heads, .fixed(width)])) }
+            }
+            tensors.append(PlainTensor("attention_output/kernel", pytorch: "attention_output/kernel",
+                                       [heads, .fixed(attention.valueDim), outputWidth]))
+            if attention.useBias {
+                tensors.append(PlainTensor("attention_output/bias", pytorch: "attention_output/bias", [outputWidth]))
+            }
+            self = .plain(tensors)
         }
     }
 }

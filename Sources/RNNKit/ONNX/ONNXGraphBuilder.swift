@@ -252,6 +252,10 @@ struct ONNXGraphBuilder {
             let axes: [Int64] = pooling.dataFormat == .channelsLast ? [1, 2] : [2, 3]
             return [ONNXValue(name: reduce("ReduceMax", inputs[0].name, axes: axes, keepDims: pooling.keepDims))]
         case .operation:
+        case .conv1D, .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization, .relu, .leakyReLU,
+             .elu, .softmax, .reshape, .permute, .timeResampling,
+             .attention,
+             .multiHeadAttention:
             throw ONNXExport.noONNXForm(kind, layer: name)
         case .globalAveragePooling1D(let pooling):
             if inputs[0].masked {
