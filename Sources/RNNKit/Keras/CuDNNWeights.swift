@@ -37,7 +37,9 @@ enum CuDNNWeights {
              .globalAveragePooling2D,
              .globalMaxPooling2D,
              .imageBorder2D,
-             .depthwiseConvolution:
+             .depthwiseConvolution,
+             .operation,
+             .multiHeadAttention:
             return stored
         }
         guard stored.count == 3 * cells.count else { return stored }

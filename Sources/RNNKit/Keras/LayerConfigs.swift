@@ -471,7 +471,8 @@ extension TimeDistributed {
         case .recurrent(let recurrent) where recurrent.options.returnState: return "return_state gives several outputs"
         case .concatenate, .merge: return "it takes several inputs"
         case .dot: return "it takes two inputs"
-        case .attention: return "it takes a query and a value"
+        case .attention, .multiHeadAttention: return "it takes a query and a value"
+        case .operation: return "it is an operation, not a layer"
         case .rnn: return "RNNKit runs RNN(cell) layers only unwrapped"
         case .recurrent, .dense, .embedding, .dropout, .spatialDropout1D, .gaussianNoise, .activation, .repeatVector,
              .flatten, .globalAveragePooling1D, .globalMaxPooling1D, .conv1D, .maxPooling1D, .averagePooling1D,

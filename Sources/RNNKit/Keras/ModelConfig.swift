@@ -194,7 +194,7 @@ enum KerasModelConfig {
                 // (tf_keras writes a TFOpLambda's one-tensor node as a bare entry).
                 layer.nodes = nodes.enumerated().compactMap { index, node in
                     let entries = node.arrayValue?.first?.stringValue != nil ? JSONValue.array([node]) : node
-                    return try? self.node(entries, pointer: "\(pointer)/inbound_nodes/\(index)")
+                    return try? self.node(entries, pointer: "\(pointer)/inbound_nodes/\(index)", className: className).node
                 }
             } catch {
                 problems.append(Problem(.error, name, "\(error)"))

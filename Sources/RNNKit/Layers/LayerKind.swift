@@ -163,7 +163,9 @@ enum LayerKind: Equatable, Sendable {
              .globalAveragePooling2D,
              .globalMaxPooling2D,
              .imageBorder2D,
-             .depthwiseConvolution:
+             .depthwiseConvolution,
+             .operation,
+             .multiHeadAttention:
             nil
         }
     }

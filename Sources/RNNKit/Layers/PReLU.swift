@@ -51,17 +51,3 @@ struct PReLULayer: Equatable, Sendable {
         return LayerValue(tensor, mask: input.mask)
     }
 }
-
-extension Tensor {
-    /// The tensor repeated along its size-1 axes up to `target` (same rank), as NumPy broadcasts.
-    func broadcast(to target: [Int]) -> Tensor {
-        guard shape != target else { return self }
-        var strides = [Int](repeating: 0, count: rank)
-        var step = 1
-        for axis in stride(from: rank - 1, through: 0, by: -1) {
-            strides[axis] = shape[axis] == 1 ? 0 : step
-            step *= shape[axis]
-        }
-        return gathering(shape: target, strides: strides)
-    }
-}

@@ -251,10 +251,7 @@ struct ONNXGraphBuilder {
         case .globalMaxPooling2D(let pooling):
             let axes: [Int64] = pooling.dataFormat == .channelsLast ? [1, 2] : [2, 3]
             return [ONNXValue(name: reduce("ReduceMax", inputs[0].name, axes: axes, keepDims: pooling.keepDims))]
-        case .operation:
-        case .conv1D, .maxPooling1D, .averagePooling1D, .batchNormalization, .layerNormalization, .relu, .leakyReLU,
-             .elu, .softmax, .reshape, .permute, .timeResampling,
-             .attention,
+        case .operation,
              .multiHeadAttention:
             throw ONNXExport.noONNXForm(kind, layer: name)
         case .globalAveragePooling1D(let pooling):
