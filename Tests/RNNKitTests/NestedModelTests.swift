@@ -22,6 +22,18 @@ final class NestedModelTests: XCTestCase {
         }
     }
 
+    func testPlotDrawsANestedModelAsOneBoxOrExpandedAsACluster() throws {
+        let model = try Model.load(contentsOf: FixtureFiles.path("nested_models/keras3.keras"))
+        let collapsed = try ModelDiagram(model, options: .init(showParams: true)).dot
+        XCTAssertTrue(collapsed.contains("<b>encoder</b> (Sequential)"), collapsed)
+        XCTAssertTrue(collapsed.contains("Params: <b>120</b>"), collapsed)
+        XCTAssertFalse(collapsed.contains("encoder.lstm") || collapsed.contains("cluster"), collapsed)
+        let expanded = try ModelDiagram(model, options: .init(expandNested: true)).dot
+        XCTAssertEqual(expanded.components(separatedBy: "subgraph cluster_").count, 3, expanded)
+        XCTAssertTrue(expanded.contains("label=<<b>head</b> (Functional)>"), expanded)
+        XCTAssertTrue(expanded.contains("<b>encoder.lstm</b> (LSTM)"), expanded)
+    }
+
     func testANestedModelCalledTwiceIsRefused() throws {
         let call = #"[["input_3", 0, 0, {}]]"#
         let text = try String(contentsOfFile: FixtureFiles.path("nested_models/tfkeras.json"), encoding: .utf8)
