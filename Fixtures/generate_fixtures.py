@@ -434,6 +434,16 @@ def build_time_resampling(K):
     return K.Model(x, [L.Dense(2)(y), L.ZeroPadding1D(2)(x), L.Cropping1D(1)(x), L.UpSampling1D(3)(x)])
 
 
+def build_nested_models(K):
+    L = K.layers
+    # A Sequential encoder and a Functional head used as layers of the outer model.
+    encoder = K.Sequential([K.Input((5, 3)), L.Dense(4), L.LSTM(3, return_sequences=True)], name="encoder")
+    head_in = K.Input((5, 3))
+    head = K.Model(head_in, L.GRU(4)(L.Dense(3, activation="tanh")(head_in)), name="head")
+    x = K.Input((5, 3))
+    return K.Model(x, L.Dense(2)(head(encoder(x))))
+
+
 def build_attention_seq2seq(K):
     L = K.layers
     encoder_in = K.Input((5, 4))
@@ -1024,6 +1034,10 @@ FIXTURES: List[Fixture] = [
             "UpSampling1D(2) -> GRU(3) -> Dense(2) is output 0; ZeroPadding1D(2), Cropping1D(1) and "
             "UpSampling1D(3) of the input are outputs 1 to 3.",
             build_time_resampling, float_inputs(2, 6, 3)),
+    Fixture("nested_models",
+            "Functional on (5,3): a nested Sequential 'encoder' (Dense(4) -> LSTM(3, seq)) -> a nested "
+            "Functional 'head' (Dense(3, tanh) -> GRU(4)) -> Dense(2).",
+            build_nested_models, float_inputs(2, 5, 3)),
     Fixture("attention_seq2seq",
             "Luong-attention seq2seq: encoder LSTM(5, return_sequences, return_state) on (5,4); decoder "
             "LSTM(5, seq) on (4,3) with initial_state the encoder's states; Attention(use_scale=True)([decoder, encoder], "

@@ -10,7 +10,7 @@ extension RNNKitCommand {
             discussion: """
                 The format follows OUTPUT's extension: .dot (Graphviz source), .svg or .png \
                 (rendered by Graphviz's dot: apt-get install graphviz). Initial states arrive on \
-                dashed arrows. RNNKit reads no nested models yet, so --expand-nested changes nothing.
+                dashed arrows. --expand-nested draws a nested model's layers in a box named after it.
                 """)
 
         @OptionGroup var model: ModelArguments

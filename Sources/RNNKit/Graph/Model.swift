@@ -28,6 +28,19 @@ struct LayerNode: Equatable, Sendable {
     var masks: [TensorRef?] = []
 }
 
+/// A Sequential or Functional model that the file uses as a layer of the outer one. RNNKit
+/// flattens it into the outer graph when reading (its layers are named `<model>.<layer>`), so that
+/// inference, shapes, layouts and writers see plain layers; this keeps what the Keras weight
+/// layouts and the summary need to know of it.
+struct NestedOrigin: Equatable, Sendable {
+    /// The nested model's name in the outer model, which its layers' names start with.
+    var model: String
+    /// Its Keras class: `Sequential` or `Functional`.
+    var className: String
+    /// Its (first) output in the flattened graph, whose shape the summary shows.
+    var output: TensorRef
+}
+
 /// A layer of a model: what Keras calls it, and the weights bound to it.
 public struct ModelLayer: Sendable {
     /// The layer's name in the file, unique within the model.
@@ -48,6 +61,8 @@ public struct ModelLayer: Sendable {
     var nodes: [LayerNode] = []
     /// Where the layer's config sits in its file (a JSON pointer).
     var configPointer: String = ""
+    /// The model this layer belonged to when the file nests one (nil for the outer model's own).
+    var nestedIn: NestedOrigin?
 
     /// Whether this is an `InputLayer`, which declares one of the model's inputs.
     public var isInput: Bool { kind?.inputLayer != nil }

@@ -36,8 +36,8 @@ public struct ModelDiagram: Sendable {
         public var showParams: Bool
         /// Which way the arrows run, as plot_model's `rankdir`.
         public var direction: Direction
-        /// Nested models as clusters, as Keras's `expand_nested`. RNNKit reads no nested models
-        /// yet, so this changes nothing today.
+        /// Nested models' layers inside a box named after the model, as Keras's `expand_nested`;
+        /// without it each nested model is one box, as in Keras.
         public var expandNested: Bool
 
         /// plot_model's defaults: names and classes only, top to bottom.
@@ -101,9 +101,14 @@ struct DiagramGraph {
         var initialStates: [Int] = []
     }
 
-    /// Indices into `model.layers` of the layers drawn, in Keras's order.
+    /// Indices into `model.layers` of the layers drawn, in Keras's order; a nested model drawn
+    /// as one box (without `expandNested`) is drawn at its first layer's index.
     private(set) var shown: [Int] = []
     private(set) var edges: [Edge] = []
+    /// The names of the boxes drawn, by index in `shown`: a layer's name or a nested model's.
+    private(set) var boxNames: [Int: String] = [:]
+    /// The nested models' boxes (with `expandNested`), in the order their first layers are drawn.
+    private(set) var clusters: [(origin: NestedOrigin, members: [Int])] = []
     private let labels: [Int: String]
     private let options: ModelDiagram.Options
 
@@ -112,11 +117,36 @@ struct DiagramGraph {
         let analysis = GraphAnalysis(model)
         let params = WeightBinding.specs(of: model, analysis)
         let indices = Dictionary(model.layers.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
+        // Without expandNested a nested model is one box, as Keras draws it: its layers' arrows
+        // start and end at its first layer's index, and arrows between them are left out.
+        var nestedBoxes: [String: Int] = [:]
+        var box: [Int: Int] = [:]
+        for (index, layer) in model.layers.enumerated() {
+            guard !options.expandNested, let origin = layer.nestedIn else { continue }
+            box[index] = nestedBoxes[origin.model, default: index]
+            nestedBoxes[origin.model] = box[index]
+        }
         var labels: [Int: String] = [:]
         for (index, layer) in model.layers.enumerated() where !(model.isSequential && layer.isInput) {
-            shown.append(index)
-            labels[index] = Self.label(of: layer, at: index, in: model, analysis: analysis,
-                                       params: params[index]?.parameterCount ?? 0, options: options)
+            let drawnAt = box[index] ?? index
+            if drawnAt == index {
+                shown.append(index)
+                boxNames[index] = box[index] == nil ? layer.name : layer.nestedIn?.model
+                labels[index] = Self.label(of: layer, at: index, in: model, analysis: analysis,
+                                           params: params[index]?.parameterCount ?? 0, options: options)
+            }
+            if let origin = layer.nestedIn {
+                if box[index] != nil {
+                    labels[drawnAt] = Self.nestedLabel(origin, firstLayer: model.layers[drawnAt], in: model,
+                        analysis: analysis, params: box.filter { $0.value == drawnAt }.keys.reduce(0) {
+                            $0 + (params[$1]?.parameterCount ?? 0)
+                        }, options: options)
+                } else if let cluster = clusters.firstIndex(where: { $0.origin.model == origin.model }) {
+                    clusters[cluster].members.append(index)
+                } else {
+                    clusters.append((origin, [index]))
+                }
+            }
             let takesStates = layer.kind?.takesInitialStates ?? false
             // An InputLayer is called by nothing, whatever its config lists (as in GraphAnalysis).
             for node in layer.isInput ? [] : layer.nodes {
@@ -125,21 +155,33 @@ struct DiagramGraph {
                     (input, takesStates && position > 0 ? Optional(position - 1) : nil)
                 } + node.masks.compactMap { $0 }.map { ($0, Int?.none) }
                 for (input, state) in arrivals {
-                    guard let source = indices[input.layer],
-                          !(model.isSequential && model.layers[source].isInput) else { continue }
+                    guard let layerSource = indices[input.layer],
+                          !(model.isSequential && model.layers[layerSource].isInput) else { continue }
+                    let source = box[layerSource] ?? layerSource
+                    guard source != drawnAt else { continue }
                     if let existing = edges.firstIndex(where: {
-                        $0.from == source && $0.to == index && $0.initialStates.isEmpty == (state == nil)
+                        $0.from == source && $0.to == drawnAt && $0.initialStates.isEmpty == (state == nil)
                     }) {
                         if let state, !edges[existing].initialStates.contains(state) {
                             edges[existing].initialStates.append(state)
                         }
                     } else {
-                        edges.append(Edge(from: source, to: index, initialStates: state.map { [$0] } ?? []))
+                        edges.append(Edge(from: source, to: drawnAt, initialStates: state.map { [$0] } ?? []))
                     }
                 }
             }
         }
         self.labels = labels
+    }
+
+    /// A nested model's one box: its name and class, the shapes its first layer takes and its
+    /// output has, and all its layers' parameters.
+    private static func nestedLabel(_ origin: NestedOrigin, firstLayer: ModelLayer, in model: Model,
+                                    analysis: GraphAnalysis, params: Int, options: ModelDiagram.Options) -> String {
+        let outputLayer = model.layerIndex(named: origin.output.layer) ?? 0
+        let box = ModelLayer(name: origin.model, className: origin.className, kind: nil,
+                             nodes: firstLayer.nodes.prefix(1).map { LayerNode(inputs: $0.inputs) })
+        return label(of: box, at: outputLayer, in: model, analysis: analysis, params: params, options: options)
     }
 
     var dot: String {
@@ -148,6 +190,13 @@ struct DiagramGraph {
                      "  node [shape=record, fontname=\"Helvetica\", margin=0];",
                      "  edge [penwidth=2];"]
         lines += shown.map { "  layer\($0) [label=<\(labels[$0] ?? "")>];" }
+        for (number, cluster) in clusters.enumerated() {
+            let title = "<b>\(Self.escaped(cluster.origin.model))</b> (\(Self.escaped(cluster.origin.className)))"
+            lines.append("  subgraph cluster_\(number) {")
+            lines.append("    label=<\(title)>; fontname=\"Helvetica\"; style=dashed;")
+            lines += cluster.members.map { "    layer\($0);" }
+            lines.append("  }")
+        }
         lines += edges.map { edge in
             let arrow = "  layer\(edge.from) -> layer\(edge.to)"
             guard !edge.initialStates.isEmpty else { return arrow + ";" }

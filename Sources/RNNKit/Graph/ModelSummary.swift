@@ -31,15 +31,34 @@ public struct ModelSummary: Sendable, Encodable {
         let analysis = GraphAnalysis(model)
         let specs = WeightBinding.specs(of: model, analysis)
         modelName = model.name
-        rows = model.layers.enumerated().compactMap { index, layer in
-            if model.isSequential && layer.isInput { return nil }
+        rows = []
+        for (index, layer) in model.layers.enumerated() {
+            if model.isSequential && layer.isInput { continue }
             // Keras 3 operations are not layers; tf_keras's TFOpLambda layers are.
-            if case .operation? = layer.kind, !TensorOperation.tfKerasClasses.contains(layer.className) { return nil }
+            if case .operation? = layer.kind, !TensorOperation.tfKerasClasses.contains(layer.className) { continue }
+            let params = specs[index]?.parameterCount ?? 0
+            let trainableParams = layer.trainable ? (specs[index]?.filter(\.trainable).parameterCount ?? 0) : 0
+            // A nested model is one row, as in Keras: its output shape and all its layers' parameters.
+            if let origin = layer.nestedIn {
+                if let last = rows.indices.last, rows[last].name == origin.model {
+                    rows[last].params += params
+                    rows[last].trainableParams += trainableParams
+                    rows[last].trainable = rows[last].trainable || layer.trainable
+                    continue
+                }
+                let output = model.layerIndex(named: origin.output.layer).map {
+                    GraphAnalysis.NodeID(layer: $0, node: origin.output.node)
+                }
+                let shapes = output.flatMap { analysis.outputShapes[$0] } ?? []
+                let shape = shapes.indices.contains(origin.output.index) ? [shapes[origin.output.index]] : []
+                rows.append(Row(name: origin.model, className: origin.className, outputShapes: shape,
+                                params: params, trainable: layer.trainable, trainableParams: trainableParams))
+                continue
+            }
             let node = GraphAnalysis.NodeID(layer: index, node: 0)
-            return Row(name: layer.name, className: layer.className,
-                       outputShapes: analysis.outputShapes[node] ?? [],
-                       params: specs[index]?.parameterCount ?? 0, trainable: layer.trainable,
-                       trainableParams: layer.trainable ? (specs[index]?.filter(\.trainable).parameterCount ?? 0) : 0)
+            rows.append(Row(name: layer.name, className: layer.className,
+                            outputShapes: analysis.outputShapes[node] ?? [],
+                            params: params, trainable: layer.trainable, trainableParams: trainableParams))
         }
     }
 

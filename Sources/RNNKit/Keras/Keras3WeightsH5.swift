@@ -7,15 +7,27 @@ enum Keras3WeightsH5 {
     }
 
     /// The group name Keras gives each layer of `model.layers`: its class name in snake case,
-    /// numbered `_1`, `_2`... on repeats. Sequential models leave their InputLayer out.
+    /// numbered `_1`, `_2`... on repeats. Sequential models leave their InputLayer out. A nested
+    /// model's layers are numbered among themselves, below the nested model's own group
+    /// (`sequential/layers/dense`); its InputLayers, which hold nothing, are not flattened.
     static func groupNames(_ model: Model) -> [Int: String] {
-        var counts: [String: Int] = [:]
+        var counts: [String: [String: Int]] = [:]  // by the nested model's group ("" for the outer model)
+        func numbered(_ className: String, in container: String) -> String {
+            let base = snakeCase(className)
+            let seen = counts[container, default: [:]][base, default: 0]
+            counts[container, default: [:]][base] = seen + 1
+            return seen == 0 ? base : "\(base)_\(seen)"
+        }
+        var nestedGroups: [String: String] = [:]  // nested model name -> its group
         var names: [Int: String] = [:]
         for (index, layer) in model.layers.enumerated() where !(model.isSequential && layer.isInput) {
-            let base = snakeCase(layer.className)
-            let seen = counts[base, default: 0]
-            counts[base] = seen + 1
-            names[index] = seen == 0 ? base : "\(base)_\(seen)"
+            guard let origin = layer.nestedIn else {
+                names[index] = numbered(layer.className, in: "")
+                continue
+            }
+            if nestedGroups[origin.model] == nil { nestedGroups[origin.model] = numbered(origin.className, in: "") }
+            let container = nestedGroups[origin.model]!
+            names[index] = container + "/layers/" + numbered(layer.className, in: container)
         }
         return names
     }
@@ -26,7 +38,7 @@ enum Keras3WeightsH5 {
         var expectedGroups = Set<String>()
         for (index, groupName) in names.sorted(by: { $0.key < $1.key }) {
             let path = "layers/" + groupName
-            expectedGroups.insert(groupName)
+            expectedGroups.insert(String(groupName.prefix { $0 != "/" }))
             let layerSpecs = specs[index] ?? []
             var pairs: [(WeightSpec, StoredWeight)] = []
             for spec in layerSpecs {

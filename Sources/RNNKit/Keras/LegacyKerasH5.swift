@@ -32,21 +32,29 @@ enum LegacyKerasH5 {
     }
 
     /// Binds the weights of a legacy weights group (`/model_weights`, or the root of a
-    /// `save_weights` file) by layer name, in each layer's `weight_names` order.
+    /// `save_weights` file) by layer name, in each layer's `weight_names` order. A nested
+    /// model's layers share its group, which lists their weights one layer after the other
+    /// (`encoder/dense/kernel` in Keras 3, `dense/kernel:0` in tf_keras).
     static func bindWeights(from group: HDF5Group, to model: inout Model, specs: [Int: [WeightSpec]]) throws {
         let storedLayers = try group.stringListAttribute("layer_names")
         let groupPrefix = group.path == "/" ? "/" : group.path + "/"
-        for (index, layer) in model.layers.enumerated() {
-            guard let layerSpecs = specs[index], !layerSpecs.isEmpty else { continue }
-            let location = groupPrefix + layer.name
-            guard storedLayers.contains(layer.name), group.hasChild(layer.name) else {
-                model.problems.append(Problem(.error, location, "no weights stored for layer '\(layer.name)'"))
+        var owners: [(group: String, layers: [Int])] = []  // in layer order
+        for (index, layer) in model.layers.enumerated() where !(specs[index] ?? []).isEmpty {
+            let groupName = layer.nestedIn?.model ?? layer.name
+            if owners.last?.group == groupName { owners[owners.count - 1].layers.append(index) }
+            else { owners.append((groupName, [index])) }
+        }
+        for (groupName, indices) in owners {
+            let location = groupPrefix + groupName
+            guard storedLayers.contains(groupName), group.hasChild(groupName) else {
+                model.problems.append(Problem(.error, location, "no weights stored for layer '\(groupName)'"))
                 continue
             }
             do {
-                let layerGroup = try group.group(layer.name)
+                let layerGroup = try group.group(groupName)
+                let names = try layerGroup.stringListAttribute("weight_names")
                 var stored: [StoredWeight] = []
-                for name in try layerGroup.stringListAttribute("weight_names") {
+                for name in names {
                     let path = location + "/" + name
                     guard layerGroup.hasChild(name) else {
                         model.problems.append(Problem(.error, path, "weight '\(name)' is listed but missing"))
@@ -54,15 +62,26 @@ enum LegacyKerasH5 {
                     }
                     stored.append(StoredWeight(location: path, tensor: try layerGroup.readTensor(name)))
                 }
-                if stored.count == (try layerGroup.stringListAttribute("weight_names")).count, let kind = layer.kind {
-                    WeightBinding.bindInOrder(CuDNNWeights.converted(stored, for: kind), to: index, specs: layerSpecs,
-                                              groupLocation: location, model: &model)
+                guard stored.count == names.count else { continue }
+                let expected = indices.reduce(0) { $0 + specs[$1]!.count }
+                if indices.count > 1 && stored.count != expected {
+                    model.problems.append(Problem(.error, location, "nested model '\(groupName)' has \(stored.count) "
+                                                  + "weight(s) in the file, its layers imply \(expected)"))
+                    continue
+                }
+                var rest = stored[...]
+                for index in indices {
+                    guard let kind = model.layers[index].kind else { continue }
+                    let count = indices.count > 1 ? specs[index]!.count : rest.count
+                    WeightBinding.bindInOrder(CuDNNWeights.converted(Array(rest.prefix(count)), for: kind), to: index,
+                                              specs: specs[index]!, groupLocation: location, model: &model)
+                    rest = rest.dropFirst(count)
                 }
             } catch let error as RNNKitError {
                 model.problems.append(Problem(error, at: location))
             }
         }
-        let modelLayers = Set(model.layers.map(\.name))
+        let modelLayers = Set(model.layers.map { $0.nestedIn?.model ?? $0.name })
         for name in storedLayers where !modelLayers.contains(name) && group.hasChild(name) {
             let names = (try? group.group(name).stringListAttribute("weight_names")) ?? []
             if !names.isEmpty {

@@ -20,7 +20,7 @@ enum KerasModelConfig {
         switch className {
         case "Sequential":
             model = try parser.sequential(config, pointer: "/config")
-        case "Functional", "Model":
+        case "Functional", "Model":  // = modelClasses minus Sequential
             model = try parser.functional(config, pointer: "/config")
         default:
             throw RNNKitError(.invalidModel,
@@ -32,6 +32,9 @@ enum KerasModelConfig {
         model.problems = parser.problems
         return model
     }
+
+    /// The Keras classes of models, which a Functional model may use as layers.
+    static let modelClasses: Set<String> = ["Sequential", "Functional", "Model"]
 
     private struct Parser {
         let major: Int
@@ -91,9 +94,16 @@ enum KerasModelConfig {
                 throw RNNKitError(.invalidModel, "Functional config has no 'layers' list", location: pointer)
             }
             var layers: [ModelLayer] = []
+            var nestedOutputs: [String: [TensorRef]] = [:]
             for (index, entry) in entries.enumerated() {
                 let layerPointer = "\(pointer)/layers/\(index)"
                 let className = entry["class_name"]?.stringValue ?? ""
+                if KerasModelConfig.modelClasses.contains(className) {
+                    let nested = nestedModel(entry, className: className, pointer: layerPointer)
+                    layers += nested.layers
+                    nestedOutputs[nested.name] = nested.outputs
+                    continue
+                }
                 if TensorOperation.isOperationEntry(entry, className: className) {
                     layers.append(operationLayer(entry, className: className, pointer: layerPointer))
                     continue
@@ -132,10 +142,85 @@ enum KerasModelConfig {
             for layer in layers where !seen.insert(layer.name).inserted {
                 problems.append(Problem(.error, layer.configPointer, "duplicate layer name '\(layer.name)'"))
             }
+            // A nested model's output, read by a later layer, is the flattened layer that makes it.
+            // The model has one call (see `nestedModel`), so its node index is not checked: tf_keras
+            // numbers that call 1, Keras 3 numbers it 0.
+            func flattened(_ reference: TensorRef) -> TensorRef {
+                guard let outputs = nestedOutputs[reference.layer], outputs.indices.contains(reference.index) else {
+                    return reference
+                }
+                return outputs[reference.index]
+            }
+            for index in layers.indices {
+                for node in layers[index].nodes.indices {
+                    layers[index].nodes[node].inputs = layers[index].nodes[node].inputs.map(flattened)
+                    layers[index].nodes[node].masks = layers[index].nodes[node].masks.map { $0.map(flattened) }
+                }
+            }
             return Model(name: config["name"]?.stringValue ?? "functional", isSequential: false, layers: layers,
                          inputs: try references(config["input_layers"], pointer: pointer + "/input_layers"),
-                         outputs: try references(config["output_layers"], pointer: pointer + "/output_layers"),
+                         outputs: try references(config["output_layers"], pointer: pointer + "/output_layers")
+                             .map(flattened),
                          kerasVersion: "")
+        }
+
+        /// The layers of a Sequential or Functional model used as a layer, flattened into the
+        /// outer graph: named `<model>.<layer>` ('.' is valid in HDF5 group names, Keras layer
+        /// names and RNNKit tensor names, which RNNKit matches by the longest layer name), its
+        /// InputLayers replaced by the tensors the outer model calls it on. Also the tensors its
+        /// outputs became. A model called more than once (shared weights) or nesting another
+        /// model is refused: its layers would need one weight set for several calls.
+        mutating func nestedModel(_ entry: JSONValue, className: String, pointer: String)
+            -> (name: String, layers: [ModelLayer], outputs: [TensorRef]) {
+            let name = text(entry["name"], at: pointer + "/name")
+                ?? text(entry["config"]?["name"], at: pointer + "/config/name") ?? snakeCase(className)
+            func refusal(_ message: String, at location: String) -> (String, [ModelLayer], [TensorRef]) {
+                problems.append(Problem(.error, "\(name) (\(location))", message))
+                return (name, [ModelLayer(name: name, className: className, kind: nil, configPointer: pointer)], [])
+            }
+            let calls = entry["inbound_nodes"]?.arrayValue ?? []
+            guard calls.count == 1 else {
+                return refusal("a nested model called \(calls.count) times is not supported (RNNKit flattens "
+                               + "nested models, so shared weights cannot be kept)", at: pointer + "/inbound_nodes")
+            }
+            let nested: Model, call: LayerNode
+            do {
+                call = try node(calls[0], pointer: pointer + "/inbound_nodes/0", className: className).node
+                var inner = Parser(major: major)
+                let config = entry["config"] ?? .null
+                nested = className == "Sequential" ? try inner.sequential(config, pointer: pointer + "/config")
+                    : try inner.functional(config, pointer: pointer + "/config")
+                problems += inner.problems
+            } catch let error as RNNKitError {
+                return refusal(error.message, at: error.location ?? pointer)
+            } catch {
+                return refusal("\(error)", at: pointer)
+            }
+            if let deeper = nested.layers.first(where: { $0.nestedIn != nil }) {
+                return refusal("a model nested two deep ('\(deeper.nestedIn!.model)') is not supported",
+                               at: deeper.configPointer)
+            }
+            guard nested.inputs.count == call.inputs.count else {
+                return refusal("the nested model takes \(nested.inputs.count) input(s), it is called on "
+                               + "\(call.inputs.count)", at: pointer + "/inbound_nodes/0")
+            }
+            let outerInputs = Dictionary(zip(nested.inputs, call.inputs), uniquingKeysWith: { first, _ in first })
+            func outer(_ reference: TensorRef) -> TensorRef {
+                outerInputs[reference] ?? TensorRef(layer: name + "." + reference.layer, node: reference.node,
+                                                    index: reference.index)
+            }
+            let outputs = nested.outputs.map(outer)
+            let trainable = flag(entry["config"]?["trainable"], at: pointer + "/config/trainable") ?? true
+            let origin = NestedOrigin(model: name, className: className, output: outputs.first ?? TensorRef(layer: name))
+            let layers = nested.layers.filter { !$0.isInput }.map { layer in
+                var flat = layer
+                flat.name = name + "." + layer.name
+                flat.trainable = layer.trainable && trainable
+                flat.nodes = layer.nodes.map { LayerNode(inputs: $0.inputs.map(outer), masks: $0.masks.map { $0.map(outer) }) }
+                flat.nestedIn = origin
+                return flat
+            }
+            return (name, layers, outputs)
         }
 
         /// A layer entry, decoded from its config with `callArguments` (from its inbound nodes) added.
@@ -153,6 +238,10 @@ enum KerasModelConfig {
                 }
                 guard entry["config"]?.objectValue != nil else {
                     throw RNNKitError(.invalidModel, "layer has no 'config' object", location: pointer)
+                }
+                guard !KerasModelConfig.modelClasses.contains(className) else {
+                    throw RNNKitError(.invalidModel, "a model nested in a Sequential model is not supported "
+                                      + "(only in a Functional one)", location: pointer + "/class_name")
                 }
                 guard LayerKind.isKnownKerasClass(className) else {
                     throw RNNKitError(.invalidModel, LayerKind.unsupportedClassMessage(

@@ -1,0 +1,59 @@
+import Foundation
+@testable import RNNKit
+import RNNKitTestSupport
+import XCTest
+
+/// Models used as layers of a Functional model are flattened into it; Keras's numbers, summaries
+/// and written files are checked for every fixture (nested_models among them) by
+/// InferenceTests, FixtureModelTests and KerasWriterTests. These check the flattening itself.
+final class NestedModelTests: XCTestCase {
+    func testNestedLayersAreNamedAfterTheirModelAndSummarizedAsOneRow() throws {
+        for file in ["keras3.keras", "keras3.h5", "tfkeras.h5"] {
+            let model = try Model.load(contentsOf: FixtureFiles.path("nested_models/\(file)"))
+            XCTAssertEqual(model.problems, [], file)
+            let nested = model.layers.filter { $0.nestedIn != nil }
+            XCTAssertEqual(nested.map(\.name), ["encoder.dense", "encoder.lstm", "head.dense_1", "head.gru"], file)
+            XCTAssertEqual(nested.map { $0.nestedIn?.className }, ["Sequential", "Sequential", "Functional", "Functional"])
+            XCTAssertEqual(Set(nested[1].weights.keys), ["kernel", "recurrent_kernel", "bias"], file)
+            let summary = ModelSummary(model)
+            XCTAssertEqual(summary.rows.map(\.name).dropFirst(), ["encoder", "head", "dense_2"], file)
+            XCTAssertEqual(summary.rows.map(\.params), [0, 112, 120, 10], file)
+            XCTAssertEqual(summary.rows.map(\.outputShapes).dropFirst(), [[[nil, 5, 3]], [[nil, 4]], [[nil, 2]]], file)
+        }
+    }
+
+    func testPlotDrawsANestedModelAsOneBoxOrExpandedAsACluster() throws {
+        let model = try Model.load(contentsOf: FixtureFiles.path("nested_models/keras3.keras"))
+        let collapsed = try ModelDiagram(model, options: .init(showParams: true)).dot
+        XCTAssertTrue(collapsed.contains("<b>encoder</b> (Sequential)"), collapsed)
+        XCTAssertTrue(collapsed.contains("Params: <b>120</b>"), collapsed)
+        XCTAssertFalse(collapsed.contains("encoder.lstm") || collapsed.contains("cluster"), collapsed)
+        let expanded = try ModelDiagram(model, options: .init(expandNested: true)).dot
+        XCTAssertEqual(expanded.components(separatedBy: "subgraph cluster_").count, 3, expanded)
+        XCTAssertTrue(expanded.contains("label=<<b>head</b> (Functional)>"), expanded)
+        XCTAssertTrue(expanded.contains("<b>encoder.lstm</b> (LSTM)"), expanded)
+    }
+
+    func testANestedModelCalledTwiceIsRefused() throws {
+        let call = #"[["input_3", 0, 0, {}]]"#
+        let text = try String(contentsOfFile: FixtureFiles.path("nested_models/tfkeras.json"), encoding: .utf8)
+            .replacingOccurrences(of: #""inbound_nodes": [\#(call)]"#, with: #""inbound_nodes": [\#(call), \#(call)]"#)
+        let model = try KerasModelConfig.parse(JSONParser.parse(text), kerasVersion: nil, source: "shared.json")
+        let errors = model.problems.filter { $0.severity == .error }
+        XCTAssertEqual(errors.count, 1, "\(errors)")
+        XCTAssertTrue(errors.first?.description.contains("encoder") == true, "\(errors)")
+        XCTAssertTrue(errors.first?.message.contains("called 2 times") == true, "\(errors)")
+    }
+
+    func testAModelNestedInASequentialIsRefused() throws {
+        let text = #"""
+        {"class_name": "Sequential", "config": {"name": "outer", "layers": [
+          {"class_name": "InputLayer", "config": {"batch_shape": [null, 5, 3], "name": "in"}},
+          {"class_name": "Sequential", "config": {"name": "inner", "layers": [
+            {"class_name": "Dense", "config": {"name": "d", "units": 2}}]}}]}}
+        """#
+        let model = try KerasModelConfig.parse(JSONParser.parse(text), kerasVersion: "3.15.1", source: "outer.json")
+        XCTAssertEqual(model.problems.map(\.message),
+                       ["a model nested in a Sequential model is not supported (only in a Functional one)"])
+    }
+}
