@@ -69,6 +69,8 @@ final class ConvLSTMTests: XCTestCase {
         for (got, expected) in zip(masked, shorter) { XCTAssertEqual(got.tensor, expected.tensor) }
         let unmasked = try kind.forward([LayerValue(whole)], weights: weights, carry: nil).outputs
         XCTAssertNotEqual(unmasked[0].tensor, shorter[0].tensor)
+        let empty = try kind.forward([LayerValue(Tensor(shape: [0, 4, 5, 2], scalars: []))], weights: weights, carry: nil)
+        XCTAssertEqual(empty.outputs.map(\.tensor.shape), [[0, 5, 2], [0, 5, 2], [0, 5, 2]])
     }
 
     func testStreamingAndONNXAreRefused() throws {

@@ -62,8 +62,6 @@ struct ConvLSTM: Equatable, Sendable {
         }
         // Every time step's input convolution at once: the steps folded into the batch.
         let inputGrid = try grid(windows, input: spatial, batch: batch * steps)
-        let frames = input.reshaped([batch * steps] + spatial + [channels])
-        let inputGates = inputGrid.convolve(frames, kernel: kernel, bias: weights["bias"], groups: 1, activation: .linear)
         let outputSpatial = spatial.count == 2 ? inputGrid.outputSize : [inputGrid.outputSize[1]]
         let recurrentWindows = windows.map { Window1D(size: $0.size, stride: 1, padding: .same) }
         let recurrentGrid = try grid(recurrentWindows, input: outputSpatial, batch: batch)
@@ -74,12 +72,14 @@ struct ConvLSTM: Equatable, Sendable {
         else {
             throw RNNKitError(.badUsage, "\(className): \(steps) steps of \(positions) cells are too large")
         }
+        let frames = input.reshaped([batch * steps] + spatial + [channels])
+        let inputGates = inputGrid.convolve(frames, kernel: kernel, bias: weights["bias"], groups: 1, activation: .linear)
         var h = [Float](repeating: 0, count: stateSize), c = h, lastOutput = h
         var previous = mask == nil ? [] : [Float](repeating: 0, count: 2 * stateSize)
         var gates = [Float](repeating: 0, count: cells * width), scratch = gates
         var sequence = [Float](repeating: 0, count: options.returnSequences ? batch * steps * frameSize : 0)
         let stepper = cell
-        for position in 0..<steps {
+        for position in 0..<steps where cells > 0 {  // an empty batch has no buffers to step
             let time = options.goBackwards ? steps - 1 - position : position
             let recurrentGates = recurrentGrid.convolve(Tensor(shape: [batch] + outputSpatial + [units], scalars: h),
                                                         kernel: recurrentKernel, bias: nil, groups: 1, activation: .linear)
