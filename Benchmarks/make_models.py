@@ -11,6 +11,9 @@ not committed: `run_peers.py` runs this script first when a model is missing.
     bidirectional   Input((None, 64)) -> Bidirectional(LSTM(128)) -> Dense(10)
     large_lstm      Input((None, 1024)) -> 3 x LSTM(1024) -> Dense(10): 100 MB of weights, for timing
                     the load only
+    cnn_lstm        Input((None,), int32) -> Embedding(5000, 64) -> Conv1D(64, 5, relu) -> MaxPooling1D(2)
+                    -> LSTM(128) -> Dense(1, sigmoid): the text classifier of the Keras examples, for
+                    `rnnkit bench --layers` (where the time goes); not yet run against the peers
 
 Writes <name>.keras and <name>.h5 for each, and manifest.json: input shape,
 time steps to benchmark, parameter count, FLOPs per sequence and a SHA-256 of
@@ -96,6 +99,18 @@ def build_large_lstm():
     ], name="large_lstm")
 
 
+def build_cnn_lstm():
+    L = keras.layers
+    return keras.Sequential([
+        keras.Input((None,), dtype="int32"),
+        L.Embedding(5000, 64, name="embedding"),
+        L.Conv1D(64, 5, activation="relu", name="conv1d"),
+        L.MaxPooling1D(2, name="max_pooling1d"),
+        L.LSTM(128, name="lstm"),
+        L.Dense(1, activation="sigmoid", name="dense"),
+    ], name="cnn_lstm")
+
+
 # name -> (builder, time steps to benchmark with)
 MODELS = {
     "reference_lstm": (build_reference_lstm, 100),
@@ -103,6 +118,7 @@ MODELS = {
     "gru": (build_gru, 100),
     "bidirectional": (build_bidirectional, 100),
     "large_lstm": (build_large_lstm, 2),
+    "cnn_lstm": (build_cnn_lstm, 200),
 }
 
 
@@ -126,15 +142,21 @@ def assign_seeded_weights(model, name):
 
 
 def flops_per_sequence(model, steps):
-    """Multiply-adds (x2) of one sequence: recurrent layers, then Dense on the last output."""
-    total = 0
+    """Multiply-adds (x2) of one sequence: recurrent, Conv1D and Dense layers, following the
+    sequence length through the (Sequential) model's convolutions and poolings."""
+    total, length = 0, steps
     for layer in model.layers:
         inner = [layer.forward_layer, layer.backward_layer] if isinstance(layer, keras.layers.Bidirectional) else [layer]
         features = layer.input.shape[-1]
         for rnn in inner:
             kind = type(rnn).__name__
             if kind in GATES:
-                total += 2 * steps * GATES[kind] * rnn.units * (features + rnn.units)
+                total += 2 * length * GATES[kind] * rnn.units * (features + rnn.units)
+        if isinstance(layer, keras.layers.Conv1D):  # valid padding, stride 1
+            length = length - layer.kernel_size[0] + 1
+            total += 2 * length * layer.kernel_size[0] * features * layer.filters
+        if isinstance(layer, keras.layers.MaxPooling1D):
+            length //= layer.pool_size[0]
         if isinstance(layer, keras.layers.Dense):
             total += 2 * features * layer.units
     return int(total)
@@ -159,8 +181,11 @@ def make(name, out_dir):
     model.save(h5_path)
 
     # Both files must reload to the same outputs as the model in memory.
-    shape = (2, steps, model.input_shape[-1])
-    x = np.random.default_rng(seed_for(name) + 1).uniform(-1, 1, size=shape).astype(np.float32)
+    rng = np.random.default_rng(seed_for(name) + 1)
+    if model.inputs[0].dtype.startswith("int"):  # token ids
+        x = rng.integers(0, model.layers[0].input_dim, size=(2, steps)).astype(np.int32)
+    else:
+        x = rng.uniform(-1, 1, size=(2, steps, model.input_shape[-1])).astype(np.float32)
     expected = np.asarray(model(x, training=False))
     for path in (keras_path, h5_path):
         got = np.asarray(keras.models.load_model(path, compile=False)(x, training=False))

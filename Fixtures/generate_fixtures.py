@@ -1069,10 +1069,9 @@ FIXTURES: List[Fixture] = [
             "Functional on token ids (6,), rows padded with 0: Embedding(20, 4, mask_zero=True) -> "
             "Bidirectional(GRU(3, seq)) s; AdditiveAttention()([s, s]) -> GlobalAveragePooling1D -> "
             "Dense(2, softmax) is output 0; the weights of Attention(use_scale=True)([s, embedded, s]) "
-            "are output 1. tf_keras files only: Keras 3.15 writes the masks of a functional model as op "
-            "nodes (NotEqual, ConvertToTensor); expected_keras3 is Keras 3's outputs all the same.",
+            "are output 1. Keras 3 writes the masks as operation nodes (NotEqual, ConvertToTensor) passed as mask=.",
             build_attention_masked, embedding_inputs, layer_weight_scales={"attention": 2.0},
-            writers=("tfkeras",)),
+            keras3_h5_unloadable="refuses operation nodes"),
     Fixture("mha_self",
             "Functional on (5,3): Bidirectional(LSTM(3, seq)) s; MultiHeadAttention(2 heads, key_dim 3, "
             "value_dim 2)(s, s, return_attention_scores=True) a, its weights output 1; Add([s, a]) r; "
@@ -1086,11 +1085,10 @@ FIXTURES: List[Fixture] = [
             "Bidirectional(LSTM(3, seq)) s; MultiHeadAttention(2 heads, key_dim 3)(s, s, "
             "use_causal_mask=True) a; Add([s, a]) -> GlobalAveragePooling1D -> Dense(2) is output 0; "
             "the weights of MultiHeadAttention(2 heads, key_dim 2, value_dim 3)(Embedding(20, 3) of the ids, e, "
-            "key=s) are output 1. "
-            "tf_keras files only: Keras 3.15 writes the masks of a functional model as op nodes.",
+            "key=s) are output 1. Keras 3 writes the masks as operation nodes passed as mask=.",
             build_mha_masked, embedding_inputs,
             layer_weight_scales={"multi_head_attention": 1.5, "multi_head_attention_1": 1.5},
-            writers=("tfkeras",)),
+            keras3_h5_unloadable="refuses operation nodes"),
     Fixture("mha_attention_mask",
             "Functional on (4,3) x and a (4,4) 0/1 attention mask m: GRU(4, seq) s; "
             "MultiHeadAttention(2 heads, key_dim 2)(s, s, attention_mask=m, use_causal_mask=True) -> "

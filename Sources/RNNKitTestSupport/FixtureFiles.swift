@@ -46,7 +46,7 @@ public enum FixtureFiles {
 
     /// The file a test takes when one of a fixture's files will do, relative to Fixtures/, and
     /// whose expected outputs go with it: the Keras 3 archive, or `tfkeras.h5` for a fixture
-    /// saved by tf_keras only (attention_masked: Keras 3 writes its masks as op nodes).
+    /// saved by tf_keras only (none today; the generator's `writers` option allows it).
     public static func mainModel(of fixture: (name: String, writers: [String])) -> (file: String, writer: String) {
         fixture.writers.contains("keras3") ? ("\(fixture.name)/keras3.keras", "keras3") : ("\(fixture.name)/tfkeras.h5", "tfkeras")
     }

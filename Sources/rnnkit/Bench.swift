@@ -19,6 +19,9 @@ extension RNNKitCommand {
         @Option(parsing: .unconditional, help: "Threads; a recurrent layer's batch rows are split among them.")
         var threads = 1
 
+        @Flag(help: "Also time each layer call (medians of 10 predictions): where the time goes.")
+        var layers = false
+
         @Flag(help: "Print JSON.")
         var json = false
 
@@ -31,9 +34,11 @@ extension RNNKitCommand {
         func run() throws {
             Predictor.threadCount = threads
             let (loaded, loading) = try Benchmark.measureLoading(of: model.files) { try model.load() }
+            let predictor = try Predictor(loaded)
             let (result, predictorPeak) = try Benchmark.measurePeak {
-                try Benchmark.run(try Predictor(loaded), batch: batch, steps: steps)
+                try Benchmark.run(predictor, batch: batch, steps: steps)
             }
+            let layerTimes = layers ? try Benchmark.layerTimes(predictor, batch: batch, steps: steps) : nil
             if json {
                 try printJSON(Report(
                     medianMs: result.medianMilliseconds, minMs: result.minimumMilliseconds,
@@ -41,7 +46,7 @@ extension RNNKitCommand {
                     threads: threads, kernel: KernelPath.current.rawValue, cpu: Benchmark.cpuModel(),
                     peakRssBytes: result.peakResidentBytes, predictorPeakAddedBytes: predictorPeak, runs: result.runs,
                     loadMs: loading.loadMilliseconds, readMs: loading.readMilliseconds,
-                    loadPeakAddedBytes: loading.peakAddedBytes, weightBytes: loading.weightBytes))
+                    loadPeakAddedBytes: loading.peakAddedBytes, weightBytes: loading.weightBytes, layers: layerTimes))
             } else {
                 let mebibyte = 1_048_576
                 print("""
@@ -54,6 +59,11 @@ extension RNNKitCommand {
                     peak memory added by the load \(loading.peakAddedBytes.map { "\($0 / mebibyte) MiB" } ?? "unknown") \
                     for \(loading.weightBytes / mebibyte) MiB of weights
                     """)
+                let total = layerTimes?.reduce(0) { $0 + $1.medianMs } ?? 0
+                for time in layerTimes ?? [] {
+                    print("  \(time.name) (\(time.className)): \(time.medianMs) ms, "
+                          + String(format: "%.1f%%", total > 0 ? 100 * time.medianMs / total : 0))
+                }
             }
         }
 
@@ -65,13 +75,15 @@ extension RNNKitCommand {
             var kernel: String, cpu: String
             var peakRssBytes: Int, predictorPeakAddedBytes: Int?, runs: Int
             var loadMs: Double, readMs: Double, loadPeakAddedBytes: Int?, weightBytes: Int
+            /// With `--layers`.
+            var layers: [Benchmark.LayerTime]?
 
             enum CodingKeys: String, CodingKey {
                 case medianMs = "median_ms", minMs = "min_ms", maxMs = "max_ms", gflops, batch, steps, threads
                 case kernel, cpu, peakRssBytes = "peak_rss_bytes"
                 case predictorPeakAddedBytes = "predictor_peak_added_bytes", runs
                 case loadMs = "load_ms", readMs = "read_ms", loadPeakAddedBytes = "load_peak_added_bytes"
-                case weightBytes = "weight_bytes"
+                case weightBytes = "weight_bytes", layers
             }
 
             // Written by hand only so that an unknown peak is null rather than left out.
@@ -93,6 +105,7 @@ extension RNNKitCommand {
                 try container.encode(readMs, forKey: .readMs)
                 try container.encode(loadPeakAddedBytes, forKey: .loadPeakAddedBytes)
                 try container.encode(weightBytes, forKey: .weightBytes)
+                try container.encodeIfPresent(layers, forKey: .layers)
             }
         }
     }

@@ -117,6 +117,24 @@ enum Benchmark {
                       runs: times.count, peakResidentBytes: peakResidentBytes())
     }
 
+    /// One layer call's median time over several predictions.
+    struct LayerTime: Encodable, Sendable {
+        var name: String, className: String, medianMs: Double
+
+        enum CodingKeys: String, CodingKey { case name, className = "class_name", medianMs = "median_ms" }
+    }
+
+    /// The median time of each layer call over `runs` predictions (after the timed runs, so warm).
+    static func layerTimes(_ predictor: Predictor, batch: Int, steps: Int, runs: Int = 10) throws -> [LayerTime] {
+        let inputs = try randomInputs(for: predictor, batch: batch, steps: steps)
+        let samples = try (0..<runs).map { _ in try predictor.layerTimes(inputs) }
+        return samples[0].indices.map { index in
+            let times = samples.map { $0[index].milliseconds }.sorted()
+            return LayerTime(name: samples[0][index].layer, className: samples[0][index].className,
+                             medianMs: times[times.count / 2])
+        }
+    }
+
     /// Uniform random inputs of the model's input shapes with `steps` time steps (where the
     /// time axis is free), token ids for Embedding inputs.
     static func randomInputs(for predictor: Predictor, batch: Int, steps: Int) throws -> [Tensor] {

@@ -36,4 +36,13 @@ final class BenchmarkTests: XCTestCase {
         XCTAssertEqual(try predictor.flops(batch: 1, steps: 100), 2 * 4 * 8 * 3 + 2 * 3)
         XCTAssertEqual(try predictor.flops(batch: 5, steps: 100), 5 * (2 * 4 * 8 * 3 + 2 * 3))
     }
+
+    /// One median per layer call, in the order the graph runs them, the model inputs left out.
+    func testLayerTimesNameEveryLayerCall() throws {
+        let predictor = try Predictor(Model.load(contentsOf: FixtureFiles.path("conv1d_stack/keras3.keras")))
+        let times = try Benchmark.layerTimes(predictor, batch: 2, steps: 10, runs: 3)
+        XCTAssertEqual(times.map(\.name), ["embedding", "conv1d", "max_pooling1d", "lstm", "dense"])
+        XCTAssertEqual(times.map(\.className), ["Embedding", "Conv1D", "MaxPooling1D", "LSTM", "Dense"])
+        XCTAssertTrue(times.allSatisfy { $0.medianMs > 0 && $0.medianMs.isFinite }, "\(times)")
+    }
 }

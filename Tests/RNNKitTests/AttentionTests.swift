@@ -104,14 +104,6 @@ final class AttentionTests: XCTestCase {
         layer.kind = .attention(attention)
     }
 
-    /// attention_masked is saved by tf_keras only (Keras 3.15 writes a functional model's masks
-    /// as op nodes); Keras 3 computes the same outputs from it.
-    func testMaskedFixtureGivesKeras3Outputs() throws {
-        let outputs = try Predictor(contentsOf: FixtureFiles.path("attention_masked/tfkeras.h5"))
-            .predict(try FixtureFiles.inputs(of: "attention_masked"))
-        assertClose(outputs, try FixtureFiles.kerasOutputs(of: "attention_masked", writer: "keras3"), "Keras 3 outputs")
-    }
-
     func testOperationCountIncludesTheScoresAndTheWeightedSum() throws {
         let predictor = try Predictor(contentsOf: FixtureFiles.path("attention_causal_self/keras3.keras"))
         // GRU(4) on 4 features: 2·5·8·3·4; attention: 2·5·5·(4 + 4); Dense(2): 2·5·4·2.

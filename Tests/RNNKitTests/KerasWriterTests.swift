@@ -26,7 +26,15 @@ final class KerasWriterTests: XCTestCase {
             guard case .operation(let operation)? = layer.kind, written.kerasMajorVersion >= 3 else { return layer.className }
             return operation.kerasClassName
         }, what, file: file, line: line)
-        XCTAssertEqual(written.layers.map(\.kind), source.layers.map(\.kind), what, file: file, line: line)
+        // A file of another major version is read with that Keras's semantics (L2 floors,
+        // MultiHeadAttention's fully hidden rows): the source's configs as that Keras decodes them.
+        XCTAssertEqual(written.layers.map(\.kind), source.layers.map { layer in
+            guard let kind = layer.kind, written.kerasMajorVersion != source.kerasMajorVersion else { return layer.kind }
+            var object = kind.kerasConfig()  // with the call arguments a layer keeps, as the readers join them
+            for (key, value) in kind.kerasCallArguments.entries { object[key] = value }
+            let config = KerasConfig(object: object, pointer: "", kerasMajorVersion: written.kerasMajorVersion)
+            return try? LayerKind(kerasClass: kind.className, config: config)
+        }, what, file: file, line: line)
         XCTAssertEqual(written.layers.map(\.trainable), source.layers.map(\.trainable), what, file: file, line: line)
         XCTAssertEqual(written.inputs, source.inputs, what, file: file, line: line)
         XCTAssertEqual(written.outputs, source.outputs, what, file: file, line: line)
@@ -149,7 +157,9 @@ final class KerasWriterTests: XCTestCase {
               + "worst max abs error vs Keras \(worst)")
         XCTAssertGreaterThanOrEqual(written, 155)
         XCTAssertEqual(refused, 2)  // activations/tfkeras.h5 and tfkeras.json as .keras
-        XCTAssertEqual(refusedOperations, 9)  // the ops_* fixtures' three Keras 3 files each as .h5
+        // The three Keras 3 files of each fixture with operation nodes (ops_*, attention_masked,
+        // mha_masked) as .h5, which Keras 3 cannot read them from.
+        XCTAssertEqual(refusedOperations, 15)
     }
 
     // MARK: - Refusals

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// A model ready to run: checked once at creation, then `predict` as often as wanted, from any
 /// number of threads at once (it holds no mutable state).
 public final class Predictor: Sendable {
@@ -63,15 +65,29 @@ public final class Predictor: Sendable {
         return try run(inputs, carries: &noCarries)
     }
 
+    /// How long each layer call of one prediction on `inputs` takes, in the order the graph runs
+    /// them (model inputs left out): where a prediction's time goes. `rnnkit bench --layers`
+    /// reports their medians.
+    public func layerTimes(_ inputs: [Tensor]) throws -> [(layer: String, className: String, milliseconds: Double)] {
+        var times: [(layer: String, className: String, milliseconds: Double)] = []
+        var noCarries: [String: RecurrentCarry]?
+        _ = try run(inputs, carries: &noCarries) { layer, nanoseconds in
+            times.append((layer.name, layer.className, Double(nanoseconds) / 1e6))
+        }
+        return times
+    }
+
     /// Evaluates the graph. With `carries`, recurrent layers start from (and update) the state
-    /// a stream carried over from its previous chunk.
-    func run(_ inputs: [Tensor], carries: inout [String: RecurrentCarry]?) throws -> [Tensor] {
+    /// a stream carried over from its previous chunk; `timed` is told each layer call's duration.
+    func run(_ inputs: [Tensor], carries: inout [String: RecurrentCarry]?,
+             timed: ((ModelLayer, UInt64) -> Void)? = nil) throws -> [Tensor] {
         try PackedMatrixCache.$current.withValue(packedMatrices) {
-            try evaluate(inputs, carries: &carries)
+            try evaluate(inputs, carries: &carries, timed: timed)
         }
     }
 
-    private func evaluate(_ inputs: [Tensor], carries: inout [String: RecurrentCarry]?) throws -> [Tensor] {
+    private func evaluate(_ inputs: [Tensor], carries: inout [String: RecurrentCarry]?,
+                          timed: ((ModelLayer, UInt64) -> Void)?) throws -> [Tensor] {
         // A stream's chunks may be shorter than a declared sequence length.
         try checkInputs(inputs, anyLength: carries != nil)
         var values = [LayerValue?](repeating: nil, count: slotCount)
@@ -99,7 +115,9 @@ public final class Predictor: Sendable {
                     arguments[position].mask = mask?.scalars.map { $0 != 0 }
                 }
                 do {
+                    let start = timed == nil ? 0 : DispatchTime.now().uptimeNanoseconds
                     let result = try call.kind.forward(arguments, weights: layer.weights, carry: carries?[layer.name])
+                    timed?(layer, DispatchTime.now().uptimeNanoseconds - start)
                     if carries != nil, let carry = result.carry { carries?[layer.name] = carry }
                     outputs = result.outputs
                 } catch let error as RNNKitError {

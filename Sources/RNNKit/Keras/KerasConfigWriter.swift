@@ -421,7 +421,7 @@ struct KerasWritePlan {
         case .concatenate, .stack: args = [.array(args)]
         case .getItem(let key): args.append(TensorOperation.keyJSON(key, keras3: true))
         case .compare, .arithmetic, .logical, .elementwise, .reduce, .matmul, .einsum, .expandDims, .squeeze,
-             .reshape, .transpose, .cast, .where, .clip, .softmax, .filled:
+             .reshape, .transpose, .cast, .convertToTensor, .where, .clip, .softmax, .filled:
             break
         }
         var config = JSONObject([("name", .string(name))])

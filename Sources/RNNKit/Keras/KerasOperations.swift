@@ -37,7 +37,7 @@ extension TensorOperation {
         "Max": ["axis", "keepdims", "initial"], "Min": ["axis", "keepdims", "initial"],
         "Elu": ["alpha"], "LeakyRelu": ["negative_slope"], "Gelu": ["approximate"], "Einsum": ["subscripts"],
         "Concatenate": ["axis"], "Stack": ["axis"], "ExpandDims": ["axis"], "Squeeze": ["axis"], "Softmax": ["axis"],
-        "Reshape": ["newshape"], "Transpose": ["axes"], "Cast": ["dtype"], "Clip": ["x_min", "x_max"],
+        "Reshape": ["newshape"], "Transpose": ["axes"], "Cast": ["dtype"], "ConvertToTensor": ["dtype", "sparse", "ragged"], "Clip": ["x_min", "x_max"],
         "ZerosLike": ["dtype"], "OnesLike": ["dtype"],
         "Matmul": [], "Where": [], "GetItem": [],
     ]
@@ -347,6 +347,15 @@ extension OperationFunction {
                 throw config.error("dtype", "Cast to \(name) is not supported (float32, int32, int64, bool are)")
             }
             self = .cast(dtype)
+        case "ConvertToTensor":
+            for key in ["sparse", "ragged"] where try config.bool(key, default: false) {
+                throw config.error(key, "ConvertToTensor to a \(key) tensor is not supported")
+            }
+            guard let name = config.value("dtype")?.stringValue else { self = .convertToTensor(dtype: nil); break }
+            guard let dtype = OperationDType(rawValue: name) else {
+                throw config.error("dtype", "ConvertToTensor to \(name) is not supported (float32, int32, int64, bool are)")
+            }
+            self = .convertToTensor(dtype: dtype)
         case "Where": self = .where
         case "Clip":
             self = .clip(min: Float(try config.double("x_min", default: -.infinity)),
@@ -381,6 +390,8 @@ extension OperationFunction {
         case .reshape(let shape): return JSONObject([("newshape", .array(shape.map(JSONValue.int)))])
         case .transpose(let axes): return JSONObject([("axes", .array(axes.map(JSONValue.int)))])
         case .cast(let dtype): return JSONObject([("dtype", .string(dtype.rawValue))])
+        case .convertToTensor(let dtype):
+            return JSONObject([("dtype", dtype.map { .string($0.rawValue) } ?? .null), ("sparse", .null), ("ragged", .null)])
         case .filled(_, let dtype): return JSONObject([("dtype", dtype.map { .string($0.rawValue) } ?? .null)])
         case .clip(let low, let high): return JSONObject([("x_min", .float(low)), ("x_max", .float(high))])
         }
@@ -389,7 +400,7 @@ extension OperationFunction {
     /// The Keras 3 module that defines the class.
     var kerasModule: String {
         switch self {
-        case .cast: "keras.src.ops.core"
+        case .cast, .convertToTensor: "keras.src.ops.core"
         case .softmax: "keras.src.ops.nn"
         case .elementwise(let function) where function.isNeuralNetworkOp: "keras.src.ops.nn"
         case .compare, .arithmetic, .logical, .elementwise, .reduce, .matmul, .einsum, .concatenate, .stack,
@@ -401,7 +412,7 @@ extension OperationFunction {
     /// Whether the function works on each time step alone, so that a stream can run it chunk by chunk.
     var isStepwise: Bool {
         switch self {
-        case .compare, .arithmetic, .logical, .elementwise, .cast, .where, .clip, .filled: true
+        case .compare, .arithmetic, .logical, .elementwise, .cast, .convertToTensor, .where, .clip, .filled: true
         case .reduce, .matmul, .einsum, .concatenate, .stack, .expandDims, .squeeze, .reshape, .transpose,
              .softmax, .getItem:
             false
@@ -414,7 +425,8 @@ extension OperationFunction {
         case .compare, .logical: true
         case .elementwise(let function): function == .logicalNot
         case .reduce(let reduction, _, _): reduction == .any || reduction == .all
-        case .cast(let dtype), .filled(_, dtype: let dtype?): dtype == .bool
+        case .cast(let dtype), .filled(_, dtype: let dtype?), .convertToTensor(dtype: let dtype?): dtype == .bool
+        case .convertToTensor(dtype: nil): false  // the input's dtype, which the writer does not track
         case .filled(_, dtype: nil): false
         case .arithmetic, .matmul, .einsum, .concatenate, .stack, .expandDims, .squeeze, .reshape, .transpose,
              .where, .clip, .softmax, .getItem:

@@ -47,6 +47,8 @@ enum OperationFunction: Equatable, Sendable {
     /// The permutation, batch included and first.
     case transpose(axes: [Int])
     case cast(OperationDType)
+    /// Keras 3's `convert_to_tensor`, which it inserts on masks: the tensor itself, or cast to `dtype`.
+    case convertToTensor(dtype: OperationDType?)
     /// A tensor of the input's shape filled with 0 or 1 (nil dtype: the input's).
     case filled(Fill, dtype: OperationDType?)
     case `where`
@@ -93,6 +95,7 @@ enum OperationFunction: Equatable, Sendable {
         case .reshape: "Reshape"
         case .transpose: "Transpose"
         case .cast: "Cast"
+        case .convertToTensor: "ConvertToTensor"
         case .filled(let fill, _): fill.rawValue
         case .where: "Where"
         case .clip: "Clip"
@@ -108,6 +111,7 @@ enum OperationFunction: Equatable, Sendable {
         case .where: 3
         case .concatenate, .stack: nil
         case .elementwise, .reduce, .expandDims, .squeeze, .reshape, .transpose, .cast, .clip, .softmax, .getItem: 1
+        case .convertToTensor: 1
         case .filled: 1
         }
     }
@@ -234,7 +238,7 @@ extension OperationFunction {
         switch self {
         case .compare, .arithmetic, .logical, .where:
             return try broadcastShapes(operands)
-        case .elementwise, .cast, .clip, .softmax:
+        case .elementwise, .cast, .convertToTensor, .clip, .softmax:
             if case .softmax(let axis) = self { _ = try nonBatchAxis(axis, rank: first.count) }
             return first
         case .filled:

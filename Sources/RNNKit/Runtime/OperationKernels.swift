@@ -36,6 +36,8 @@ extension OperationFunction {
             return x.mapped { Swift.min(Swift.max($0, low), high) }
         case .cast(let dtype):
             return x.mapped(dtype.convert)
+        case .convertToTensor(let dtype):
+            return dtype.map { x.mapped($0.convert) } ?? x
         case .filled(let fill, _):
             return Tensor(shape: x.shape, scalars: Array(repeating: fill == .ones ? 1 : 0, count: x.count))
         case .softmax(let axis):
