@@ -711,6 +711,34 @@ def build_depthwise_separable(K):
     ])
 
 
+def build_conv_lstm2d(K):
+    """Two ConvLSTM2D layers: same padding over an odd image (the recurrent convolution pads
+    both ends), then strides 2 and valid padding (the recurrent convolution runs over the
+    smaller output image)."""
+    L = K.layers
+    # tf_keras's default recurrent_activation is hard_sigmoid, Keras 3's sigmoid.
+    return K.Sequential([
+        K.Input((4, 6, 5, 2)),
+        L.ConvLSTM2D(3, (3, 3), padding="same", recurrent_activation="sigmoid", return_sequences=True),
+        L.ConvLSTM2D(2, (2, 2), strides=2, padding="valid", recurrent_activation="sigmoid"),
+        L.Flatten(),
+        L.Dense(3),
+    ])
+
+
+def build_conv_lstm1d(K):
+    """ConvLSTM1D with dilation 2 and valid padding returning its states, and one with strides
+    2, an even kernel, same padding, go_backwards, relu and sequences."""
+    L = K.layers
+    x = K.Input((4, 7, 2))
+    output, h, c = L.ConvLSTM1D(3, 3, padding="valid", dilation_rate=2, recurrent_activation="sigmoid",
+                                return_state=True, name="dilated_state")(x)
+    backwards = L.ConvLSTM1D(2, 2, strides=2, padding="same", go_backwards=True, activation="relu",
+                             recurrent_activation="sigmoid", return_sequences=True,
+                             name="strided_backwards")(x)
+    return K.Model(x, [output, h, c, backwards])
+
+
 def image_and_sequence_inputs(rng):
     return [floats(rng, 2, 7, 8, 3), floats(rng, 2, 9, 4)]
 
@@ -1129,6 +1157,15 @@ FIXTURES: List[Fixture] = [
             "keepdims; GlobalMaxPooling2D; GlobalAveragePooling2D channels_first keepdims; "
             "ZeroPadding2D(((1,2),(0,1))) -> Cropping2D(((1,0),(2,1))); the same channels_first.",
             build_conv2d_options, float_inputs(2, 7, 8, 3)),
+    Fixture("conv_lstm2d",
+            "Sequential on (4 steps, 6, 5, 2): ConvLSTM2D(3, (3,3), same, return_sequences) -> "
+            "ConvLSTM2D(2, (2,2), strides 2, valid) -> Flatten -> Dense(3).",
+            build_conv_lstm2d, float_inputs(2, 4, 6, 5, 2, scale=2.0)),
+    Fixture("conv_lstm1d",
+            "Functional on (4 steps, 7, 2), four outputs: ConvLSTM1D(3, 3, valid, dilation 2, "
+            "return_state) output, h and c; ConvLSTM1D(2, 2, strides 2, same, go_backwards, relu, "
+            "return_sequences).",
+            build_conv_lstm1d, float_inputs(2, 4, 7, 2, scale=2.0)),
     Fixture("depthwise_separable",
             "Functional on (7,8,3) images and (9,4) sequences, five outputs: DepthwiseConv2D((3,2), "
             "strides 2, same, depth_multiplier 2, tanh); DepthwiseConv2D(2, dilation (1,2), no bias); "

@@ -163,6 +163,10 @@ final class ActivationDiscriminationTests: XCTestCase {
                 break
             case .operation:
                 break
+            case .convLSTM(var layer):
+                swap(&layer.options.activation)
+                swap(&layer.options.recurrentActivation)
+                kind = .convLSTM(layer)
             }
             model.layers[index].kind = kind
         }

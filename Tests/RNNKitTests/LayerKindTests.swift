@@ -75,6 +75,10 @@ final class LayerKindTests: XCTestCase {
                       "key": [["start": .null, "stop": .null, "step": .null], ["start": 1, "stop": .null, "step": 2], .null, "...", -1]],
         "MultiHeadAttention": ["num_heads": 2, "key_dim": 3, "value_dim": 4, "use_bias": false, "output_shape": [5],
                                "attention_axes": [1], "dropout": .double(0.1)],
+        "ConvLSTM1D": ["filters": 3, "kernel_size": 3, "dilation_rate": 2, "return_state": true, "go_backwards": true,
+                       "recurrent_activation": "hard_sigmoid", "unit_forget_bias": false],
+        "ConvLSTM2D": ["filters": 2, "kernel_size": [3, 2], "strides": [2, 1], "padding": "same", "activation": "relu",
+                       "use_bias": false, "return_sequences": true, "dropout": .double(0.2)],
     ]
 
     private func decode(_ className: String, _ config: JSONValue, major: Int = 3) throws -> LayerKind {

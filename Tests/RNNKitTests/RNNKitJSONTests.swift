@@ -294,9 +294,9 @@ final class RNNKitJSONTests: XCTestCase {
     }
 
     func testUnknownClass() throws {
-        let model = try read(variant(#""class_name": "Dense""#, #""class_name": "ConvLSTM2D""#))
+        let model = try read(variant(#""class_name": "Dense""#, #""class_name": "ConvLSTM3D""#))
         XCTAssertEqual(model.errors.map(\.location), ["/layers/2/class_name"])
-        XCTAssertEqual(model.errors.first?.message, "unsupported layer class 'ConvLSTM2D'")
+        XCTAssertEqual(model.errors.first?.message, "unsupported layer class 'ConvLSTM3D'")
     }
 
     func testBadConfigIsLocatedInsideIt() throws {

@@ -271,6 +271,8 @@ struct DiagramGraph {
             return nil
         case .operation(let operation):
             return "operation <b>\(operation.kerasClassName)</b>"
+        case .convLSTM:
+            return nil
         }
     }
 

@@ -50,6 +50,7 @@ extension LayerKind {
         case .depthwiseConvolution(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
         case .operation(let operation): return ([try operation.forward(inputs)], nil)
         case .multiHeadAttention(let layer): return (try layer.forward(inputs, weights: weights), nil)
+        case .convLSTM(let layer): return (try layer.forward(inputs, weights: weights), nil)
         }
     }
 }

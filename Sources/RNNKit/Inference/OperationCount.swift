@@ -113,6 +113,13 @@ extension LayerKind {
              .imageBorder2D,
              .operation:
             return 0
+        case .convLSTM(let layer):
+            // Every step, each output cell: the window of x_t by the kernel and of h by the
+            // recurrent kernel, 4F columns.
+            guard input.count == layer.windows.count + 3 else { return 0 }
+            let cells = zip(layer.windows, input.dropFirst(2)).reduce(input[0] * input[1]) { $0 * $1.0.outputLength($1.1) }
+            let window = layer.windows.reduce(1) { $0 * $1.size }
+            return 2 * Double(cells) * Double(window * (input[input.count - 1] + layer.filters)) * Double(4 * layer.filters)
         }
     }
 }

@@ -73,6 +73,8 @@ public final class PredictionStream {
                 reason = "operation \(operation.kerasClassName) may need the whole sequence"
             case .operation:
                 break
+            case .convLSTM:
+                reason = "\(layer.className) is not streamed (its states are images)"
             }
             if let reason {
                 throw RNNKitError(.badUsage, "cannot stream this model: layer '\(layer.name)': \(reason)")

@@ -41,6 +41,8 @@ enum CuDNNWeights {
              .operation,
              .multiHeadAttention:
             return stored
+        case .convLSTM:
+            return stored
         }
         guard stored.count == 3 * cells.count else { return stored }
         var result = stored

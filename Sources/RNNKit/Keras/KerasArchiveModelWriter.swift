@@ -121,6 +121,9 @@ extension KerasArchiveModel {
             wrappedClass = kind.className
         case .operation:
             wrappedClass = kind.className
+        case .convLSTM:
+            // Keras 3's ConvLSTMCell, for ConvLSTM1D/2D/3D alike.
+            wrappedClass = "ConvLSTM"
         }
         switch owner {
         case "cell": return snakeCase(wrappedClass) + "_cell"

@@ -272,6 +272,8 @@ struct KerasWritePlan {
             return kind.kerasConfig()
         case .operation:
             return kind.kerasConfig()
+        case .convLSTM:
+            return kind.kerasConfig()
         }
     }
 

@@ -82,6 +82,7 @@ extension LayerKind {
                                                                   separable: className.hasPrefix("Separable")))
         case "Operation": self = .operation(try TensorOperation(canonical: config))
         case "MultiHeadAttention": self = .multiHeadAttention(try MultiHeadAttention(keras: config))
+        case "ConvLSTM1D", "ConvLSTM2D": self = .convLSTM(try ConvLSTM(keras: config, rank: className.hasSuffix("1D") ? 1 : 2))
         default:
             throw RNNKitError(.invalidModel, Self.unsupportedClassMessage(className), location: config.pointer)
         }
@@ -130,6 +131,7 @@ extension LayerKind {
         "ZeroPadding2D", "Cropping2D", "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",
         "Operation",
         "MultiHeadAttention",
+        "ConvLSTM1D", "ConvLSTM2D",
     ]
 
     /// The class-specific keys of the Keras `config` that re-creates this layer, in Keras's
@@ -196,6 +198,7 @@ extension LayerKind {
         case .depthwiseConvolution(let layer): return layer.kerasConfig()
         case .operation(let operation): return operation.canonicalConfig()
         case .multiHeadAttention(let layer): return layer.kerasConfig()
+        case .convLSTM(let layer): return layer.kerasConfig()
         }
     }
 
@@ -226,6 +229,7 @@ extension LayerKind {
              .imageBorder2D:
             []
         case .operation: []
+        case .convLSTM(let layer): [layer.options.activation, layer.options.recurrentActivation]
         }
     }
 }
@@ -488,6 +492,7 @@ extension TimeDistributed {
              .imageBorder2D,
              .depthwiseConvolution:
             return nil
+        case .convLSTM: return "RNNKit does not run recurrent layers inside TimeDistributed"
         }
     }
 }

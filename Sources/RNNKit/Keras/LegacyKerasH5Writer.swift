@@ -98,6 +98,9 @@ extension LegacyKerasH5 {
              .imageBorder2D,
              .depthwiseConvolution:
             return "\(layerName)/\(spec.name):0"
+        case .convLSTM:
+            // tf_keras creates the cell's variables in the layer's scope.
+            return "\(layerName)/\(spec.name):0"
         case .operation:
             return "\(layerName)/\(spec.name):0"
         }

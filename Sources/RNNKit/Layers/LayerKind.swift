@@ -58,6 +58,8 @@ enum LayerKind: Equatable, Sendable {
     case operation(TensorOperation)
     /// MultiHeadAttention.
     case multiHeadAttention(MultiHeadAttention)
+    /// ConvLSTM1D, ConvLSTM2D.
+    case convLSTM(ConvLSTM)
 
     /// The Keras `class_name` of this kind.
     var className: String {
@@ -105,6 +107,7 @@ enum LayerKind: Equatable, Sendable {
         case .depthwiseConvolution(let layer): layer.className
         case .operation: "Operation"
         case .multiHeadAttention: MultiHeadAttention.className
+        case .convLSTM(let layer): layer.className
         }
     }
 
@@ -139,6 +142,8 @@ enum LayerKind: Equatable, Sendable {
             false
         case .operation:
             false
+        case .convLSTM:
+            false
         }
     }
 
@@ -166,6 +171,8 @@ enum LayerKind: Equatable, Sendable {
              .depthwiseConvolution,
              .operation,
              .multiHeadAttention:
+            nil
+        case .convLSTM:
             nil
         }
     }
@@ -221,6 +228,7 @@ enum LayerKind: Equatable, Sendable {
         case .depthwiseConvolution(let layer): try layer.outputShapes(for: inputs)
         case .operation(let operation): try operation.outputShapes(for: inputs)
         case .multiHeadAttention(let layer): try layer.outputShapes(for: inputs)
+        case .convLSTM(let layer): try layer.outputShapes(for: inputs)
         }
     }
 
@@ -243,6 +251,7 @@ enum LayerKind: Equatable, Sendable {
         case .attention(let layer): return try layer.weightSpecs(for: inputs)
         case .prelu(let layer): return try layer.weightSpecs(for: inputs)
         case .multiHeadAttention(let layer): return try layer.weightSpecs(for: inputs)
+        case .convLSTM(let layer): return try layer.weightSpecs(for: inputs)
         case .embedding(let layer):
             return [WeightSpec(name: "embeddings", shape: [layer.inputDim, layer.outputDim], keras3Path: "vars/0")]
         case .input, .masking, .dropout, .spatialDropout1D, .gaussianNoise, .activation, .repeatVector, .flatten,

@@ -223,6 +223,13 @@ enum LayerWeights {
                 tensors.append(PlainTensor("attention_output/bias", pytorch: "attention_output/bias", [outputWidth]))
             }
             self = .plain(tensors)
+        case .convLSTM(let layer):
+            // PyTorch has no ConvLSTM module: every layout keeps the Keras names and shapes.
+            let window = layer.windows.map { Dim.fixed($0.size) }, filters = Dim.fixed(layer.filters)
+            let gates = Dim.fixed(4 * layer.filters)
+            self = .plain([PlainTensor("kernel", pytorch: "kernel", window + [.input, gates]),
+                           PlainTensor("recurrent_kernel", pytorch: "recurrent_kernel", window + [filters, gates])]
+                          + (layer.options.useBias ? [PlainTensor("bias", pytorch: "bias", [gates])] : []))
         }
     }
 }

@@ -254,6 +254,9 @@ struct ONNXGraphBuilder {
         case .operation,
              .multiHeadAttention:
             throw ONNXExport.noONNXForm(kind, layer: name)
+        case .convLSTM:
+            // ONNX has no convolutional LSTM operator; an unrolled Conv/Loop graph is not written.
+            throw ONNXExport.noONNXForm(kind, layer: name)
         case .globalAveragePooling1D(let pooling):
             if inputs[0].masked {
                 throw ONNXExport.refusal(name, kind.className, "Keras averages only the unmasked steps; "

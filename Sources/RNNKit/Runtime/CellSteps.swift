@@ -27,8 +27,9 @@ extension RecurrentLayer {
         }
     }
 
-    /// i = σ(a_i), f = σ(a_f), c' = f·c + i·φ(a_c), o = σ(a_o), h' = o·φ(c').
-    private func lstmStep(_ buffers: StepBuffers) {
+    /// i = σ(a_i), f = σ(a_f), c' = f·c + i·φ(a_c), o = σ(a_o), h' = o·φ(c'). ConvLSTM steps
+    /// every output cell of its images with it (`buffers.batch` = batch × cells).
+    func lstmStep(_ buffers: StepBuffers) {
         let units = buffers.unitCount, width = 4 * units, first = buffers.units.lowerBound, count = buffers.units.count
         let h = buffers.newH, c = buffers.cell
         guard !hasDefaultActivations else {
