@@ -27,6 +27,17 @@ final class ModelDiagramTests: XCTestCase {
         XCTAssertTrue(dot.contains("xlabel=\"initial_state[0, 1]\""), dot)
     }
 
+    /// Keras 3 passes Embedding's mask to the LSTM from a NotEqual operation (`mask=`): a dashed
+    /// arrow labelled `mask`; tf_keras's implicit mask takes no arrow.
+    func testExplicitMasksArriveOnDashedArrows() throws {
+        let keras3 = try ModelDiagram(Model.load(contentsOf: FixtureFiles.path("ops_mask_tagger/keras3.keras"))).dot
+        let masks = keras3.split(separator: "\n").filter { $0.contains("xlabel=\"mask\"") }
+        XCTAssertEqual(masks.count, 1, keras3)
+        XCTAssertTrue(masks.allSatisfy { $0.contains("style=dashed") }, keras3)
+        let tfKeras = try ModelDiagram(Model.load(contentsOf: FixtureFiles.path("ops_mask_tagger/tfkeras.h5"))).dot
+        XCTAssertFalse(tfKeras.contains("mask"), tfKeras)
+    }
+
     /// plot_model's rule, applied to each Keras 3 config: a Sequential model's layers but its
     /// InputLayer, chained in order; a functional model's layers, each joined once to every layer
     /// whose output it is called on (`keras_history`), initial states included.

@@ -8,8 +8,9 @@ import Foundation
 /// Sequential models hide their InputLayer, as Keras does. Initial states of recurrent layers
 /// arrive on dashed arrows labelled with their positions (`initial_state[0, 1]`). Bidirectional and TimeDistributed show
 /// the layer they wrap. A layer called more than once shows `?` for its shapes, as in Keras.
-/// Masks are not drawn: RNNKit passes them along with the tensors, so they take no arrow of
-/// their own.
+/// Masks passed explicitly (`mask=`, as Keras 3 files pass them from their NotEqual operations)
+/// arrive on dashed arrows labelled `mask`; masks that ride along with the tensors (tf_keras
+/// files) take no arrow of their own, as in Keras.
 ///
 /// Every name read from the file is escaped, so a hostile layer name cannot change the DOT
 /// syntax or add attributes; control characters show as `\n`, `\u{1b}`.
@@ -99,6 +100,8 @@ struct DiagramGraph {
         /// The positions among `to`'s initial states of the tensors this arrow carries; empty
         /// for an arrow of ordinary inputs.
         var initialStates: [Int] = []
+        /// Whether the arrow carries only a mask passed explicitly (`mask=`).
+        var carriesMask = false
     }
 
     /// Indices into `model.layers` of the layers drawn, in Keras's order; a nested model drawn
@@ -150,15 +153,21 @@ struct DiagramGraph {
             let takesStates = layer.kind?.takesInitialStates ?? false
             // An InputLayer is called by nothing, whatever its config lists (as in GraphAnalysis).
             for node in layer.isInput ? [] : layer.nodes {
-                // Explicit masks (`mask=`) arrive on ordinary arrows.
                 let arrivals = node.inputs.enumerated().map { position, input in
-                    (input, takesStates && position > 0 ? Optional(position - 1) : nil)
-                } + node.masks.compactMap { $0 }.map { ($0, Int?.none) }
-                for (input, state) in arrivals {
+                    (input, takesStates && position > 0 ? Optional(position - 1) : nil, false)
+                } + node.masks.compactMap { $0 }.map { ($0, Int?.none, true) }
+                for (input, state, isMask) in arrivals {
                     guard let layerSource = indices[input.layer],
                           !(model.isSequential && model.layers[layerSource].isInput) else { continue }
                     let source = box[layerSource] ?? layerSource
                     guard source != drawnAt else { continue }
+                    if isMask {
+                        // A mask from a layer that already sends a tensor here shares its arrow.
+                        if !edges.contains(where: { $0.from == source && $0.to == drawnAt }) {
+                            edges.append(Edge(from: source, to: drawnAt, carriesMask: true))
+                        }
+                        continue
+                    }
                     if let existing = edges.firstIndex(where: {
                         $0.from == source && $0.to == drawnAt && $0.initialStates.isEmpty == (state == nil)
                     }) {
@@ -199,6 +208,7 @@ struct DiagramGraph {
         }
         lines += edges.map { edge in
             let arrow = "  layer\(edge.from) -> layer\(edge.to)"
+            if edge.carriesMask { return arrow + " [style=dashed, xlabel=\"mask\", fontname=\"Helvetica\"];" }
             guard !edge.initialStates.isEmpty else { return arrow + ";" }
             let positions = edge.initialStates.map(String.init).joined(separator: ", ")
             return arrow + " [style=dashed, xlabel=\"initial_state[\(positions)]\", fontname=\"Helvetica\"];"
