@@ -81,7 +81,6 @@ def small_model(path):
 
 
 def memory_part(args, report):
-    WORK.mkdir(parents=True, exist_ok=True)
     model = WORK / "scoring_lstm.keras"
     if not model.exists():
         small_model(model)
@@ -189,6 +188,7 @@ def throughput_part(args, report):
 
 
 def main():
+    WORK.mkdir(parents=True, exist_ok=True)  # either part may run alone
     parser = argparse.ArgumentParser()
     parser.add_argument("--rnnkit", default=str(ROOT / ".build" / "release" / "rnnkit"))
     parser.add_argument("--mb", type=int, default=1024)
