@@ -85,16 +85,17 @@ final class NPYRows {
     private var offset: UInt64
     private var rowsServed = 0
     private let pieceSize = 1 << 20
-    private let expectedCRC: UInt32?
+    /// Told the CRC-32 of the whole range once it is read (an archive entry's check).
+    private let checkCRC: ((UInt32) throws -> Void)?
     private var crc: UInt32 = 0
 
     init(_ reader: ReadableFile, range: Range<UInt64>, name: String, location: String? = nil,
-         expectedCRC: UInt32? = nil, limits: ReadLimits) throws {
+         checkCRC: ((UInt32) throws -> Void)? = nil, limits: ReadLimits) throws {
         self.reader = reader
         self.range = range
         self.name = name
         self.location = location
-        self.expectedCRC = expectedCRC
+        self.checkCRC = checkCRC
         file = reader.path
         offset = range.lowerBound
         decoder = NPYDecoder(totalBytes: UInt64(range.count), limits: limits, file: file, location: location,
@@ -118,12 +119,9 @@ final class NPYRows {
         try bytes.withUnsafeMutableBytes { try reader.read(into: $0, at: offset) }
         offset += UInt64(count)
         try bytes.withUnsafeBytes { piece in
-            if let expectedCRC {
+            if let checkCRC {
                 crc = ZipReader.crc32(crc, piece)
-                if offset == range.upperBound && crc != expectedCRC {
-                    throw RNNKitError(.unreadable, String(format: "corrupt entry: CRC-32 mismatch (data 0x%08x, "
-                        + "directory 0x%08x)", crc, expectedCRC), file: file, location: location)
-                }
+                if offset == range.upperBound { try checkCRC(crc) }
             }
             try decoder.feed(piece)
         }
@@ -183,7 +181,8 @@ final class NPYSource: ScoringSource {
         for (entry, name) in entries {
             guard let range = try zip.storedData(of: entry) else { return nil }
             arrays.append(try NPYRows(zip.file, range: range, name: name, location: entry.displayName,
-                                      expectedCRC: entry.crc32, limits: limits))
+                                      checkCRC: { try zip.checkComplete(entry, produced: entry.uncompressedSize, crc: $0) },
+                                      limits: limits))
         }
         let rows = Set(arrays.map(\.rows))
         guard rows.count == 1 else {

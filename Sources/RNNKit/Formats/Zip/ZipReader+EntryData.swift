@@ -126,7 +126,7 @@ extension ZipReader {
     }
 
     /// The checks after the data: as many bytes as declared, and the CRC-32 the directory gives.
-    private func checkComplete(_ entry: ZipEntry, produced: UInt64, crc: UInt32) throws {
+    func checkComplete(_ entry: ZipEntry, produced: UInt64, crc: UInt32) throws {
         guard produced == entry.uncompressedSize else {
             throw error("corrupt entry: \(produced) bytes of data, the directory declares \(entry.uncompressedSize)",
                         entry: entry)
