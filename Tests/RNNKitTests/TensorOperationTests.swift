@@ -50,6 +50,8 @@ final class TensorOperationTests: XCTestCase {
             ["operation": "Reshape", "arguments": ["input"], "newshape": [-1, 3, 2]],
             ["operation": "Transpose", "arguments": ["input"], "axes": [0, 2, 1]],
             ["operation": "Cast", "arguments": ["input"], "dtype": "bool"],
+            ["operation": "ConvertToTensor", "arguments": ["input"], "dtype": .null],
+            ["operation": "ConvertToTensor", "arguments": ["input"], "dtype": "int32"],
             ["operation": "ZerosLike", "arguments": ["input"], "dtype": "bool"],
             ["operation": "OnesLike", "arguments": ["input"], "dtype": .null],
             ["operation": "Where", "arguments": ["input", "input", 0]],
@@ -64,6 +66,16 @@ final class TensorOperationTests: XCTestCase {
 
     /// [2, 3, 4] holding 0, 1, 2...
     private let counting = Tensor(shape: [2, 3, 4], scalars: (0..<24).map(Float.init))
+
+    /// Keras 3's ConvertToTensor (written on masks): the tensor itself, or cast to its dtype.
+    func testConvertToTensorKeepsOrCastsItsInput() throws {
+        let input = Tensor(shape: [1, 2, 2], scalars: [-1.5, 0, 0.75, 2.25])
+        XCTAssertEqual(try run(["operation": "ConvertToTensor", "arguments": ["input"], "dtype": .null], [input]), input)
+        XCTAssertEqual(try run(["operation": "ConvertToTensor", "arguments": ["input"], "dtype": "int32"], [input]).scalars,
+                       [-1, 0, 0, 2])
+        XCTAssertEqual(try run(["operation": "ConvertToTensor", "arguments": ["input"], "dtype": "bool"], [input]).scalars,
+                       [1, 0, 1, 1])
+    }
 
     func testGetItemFollowsNumPy() throws {
         func item(_ key: JSONValue) throws -> Tensor {
@@ -173,6 +185,10 @@ final class TensorOperationTests: XCTestCase {
              "keyword argument 'dtype'"),
             (#"{"module": "keras.src.ops.numpy", "class_name": "Add", "config": {"name": "op"}, "name": "op", "inbound_nodes": [{"args": [\#(tensor), {"class_name": "__tensor__", "config": {"value": [[1, 2], [3]], "dtype": "float32"}}], "kwargs": {}}]}"#,
              "not a rectangular array"),
+            (#"{"module": "keras.src.ops.core", "class_name": "ConvertToTensor", "config": {"name": "op", "dtype": null, "sparse": true, "ragged": null}, "name": "op", "inbound_nodes": [{"args": [\#(tensor)], "kwargs": {}}]}"#,
+             "ConvertToTensor to a sparse tensor is not supported"),
+            (#"{"module": "keras.src.ops.core", "class_name": "ConvertToTensor", "config": {"name": "op", "dtype": "float16"}, "name": "op", "inbound_nodes": [{"args": [\#(tensor)], "kwargs": {}}]}"#,
+             "ConvertToTensor to float16 is not supported"),
             (#"{"module": "tf_keras.src.layers.core.tf_op_layer", "class_name": "TFOpLambda", "config": {"name": "op", "function": "math.cumsum"}, "name": "op", "inbound_nodes": [["x", 0, 0, {"axis": 1}]]}"#,
              "TFOpLambda tf.math.cumsum is not supported"),
             (#"{"module": "tf_keras.src.layers.core.tf_op_layer", "class_name": "TFOpLambda", "config": {"name": "op", "function": "math.reduce_mean"}, "name": "op", "inbound_nodes": [["x", 0, 0, {"axis": 1, "where": 2}]]}"#,
