@@ -142,9 +142,6 @@ def throughput_part(args, report):
                                       str(args.batch), "--quiet", "--force", "--output", str(WORK / "ref.npy")])
     results["rnnkit predict (streaming CSV)"] = (seconds, peak, cpu)
 
-    import tensorflow as tf
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
     import keras
     model = keras.saving.load_model(model_path)
 
@@ -185,6 +182,30 @@ def throughput_part(args, report):
                   f"RNNKit / Keras loop = {rnnkit_rate / keras_rate:.2f}x, RNNKit / ONNX Runtime = "
                   f"{rnnkit_rate / ort_rate:.2f}x; largest difference from Keras and ORT {worst:.2e}.\n")
     log(report[-1])
+    report.append(ceiling_note(args, model, results["rnnkit predict (streaming CSV)"][0], keras_rate))
+    log(report[-1])
+
+
+def fma_peak(threads):
+    """The host's float32 FMA ceiling in GFLOP/s (Benchmarks/fma_peak.c, best of three runs)."""
+    binary = WORK / "fma_peak"
+    subprocess.run(["cc", "-O3", "-march=native", str(HERE / "fma_peak.c"), "-o", str(binary), "-lpthread"],
+                   check=True)
+    return max(float(subprocess.run([str(binary), str(threads)], capture_output=True, text=True,
+                                    check=True).stdout) for _ in range(3))
+
+
+def ceiling_note(args, model, rnnkit_seconds, keras_rate):
+    """How the scoring rate compares with the host's arithmetic ceiling: a ratio to the Keras loop
+    that would need more than the ceiling cannot be reached on this host."""
+    from make_models import flops_per_sequence
+    work = flops_per_sequence(model, args.window) * args.windows / 1e9
+    peak = fma_peak(args.threads)
+    needed = work * 3 * keras_rate / args.windows
+    return (f"Work: {work:.0f} GFLOP of products. RNNKit ran at {work / rnnkit_seconds:.0f} GFLOP/s, start-up, "
+            f"load and CSV parsing included; this host's FMA ceiling on {args.threads} thread(s) is {peak:.0f} "
+            f"GFLOP/s (Benchmarks/fma_peak.c). 3x the Keras loop would need {needed:.0f} GFLOP/s of products "
+            f"alone ({needed / peak:.0%} of the ceiling).\n")
 
 
 def main():
@@ -206,6 +227,10 @@ def main():
               f"{model_name}, {os.cpu_count()} CPUs, {platform.platform()}; `python3 Benchmarks/scoring.py "
               + " ".join(sys.argv[1:]) + "`", "",
               "| run | windows | seconds | windows/s | peak RSS MB | CPU s |", "|---|---:|---:|---:|---:|---:|"]
+    # TensorFlow takes its thread counts only before its first use, which either part may make.
+    import tensorflow as tf
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
     ok = True
     if not args.skip_memory:
         ok = memory_part(args, report) and ok
