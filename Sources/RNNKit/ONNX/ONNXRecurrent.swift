@@ -125,9 +125,9 @@ extension ONNXGraphBuilder {
         for direction in directions.indices {
             let index = Int64(direction)
             let finals = first.options.returnState || !first.options.returnSequences
-                ? finalStates.map { pick($0, axis: 0, index) } : []
+                ? finalStates.map { directionPart($0, axis: 0, index, of: directions.count) } : []
             if first.options.returnSequences {
-                var steps = pick(sequence, axis: 1, index)  // [T, B, H]
+                var steps = directionPart(sequence, axis: 1, index, of: directions.count)  // [T, B, H]
                 if directions.count == 1 && first.options.goBackwards {
                     // Keras returns a go_backwards layer's outputs in processing order.
                     steps = slice(steps, axis: 0, -1, Int64.min, step: -1)
@@ -151,5 +151,11 @@ extension ONNXGraphBuilder {
         case .ave: merged = node("Div", [node("Add", [forward, backward]), scalar(2)])
         }
         return [ONNXValue(name: merged)] + stateValues
+    }
+
+    /// Direction `index` of an operator output whose `axis` holds `count` directions, that axis
+    /// dropped: one Squeeze when there is one direction (no Slice node for ONNX Runtime to run).
+    private mutating func directionPart(_ x: String, axis: Int64, _ index: Int64, of count: Int) -> String {
+        count == 1 ? node("Squeeze", [x, ints([axis])]) : pick(x, axis: axis, index)
     }
 }
