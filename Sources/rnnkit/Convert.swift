@@ -32,6 +32,11 @@ extension RNNKitCommand {
             valueName: "n"))
         var opset: Int?
 
+        @Flag(help: ArgumentHelp(
+            "For .onnx: write the weights to OUTPUT.data beside the model (ONNX external data); "
+                + "automatic when they pass 2 GB."))
+        var externalData = false
+
         @Flag(help: "Replace OUTPUT if it exists.")
         var force = false
 
@@ -40,15 +45,17 @@ extension RNNKitCommand {
                 throw ValidationError("--opset \(opset) is not one RNNKit writes: use "
                                       + "\(Model.onnxOpsets.lowerBound) to \(Model.onnxOpsets.upperBound)")
             }
-            if opset != nil && !output.lowercased().hasSuffix(".onnx") {
-                throw ValidationError("--opset is for .onnx outputs")
+            for (given, option) in [(opset != nil, "--opset"), (externalData, "--external-data")]
+            where given && !output.lowercased().hasSuffix(".onnx") {
+                throw ValidationError("\(option) is for .onnx outputs")
             }
         }
 
         func run() throws {
             let loaded = try model.load()
             try loaded.write(to: output, layout: layout, replacing: force,
-                             inputs: [model.model] + (model.weights.map { [$0] } ?? []), opset: opset)
+                             inputs: [model.model] + (model.weights.map { [$0] } ?? []), opset: opset,
+                             externalData: externalData)
         }
     }
 }

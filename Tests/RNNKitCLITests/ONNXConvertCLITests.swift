@@ -47,6 +47,29 @@ final class ONNXConvertCLITests: TemporaryFolderTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), [])
     }
 
+    func testExternalDataGoesBesideTheModelUnderTheSameRules() throws {
+        let source = FixtureFiles.path("seq2seq/tfkeras.h5")
+        let target = temporary("m.onnx")
+        let written = try rnnkit("convert", source, target, "--external-data")
+        XCTAssertEqual(written.status, 0, written.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted(),
+                       ["m.onnx", "m.onnx.data"])
+        let valid = try rnnkit("validate", target)
+        XCTAssertEqual(valid.stdout, "\(target): valid (0 warning(s))\n", valid.stderr)
+        let again = try rnnkit("convert", source, target, "--external-data")
+        XCTAssertEqual(again.status, 2)
+        XCTAssertTrue(again.stderr.contains("already exists; use --force"), again.stderr)
+        XCTAssertEqual(try rnnkit("convert", source, target, "--external-data", "--force").status, 0)
+        // Without its data file the model is reported, not read past.
+        try FileManager.default.removeItem(atPath: target + ".data")
+        let orphan = try rnnkit("validate", target)
+        XCTAssertEqual(orphan.status, 1, orphan.stderr)
+        XCTAssertTrue(orphan.stdout.contains("external data file 'm.onnx.data' is missing"), orphan.stdout + orphan.stderr)
+        let misused = try rnnkit("convert", source, temporary("m.h5"), "--external-data")
+        XCTAssertEqual(misused.status, 2)
+        XCTAssertTrue(misused.stderr.contains("--external-data is for .onnx outputs"), misused.stderr)
+    }
+
     func testHelpStatesTheOpsets() throws {
         let help = try rnnkit("convert", "--help")
         XCTAssertTrue(help.stdout.contains("ONNX operator set for .onnx, 14 to 21 (default 17)"), help.stdout)

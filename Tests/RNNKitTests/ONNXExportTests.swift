@@ -194,6 +194,68 @@ final class ONNXExportTests: XCTestCase {
         XCTAssertTrue(info.table.hasPrefix("ONNX model: IR version 8, opsets ai.onnx 17, produced by rnnkit"), info.table)
     }
 
+    func testWeightsPastTheInlineLimitGoToTheExternalDataFile() throws {
+        let model = try Model.load(contentsOf: FixtureFiles.path("seq2seq/keras3.keras")).checked()
+        let inline = try ONNXExport.modelProto(model)
+        let small = try ONNXExport.files(model, dataLocation: "m.onnx.data", external: false)
+        XCTAssertTrue(small.externalData.isEmpty, "seq2seq's weights are far below 2 GB")
+        let weightBytes = inline.graph.initializer.reduce(0) { $0 + $1.rawData.count }
+        let files = try ONNXExport.files(model, dataLocation: "m.onnx.data", external: false, inlineLimit: weightBytes - 1)
+        let proto = try Onnx_ModelProto(serializedBytes: files.model)
+        XCTAssertFalse(files.externalData.isEmpty)
+        var data = Data()
+        for (offset, bytes) in files.externalData {
+            XCTAssertEqual(offset % ONNXExport.externalAlignment, 0)
+            data += Data(count: offset - data.count) + bytes
+        }
+        // Each float tensor is the same message with its bytes moved to the data file; the int64
+        // shapes and axes stay for shape inference.
+        for (written, original) in zip(proto.graph.initializer, inline.graph.initializer) {
+            guard written.dataLocation == .external else {
+                XCTAssertEqual(written, original)
+                XCTAssertNotEqual(original.dataType, Int32(Onnx_TensorProto.DataType.float.rawValue), original.name)
+                continue
+            }
+            let entries = Dictionary(uniqueKeysWithValues: written.externalData.map { ($0.key, $0.value) })
+            XCTAssertEqual(entries["location"], "m.onnx.data")
+            let offset = try XCTUnwrap(Int(entries["offset"] ?? "")), length = try XCTUnwrap(Int(entries["length"] ?? ""))
+            XCTAssertEqual(data[offset..<offset + length], original.rawData, written.name)
+            XCTAssertTrue(written.rawData.isEmpty)
+            XCTAssertEqual(written.dims, original.dims)
+        }
+        XCTAssertEqual(proto.graph.node, inline.graph.node)
+    }
+
+    func testExternalDataIsCheckedWithoutBeingRead() throws {
+        var weight = ONNXGraphBuilder.floatTensor("w", Tensor(shape: [2], scalars: [1, 2]))
+        weight.rawData = Data()
+        weight.dataLocation = .external
+        func problems(_ entries: [String: String]) -> [String] {
+            weight.externalData = entries.sorted { $0.key < $1.key }.map { key, value in
+                var entry = Onnx_StringStringEntryProto()
+                entry.key = key
+                entry.value = value
+                return entry
+            }
+            return ONNXModelInfo.externalDataProblems(weight, folder: FixtureFiles.path("seq2seq")).map(\.description)
+        }
+        XCTAssertEqual(problems(["location": "keras3.keras", "offset": "4", "length": "8"]), [])
+        XCTAssertEqual(problems(["location": "../seq2seq/keras3.keras"]), [
+            "error: initializer w: external data needs a location relative to the model's folder, inside it; "
+                + "got '../seq2seq/keras3.keras'",
+        ])
+        XCTAssertEqual(problems(["location": "/etc/passwd"]).count, 1)
+        XCTAssertEqual(problems(["location": "keras3.keras", "length": "12"]),
+                       ["error: initializer w: external data of 12 bytes does not fill shape [2]"])
+        XCTAssertEqual(problems(["location": "keras3.keras", "offset": "-1"]),
+                       ["error: initializer w: external data offset and length must be numbers of bytes"])
+        XCTAssertEqual(problems(["location": "keras3.keras", "offset": "\(Int.max)"]),
+                       ["error: initializer w: external data file 'keras3.keras' is missing or ends before byte "
+                        + "\(Int.max)"])
+        XCTAssertEqual(problems(["location": "absent.data"]),
+                       ["error: initializer w: external data file 'absent.data' is missing or ends before byte 8"])
+    }
+
     func testGraphProblemsAreListedAndBrokenBytesRefused() throws {
         var relu = Onnx_NodeProto()
         relu.opType = "Relu"

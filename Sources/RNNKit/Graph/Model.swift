@@ -98,7 +98,7 @@ public struct Problem: Equatable, Sendable, CustomStringConvertible {
 /// outputs, and whatever problems were found while reading it.
 ///
 /// Load one with ``load(contentsOf:weights:limits:)``, run it with ``Predictor``, write it with
-/// ``write(to:layout:replacing:inputs:opset:)``.
+/// ``write(to:layout:replacing:inputs:opset:externalData:)``.
 public struct Model: Sendable {
     /// The model's name in the file (`sequential`, `functional`, or the name it was given).
     public internal(set) var name: String

@@ -35,7 +35,7 @@ public enum ModelOutputFormat: String, CaseIterable, Sendable {
 }
 
 extension Model {
-    /// The ONNX opsets ``write(to:layout:replacing:inputs:opset:)`` writes to a `.onnx` file.
+    /// The ONNX opsets ``write(to:layout:replacing:inputs:opset:externalData:)`` writes to a `.onnx` file.
     public static let onnxOpsets = ONNXExport.supportedOpsets
     /// The ONNX opset written when none is asked for.
     public static let defaultONNXOpset = ONNXExport.defaultOpset
@@ -44,11 +44,18 @@ extension Model {
     /// model with errors, an existing file unless `replacing`, and any of `inputs` as output.
     /// `opset` is for `.onnx` files only (default ``defaultONNXOpset``); an ONNX file holds the
     /// operators' own weight layout, so `layout` stays keras (or names onnx) there.
+    ///
+    /// An ONNX model whose weights pass 2 GB (protobuf's limit), or any with `externalData`,
+    /// keeps its weight tensors in `<path>.data` beside it (ONNX's external data, which ONNX
+    /// Runtime and `onnx.load` read), written first, under the same rules.
     public func write(to path: String, layout: WeightLayout = .keras, replacing: Bool = false,
-                      inputs: [String] = [], opset: Int? = nil) throws {
+                      inputs: [String] = [], opset: Int? = nil, externalData: Bool = false) throws {
         let format = try ModelOutputFormat(path: path)
         if opset != nil && format != .onnx {
             throw RNNKitError(.badUsage, "--opset is for .onnx files", file: path)
+        }
+        if externalData && format != .onnx {
+            throw RNNKitError(.badUsage, "external data is for .onnx files", file: path)
         }
         if let opset, !ONNXExport.supportedOpsets.contains(opset) {
             throw RNNKitError(.badUsage, "opset \(opset) is not one RNNKit writes: use "
@@ -64,9 +71,23 @@ extension Model {
         }
         _ = try checked()
         // An ONNX refusal names the layer in the model's file, before any output is created.
+        let dataPath = path + ".data"
         let onnx = try format == .onnx ? exportingErrors(from: source) {
-            try ONNXExport.serialized(self, opset: opset ?? ONNXExport.defaultOpset)
+            try ONNXExport.files(self, opset: opset ?? ONNXExport.defaultOpset,
+                                 dataLocation: (dataPath as NSString).lastPathComponent, external: externalData)
         } : nil
+        if let pieces = onnx?.externalData, !pieces.isEmpty {
+            // The model's own refusal (an existing file, an input) comes before its data is written.
+            try AtomicFile.checkPolicy(for: path, replacing: replacing, protecting: inputs + [source])
+            try AtomicFile.write(to: dataPath, replacing: replacing, protecting: inputs + [source]) { sink in
+                var end = 0
+                for (offset, bytes) in pieces {
+                    try sink.write([UInt8](repeating: 0, count: offset - end))
+                    try sink.write(bytes)
+                    end = offset + bytes.count
+                }
+            }
+        }
         try AtomicFile.write(to: path, replacing: replacing, protecting: inputs + [source]) { temporary in
             switch format {
             case .json:
@@ -76,7 +97,7 @@ extension Model {
             case .keras: try KerasArchiveModel.write(self, to: temporary)
             case .safetensors: try SafetensorsModel.write(self, layout: layout, to: temporary)
             case .npz: try NPZModel.write(self, layout: layout, to: temporary)
-            case .onnx: try onnx?.write(to: URL(fileURLWithPath: temporary))
+            case .onnx: try onnx?.model.write(to: URL(fileURLWithPath: temporary))
             }
         }
     }

@@ -32,6 +32,50 @@ enum ONNXExport {
         try modelProto(model, opset: opset).serializedData()
     }
 
+    /// A protobuf message cannot pass 2 GiB: past this many bytes of weights, they go to a file
+    /// beside the model (ONNX's external data), as onnx.save and PyTorch's exporter do.
+    static let inlineWeightLimit = 2_000_000_000
+    /// Each external tensor starts at a multiple of this, so a runtime can map it in place.
+    static let externalAlignment = 4096
+
+    /// An ONNX model's bytes and the tensor data of its external data file.
+    struct Files {
+        var model: Data
+        /// Where each float tensor's bytes go in the data file, in file order; empty when every
+        /// weight is in the model.
+        var externalData: [(offset: Int, bytes: Data)]
+    }
+
+    /// `model` as ONNX, its weights beside it in the file `dataLocation` (a name relative to the
+    /// model's folder) when they pass `inlineLimit` bytes, or always with `external`.
+    static func files(_ model: Model, opset: Int = defaultOpset, dataLocation: String, external: Bool,
+                      inlineLimit: Int = inlineWeightLimit) throws -> Files {
+        var proto = try modelProto(model, opset: opset)
+        let weightBytes = proto.graph.initializer.reduce(0) { $0 + $1.rawData.count }
+        guard external || weightBytes > inlineLimit else { return Files(model: try proto.serializedData(), externalData: []) }
+        var pieces: [(offset: Int, bytes: Data)] = [], end = 0
+        // The float tensors (weights, float constants) move; int64 shapes and axes stay, since
+        // shape inference (onnx.checker's, ORT's) reads them from the model itself.
+        let float = Int32(Onnx_TensorProto.DataType.float.rawValue)
+        for index in proto.graph.initializer.indices
+        where proto.graph.initializer[index].dataType == float && !proto.graph.initializer[index].rawData.isEmpty {
+            let bytes = proto.graph.initializer[index].rawData
+            let offset = (end + externalAlignment - 1) / externalAlignment * externalAlignment
+            pieces.append((offset, bytes))
+            end = offset + bytes.count
+            proto.graph.initializer[index].rawData = Data()
+            proto.graph.initializer[index].dataLocation = .external
+            proto.graph.initializer[index].externalData = [("location", dataLocation), ("offset", "\(offset)"),
+                                                           ("length", "\(bytes.count)")].map { key, value in
+                var entry = Onnx_StringStringEntryProto()
+                entry.key = key
+                entry.value = value
+                return entry
+            }
+        }
+        return Files(model: try proto.serializedData(), externalData: pieces)
+    }
+
     static func modelProto(_ model: Model, opset: Int = defaultOpset) throws -> Onnx_ModelProto {
         guard supportedOpsets.contains(opset) else {
             throw RNNKitError(.badUsage, "opset \(opset) is not one RNNKit writes: use "

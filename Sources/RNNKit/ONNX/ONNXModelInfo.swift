@@ -67,7 +67,7 @@ public struct ONNXModelInfo: Sendable {
         parameterCount = graph.initializer.reduce(0) { total, tensor in
             total &+ (Self.elementCount(tensor.dims) ?? 0)
         }
-        problems = Self.problems(proto)
+        problems = Self.problems(proto, folder: (source as NSString).deletingLastPathComponent)
     }
 
     static func port(_ value: Onnx_ValueInfoProto) -> Port {
@@ -108,8 +108,9 @@ public struct ONNXModelInfo: Sendable {
 
     /// The main graph's consistency: the graph and the default opset are there, every node
     /// input is a graph input, an initializer or an earlier node's output, no name is made
-    /// twice, every graph output is made, every initializer's data fills its shape.
-    static func problems(_ proto: Onnx_ModelProto) -> [Problem] {
+    /// twice, every graph output is made, every initializer's data fills its shape (in the file
+    /// beside the model, for external data, whose size is checked without reading it).
+    static func problems(_ proto: Onnx_ModelProto, folder: String) -> [Problem] {
         var problems: [Problem] = []
         guard proto.hasGraph else { return [Problem(.error, "/graph", "the model has no graph")] }
         if !proto.opsetImport.contains(where: { $0.domain.isEmpty || $0.domain == "ai.onnx" }) {
@@ -129,7 +130,9 @@ public struct ONNXModelInfo: Sendable {
             if !graph.input.contains(where: { $0.name == tensor.name }) {
                 define(tensor.name, at: "initializer \(tensor.name)")
             }
-            if let count = elementCount(tensor.dims), let size = elementSize(tensor.dataType), tensor.hasRawData,
+            if tensor.dataLocation == .external {
+                problems += externalDataProblems(tensor, folder: folder)
+            } else if let count = elementCount(tensor.dims), let size = elementSize(tensor.dataType), tensor.hasRawData,
                tensor.rawData.count != count.multipliedReportingOverflow(by: size).partialValue {
                 problems.append(Problem(.error, "initializer \(tensor.name)",
                                         "raw data of \(tensor.rawData.count) bytes does not fill shape \(tensor.dims)"))
@@ -148,6 +151,37 @@ public struct ONNXModelInfo: Sendable {
             problems.append(Problem(.error, "output \(output.name)", "no node, input or initializer makes it"))
         }
         return problems
+    }
+
+    /// An external tensor's entries: a location relative to the model's folder and inside it
+    /// (as ONNX requires), offset and length that are numbers, a length that fills the shape, and
+    /// a file there long enough.
+    static func externalDataProblems(_ tensor: Onnx_TensorProto, folder: String) -> [Problem] {
+        let place = "initializer \(tensor.name)"
+        let entries = Dictionary(tensor.externalData.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
+        guard let location = entries["location"], !location.isEmpty, !location.hasPrefix("/"),
+              !location.split(separator: "/").contains("..") else {
+            return [Problem(.error, place, "external data needs a location relative to the model's folder, "
+                            + "inside it; got '\(entries["location"] ?? "")'")]
+        }
+        let filled = elementCount(tensor.dims).flatMap { count in
+            elementSize(tensor.dataType).map { count.multipliedReportingOverflow(by: $0).partialValue }
+        }
+        guard let offset = Int(entries["offset"] ?? "0"), offset >= 0,
+              let length = entries["length"].map({ Int($0) }) ?? filled, length >= 0 else {
+            return [Problem(.error, place, "external data offset and length must be numbers of bytes")]
+        }
+        if let filled, length != filled {
+            return [Problem(.error, place, "external data of \(length) bytes does not fill shape \(tensor.dims)")]
+        }
+        let (sum, overflow) = offset.addingReportingOverflow(length)
+        let end = overflow ? Int.max : sum
+        var info = stat()
+        guard stat(folder.isEmpty ? location : folder + "/" + location, &info) == 0,
+              (info.st_mode & S_IFMT) == S_IFREG, Int(info.st_size) >= end else {
+            return [Problem(.error, place, "external data file '\(location)' is missing or ends before byte \(end)")]
+        }
+        return []
     }
 
     /// `ModelFileKind.detect`'s test: a ModelProto starts with its ir_version (field 1) then,
