@@ -444,6 +444,29 @@ def build_nested_models(K):
     return K.Model(x, L.Dense(2)(head(encoder(x))))
 
 
+def build_nested_in_sequential(K):
+    L = K.layers
+    # A nested Sequential and a nested Functional as layers of a Sequential model: the Embedding's
+    # mask goes through both (their LSTM and GRU skip the padded steps) into the outer LSTM.
+    encoder = K.Sequential([K.Input((6, 4)), L.Dense(3, activation="tanh"), L.LSTM(3, return_sequences=True)],
+                           name="encoder")
+    head_in = K.Input((6, 3))
+    head = K.Model(head_in, L.GRU(4, return_sequences=True)(head_in), name="head")
+    return K.Sequential([K.Input((6,), dtype="int32"), L.Embedding(20, 4, mask_zero=True), encoder, head,
+                         L.LSTM(2), L.Dense(2)])
+
+
+def build_nested_two_deep(K):
+    L = K.layers
+    # A Sequential inside a Functional inside the outer Sequential; the Masking layer's mask goes
+    # through both levels into the GRU.
+    inner = K.Sequential([K.Input((6, 3)), L.Dense(4, activation="tanh"), L.LSTM(3, return_sequences=True)],
+                         name="inner")
+    middle_in = K.Input((6, 3))
+    middle = K.Model(middle_in, L.GRU(3)(inner(middle_in)), name="middle")
+    return K.Sequential([K.Input((6, 3)), L.Masking(0.0), middle, L.Dense(2)])
+
+
 def build_attention_seq2seq(K):
     L = K.layers
     encoder_in = K.Input((5, 4))
@@ -1066,6 +1089,15 @@ FIXTURES: List[Fixture] = [
             "Functional on (5,3): a nested Sequential 'encoder' (Dense(4) -> LSTM(3, seq)) -> a nested "
             "Functional 'head' (Dense(3, tanh) -> GRU(4)) -> Dense(2).",
             build_nested_models, float_inputs(2, 5, 3)),
+    Fixture("nested_in_sequential",
+            "Sequential on int32 ids (6,): Embedding(20, 4, mask_zero=True) -> a nested Sequential 'encoder' "
+            "(Dense(3, tanh) -> LSTM(3, seq)) -> a nested Functional 'head' (GRU(4, seq)) -> LSTM(2) -> "
+            "Dense(2). Rows 1 and 2 end in 2 and 4 padding zeros, masked through both nested models.",
+            build_nested_in_sequential, embedding_inputs),
+    Fixture("nested_two_deep",
+            "Sequential on (6,3): Masking(0.0) -> a nested Functional 'middle' (a nested Sequential 'inner' "
+            "(Dense(4, tanh) -> LSTM(3, seq)) -> GRU(3)) -> Dense(2). Masked steps as in masking_gru.",
+            build_nested_two_deep, masking_inputs),
     Fixture("attention_seq2seq",
             "Luong-attention seq2seq: encoder LSTM(5, return_sequences, return_state) on (5,4); decoder "
             "LSTM(5, seq) on (4,3) with initial_state the encoder's states; Attention(use_scale=True)([decoder, encoder], "

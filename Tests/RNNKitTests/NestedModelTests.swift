@@ -45,15 +45,50 @@ final class NestedModelTests: XCTestCase {
         XCTAssertTrue(errors.first?.message.contains("called 2 times") == true, "\(errors)")
     }
 
-    func testAModelNestedInASequentialIsRefused() throws {
+    func testModelsNestedInASequentialAreFlattenedInItsChain() throws {
+        for file in ["keras3.keras", "keras3.h5", "tfkeras.h5"] {
+            let model = try Model.load(contentsOf: FixtureFiles.path("nested_in_sequential/\(file)"))
+            XCTAssertEqual(model.problems, [], file)
+            XCTAssertTrue(model.isSequential, file)
+            XCTAssertEqual(model.layers.map(\.name).dropFirst(),
+                           ["embedding", "encoder.dense", "encoder.lstm", "head.gru", "lstm_1", "dense_1"], file)
+            // The layer after a nested model reads its output, the nested model's first layer the one before.
+            XCTAssertEqual(model.layers[2].nodes.map(\.inputs), [[TensorRef(layer: "embedding")]], file)
+            XCTAssertEqual(model.layers[5].nodes.map(\.inputs), [[TensorRef(layer: "head.gru")]], file)
+            let summary = ModelSummary(model)
+            XCTAssertEqual(summary.rows.map(\.name), ["embedding", "encoder", "head", "lstm_1", "dense_1"], file)
+        }
+    }
+
+    func testAModelNestedTwoDeepIsFlattenedWithBothOrigins() throws {
+        for file in ["keras3.keras", "keras3.h5", "tfkeras.h5"] {
+            let model = try Model.load(contentsOf: FixtureFiles.path("nested_two_deep/\(file)"))
+            XCTAssertEqual(model.problems, [], file)
+            let nested = model.layers.filter { !$0.nesting.isEmpty }
+            XCTAssertEqual(nested.map(\.name), ["middle.inner.dense", "middle.inner.lstm", "middle.gru"], file)
+            XCTAssertEqual(nested[1].nesting.map(\.model), ["middle", "middle.inner"], file)
+            XCTAssertEqual(nested[1].nesting.map(\.className), ["Functional", "Sequential"], file)
+            XCTAssertEqual(nested[1].nesting.last?.output, TensorRef(layer: "middle.inner.lstm"), file)
+            XCTAssertEqual(Set(nested[1].weights.keys), ["kernel", "recurrent_kernel", "bias"], file)
+            XCTAssertEqual(ModelSummary(model).rows.map(\.name), ["masking", "middle", "dense_1"], file)
+        }
+        XCTAssertEqual(Keras3WeightsH5.groupNames(try Model.load(contentsOf: FixtureFiles.path("nested_two_deep/keras3.keras")))
+                           .values.sorted(),
+                       ["dense", "functional/layers/gru", "functional/layers/sequential/layers/dense",
+                        "functional/layers/sequential/layers/lstm", "masking"])
+    }
+
+    func testANestedModelWithTwoOutputsInASequentialIsRefused() throws {
         let text = #"""
         {"class_name": "Sequential", "config": {"name": "outer", "layers": [
           {"class_name": "InputLayer", "config": {"batch_shape": [null, 5, 3], "name": "in"}},
-          {"class_name": "Sequential", "config": {"name": "inner", "layers": [
-            {"class_name": "Dense", "config": {"name": "d", "units": 2}}]}}]}}
+          {"class_name": "Functional", "config": {"name": "inner", "layers": [
+            {"class_name": "InputLayer", "name": "x", "config": {"batch_shape": [null, 5, 3], "name": "x"}, "inbound_nodes": []},
+            {"class_name": "Dense", "name": "d", "config": {"name": "d", "units": 2}, "inbound_nodes": [[["x", 0, 0, {}]]]}],
+            "input_layers": [["x", 0, 0]], "output_layers": [["d", 0, 0], ["x", 0, 0]]}}]}}
         """#
-        let model = try KerasModelConfig.parse(JSONParser.parse(text), kerasVersion: "3.15.1", source: "outer.json")
-        XCTAssertEqual(model.problems.map(\.message),
-                       ["a model nested in a Sequential model is not supported (only in a Functional one)"])
+        let model = try KerasModelConfig.parse(JSONParser.parse(text), kerasVersion: "2.21.0", source: "outer.json")
+        XCTAssertEqual(model.problems.map(\.description),
+                       ["error: inner (/config/layers/1): a model in a Sequential model must have one output, it has 2"])
     }
 }

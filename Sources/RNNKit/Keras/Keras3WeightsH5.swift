@@ -9,25 +9,26 @@ enum Keras3WeightsH5 {
     /// The group name Keras gives each layer of `model.layers`: its class name in snake case,
     /// numbered `_1`, `_2`... on repeats. Sequential models leave their InputLayer out. A nested
     /// model's layers are numbered among themselves, below the nested model's own group
-    /// (`sequential/layers/dense`); its InputLayers, which hold nothing, are not flattened.
+    /// (`sequential/layers/dense`, `functional/layers/sequential/layers/dense` two deep); its
+    /// InputLayers, which hold nothing, are not flattened.
     static func groupNames(_ model: Model) -> [Int: String] {
         var counts: [String: [String: Int]] = [:]  // by the nested model's group ("" for the outer model)
         func numbered(_ className: String, in container: String) -> String {
             let base = snakeCase(className)
             let seen = counts[container, default: [:]][base, default: 0]
             counts[container, default: [:]][base] = seen + 1
-            return seen == 0 ? base : "\(base)_\(seen)"
+            let name = seen == 0 ? base : "\(base)_\(seen)"
+            return container.isEmpty ? name : container + "/layers/" + name
         }
-        var nestedGroups: [String: String] = [:]  // nested model name -> its group
+        var nestedGroups: [String: String] = [:]  // nested model's flattened name -> its group
         var names: [Int: String] = [:]
         for (index, layer) in model.layers.enumerated() where !(model.isSequential && layer.isInput) {
-            guard let origin = layer.nestedIn else {
-                names[index] = numbered(layer.className, in: "")
-                continue
+            var container = ""
+            for origin in layer.nesting {
+                if nestedGroups[origin.model] == nil { nestedGroups[origin.model] = numbered(origin.className, in: container) }
+                container = nestedGroups[origin.model]!
             }
-            if nestedGroups[origin.model] == nil { nestedGroups[origin.model] = numbered(origin.className, in: "") }
-            let container = nestedGroups[origin.model]!
-            names[index] = container + "/layers/" + numbered(layer.className, in: container)
+            names[index] = numbered(layer.className, in: container)
         }
         return names
     }
