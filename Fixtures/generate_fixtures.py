@@ -467,6 +467,17 @@ def build_nested_two_deep(K):
     return K.Sequential([K.Input((6, 3)), L.Masking(0.0), middle, L.Dense(2)])
 
 
+def build_time_distributed_nested(K):
+    L = K.layers
+    # The video / CRNN pattern: a nested Sequential applied to every frame, then another to every
+    # step's features, in front of an LSTM.
+    frames = K.Sequential([K.Input((6, 6, 1)), L.Conv2D(2, 3, activation="relu"), L.MaxPooling2D(2), L.Flatten()],
+                          name="frame_encoder")
+    features = K.Sequential([K.Input((8,)), L.Dense(4, activation="tanh"), L.Dense(3)], name="step_head")
+    return K.Sequential([K.Input((4, 6, 6, 1)), L.TimeDistributed(frames), L.TimeDistributed(features),
+                         L.LSTM(3), L.Dense(2)])
+
+
 def build_attention_seq2seq(K):
     L = K.layers
     encoder_in = K.Input((5, 4))
@@ -1098,6 +1109,11 @@ FIXTURES: List[Fixture] = [
             "Sequential on (6,3): Masking(0.0) -> a nested Functional 'middle' (a nested Sequential 'inner' "
             "(Dense(4, tanh) -> LSTM(3, seq)) -> GRU(3)) -> Dense(2). Masked steps as in masking_gru.",
             build_nested_two_deep, masking_inputs),
+    Fixture("time_distributed_nested",
+            "Sequential on (4,6,6,1) (4 frames of 6x6): TimeDistributed(a nested Sequential 'frame_encoder' "
+            "(Conv2D(2, 3, relu) -> MaxPooling2D(2) -> Flatten)) -> TimeDistributed(a nested Sequential "
+            "'step_head' (Dense(4, tanh) -> Dense(3))) -> LSTM(3) -> Dense(2).",
+            build_time_distributed_nested, float_inputs(2, 4, 6, 6, 1)),
     Fixture("attention_seq2seq",
             "Luong-attention seq2seq: encoder LSTM(5, return_sequences, return_state) on (5,4); decoder "
             "LSTM(5, seq) on (4,3) with initial_state the encoder's states; Attention(use_scale=True)([decoder, encoder], "

@@ -91,4 +91,41 @@ final class NestedModelTests: XCTestCase {
         XCTAssertEqual(model.problems.map(\.description),
                        ["error: inner (/config/layers/1): a model in a Sequential model must have one output, it has 2"])
     }
+
+    func testATimeDistributedModelIsFlattenedIntoTimeDistributedLayers() throws {
+        for file in ["keras3.keras", "keras3.h5", "tfkeras.h5"] {
+            let model = try Model.load(contentsOf: FixtureFiles.path("time_distributed_nested/\(file)"))
+            XCTAssertEqual(model.problems, [], file)
+            let nested = model.layers.filter { !$0.nesting.isEmpty }
+            XCTAssertEqual(nested.map(\.name), ["time_distributed.conv2d", "time_distributed.max_pooling2d",
+                                                 "time_distributed.flatten", "time_distributed_1.dense",
+                                                 "time_distributed_1.dense_1"], file)
+            XCTAssertEqual(Set(nested.map(\.className)), ["TimeDistributed"], file)
+            XCTAssertEqual(Set(nested[0].weights.keys), ["kernel", "bias"], file)
+            let summary = ModelSummary(model)
+            XCTAssertEqual(summary.rows.map(\.name), ["time_distributed", "time_distributed_1", "lstm", "dense_2"], file)
+            XCTAssertEqual(summary.rows.map(\.params), [20, 51, 84, 8], file)
+            XCTAssertEqual(summary.rows.map(\.outputShapes).prefix(2), [[[nil, 4, 8]], [[nil, 4, 3]]], file)
+        }
+        let keras3 = try Model.load(contentsOf: FixtureFiles.path("time_distributed_nested/keras3.keras"))
+        XCTAssertEqual(Keras3WeightsH5.groupNames(keras3).values.sorted(),
+                       ["dense", "lstm", "time_distributed/layer/layers/conv2d", "time_distributed/layer/layers/flatten",
+                        "time_distributed/layer/layers/max_pooling2d", "time_distributed_1/layer/layers/dense",
+                        "time_distributed_1/layer/layers/dense_1"])
+    }
+
+    func testATimeDistributedModelOfALayerWithoutAStepFormIsRefusedByName() throws {
+        let text = #"""
+        {"class_name": "Sequential", "config": {"name": "outer", "layers": [
+          {"class_name": "InputLayer", "config": {"batch_shape": [null, 4, 3], "name": "in"}},
+          {"class_name": "TimeDistributed", "config": {"name": "td", "layer": {"class_name": "Sequential",
+            "config": {"name": "steps", "layers": [
+              {"class_name": "InputLayer", "config": {"batch_shape": [null, 3], "name": "x"}},
+              {"class_name": "Masking", "config": {"name": "m", "mask_value": 0.0}}]}}}}]}}
+        """#
+        let model = try KerasModelConfig.parse(JSONParser.parse(text), kerasVersion: "3.15.1", source: "outer.json")
+        XCTAssertEqual(model.problems.map(\.description),
+                       ["error: td.m (/config/layers/1/config/layer/config/layers/1): TimeDistributed of 'Masking' is not "
+                        + "supported: it would make a mask for every step"])
+    }
 }

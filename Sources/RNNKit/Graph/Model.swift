@@ -36,7 +36,8 @@ struct NestedOrigin: Equatable, Sendable {
     /// The nested model's flattened name (`encoder`, or `middle.inner` for a model nested in
     /// `middle`), which its layers' names start with.
     var model: String
-    /// Its Keras class: `Sequential` or `Functional`.
+    /// Its Keras class: `Sequential` or `Functional`; `TimeDistributed` for the wrapper of a
+    /// model, whose layers were each wrapped in a TimeDistributed of their own.
     var className: String
     /// Its (first) output in the flattened graph, whose shape the summary shows.
     var output: TensorRef

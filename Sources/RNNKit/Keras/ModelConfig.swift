@@ -36,6 +36,13 @@ enum KerasModelConfig {
     /// The Keras classes of models, which a Functional model may use as layers.
     static let modelClasses: Set<String> = ["Sequential", "Functional", "Model"]
 
+    /// Whether a layer entry is a model used as a layer, or a TimeDistributed wrapping one:
+    /// both are flattened into the outer graph.
+    static func isNestedModel(_ entry: JSONValue, className: String) -> Bool {
+        modelClasses.contains(className) || (className == TimeDistributed.className
+            && modelClasses.contains(entry["config"]?["layer"]?["class_name"]?.stringValue ?? ""))
+    }
+
     private struct Parser {
         let major: Int
         var problems: [Problem] = []
@@ -65,7 +72,7 @@ enum KerasModelConfig {
             for (index, entry) in entries.enumerated() {
                 let entryPointer = "\(listPointer)/\(index)"
                 let className = entry["class_name"]?.stringValue ?? ""
-                if KerasModelConfig.modelClasses.contains(className) {
+                if KerasModelConfig.isNestedModel(entry, className: className) {
                     if previous == nil { try addImplicitInput(first: entry, firstName: nil) }
                     let nested = nestedModel(entry, className: className, pointer: entryPointer,
                                              sequentialInput: previous)
@@ -121,7 +128,7 @@ enum KerasModelConfig {
             for (index, entry) in entries.enumerated() {
                 let layerPointer = "\(pointer)/layers/\(index)"
                 let className = entry["class_name"]?.stringValue ?? ""
-                if KerasModelConfig.modelClasses.contains(className) {
+                if KerasModelConfig.isNestedModel(entry, className: className) {
                     let nested = nestedModel(entry, className: className, pointer: layerPointer, sequentialInput: nil)
                     layers += nested.layers
                     nestedOutputs[nested.name] = nested.outputs
@@ -195,10 +202,20 @@ enum KerasModelConfig {
         /// outputs became. Models it nests were flattened into it already and are flattened
         /// further (`outer.inner.layer`). A model called more than once (shared weights) is
         /// refused: its layers would need one weight set for several calls.
+        ///
+        /// A TimeDistributed wrapping a model (`className` TimeDistributed) is flattened the same
+        /// way, each of the model's layers wrapped in a TimeDistributed of its own (applying the
+        /// layers one after the other to every step is applying the model to every step); the
+        /// layers are named after the TimeDistributed layer (`time_distributed.conv2d`).
         mutating func nestedModel(_ entry: JSONValue, className: String, pointer: String, sequentialInput: TensorRef?)
             -> (name: String, layers: [ModelLayer], outputs: [TensorRef]) {
             let name = text(entry["name"], at: pointer + "/name")
                 ?? text(entry["config"]?["name"], at: pointer + "/config/name") ?? snakeCase(className)
+            let distributed = className == TimeDistributed.className
+            let (modelEntry, modelClass, modelPointer) = distributed
+                ? (entry["config"]?["layer"] ?? .null, entry["config"]?["layer"]?["class_name"]?.stringValue ?? "",
+                   pointer + "/config/layer")
+                : (entry, className, pointer)
             func refusal(_ message: String, at location: String) -> (String, [ModelLayer], [TensorRef]) {
                 problems.append(Problem(.error, "\(name) (\(location))", message))
                 return (name, [ModelLayer(name: name, className: className, kind: nil, configPointer: pointer)], [])
@@ -213,9 +230,9 @@ enum KerasModelConfig {
                 call = try sequentialInput.map { LayerNode(inputs: [$0]) }
                     ?? node(calls[0], pointer: pointer + "/inbound_nodes/0", className: className).node
                 var inner = Parser(major: major)
-                let config = entry["config"] ?? .null
-                nested = className == "Sequential" ? try inner.sequential(config, pointer: pointer + "/config")
-                    : try inner.functional(config, pointer: pointer + "/config")
+                let config = modelEntry["config"] ?? .null
+                nested = modelClass == "Sequential" ? try inner.sequential(config, pointer: modelPointer + "/config")
+                    : try inner.functional(config, pointer: modelPointer + "/config")
                 problems += inner.problems
             } catch let error as RNNKitError {
                 return refusal(error.message, at: error.location ?? pointer)
@@ -231,11 +248,26 @@ enum KerasModelConfig {
                 outerInputs[reference] ?? TensorRef(layer: name + "." + reference.layer, node: reference.node,
                                                     index: reference.index)
             }
+            if distributed, let deeper = nested.layers.first(where: { !$0.nesting.isEmpty }) {
+                return refusal("a model nested in the model a TimeDistributed wraps is not supported",
+                               at: deeper.configPointer)
+            }
             let outputs = nested.outputs.map(outer)
             let trainable = flag(entry["config"]?["trainable"], at: pointer + "/config/trainable") ?? true
+                && (!distributed || flag(modelEntry["config"]?["trainable"], at: modelPointer + "/config/trainable") ?? true)
             let origin = NestedOrigin(model: name, className: className, output: outputs.first ?? TensorRef(layer: name))
             let layers = nested.layers.filter { !$0.isInput }.map { layer in
                 var flat = layer
+                if distributed, let kind = layer.kind {
+                    if let reason = TimeDistributed.refusal(of: kind) {
+                        problems.append(Problem(.error, "\(name).\(layer.name) (\(layer.configPointer))",
+                                                "TimeDistributed of '\(layer.className)' is not supported: \(reason)"))
+                        flat.kind = nil
+                    } else {
+                        flat.kind = .timeDistributed(TimeDistributed(inner: kind))
+                    }
+                    flat.className = TimeDistributed.className
+                }
                 flat.name = name + "." + layer.name
                 flat.trainable = layer.trainable && trainable
                 flat.nodes = layer.nodes.map { LayerNode(inputs: $0.inputs.map(outer), masks: $0.masks.map { $0.map(outer) }) }
