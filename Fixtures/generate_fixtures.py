@@ -478,6 +478,17 @@ def build_time_distributed_nested(K):
                          L.LSTM(3), L.Dense(2)])
 
 
+def build_global_pooling_channels_first(K):
+    L = K.layers
+    # channels_first pools [B, F, T] over its last axis: here the GRU's 4 units, for each of the
+    # 6 steps (channels_last would pool the 6 steps instead, another shape).
+    x = K.Input((6, 3))
+    s = L.GRU(4, return_sequences=True)(x)
+    averaged = L.GlobalAveragePooling1D(data_format="channels_first")(s)
+    peaks = L.GlobalMaxPooling1D(data_format="channels_first", keepdims=True)(s)
+    return K.Model(x, [L.Dense(2)(averaged), peaks])
+
+
 def build_attention_seq2seq(K):
     L = K.layers
     encoder_in = K.Input((5, 4))
@@ -1114,6 +1125,11 @@ FIXTURES: List[Fixture] = [
             "(Conv2D(2, 3, relu) -> MaxPooling2D(2) -> Flatten)) -> TimeDistributed(a nested Sequential "
             "'step_head' (Dense(4, tanh) -> Dense(3))) -> LSTM(3) -> Dense(2).",
             build_time_distributed_nested, float_inputs(2, 4, 6, 6, 1)),
+    Fixture("global_pooling_channels_first",
+            "Functional on (6,3): GRU(4, seq) s; GlobalAveragePooling1D(data_format='channels_first')(s) "
+            "(the mean of each step's 4 units) -> Dense(2) is output 0; GlobalMaxPooling1D("
+            "data_format='channels_first', keepdims=True)(s), [B, 6, 1], is output 1.",
+            build_global_pooling_channels_first, float_inputs(2, 6, 3)),
     Fixture("attention_seq2seq",
             "Luong-attention seq2seq: encoder LSTM(5, return_sequences, return_state) on (5,4); decoder "
             "LSTM(5, seq) on (4,3) with initial_state the encoder's states; Attention(use_scale=True)([decoder, encoder], "

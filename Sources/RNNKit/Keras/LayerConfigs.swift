@@ -58,8 +58,8 @@ extension LayerKind {
             self = .timeResampling(TimeResampling(operation: .cropping(before: before, after: after)))
         case "UpSampling1D":
             self = .timeResampling(TimeResampling(operation: .upSampling(size: try config.dimension("size", default: 2))))
-        case "GlobalAveragePooling1D": self = .globalAveragePooling1D(try GlobalPooling1D(keras: config, className))
-        case "GlobalMaxPooling1D": self = .globalMaxPooling1D(try GlobalPooling1D(keras: config, className))
+        case "GlobalAveragePooling1D": self = .globalAveragePooling1D(try GlobalPooling1D(keras: config))
+        case "GlobalMaxPooling1D": self = .globalMaxPooling1D(try GlobalPooling1D(keras: config))
         case "Conv1D": self = .conv1D(try Conv1D(keras: config))
         case "MaxPooling1D": self = .maxPooling1D(try Pooling1D(keras: config))
         case "AveragePooling1D": self = .averagePooling1D(try Pooling1D(keras: config))
@@ -181,7 +181,7 @@ extension LayerKind {
             case .upSampling(let size): return JSONObject([("size", .int(size))])
             }
         case .globalAveragePooling1D(let layer), .globalMaxPooling1D(let layer):
-            return JSONObject([("data_format", "channels_last"), ("keepdims", .bool(layer.keepDims))])
+            return JSONObject([("data_format", .string(layer.dataFormat.rawValue)), ("keepdims", .bool(layer.keepDims))])
         case .conv1D(let layer): return layer.kerasConfig()
         case .maxPooling1D(let layer), .averagePooling1D(let layer): return layer.kerasConfig()
         case .batchNormalization(let layer): return layer.kerasConfig()
@@ -498,9 +498,9 @@ extension TimeDistributed {
 }
 
 extension GlobalPooling1D {
-    init(keras config: KerasConfig, _ className: String) throws {
-        try config.requireChannelsLast(className)
+    init(keras config: KerasConfig) throws {
         keepDims = try config.bool("keepdims", default: false)
+        dataFormat = try config.dataFormat()
     }
 }
 
