@@ -489,6 +489,15 @@ def build_global_pooling_channels_first(K):
     return K.Model(x, [L.Dense(2)(averaged), peaks])
 
 
+def build_zero_padding_channels_first(K):
+    L = K.layers
+    # channels_first pads [B, F, T] on its last axis: here the GRU's 4 units of each of the 6
+    # steps get 1 zero before and 2 after (Keras 3 only: tf_keras's ZeroPadding1D has no data_format).
+    x = K.Input((6, 3))
+    padded = L.ZeroPadding1D((1, 2), data_format="channels_first")(L.GRU(4, return_sequences=True)(x))
+    return K.Model(x, [L.Dense(2)(L.LSTM(2)(padded)), padded])
+
+
 def build_attention_seq2seq(K):
     L = K.layers
     encoder_in = K.Input((5, 4))
@@ -1130,6 +1139,11 @@ FIXTURES: List[Fixture] = [
             "(the mean of each step's 4 units) -> Dense(2) is output 0; GlobalMaxPooling1D("
             "data_format='channels_first', keepdims=True)(s), [B, 6, 1], is output 1.",
             build_global_pooling_channels_first, float_inputs(2, 6, 3)),
+    Fixture("zero_padding_channels_first",
+            "Functional on (6,3): GRU(4, seq) -> ZeroPadding1D((1, 2), data_format='channels_first') "
+            "([B, 6, 7]: each step's 4 units padded) is output 1; LSTM(2) of it -> Dense(2) is output 0. "
+            "Keras 3 only (tf_keras's ZeroPadding1D has no data_format).",
+            build_zero_padding_channels_first, float_inputs(2, 6, 3), writers=("keras3",)),
     Fixture("attention_seq2seq",
             "Luong-attention seq2seq: encoder LSTM(5, return_sequences, return_state) on (5,4); decoder "
             "LSTM(5, seq) on (4,3) with initial_state the encoder's states; Attention(use_scale=True)([decoder, encoder], "

@@ -52,6 +52,7 @@ EXPECTED_REFUSALS = {
     "nested_in_sequential": "carries a Keras mask",
     "nested_two_deep": "carries a Keras mask",
     "time_distributed_nested": "only TimeDistributed(Dense)",
+    "zero_padding_channels_first": "has no form for",
 }
 
 

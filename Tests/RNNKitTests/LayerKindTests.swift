@@ -41,7 +41,7 @@ final class LayerKindTests: XCTestCase {
         "Softmax": ["axis": 1],
         "Reshape": ["target_shape": [-1, 2]],
         "Permute": ["dims": [2, 1]],
-        "ZeroPadding1D": ["padding": [1, 2]],
+        "ZeroPadding1D": ["padding": [1, 2], "data_format": "channels_first"],
         "Cropping1D": ["cropping": 2],
         "UpSampling1D": ["size": 3],
         "GlobalAveragePooling1D": ["keepdims": true],

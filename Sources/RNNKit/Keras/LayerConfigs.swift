@@ -50,9 +50,9 @@ extension LayerKind {
         case "Reshape": self = .reshape(try Reshape(keras: config))
         case "Permute": self = .permute(try Permute(keras: config))
         case "ZeroPadding1D":
-            try config.requireChannelsLast(className)
             let (before, after) = try config.pair("padding", default: 1)
-            self = .timeResampling(TimeResampling(operation: .zeroPadding(before: before, after: after)))
+            self = .timeResampling(TimeResampling(operation: .zeroPadding(before: before, after: after),
+                                                  dataFormat: try config.dataFormat()))
         case "Cropping1D":
             let (before, after) = try config.pair("cropping", default: 1)
             self = .timeResampling(TimeResampling(operation: .cropping(before: before, after: after)))
@@ -176,7 +176,11 @@ extension LayerKind {
         case .permute(let layer): return JSONObject([("dims", .array(layer.dims.map(JSONValue.int)))])
         case .timeResampling(let layer):
             switch layer.operation {
-            case .zeroPadding(let before, let after): return JSONObject([("padding", [.int(before), .int(after)])])
+            case .zeroPadding(let before, let after):
+                // tf_keras's ZeroPadding1D has no data_format (channels_last only): written when it is not that.
+                var config = JSONObject([("padding", [.int(before), .int(after)])])
+                if layer.dataFormat == .channelsFirst { config["data_format"] = .string(layer.dataFormat.rawValue) }
+                return config
             case .cropping(let before, let after): return JSONObject([("cropping", [.int(before), .int(after)])])
             case .upSampling(let size): return JSONObject([("size", .int(size))])
             }
