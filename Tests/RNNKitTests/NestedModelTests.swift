@@ -3,8 +3,10 @@ import Foundation
 import RNNKitTestSupport
 import XCTest
 
-/// Models used as layers of a Functional model are flattened into it; Keras's numbers, summaries
-/// and written files are checked for every fixture (nested_models among them) by
+/// Models used as layers (of a Functional or a Sequential model, at any depth, or wrapped in
+/// TimeDistributed) are flattened into the outer model; Keras's numbers, summaries and written
+/// files are checked for every fixture (nested_models, nested_in_sequential, nested_two_deep,
+/// time_distributed_nested among them) by
 /// InferenceTests, FixtureModelTests and KerasWriterTests. These check the flattening itself.
 final class NestedModelTests: XCTestCase {
     func testNestedLayersAreNamedAfterTheirModelAndSummarizedAsOneRow() throws {
@@ -76,6 +78,11 @@ final class NestedModelTests: XCTestCase {
                            .values.sorted(),
                        ["dense", "functional/layers/gru", "functional/layers/sequential/layers/dense",
                         "functional/layers/sequential/layers/lstm", "masking"])
+        // One cluster, the outermost nested model's, holds the layers of the model nested in it.
+        let expanded = try ModelDiagram(try Model.load(contentsOf: FixtureFiles.path("nested_two_deep/keras3.keras")),
+                                        options: .init(expandNested: true)).dot
+        XCTAssertEqual(expanded.components(separatedBy: "subgraph cluster_").count, 2, expanded)
+        XCTAssertTrue(expanded.contains("<b>middle.inner.lstm</b> (LSTM)"), expanded)
     }
 
     func testANestedModelWithTwoOutputsInASequentialIsRefused() throws {
@@ -112,6 +119,9 @@ final class NestedModelTests: XCTestCase {
                        ["dense", "lstm", "time_distributed/layer/layers/conv2d", "time_distributed/layer/layers/flatten",
                         "time_distributed/layer/layers/max_pooling2d", "time_distributed_1/layer/layers/dense",
                         "time_distributed_1/layer/layers/dense_1"])
+        let expanded = try ModelDiagram(keras3, options: .init(expandNested: true)).dot
+        XCTAssertTrue(expanded.contains("label=<<b>time_distributed</b> (TimeDistributed)>"), expanded)
+        XCTAssertTrue(expanded.contains("<b>time_distributed.conv2d</b>"), expanded)
     }
 
     func testATimeDistributedModelOfALayerWithoutAStepFormIsRefusedByName() throws {
