@@ -444,6 +444,60 @@ def build_nested_models(K):
     return K.Model(x, L.Dense(2)(head(encoder(x))))
 
 
+def build_nested_in_sequential(K):
+    L = K.layers
+    # A nested Sequential and a nested Functional as layers of a Sequential model: the Embedding's
+    # mask goes through both (their LSTM and GRU skip the padded steps) into the outer LSTM.
+    encoder = K.Sequential([K.Input((6, 4)), L.Dense(3, activation="tanh"), L.LSTM(3, return_sequences=True)],
+                           name="encoder")
+    head_in = K.Input((6, 3))
+    head = K.Model(head_in, L.GRU(4, return_sequences=True)(head_in), name="head")
+    return K.Sequential([K.Input((6,), dtype="int32"), L.Embedding(20, 4, mask_zero=True), encoder, head,
+                         L.LSTM(2), L.Dense(2)])
+
+
+def build_nested_two_deep(K):
+    L = K.layers
+    # A Sequential inside a Functional inside the outer Sequential; the Masking layer's mask goes
+    # through both levels into the GRU.
+    inner = K.Sequential([K.Input((6, 3)), L.Dense(4, activation="tanh"), L.LSTM(3, return_sequences=True)],
+                         name="inner")
+    middle_in = K.Input((6, 3))
+    middle = K.Model(middle_in, L.GRU(3)(inner(middle_in)), name="middle")
+    return K.Sequential([K.Input((6, 3)), L.Masking(0.0), middle, L.Dense(2)])
+
+
+def build_time_distributed_nested(K):
+    L = K.layers
+    # The video / CRNN pattern: a nested Sequential applied to every frame, then another to every
+    # step's features, in front of an LSTM.
+    frames = K.Sequential([K.Input((6, 6, 1)), L.Conv2D(2, 3, activation="relu"), L.MaxPooling2D(2), L.Flatten()],
+                          name="frame_encoder")
+    features = K.Sequential([K.Input((8,)), L.Dense(4, activation="tanh"), L.Dense(3)], name="step_head")
+    return K.Sequential([K.Input((4, 6, 6, 1)), L.TimeDistributed(frames), L.TimeDistributed(features),
+                         L.LSTM(3), L.Dense(2)])
+
+
+def build_global_pooling_channels_first(K):
+    L = K.layers
+    # channels_first pools [B, F, T] over its last axis: here the GRU's 4 units, for each of the
+    # 6 steps (channels_last would pool the 6 steps instead, another shape).
+    x = K.Input((6, 3))
+    s = L.GRU(4, return_sequences=True)(x)
+    averaged = L.GlobalAveragePooling1D(data_format="channels_first")(s)
+    peaks = L.GlobalMaxPooling1D(data_format="channels_first", keepdims=True)(s)
+    return K.Model(x, [L.Dense(2)(averaged), peaks])
+
+
+def build_zero_padding_channels_first(K):
+    L = K.layers
+    # channels_first pads [B, F, T] on its last axis: here the GRU's 4 units of each of the 6
+    # steps get 1 zero before and 2 after (Keras 3 only: tf_keras's ZeroPadding1D has no data_format).
+    x = K.Input((6, 3))
+    padded = L.ZeroPadding1D((1, 2), data_format="channels_first")(L.GRU(4, return_sequences=True)(x))
+    return K.Model(x, [L.Dense(2)(L.LSTM(2)(padded)), padded])
+
+
 def build_attention_seq2seq(K):
     L = K.layers
     encoder_in = K.Input((5, 4))
@@ -1066,6 +1120,30 @@ FIXTURES: List[Fixture] = [
             "Functional on (5,3): a nested Sequential 'encoder' (Dense(4) -> LSTM(3, seq)) -> a nested "
             "Functional 'head' (Dense(3, tanh) -> GRU(4)) -> Dense(2).",
             build_nested_models, float_inputs(2, 5, 3)),
+    Fixture("nested_in_sequential",
+            "Sequential on int32 ids (6,): Embedding(20, 4, mask_zero=True) -> a nested Sequential 'encoder' "
+            "(Dense(3, tanh) -> LSTM(3, seq)) -> a nested Functional 'head' (GRU(4, seq)) -> LSTM(2) -> "
+            "Dense(2). Rows 1 and 2 end in 2 and 4 padding zeros, masked through both nested models.",
+            build_nested_in_sequential, embedding_inputs),
+    Fixture("nested_two_deep",
+            "Sequential on (6,3): Masking(0.0) -> a nested Functional 'middle' (a nested Sequential 'inner' "
+            "(Dense(4, tanh) -> LSTM(3, seq)) -> GRU(3)) -> Dense(2). Masked steps as in masking_gru.",
+            build_nested_two_deep, masking_inputs),
+    Fixture("time_distributed_nested",
+            "Sequential on (4,6,6,1) (4 frames of 6x6): TimeDistributed(a nested Sequential 'frame_encoder' "
+            "(Conv2D(2, 3, relu) -> MaxPooling2D(2) -> Flatten)) -> TimeDistributed(a nested Sequential "
+            "'step_head' (Dense(4, tanh) -> Dense(3))) -> LSTM(3) -> Dense(2).",
+            build_time_distributed_nested, float_inputs(2, 4, 6, 6, 1)),
+    Fixture("global_pooling_channels_first",
+            "Functional on (6,3): GRU(4, seq) s; GlobalAveragePooling1D(data_format='channels_first')(s) "
+            "(the mean of each step's 4 units) -> Dense(2) is output 0; GlobalMaxPooling1D("
+            "data_format='channels_first', keepdims=True)(s), [B, 6, 1], is output 1.",
+            build_global_pooling_channels_first, float_inputs(2, 6, 3)),
+    Fixture("zero_padding_channels_first",
+            "Functional on (6,3): GRU(4, seq) -> ZeroPadding1D((1, 2), data_format='channels_first') "
+            "([B, 6, 7]: each step's 4 units padded) is output 1; LSTM(2) of it -> Dense(2) is output 0. "
+            "Keras 3 only (tf_keras's ZeroPadding1D has no data_format).",
+            build_zero_padding_channels_first, float_inputs(2, 6, 3), writers=("keras3",)),
     Fixture("attention_seq2seq",
             "Luong-attention seq2seq: encoder LSTM(5, return_sequences, return_state) on (5,4); decoder "
             "LSTM(5, seq) on (4,3) with initial_state the encoder's states; Attention(use_scale=True)([decoder, encoder], "

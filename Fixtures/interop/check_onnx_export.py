@@ -49,6 +49,10 @@ EXPECTED_REFUSALS = {
     "unit_prelu_dot": "has no form for",
     "masked_prelu_unit": "has no form for",
     "time_distributed_any": "only TimeDistributed(Dense)",
+    "nested_in_sequential": "carries a Keras mask",
+    "nested_two_deep": "carries a Keras mask",
+    "time_distributed_nested": "only TimeDistributed(Dense)",
+    "zero_padding_channels_first": "has no form for",
 }
 
 

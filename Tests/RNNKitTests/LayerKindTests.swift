@@ -41,11 +41,11 @@ final class LayerKindTests: XCTestCase {
         "Softmax": ["axis": 1],
         "Reshape": ["target_shape": [-1, 2]],
         "Permute": ["dims": [2, 1]],
-        "ZeroPadding1D": ["padding": [1, 2]],
+        "ZeroPadding1D": ["padding": [1, 2], "data_format": "channels_first"],
         "Cropping1D": ["cropping": 2],
         "UpSampling1D": ["size": 3],
         "GlobalAveragePooling1D": ["keepdims": true],
-        "GlobalMaxPooling1D": [:],
+        "GlobalMaxPooling1D": ["data_format": "channels_first"],
         "Conv1D": ["filters": 4, "kernel_size": [3], "strides": [2], "padding": "causal", "dilation_rate": 1,
                    "groups": 2, "activation": "relu", "use_bias": false],
         "MaxPooling1D": ["pool_size": [3], "strides": .null, "padding": "same"],
@@ -93,6 +93,26 @@ final class LayerKindTests: XCTestCase {
             XCTAssertEqual(kind.className, className)
             XCTAssertEqual(try decode(kind.className, .object(kind.kerasConfig())), kind, className)
         }
+    }
+
+    /// channels_first pools the last axis; Keras would lay a mask (which runs along axis 1)
+    /// along it, so a masked input is refused rather than guessed at.
+    func testChannelsFirstGlobalPooling1DPoolsTheLastAxisAndRefusesAMask() throws {
+        let text = """
+        {"class_name": "Sequential", "config": {"name": "s", "layers": [
+          {"class_name": "InputLayer", "config": {"batch_shape": [null, 3, 2], "name": "x"}},
+          {"class_name": "Masking", "config": {"name": "masking", "mask_value": 0.0}},
+          {"class_name": "GlobalAveragePooling1D", "config": {"name": "pool", "data_format": "channels_first"}}]}}
+        """
+        var model = try KerasModelConfig.parse(JSONParser.parse(text), kerasVersion: "3.15.1", source: "m.json")
+        XCTAssertEqual(model.errors, [])
+        let input = Tensor(shape: [1, 3, 2], scalars: [1, 3, 0, 0, 5, 9])
+        XCTAssertThrowsError(try Predictor(model).predict([input])) { error in
+            XCTAssertTrue("\(error)".contains("channels_first' of a masked input is not supported"), "\(error)")
+        }
+        model.layers.remove(at: 1)
+        model.layers[1].nodes = [LayerNode(inputs: [TensorRef(layer: "x")])]
+        XCTAssertEqual(try Predictor(model).predict([input])[0].scalars, [2, 0, 7])
     }
 
     func testUnknownClassIsRefusedByName() {

@@ -3,8 +3,10 @@ import Foundation
 import RNNKitTestSupport
 import XCTest
 
-/// Models used as layers of a Functional model are flattened into it; Keras's numbers, summaries
-/// and written files are checked for every fixture (nested_models among them) by
+/// Models used as layers (of a Functional or a Sequential model, at any depth, or wrapped in
+/// TimeDistributed) are flattened into the outer model; Keras's numbers, summaries and written
+/// files are checked for every fixture (nested_models, nested_in_sequential, nested_two_deep,
+/// time_distributed_nested among them) by
 /// InferenceTests, FixtureModelTests and KerasWriterTests. These check the flattening itself.
 final class NestedModelTests: XCTestCase {
     func testNestedLayersAreNamedAfterTheirModelAndSummarizedAsOneRow() throws {
@@ -45,15 +47,95 @@ final class NestedModelTests: XCTestCase {
         XCTAssertTrue(errors.first?.message.contains("called 2 times") == true, "\(errors)")
     }
 
-    func testAModelNestedInASequentialIsRefused() throws {
+    func testModelsNestedInASequentialAreFlattenedInItsChain() throws {
+        for file in ["keras3.keras", "keras3.h5", "tfkeras.h5"] {
+            let model = try Model.load(contentsOf: FixtureFiles.path("nested_in_sequential/\(file)"))
+            XCTAssertEqual(model.problems, [], file)
+            XCTAssertTrue(model.isSequential, file)
+            XCTAssertEqual(model.layers.map(\.name).dropFirst(),
+                           ["embedding", "encoder.dense", "encoder.lstm", "head.gru", "lstm_1", "dense_1"], file)
+            // The layer after a nested model reads its output, the nested model's first layer the one before.
+            XCTAssertEqual(model.layers[2].nodes.map(\.inputs), [[TensorRef(layer: "embedding")]], file)
+            XCTAssertEqual(model.layers[5].nodes.map(\.inputs), [[TensorRef(layer: "head.gru")]], file)
+            let summary = ModelSummary(model)
+            XCTAssertEqual(summary.rows.map(\.name), ["embedding", "encoder", "head", "lstm_1", "dense_1"], file)
+        }
+    }
+
+    func testAModelNestedTwoDeepIsFlattenedWithBothOrigins() throws {
+        for file in ["keras3.keras", "keras3.h5", "tfkeras.h5"] {
+            let model = try Model.load(contentsOf: FixtureFiles.path("nested_two_deep/\(file)"))
+            XCTAssertEqual(model.problems, [], file)
+            let nested = model.layers.filter { !$0.nesting.isEmpty }
+            XCTAssertEqual(nested.map(\.name), ["middle.inner.dense", "middle.inner.lstm", "middle.gru"], file)
+            XCTAssertEqual(nested[1].nesting.map(\.model), ["middle", "middle.inner"], file)
+            XCTAssertEqual(nested[1].nesting.map(\.className), ["Functional", "Sequential"], file)
+            XCTAssertEqual(nested[1].nesting.last?.output, TensorRef(layer: "middle.inner.lstm"), file)
+            XCTAssertEqual(Set(nested[1].weights.keys), ["kernel", "recurrent_kernel", "bias"], file)
+            XCTAssertEqual(ModelSummary(model).rows.map(\.name), ["masking", "middle", "dense_1"], file)
+        }
+        XCTAssertEqual(Keras3WeightsH5.groupNames(try Model.load(contentsOf: FixtureFiles.path("nested_two_deep/keras3.keras")))
+                           .values.sorted(),
+                       ["dense", "functional/layers/gru", "functional/layers/sequential/layers/dense",
+                        "functional/layers/sequential/layers/lstm", "masking"])
+        // One cluster, the outermost nested model's, holds the layers of the model nested in it.
+        let expanded = try ModelDiagram(try Model.load(contentsOf: FixtureFiles.path("nested_two_deep/keras3.keras")),
+                                        options: .init(expandNested: true)).dot
+        XCTAssertEqual(expanded.components(separatedBy: "subgraph cluster_").count, 2, expanded)
+        XCTAssertTrue(expanded.contains("<b>middle.inner.lstm</b> (LSTM)"), expanded)
+    }
+
+    func testANestedModelWithTwoOutputsInASequentialIsRefused() throws {
         let text = #"""
         {"class_name": "Sequential", "config": {"name": "outer", "layers": [
           {"class_name": "InputLayer", "config": {"batch_shape": [null, 5, 3], "name": "in"}},
-          {"class_name": "Sequential", "config": {"name": "inner", "layers": [
-            {"class_name": "Dense", "config": {"name": "d", "units": 2}}]}}]}}
+          {"class_name": "Functional", "config": {"name": "inner", "layers": [
+            {"class_name": "InputLayer", "name": "x", "config": {"batch_shape": [null, 5, 3], "name": "x"}, "inbound_nodes": []},
+            {"class_name": "Dense", "name": "d", "config": {"name": "d", "units": 2}, "inbound_nodes": [[["x", 0, 0, {}]]]}],
+            "input_layers": [["x", 0, 0]], "output_layers": [["d", 0, 0], ["x", 0, 0]]}}]}}
+        """#
+        let model = try KerasModelConfig.parse(JSONParser.parse(text), kerasVersion: "2.21.0", source: "outer.json")
+        XCTAssertEqual(model.problems.map(\.description),
+                       ["error: inner (/config/layers/1): a model in a Sequential model must have one output, it has 2"])
+    }
+
+    func testATimeDistributedModelIsFlattenedIntoTimeDistributedLayers() throws {
+        for file in ["keras3.keras", "keras3.h5", "tfkeras.h5"] {
+            let model = try Model.load(contentsOf: FixtureFiles.path("time_distributed_nested/\(file)"))
+            XCTAssertEqual(model.problems, [], file)
+            let nested = model.layers.filter { !$0.nesting.isEmpty }
+            XCTAssertEqual(nested.map(\.name), ["time_distributed.conv2d", "time_distributed.max_pooling2d",
+                                                 "time_distributed.flatten", "time_distributed_1.dense",
+                                                 "time_distributed_1.dense_1"], file)
+            XCTAssertEqual(Set(nested.map(\.className)), ["TimeDistributed"], file)
+            XCTAssertEqual(Set(nested[0].weights.keys), ["kernel", "bias"], file)
+            let summary = ModelSummary(model)
+            XCTAssertEqual(summary.rows.map(\.name), ["time_distributed", "time_distributed_1", "lstm", "dense_2"], file)
+            XCTAssertEqual(summary.rows.map(\.params), [20, 51, 84, 8], file)
+            XCTAssertEqual(summary.rows.map(\.outputShapes).prefix(2), [[[nil, 4, 8]], [[nil, 4, 3]]], file)
+        }
+        let keras3 = try Model.load(contentsOf: FixtureFiles.path("time_distributed_nested/keras3.keras"))
+        XCTAssertEqual(Keras3WeightsH5.groupNames(keras3).values.sorted(),
+                       ["dense", "lstm", "time_distributed/layer/layers/conv2d", "time_distributed/layer/layers/flatten",
+                        "time_distributed/layer/layers/max_pooling2d", "time_distributed_1/layer/layers/dense",
+                        "time_distributed_1/layer/layers/dense_1"])
+        let expanded = try ModelDiagram(keras3, options: .init(expandNested: true)).dot
+        XCTAssertTrue(expanded.contains("label=<<b>time_distributed</b> (TimeDistributed)>"), expanded)
+        XCTAssertTrue(expanded.contains("<b>time_distributed.conv2d</b>"), expanded)
+    }
+
+    func testATimeDistributedModelOfALayerWithoutAStepFormIsRefusedByName() throws {
+        let text = #"""
+        {"class_name": "Sequential", "config": {"name": "outer", "layers": [
+          {"class_name": "InputLayer", "config": {"batch_shape": [null, 4, 3], "name": "in"}},
+          {"class_name": "TimeDistributed", "config": {"name": "td", "layer": {"class_name": "Sequential",
+            "config": {"name": "steps", "layers": [
+              {"class_name": "InputLayer", "config": {"batch_shape": [null, 3], "name": "x"}},
+              {"class_name": "Masking", "config": {"name": "m", "mask_value": 0.0}}]}}}}]}}
         """#
         let model = try KerasModelConfig.parse(JSONParser.parse(text), kerasVersion: "3.15.1", source: "outer.json")
-        XCTAssertEqual(model.problems.map(\.message),
-                       ["a model nested in a Sequential model is not supported (only in a Functional one)"])
+        XCTAssertEqual(model.problems.map(\.description),
+                       ["error: td.m (/config/layers/1/config/layer/config/layers/1): TimeDistributed of 'Masking' is not "
+                        + "supported: it would make a mask for every step"])
     }
 }

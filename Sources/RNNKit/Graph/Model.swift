@@ -33,9 +33,11 @@ struct LayerNode: Equatable, Sendable {
 /// inference, shapes, layouts and writers see plain layers; this keeps what the Keras weight
 /// layouts and the summary need to know of it.
 struct NestedOrigin: Equatable, Sendable {
-    /// The nested model's name in the outer model, which its layers' names start with.
+    /// The nested model's flattened name (`encoder`, or `middle.inner` for a model nested in
+    /// `middle`), which its layers' names start with.
     var model: String
-    /// Its Keras class: `Sequential` or `Functional`.
+    /// Its Keras class: `Sequential` or `Functional`; `TimeDistributed` for the wrapper of a
+    /// model, whose layers were each wrapped in a TimeDistributed of their own.
     var className: String
     /// Its (first) output in the flattened graph, whose shape the summary shows.
     var output: TensorRef
@@ -61,8 +63,11 @@ public struct ModelLayer: Sendable {
     var nodes: [LayerNode] = []
     /// Where the layer's config sits in its file (a JSON pointer).
     var configPointer: String = ""
-    /// The model this layer belonged to when the file nests one (nil for the outer model's own).
-    var nestedIn: NestedOrigin?
+    /// The models this layer belonged to when the file nests them, outermost first (empty for
+    /// the outer model's own layers): a layer of a model nested two deep has two.
+    var nesting: [NestedOrigin] = []
+    /// The outermost nested model this layer belonged to, which the summary shows as one row.
+    var nestedIn: NestedOrigin? { nesting.first }
 
     /// Whether this is an `InputLayer`, which declares one of the model's inputs.
     public var isInput: Bool { kind?.inputLayer != nil }

@@ -23,7 +23,14 @@ extension LayerKind {
         case .flatten: return ([Flatten.forward(inputs[0])], nil)
         case .concatenate(let layer): return ([layer.forward(inputs)], nil)
         case .merge(let merge): return ([merge.forward(inputs)], nil)
-        case .globalAveragePooling1D(let layer): return ([layer.average(inputs[0])], nil)
+        case .globalAveragePooling1D(let layer):
+            // Keras lays a channels_first input's mask along the steps (the last axis), where
+            // masks run along axis 1: it fails unless the two lengths agree.
+            guard layer.dataFormat == .channelsLast || inputs[0].mask == nil else {
+                throw RNNKitError(.invalidModel, "\(className) with data_format 'channels_first' of a masked input "
+                                  + "is not supported")
+            }
+            return ([layer.average(inputs[0])], nil)
         case .globalMaxPooling1D(let layer): return ([layer.maximum(inputs[0])], nil)
         case .conv1D(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
         case .maxPooling1D(let layer): return ([try layer.forward(inputs[0], .maximum, className: className)], nil)

@@ -9,27 +9,49 @@ enum Keras3WeightsH5 {
     /// The group name Keras gives each layer of `model.layers`: its class name in snake case,
     /// numbered `_1`, `_2`... on repeats. Sequential models leave their InputLayer out. A nested
     /// model's layers are numbered among themselves, below the nested model's own group
-    /// (`sequential/layers/dense`); its InputLayers, which hold nothing, are not flattened.
+    /// (`sequential/layers/dense`, `functional/layers/sequential/layers/dense` two deep); its
+    /// InputLayers, which hold nothing, are not flattened. A model a TimeDistributed wraps sits
+    /// below the wrapper's `layer` group, its layers numbered by their own classes
+    /// (`time_distributed/layer/layers/conv2d`); see `weightPath`.
     static func groupNames(_ model: Model) -> [Int: String] {
         var counts: [String: [String: Int]] = [:]  // by the nested model's group ("" for the outer model)
         func numbered(_ className: String, in container: String) -> String {
             let base = snakeCase(className)
             let seen = counts[container, default: [:]][base, default: 0]
             counts[container, default: [:]][base] = seen + 1
-            return seen == 0 ? base : "\(base)_\(seen)"
+            let name = seen == 0 ? base : "\(base)_\(seen)"
+            return container.isEmpty ? name : container + "/layers/" + name
         }
-        var nestedGroups: [String: String] = [:]  // nested model name -> its group
+        var nestedGroups: [String: String] = [:]  // nested model's flattened name -> its group
         var names: [Int: String] = [:]
         for (index, layer) in model.layers.enumerated() where !(model.isSequential && layer.isInput) {
-            guard let origin = layer.nestedIn else {
-                names[index] = numbered(layer.className, in: "")
-                continue
+            var container = ""
+            for origin in layer.nesting {
+                if nestedGroups[origin.model] == nil {
+                    let group = numbered(origin.className, in: container)
+                    nestedGroups[origin.model] = origin.className == TimeDistributed.className ? group + "/layer" : group
+                }
+                container = nestedGroups[origin.model]!
             }
-            if nestedGroups[origin.model] == nil { nestedGroups[origin.model] = numbered(origin.className, in: "") }
-            let container = nestedGroups[origin.model]!
-            names[index] = container + "/layers/" + numbered(layer.className, in: container)
+            names[index] = numbered(wrapsModelLayer(layer)?.className ?? layer.className, in: container)
         }
         return names
+    }
+
+    /// The layer of a model a TimeDistributed wraps, which RNNKit wraps in a TimeDistributed of its own.
+    private static func wrapsModelLayer(_ layer: ModelLayer) -> LayerKind? {
+        guard layer.nesting.last?.className == TimeDistributed.className,
+              case .timeDistributed(let wrapper)? = layer.kind else { return nil }
+        return wrapper.inner
+    }
+
+    /// Where a weight of layer `layer` sits below `layers/`: its group, then the spec's path. The
+    /// layers of a model a TimeDistributed wraps keep their weights in their own groups (below
+    /// the wrapper's `layer/`, in `groupNames`), not below a `layer/` of theirs.
+    static func weightPath(_ spec: WeightSpec, group: String, layer: ModelLayer) -> String {
+        let path = wrapsModelLayer(layer) != nil && spec.keras3Path.hasPrefix("layer/")
+            ? String(spec.keras3Path.dropFirst("layer/".count)) : spec.keras3Path
+        return "layers/" + group + "/" + path
     }
 
     static func bindWeights(from root: HDF5Group, to model: inout Model, specs: [Int: [WeightSpec]]) throws {
@@ -42,7 +64,7 @@ enum Keras3WeightsH5 {
             let layerSpecs = specs[index] ?? []
             var pairs: [(WeightSpec, StoredWeight)] = []
             for spec in layerSpecs {
-                let weightPath = path + "/" + spec.keras3Path
+                let weightPath = weightPath(spec, group: groupName, layer: model.layers[index])
                 guard root.hasChild(weightPath) else {
                     model.problems.append(Problem(.error, prefix + weightPath,
                         "missing weight \(model.layers[index].name).\(spec.name)"))

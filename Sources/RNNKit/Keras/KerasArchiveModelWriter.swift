@@ -63,7 +63,7 @@ extension KerasArchiveModel {
         // Keras numbers the groups over the model's `layers`: a Sequential's leave its InputLayer out.
         var container = model
         container.isSequential = plan.writesSequential
-        for index in container.layers.indices { container.layers[index].nestedIn = nil }  // written flat
+        for index in container.layers.indices { container.layers[index].nesting = [] }  // written flat
         for (index, groupName) in Keras3WeightsH5.groupNames(container).sorted(by: { $0.key < $1.key }) {
             let layer = model.layers[index]
             let kind = plan.kind(index)

@@ -50,16 +50,16 @@ extension LayerKind {
         case "Reshape": self = .reshape(try Reshape(keras: config))
         case "Permute": self = .permute(try Permute(keras: config))
         case "ZeroPadding1D":
-            try config.requireChannelsLast(className)
             let (before, after) = try config.pair("padding", default: 1)
-            self = .timeResampling(TimeResampling(operation: .zeroPadding(before: before, after: after)))
+            self = .timeResampling(TimeResampling(operation: .zeroPadding(before: before, after: after),
+                                                  dataFormat: try config.dataFormat()))
         case "Cropping1D":
             let (before, after) = try config.pair("cropping", default: 1)
             self = .timeResampling(TimeResampling(operation: .cropping(before: before, after: after)))
         case "UpSampling1D":
             self = .timeResampling(TimeResampling(operation: .upSampling(size: try config.dimension("size", default: 2))))
-        case "GlobalAveragePooling1D": self = .globalAveragePooling1D(try GlobalPooling1D(keras: config, className))
-        case "GlobalMaxPooling1D": self = .globalMaxPooling1D(try GlobalPooling1D(keras: config, className))
+        case "GlobalAveragePooling1D": self = .globalAveragePooling1D(try GlobalPooling1D(keras: config))
+        case "GlobalMaxPooling1D": self = .globalMaxPooling1D(try GlobalPooling1D(keras: config))
         case "Conv1D": self = .conv1D(try Conv1D(keras: config))
         case "MaxPooling1D": self = .maxPooling1D(try Pooling1D(keras: config))
         case "AveragePooling1D": self = .averagePooling1D(try Pooling1D(keras: config))
@@ -176,12 +176,16 @@ extension LayerKind {
         case .permute(let layer): return JSONObject([("dims", .array(layer.dims.map(JSONValue.int)))])
         case .timeResampling(let layer):
             switch layer.operation {
-            case .zeroPadding(let before, let after): return JSONObject([("padding", [.int(before), .int(after)])])
+            case .zeroPadding(let before, let after):
+                // tf_keras's ZeroPadding1D has no data_format (channels_last only): written when it is not that.
+                var config = JSONObject([("padding", [.int(before), .int(after)])])
+                if layer.dataFormat == .channelsFirst { config["data_format"] = .string(layer.dataFormat.rawValue) }
+                return config
             case .cropping(let before, let after): return JSONObject([("cropping", [.int(before), .int(after)])])
             case .upSampling(let size): return JSONObject([("size", .int(size))])
             }
         case .globalAveragePooling1D(let layer), .globalMaxPooling1D(let layer):
-            return JSONObject([("data_format", "channels_last"), ("keepdims", .bool(layer.keepDims))])
+            return JSONObject([("data_format", .string(layer.dataFormat.rawValue)), ("keepdims", .bool(layer.keepDims))])
         case .conv1D(let layer): return layer.kerasConfig()
         case .maxPooling1D(let layer), .averagePooling1D(let layer): return layer.kerasConfig()
         case .batchNormalization(let layer): return layer.kerasConfig()
@@ -498,9 +502,9 @@ extension TimeDistributed {
 }
 
 extension GlobalPooling1D {
-    init(keras config: KerasConfig, _ className: String) throws {
-        try config.requireChannelsLast(className)
+    init(keras config: KerasConfig) throws {
         keepDims = try config.bool("keepdims", default: false)
+        dataFormat = try config.dataFormat()
     }
 }
 

@@ -36,6 +36,13 @@ enum KerasModelConfig {
     /// The Keras classes of models, which a Functional model may use as layers.
     static let modelClasses: Set<String> = ["Sequential", "Functional", "Model"]
 
+    /// Whether a layer entry is a model used as a layer, or a TimeDistributed wrapping one:
+    /// both are flattened into the outer graph.
+    static func isNestedModel(_ entry: JSONValue, className: String) -> Bool {
+        modelClasses.contains(className) || (className == TimeDistributed.className
+            && modelClasses.contains(entry["config"]?["layer"]?["class_name"]?.stringValue ?? ""))
+    }
+
     private struct Parser {
         let major: Int
         var problems: [Problem] = []
@@ -53,17 +60,40 @@ enum KerasModelConfig {
             } else {
                 throw RNNKitError(.invalidModel, "Sequential config has no layer list", location: pointer)
             }
-            var layers = entries.enumerated().map { layer($1, pointer: "\(listPointer)/\($0)") }
-            if !(layers.first?.isInput ?? false) {
-                layers.insert(try implicitInput(config, first: entries.first, firstName: layers.first?.name,
-                                                pointer: pointer), at: 0)
+            // Each layer is called on the tensor the one before makes; a nested model is flattened
+            // in place (its layers call one another as in its own graph) and makes its output.
+            var layers: [ModelLayer] = []
+            var previous: TensorRef?
+            func addImplicitInput(first: JSONValue?, firstName: String?) throws {
+                let input = try implicitInput(config, first: first, firstName: firstName, pointer: pointer)
+                layers.append(input)
+                previous = TensorRef(layer: input.name)
             }
-            for index in layers.indices.dropFirst() {
-                layers[index].nodes = [LayerNode(inputs: [TensorRef(layer: layers[index - 1].name)])]
+            for (index, entry) in entries.enumerated() {
+                let entryPointer = "\(listPointer)/\(index)"
+                let className = entry["class_name"]?.stringValue ?? ""
+                if KerasModelConfig.isNestedModel(entry, className: className) {
+                    if previous == nil { try addImplicitInput(first: entry, firstName: nil) }
+                    let nested = nestedModel(entry, className: className, pointer: entryPointer,
+                                             sequentialInput: previous)
+                    if nested.outputs.count > 1 {
+                        problems.append(Problem(.error, "\(nested.name) (\(entryPointer))", "a model in a Sequential "
+                                                + "model must have one output, it has \(nested.outputs.count)"))
+                    }
+                    layers += nested.layers
+                    previous = nested.outputs.first ?? TensorRef(layer: nested.name)
+                    continue
+                }
+                var layer = layer(entry, pointer: entryPointer)
+                if previous == nil && !layer.isInput { try addImplicitInput(first: entry, firstName: layer.name) }
+                if let previous { layer.nodes = [LayerNode(inputs: [previous])] }
+                layers.append(layer)
+                previous = TensorRef(layer: layer.name)
             }
+            if layers.isEmpty { try addImplicitInput(first: nil, firstName: nil) }
             return Model(name: config["name"]?.stringValue ?? "sequential", isSequential: true,
                          layers: layers, inputs: layers.first.map { [TensorRef(layer: $0.name)] } ?? [],
-                         outputs: layers.count > 1 ? [TensorRef(layer: layers[layers.count - 1].name)] : [],
+                         outputs: layers.count > 1 ? previous.map { [$0] } ?? [] : [],
                          kerasVersion: "")
         }
 
@@ -98,8 +128,8 @@ enum KerasModelConfig {
             for (index, entry) in entries.enumerated() {
                 let layerPointer = "\(pointer)/layers/\(index)"
                 let className = entry["class_name"]?.stringValue ?? ""
-                if KerasModelConfig.modelClasses.contains(className) {
-                    let nested = nestedModel(entry, className: className, pointer: layerPointer)
+                if KerasModelConfig.isNestedModel(entry, className: className) {
+                    let nested = nestedModel(entry, className: className, pointer: layerPointer, sequentialInput: nil)
                     layers += nested.layers
                     nestedOutputs[nested.name] = nested.outputs
                     continue
@@ -167,38 +197,47 @@ enum KerasModelConfig {
         /// The layers of a Sequential or Functional model used as a layer, flattened into the
         /// outer graph: named `<model>.<layer>` ('.' is valid in HDF5 group names, Keras layer
         /// names and RNNKit tensor names, which RNNKit matches by the longest layer name), its
-        /// InputLayers replaced by the tensors the outer model calls it on. Also the tensors its
-        /// outputs became. A model called more than once (shared weights) or nesting another
-        /// model is refused: its layers would need one weight set for several calls.
-        mutating func nestedModel(_ entry: JSONValue, className: String, pointer: String)
+        /// InputLayers replaced by the tensors the outer model calls it on: `sequentialInput` in a
+        /// Sequential model, its one inbound node in a Functional one. Also the tensors its
+        /// outputs became. Models it nests were flattened into it already and are flattened
+        /// further (`outer.inner.layer`). A model called more than once (shared weights) is
+        /// refused: its layers would need one weight set for several calls.
+        ///
+        /// A TimeDistributed wrapping a model (`className` TimeDistributed) is flattened the same
+        /// way, each of the model's layers wrapped in a TimeDistributed of its own (applying the
+        /// layers one after the other to every step is applying the model to every step); the
+        /// layers are named after the TimeDistributed layer (`time_distributed.conv2d`).
+        mutating func nestedModel(_ entry: JSONValue, className: String, pointer: String, sequentialInput: TensorRef?)
             -> (name: String, layers: [ModelLayer], outputs: [TensorRef]) {
             let name = text(entry["name"], at: pointer + "/name")
                 ?? text(entry["config"]?["name"], at: pointer + "/config/name") ?? snakeCase(className)
+            let distributed = className == TimeDistributed.className
+            let (modelEntry, modelClass, modelPointer) = distributed
+                ? (entry["config"]?["layer"] ?? .null, entry["config"]?["layer"]?["class_name"]?.stringValue ?? "",
+                   pointer + "/config/layer")
+                : (entry, className, pointer)
             func refusal(_ message: String, at location: String) -> (String, [ModelLayer], [TensorRef]) {
                 problems.append(Problem(.error, "\(name) (\(location))", message))
                 return (name, [ModelLayer(name: name, className: className, kind: nil, configPointer: pointer)], [])
             }
             let calls = entry["inbound_nodes"]?.arrayValue ?? []
-            guard calls.count == 1 else {
+            guard sequentialInput != nil || calls.count == 1 else {
                 return refusal("a nested model called \(calls.count) times is not supported (RNNKit flattens "
                                + "nested models, so shared weights cannot be kept)", at: pointer + "/inbound_nodes")
             }
             let nested: Model, call: LayerNode
             do {
-                call = try node(calls[0], pointer: pointer + "/inbound_nodes/0", className: className).node
+                call = try sequentialInput.map { LayerNode(inputs: [$0]) }
+                    ?? node(calls[0], pointer: pointer + "/inbound_nodes/0", className: className).node
                 var inner = Parser(major: major)
-                let config = entry["config"] ?? .null
-                nested = className == "Sequential" ? try inner.sequential(config, pointer: pointer + "/config")
-                    : try inner.functional(config, pointer: pointer + "/config")
+                let config = modelEntry["config"] ?? .null
+                nested = modelClass == "Sequential" ? try inner.sequential(config, pointer: modelPointer + "/config")
+                    : try inner.functional(config, pointer: modelPointer + "/config")
                 problems += inner.problems
             } catch let error as RNNKitError {
                 return refusal(error.message, at: error.location ?? pointer)
             } catch {
                 return refusal("\(error)", at: pointer)
-            }
-            if let deeper = nested.layers.first(where: { $0.nestedIn != nil }) {
-                return refusal("a model nested two deep ('\(deeper.nestedIn!.model)') is not supported",
-                               at: deeper.configPointer)
             }
             guard nested.inputs.count == call.inputs.count else {
                 return refusal("the nested model takes \(nested.inputs.count) input(s), it is called on "
@@ -209,15 +248,32 @@ enum KerasModelConfig {
                 outerInputs[reference] ?? TensorRef(layer: name + "." + reference.layer, node: reference.node,
                                                     index: reference.index)
             }
+            if distributed, let deeper = nested.layers.first(where: { !$0.nesting.isEmpty }) {
+                return refusal("a model nested in the model a TimeDistributed wraps is not supported",
+                               at: deeper.configPointer)
+            }
             let outputs = nested.outputs.map(outer)
             let trainable = flag(entry["config"]?["trainable"], at: pointer + "/config/trainable") ?? true
+                && (!distributed || flag(modelEntry["config"]?["trainable"], at: modelPointer + "/config/trainable") ?? true)
             let origin = NestedOrigin(model: name, className: className, output: outputs.first ?? TensorRef(layer: name))
             let layers = nested.layers.filter { !$0.isInput }.map { layer in
                 var flat = layer
+                if distributed, let kind = layer.kind {
+                    if let reason = TimeDistributed.refusal(of: kind) {
+                        problems.append(Problem(.error, "\(name).\(layer.name) (\(layer.configPointer))",
+                                                "TimeDistributed of '\(layer.className)' is not supported: \(reason)"))
+                        flat.kind = nil
+                    } else {
+                        flat.kind = .timeDistributed(TimeDistributed(inner: kind))
+                    }
+                    flat.className = TimeDistributed.className
+                }
                 flat.name = name + "." + layer.name
                 flat.trainable = layer.trainable && trainable
                 flat.nodes = layer.nodes.map { LayerNode(inputs: $0.inputs.map(outer), masks: $0.masks.map { $0.map(outer) }) }
-                flat.nestedIn = origin
+                flat.nesting = [origin] + layer.nesting.map { deeper in
+                    NestedOrigin(model: name + "." + deeper.model, className: deeper.className, output: outer(deeper.output))
+                }
                 return flat
             }
             return (name, layers, outputs)
@@ -238,10 +294,6 @@ enum KerasModelConfig {
                 }
                 guard entry["config"]?.objectValue != nil else {
                     throw RNNKitError(.invalidModel, "layer has no 'config' object", location: pointer)
-                }
-                guard !KerasModelConfig.modelClasses.contains(className) else {
-                    throw RNNKitError(.invalidModel, "a model nested in a Sequential model is not supported "
-                                      + "(only in a Functional one)", location: pointer + "/class_name")
                 }
                 guard LayerKind.isKnownKerasClass(className) else {
                     throw RNNKitError(.invalidModel, LayerKind.unsupportedClassMessage(

@@ -1,12 +1,16 @@
-/// Keras `GlobalAveragePooling1D` and `GlobalMaxPooling1D` (channels_last): [B, T, F] to
-/// [B, F] (or [B, 1, F] with keepdims). Averaging skips masked steps; Keras's max pooling
-/// ignores the mask.
+/// Keras `GlobalAveragePooling1D` and `GlobalMaxPooling1D`: [B, T, F] to [B, F] (or [B, 1, F]
+/// with keepdims); channels_first pools [B, F, T] over its last axis (to [B, F, 1] with
+/// keepdims). Averaging skips masked steps; Keras's max pooling ignores the mask.
 struct GlobalPooling1D: Equatable, Sendable {
     var keepDims: Bool
+    var dataFormat: DataFormat = .channelsLast
+
+    /// The axis pooled over.
+    var stepsAxis: Int64 { dataFormat == .channelsLast ? 1 : 2 }
 
     func outputShapes(for inputs: [Shape], className: String) throws -> [Shape] {
-        let shape = try ShapeCheck.rank(ShapeCheck.single(inputs, className), 3, className)
-        return [keepDims ? [shape[0], 1, shape[2]] : [shape[0], shape[2]]]
+        let shape = dataFormat.channelsLast(try ShapeCheck.rank(ShapeCheck.single(inputs, className), 3, className))
+        return [keepDims ? dataFormat.fromChannelsLast([shape[0], 1, shape[2]]) : [shape[0], shape[2]]]
     }
 
     /// The mean over unmasked steps.
@@ -28,7 +32,7 @@ struct GlobalPooling1D: Equatable, Sendable {
 
     /// Reduces each (row, feature) series over time with `reduce(values, kept)`.
     private func pool(_ input: LayerValue, _ reduce: ([Float], [Bool]) -> Float) -> LayerValue {
-        let tensor = input.tensor
+        let tensor = dataFormat.channelsLast(input.tensor)
         let batch = tensor.shape[0], steps = tensor.shape[1], features = tensor.shape[2]
         var scalars = [Float](repeating: 0, count: batch * features)
         for row in 0..<batch {
@@ -38,6 +42,8 @@ struct GlobalPooling1D: Equatable, Sendable {
                 scalars[row * features + feature] = reduce(series, kept)
             }
         }
-        return LayerValue(Tensor(shape: keepDims ? [batch, 1, features] : [batch, features], scalars: scalars))
+        // With keepdims both formats hold the features in the same order.
+        let shape = keepDims ? dataFormat.fromChannelsLast([batch, 1, features]) : [batch, features]
+        return LayerValue(Tensor(shape: shape, scalars: scalars))
     }
 }

@@ -93,7 +93,8 @@ struct Permute: Equatable, Sendable {
     }
 }
 
-/// The time-axis reshapers of Keras (channels_last, [B, T, C] to [B, T', C]): `ZeroPadding1D`
+/// The time-axis reshapers of Keras ([B, T, C] to [B, T', C]; [B, C, T] to [B, C, T'] for a
+/// channels_first `ZeroPadding1D`): `ZeroPadding1D`
 /// adds zero steps before and after, `Cropping1D` removes steps at both ends, `UpSampling1D`
 /// repeats each step `size` times. Masks are dropped, as Keras 3 does.
 struct TimeResampling: Equatable, Sendable {
@@ -104,6 +105,9 @@ struct TimeResampling: Equatable, Sendable {
     }
 
     var operation: Operation
+    /// Where the steps are: axis 1 ([B, T, C]) or, with channels_first (ZeroPadding1D in Keras 3),
+    /// axis 2 ([B, C, T]).
+    var dataFormat: DataFormat = .channelsLast
 
     var className: String {
         switch operation {
@@ -123,13 +127,14 @@ struct TimeResampling: Equatable, Sendable {
     }
 
     func outputShapes(for inputs: [Shape]) throws -> [Shape] {
-        let shape = try ShapeCheck.rank(ShapeCheck.single(inputs, className), 3, className)
-        guard let steps = shape[1] else { return [shape] }
+        let given = try ShapeCheck.rank(ShapeCheck.single(inputs, className), 3, className)
+        let shape = dataFormat.channelsLast(given)
+        guard let steps = shape[1] else { return [given] }
         let length = outputLength(steps)
         guard length > 0, length <= maximumDimension else {
-            throw RNNKitError(.invalidModel, "\(className) gives \(length) steps for input shape \(formatShape(shape))")
+            throw RNNKitError(.invalidModel, "\(className) gives \(length) steps for input shape \(formatShape(given))")
         }
-        return [[shape[0], length, shape[2]]]
+        return [dataFormat.fromChannelsLast([shape[0], length, shape[2]])]
     }
 
     /// The input step that output step `t` copies, or nil for a zero step.
@@ -142,7 +147,7 @@ struct TimeResampling: Equatable, Sendable {
     }
 
     func forward(_ value: LayerValue) throws -> LayerValue {
-        let input = value.tensor
+        let input = dataFormat.channelsLast(value.tensor)
         let batch = input.shape[0], steps = input.shape[1], channels = input.shape[2]
         let length = outputLength(steps)
         guard length >= 0 else {
@@ -156,6 +161,6 @@ struct TimeResampling: Equatable, Sendable {
                 for c in 0..<channels { scalars[to + c] = input.scalars[from + c] }
             }
         }
-        return LayerValue(Tensor(shape: [batch, length, channels], scalars: scalars))
+        return LayerValue(dataFormat.fromChannelsLast(Tensor(shape: [batch, length, channels], scalars: scalars)))
     }
 }

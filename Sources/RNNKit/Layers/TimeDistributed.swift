@@ -5,6 +5,8 @@
 /// stores them below `layer/`). The inner layer sees no mask; the input's mask passes through, as
 /// Keras does.
 struct TimeDistributed: Equatable, Sendable {
+    static let className = "TimeDistributed"
+
     var inner: LayerKind
 
     /// The shape of one time step's input: the time axis dropped.

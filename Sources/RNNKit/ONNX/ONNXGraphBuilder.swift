@@ -262,9 +262,9 @@ struct ONNXGraphBuilder {
                 throw ONNXExport.refusal(name, kind.className, "Keras averages only the unmasked steps; "
                                          + "the masked average is not written yet")
             }
-            return [ONNXValue(name: reduce("ReduceMean", inputs[0].name, axes: [1], keepDims: pooling.keepDims))]
+            return [ONNXValue(name: reduce("ReduceMean", inputs[0].name, axes: [pooling.stepsAxis], keepDims: pooling.keepDims))]
         case .globalMaxPooling1D(let pooling):
-            return [ONNXValue(name: reduce("ReduceMax", inputs[0].name, axes: [1], keepDims: pooling.keepDims))]
+            return [ONNXValue(name: reduce("ReduceMax", inputs[0].name, axes: [pooling.stepsAxis], keepDims: pooling.keepDims))]
         }
     }
 
