@@ -132,22 +132,48 @@ def compared(output, expected):
     return ("pass", worst) if worst <= TOLERANCE else ("FAIL", f"max abs diff {worst:.2e}")
 
 
-def masking_without_recurrent_layer(rnnkit, folder):
-    """Masking on its own (no fixture has one that does not feed a recurrent layer): masking_gru
-    written as RNNKit JSON without its GRU (Masking -> Dense), exported, and compared with
-    `rnnkit predict` of the same JSON, which computes Keras's Masking. Returns (status, detail)."""
-    def drop_gru(model):
-        model["layers"] = [layer for layer in model["layers"] if layer["class_name"] != "GRU"]
+# Fixtures whose layers before a masked recurrent layer (which is refused) are checked without it.
+MASKED_FIXTURES_WITHOUT_RECURRENT_LAYER = {
+    "masking_gru": "Masking -> Dense",
+    "batchnorm_options": "Masking -> BatchNormalization(axis=1), (center=False), (scale=False)",
+    "masked_prelu_unit": "Masking -> PReLU(shared_axes=[1]) -> UnitNormalization",
+}
+
+
+def against_rnnkit(rnnkit, folder, fixture, name, edit):
+    """`fixture` changed by `edit` (see derived_model_output), exported, and compared with
+    `rnnkit predict` of the same JSON, which computes Keras's numbers. Returns (status, detail)."""
     try:
-        output, derived = derived_model_output(rnnkit, folder, "masking_gru", "masking_dense", drop_gru)
+        output, derived = derived_model_output(rnnkit, folder, fixture, name, edit)
     except RuntimeError as error:
         return "FAIL", str(error)
-    expected = os.path.join(folder, "masking_dense.npy")
-    done = subprocess.run([rnnkit, "predict", derived, "--input", os.path.join(FIXTURES, "masking_gru", "input_0.npy"),
+    expected = os.path.join(folder, f"{name}.npy")
+    done = subprocess.run([rnnkit, "predict", derived, "--input", os.path.join(FIXTURES, fixture, "input_0.npy"),
                            "--output", expected, "--force"], capture_output=True, text=True)
     if done.returncode != 0:
         return "FAIL", done.stderr.strip()
     return compared(output, np.load(expected))
+
+
+def without_recurrent_layer(rnnkit, folder, fixture):
+    """The layers a masked recurrent layer refuses to follow, which no fixture has alone: `fixture`
+    without its GRU, against RNNKit. Returns (status, detail)."""
+    def drop_gru(model):
+        model["layers"] = [layer for layer in model["layers"] if layer["class_name"] != "GRU"]
+        model["outputs"] = [name if any(layer["name"] == name for layer in model["layers"])
+                            else model["layers"][-1]["name"] for name in model["outputs"]]
+    return against_rnnkit(rnnkit, folder, fixture, f"{fixture}_without_gru", drop_gru)
+
+
+def layer_normalization_with_rms_scaling(rnnkit, folder):
+    """Keras 3's rms_scaling, which no fixture has: layernorm_options's `no_center` layer (gamma
+    only, as rms_scaling has) switched to rms_scaling, against RNNKit. Returns (status, detail)."""
+    def rms(model):
+        model["outputs"] = ["no_center"]
+        for layer in model["layers"]:
+            if layer["name"] == "no_center":
+                layer["config"]["rms_scaling"] = True
+    return against_rnnkit(rnnkit, folder, "layernorm_options", "layernorm_rms_scaling", rms)
 
 
 def keras3_activations_without_recurrent_layers(rnnkit, folder):
@@ -230,15 +256,25 @@ def main():
     ]
     for name, cells, ops in rows:
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {ops} |")
-    status, detail = masking_without_recurrent_layer(args.rnnkit, folder)
-    print("masking without its GRU:", status, detail)
+    lines += ["", "Masked layers before a masked GRU (which is refused), which no fixture has alone: the fixture "
+              "without its GRU, as RNNKit JSON, against `rnnkit predict` of the same file:", ""]
+    for fixture, layers in MASKED_FIXTURES_WITHOUT_RECURRENT_LAYER.items():
+        status, detail = without_recurrent_layer(args.rnnkit, folder, fixture)
+        print(f"{fixture} without its GRU:", status, detail)
+        if status == "pass":
+            passes += 1
+        else:
+            failures += 1
+        lines.append(f"- `{fixture}` ({layers}): " + (f"{detail:.1e}" if status == "pass" else f"**FAIL**: {detail}"))
+    status, detail = layer_normalization_with_rms_scaling(args.rnnkit, folder)
+    print("LayerNormalization with rms_scaling:", status, detail)
     if status == "pass":
         passes += 1
     else:
         failures += 1
-    lines += ["", "Masking on its own, which no fixture has: `masking_gru` without its GRU (Masking -> Dense, "
-              "as RNNKit JSON), against `rnnkit predict` of the same file: "
-              + (f"{detail:.1e}" if status == "pass" else f"**FAIL**: {detail}") + "."]
+    lines += ["", "LayerNormalization with Keras 3's rms_scaling, which no fixture has: `layernorm_options` with "
+              "its `no_center` layer switched to rms_scaling (as RNNKit JSON), against `rnnkit predict` of the same "
+              "file: " + (f"{detail:.1e}" if status == "pass" else f"**FAIL**: {detail}") + "."]
     status, detail = keras3_activations_without_recurrent_layers(args.rnnkit, folder)
     print("Keras 3 activations without the recurrent branches:", status, detail)
     if status == "pass":

@@ -246,6 +246,19 @@ final class ONNXExportTests: XCTestCase {
             }
             XCTAssertFalse(message.contains("softplus_rnn"), message)
         }
+        // Keras's Softmax leaves out masked values when the mask covers the whole input ([B, T, 1]
+        // after Embedding(output_dim=1, mask_zero=True)).
+        let maskedScores = try RNNKitJSON.read(JSONParser.parse(#"""
+            {"format": "rnnkit", "format_version": 1, "layers": [
+              {"name": "ids", "class_name": "InputLayer", "config": {"batch_shape": [null, 3], "dtype": "int32"}},
+              {"name": "embedding", "class_name": "Embedding", "config": {"input_dim": 4, "output_dim": 1, "mask_zero": true},
+               "weights": {"embeddings": {"shape": [4, 1], "data": [[0], [1], [2], [3]]}}},
+              {"name": "scores", "class_name": "Softmax", "config": {"axis": 1}}]}
+            """#), source: "scores.json")
+        XCTAssertThrowsError(try ONNXExport.serialized(maskedScores)) { error in
+            XCTAssertEqual((error as? RNNKitError)?.location, "scores")
+            XCTAssertTrue((error as? RNNKitError)?.message.contains("cannot export Softmax to ONNX exactly") == true, "\(error)")
+        }
         let model = try Model.load(contentsOf: FixtureFiles.path("simple_rnn/keras3.keras"))
         XCTAssertThrowsError(try ONNXExport.serialized(model, opset: 13)) { error in
             XCTAssertEqual((error as? RNNKitError)?.message, "opset 13 is not one RNNKit writes: use 14 to 21")

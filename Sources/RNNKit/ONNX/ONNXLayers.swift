@@ -88,16 +88,17 @@ extension ONNXGraphBuilder {
         return ONNXValue(name: output, masked: input.masked)
     }
 
-    /// Softmax along its axis. Keras adds −1e9 where a mask covers every value (a [B, T] input of
-    /// scores): the mask is not a tensor of the graph, so a masked rank-2 input is refused.
+    /// Softmax along its axis. Keras adds −1e9 where the mask covers every value: a mask (from
+    /// Masking or Embedding) spans the input without its last axis, so where that axis has size 1.
+    /// The mask is not a tensor of the graph, so that case is refused.
     mutating func softmax(_ name: String, _ softmax: SoftmaxLayer, input: ONNXValue, layer: ModelLayer) throws -> ONNXValue {
-        let rank = try inputShapes(of: layer)[0].count
-        if input.masked && rank == 2 {
-            throw ONNXExport.refusal(name, "Softmax", "Keras leaves out the masked scores of its [batch, steps] input, "
-                                     + "and the mask is not a tensor of the ONNX graph")
+        let shape = try inputShapes(of: layer)[0]
+        if input.masked && (shape.last ?? nil) ?? 1 == 1 {
+            throw ONNXExport.refusal(name, "Softmax", "Keras leaves out the masked values of an input its mask covers "
+                                     + "whole (last axis of size 1), and the mask is not a tensor of the ONNX graph")
         }
-        return ONNXValue(name: node("Softmax", [input.name], attributes: [.int("axis", Int64(try softmax.resolvedAxis(rank: rank)))]),
-                         masked: input.masked)
+        let axis = try softmax.resolvedAxis(rank: shape.count)
+        return ONNXValue(name: node("Softmax", [input.name], attributes: [.int("axis", Int64(axis))]), masked: input.masked)
     }
 
     /// PReLU: ONNX's PRelu broadcasts alpha (the input's shape without the batch axis) as Keras does.
