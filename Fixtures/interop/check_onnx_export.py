@@ -18,6 +18,10 @@ difference). The batch axis of every graph input and output must be the dynamic 
 exactly for the fixtures in EXPECTED_REFUSALS (masked recurrent layers; activations ONNX's recurrent
 operators lack), with that reason in the message.
 
+What a refusal hides is checked on derived models (RNNKit JSON of a fixture, edited): the masked
+layers before a refused GRU and LayerNormalization with rms_scaling against `rnnkit predict`, and
+Keras 3's activations outside recurrent layers against the columns of Keras's own output.
+
 The exit status is 1 if anything fails or a refusal is unexpected or missing; the table goes to
 stdout and to Fixtures/interop/results-onnx.md (when all fixtures and sources are run).
 """
