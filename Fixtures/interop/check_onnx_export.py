@@ -18,6 +18,10 @@ difference). The batch axis of every graph input and output must be the dynamic 
 exactly for the fixtures in EXPECTED_REFUSALS (masked recurrent layers; activations ONNX's recurrent
 operators lack), with that reason in the message.
 
+What a refusal hides is checked on derived models (RNNKit JSON of a fixture, edited): the masked
+layers before a refused GRU and LayerNormalization with rms_scaling against `rnnkit predict`, and
+Keras 3's activations outside recurrent layers against the columns of Keras's own output.
+
 The exit status is 1 if anything fails or a refusal is unexpected or missing; the table goes to
 stdout and to Fixtures/interop/results-onnx.md (when all fixtures and sources are run).
 """
@@ -46,13 +50,10 @@ EXPECTED_REFUSALS = {
     "activations_more": "operator has no",
     "activations_keras3": "operator has no",
     "activations_mish": "operator has no",
-    "unit_prelu_dot": "has no form for",
-    "masked_prelu_unit": "has no form for",
-    "time_distributed_any": "only TimeDistributed(Dense)",
+    "masked_prelu_unit": "carries a Keras mask",
+    "batchnorm_options": "carries a Keras mask",
     "nested_in_sequential": "carries a Keras mask",
     "nested_two_deep": "carries a Keras mask",
-    "time_distributed_nested": "only TimeDistributed(Dense)",
-    "zero_padding_channels_first": "has no form for",
 }
 
 
@@ -109,31 +110,100 @@ def run_fixture(rnnkit, name, source, folder, opset):
     return "pass", (worst, ops, model.opset_import[0].version)
 
 
-def masking_without_recurrent_layer(rnnkit, folder):
-    """Masking on its own (no fixture has one that does not feed a recurrent layer): masking_gru
-    written as RNNKit JSON without its GRU (Masking -> Dense), exported, and compared with
-    `rnnkit predict` of the same JSON, which computes Keras's Masking. Returns (status, detail)."""
-    source = os.path.join(folder, "masking_gru.json")
-    done = subprocess.run([rnnkit, "convert", os.path.join(FIXTURES, "masking_gru", "keras3.keras"), source,
-                           "--force"], capture_output=True, text=True)
+def derived_model_output(rnnkit, folder, fixture, name, edit):
+    """Fixture `fixture` written as RNNKit JSON, changed by `edit` (a function of the JSON model),
+    saved as `name`.json, converted to ONNX and run by ONNX Runtime on the fixture's input.
+    Returns (output 0, the JSON path) or raises RuntimeError with rnnkit's message."""
+    source = os.path.join(folder, f"{fixture}.json")
+    derived = os.path.join(folder, f"{name}.json")
+    out = os.path.join(folder, f"{name}.onnx")
+    inputs = os.path.join(FIXTURES, fixture, "input_0.npy")
+    done = subprocess.run([rnnkit, "convert", os.path.join(FIXTURES, fixture, "keras3.keras"), source, "--force"],
+                          capture_output=True, text=True)
+    if done.returncode == 0:
+        model = json.load(open(source))
+        edit(model)
+        json.dump(model, open(derived, "w"))
+        done = subprocess.run([rnnkit, "convert", derived, out, "--force"], capture_output=True, text=True)
     if done.returncode != 0:
-        return "FAIL", done.stderr.strip()
-    model = json.load(open(source))
-    model["layers"] = [layer for layer in model["layers"] if layer["class_name"] != "GRU"]
-    derived = os.path.join(folder, "masking_dense.json")
-    json.dump(model, open(derived, "w"))
-    out, expected = os.path.join(folder, "masking_dense.onnx"), os.path.join(folder, "masking_dense.npy")
-    inputs = os.path.join(FIXTURES, "masking_gru", "input_0.npy")
-    for command in ([rnnkit, "convert", derived, out, "--force"],
-                    [rnnkit, "predict", derived, "--input", inputs, "--output", expected, "--force"]):
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:
-            return "FAIL", done.stderr.strip()
+        raise RuntimeError(done.stderr.strip())
     onnx.checker.check_model(onnx.load(out), full_check=True)
     session = ort.InferenceSession(out, providers=["CPUExecutionProvider"])
-    output = session.run(None, {session.get_inputs()[0].name: np.load(inputs)})[0]
-    worst = float(np.max(np.abs(output - np.load(expected))))
+    return session.run(None, {session.get_inputs()[0].name: np.load(inputs)})[0], derived
+
+
+def compared(output, expected):
+    """("pass", max abs diff) or ("FAIL", why)."""
+    worst = float(np.max(np.abs(output.astype(np.float64) - expected)))
     return ("pass", worst) if worst <= TOLERANCE else ("FAIL", f"max abs diff {worst:.2e}")
+
+
+# Fixtures whose layers before a masked recurrent layer (which is refused) are checked without it.
+MASKED_FIXTURES_WITHOUT_RECURRENT_LAYER = {
+    "masking_gru": "Masking -> Dense",
+    "batchnorm_options": "Masking -> BatchNormalization(axis=1), (center=False), (scale=False)",
+    "masked_prelu_unit": "Masking -> PReLU(shared_axes=[1]) -> UnitNormalization",
+}
+
+
+def against_rnnkit(rnnkit, folder, fixture, name, edit):
+    """`fixture` changed by `edit` (see derived_model_output), exported, and compared with
+    `rnnkit predict` of the same JSON, which computes Keras's numbers. Returns (status, detail)."""
+    try:
+        output, derived = derived_model_output(rnnkit, folder, fixture, name, edit)
+    except RuntimeError as error:
+        return "FAIL", str(error)
+    expected = os.path.join(folder, f"{name}.npy")
+    done = subprocess.run([rnnkit, "predict", derived, "--input", os.path.join(FIXTURES, fixture, "input_0.npy"),
+                           "--output", expected, "--force"], capture_output=True, text=True)
+    if done.returncode != 0:
+        return "FAIL", done.stderr.strip()
+    return compared(output, np.load(expected))
+
+
+def without_recurrent_layer(rnnkit, folder, fixture):
+    """The layers a masked recurrent layer refuses to follow, which no fixture has alone: `fixture`
+    without its GRU, against RNNKit. Returns (status, detail)."""
+    def drop_gru(model):
+        model["layers"] = [layer for layer in model["layers"] if layer["class_name"] != "GRU"]
+        model["outputs"] = [name if any(layer["name"] == name for layer in model["layers"])
+                            else model["layers"][-1]["name"] for name in model["outputs"]]
+    return against_rnnkit(rnnkit, folder, fixture, f"{fixture}_without_gru", drop_gru)
+
+
+def layer_normalization_with_rms_scaling(rnnkit, folder):
+    """Keras 3's rms_scaling, which no fixture has: layernorm_options's `no_center` layer (gamma
+    only, as rms_scaling has) switched to rms_scaling, against RNNKit. Returns (status, detail)."""
+    def rms(model):
+        model["outputs"] = ["no_center"]
+        for layer in model["layers"]:
+            if layer["name"] == "no_center":
+                layer["config"]["rms_scaling"] = True
+    return against_rnnkit(rnnkit, folder, "layernorm_options", "layernorm_rms_scaling", rms)
+
+
+def keras3_activations_without_recurrent_layers(rnnkit, folder):
+    """Keras 3's activations outside recurrent layers (sparse_plus, sparsemax, log_softmax...),
+    which activations_keras3 holds beside recurrent layers whose activations ONNX's operators lack:
+    the fixture without its recurrent branches, against the columns of Keras's own expected output
+    that the remaining branches give. Returns (status, detail)."""
+    recurrent = ("SimpleRNN", "GRU", "LSTM")
+    dropped = []
+
+    def drop_recurrent(model):
+        dropped.extend(layer["name"] for layer in model["layers"] if layer["class_name"] in recurrent)
+        model["layers"] = [layer for layer in model["layers"] if layer["class_name"] not in recurrent]
+        for layer in model["layers"]:
+            if layer["class_name"] == "Concatenate":
+                layer["inputs"] = [name for name in layer["inputs"] if name not in dropped]
+    try:
+        output, _ = derived_model_output(rnnkit, folder, "activations_keras3", "activations_keras3_elementwise",
+                                         drop_recurrent)
+    except RuntimeError as error:
+        return "FAIL", str(error)
+    expected = np.load(os.path.join(FIXTURES, "activations_keras3", "expected_keras3_0.npy"))
+    # The recurrent branches come first in the concatenation, 3 units each.
+    return compared(output, expected[..., 3 * len(dropped):])
 
 
 def main():
@@ -192,14 +262,34 @@ def main():
     ]
     for name, cells, ops in rows:
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {ops} |")
-    status, detail = masking_without_recurrent_layer(args.rnnkit, folder)
-    print("masking without its GRU:", status, detail)
+    lines += ["", "Masked layers before a masked GRU (which is refused), which no fixture has alone: the fixture "
+              "without its GRU, as RNNKit JSON, against `rnnkit predict` of the same file:", ""]
+    for fixture, layers in MASKED_FIXTURES_WITHOUT_RECURRENT_LAYER.items():
+        status, detail = without_recurrent_layer(args.rnnkit, folder, fixture)
+        print(f"{fixture} without its GRU:", status, detail)
+        if status == "pass":
+            passes += 1
+        else:
+            failures += 1
+        lines.append(f"- `{fixture}` ({layers}): " + (f"{detail:.1e}" if status == "pass" else f"**FAIL**: {detail}"))
+    status, detail = layer_normalization_with_rms_scaling(args.rnnkit, folder)
+    print("LayerNormalization with rms_scaling:", status, detail)
     if status == "pass":
         passes += 1
     else:
         failures += 1
-    lines += ["", "Masking on its own, which no fixture has: `masking_gru` without its GRU (Masking -> Dense, "
-              "as RNNKit JSON), against `rnnkit predict` of the same file: "
+    lines += ["", "LayerNormalization with Keras 3's rms_scaling, which no fixture has: `layernorm_options` with "
+              "its `no_center` layer switched to rms_scaling (as RNNKit JSON), against `rnnkit predict` of the same "
+              "file: " + (f"{detail:.1e}" if status == "pass" else f"**FAIL**: {detail}") + "."]
+    status, detail = keras3_activations_without_recurrent_layers(args.rnnkit, folder)
+    print("Keras 3 activations without the recurrent branches:", status, detail)
+    if status == "pass":
+        passes += 1
+    else:
+        failures += 1
+    lines += ["", "Keras 3's activations outside recurrent layers (hard_shrink, soft_shrink, tanh_shrink, "
+              "sparse_plus, squareplus, log_sigmoid, log_softmax, sparsemax): `activations_keras3` without its "
+              "recurrent branches (as RNNKit JSON), against the columns of Keras's expected output they give: "
               + (f"{detail:.1e}" if status == "pass" else f"**FAIL**: {detail}") + "."]
     lines += [""] + [f"[{i + 1}] {reason}" + ("  " if i + 1 < len(reasons) else "") for i, reason in enumerate(reasons)]
     lines += ["", f"{passes} passed, {refusals} refused as expected, {failures} failed."]

@@ -146,12 +146,88 @@ final class ONNXExportTests: XCTestCase {
         XCTAssertEqual(separable["Conv"], 7)  // 4 depthwise, 2 of them followed by a pointwise 1×1
     }
 
+    /// BatchNormalization is its operator between Transposes (axis -1 of [B, T, C]);
+    /// LayerNormalization is its operator from opset 17 where it has gamma, Keras's arithmetic
+    /// from ReduceMean otherwise. ONNX Runtime's numbers: Fixtures/interop/check_onnx_export.py.
+    func testNormalizationsAreTheirOperatorsOrKerasArithmetic() throws {
+        let batchNorm = try export("lstm_batchnorm/keras3.keras")
+        let normalization = try node("BatchNormalization", in: batchNorm)
+        XCTAssertEqual(Array(normalization.input.dropFirst()), ["batch_normalization.gamma", "batch_normalization.beta",
+                                                                "batch_normalization.moving_mean",
+                                                                "batch_normalization.moving_variance"])
+        XCTAssertEqual(try attribute("epsilon", of: normalization).f, 1e-3)
+        XCTAssertEqual(initializerShapes(batchNorm)["batch_normalization.moving_variance"], [5])
+        XCTAssertEqual(operators(batchNorm)["Transpose"], 5)  // 2 around each LSTM, and 2 around BatchNormalization
+        XCTAssertEqual(operators(try export("lstm_batchnorm/keras3.keras", opset: 14))["Transpose"], 5)
+
+        let layerNorm = try export("layernorm_options/tfkeras.h5")
+        // defaults and center=False are operators; scale=False (no gamma) is Keras's arithmetic.
+        let operatorForms = layerNorm.graph.node.filter { $0.opType == "LayerNormalization" }
+        XCTAssertEqual(operatorForms.map(\.input), [["input_1", "defaults.gamma", "defaults.beta"],
+                                                     ["input_1", "no_center.gamma"]])
+        XCTAssertEqual(try operatorForms.map { try attribute("epsilon", of: $0).f }, [1e-3, 1e-6])
+        XCTAssertEqual(operators(layerNorm)["ReduceMean"], 2)
+        let older = operators(try export("layernorm_options/tfkeras.h5", opset: 14))
+        XCTAssertNil(older["LayerNormalization"])
+        XCTAssertEqual(older["ReduceMean"], 6)
+        XCTAssertEqual(older["Reciprocal"], 3)
+    }
+
+    /// UnitNormalization and Dot(normalize=True) scale by ReduceSumSquare, capped as Keras 3 does
+    /// (Min) or floored as tf_keras does (Max); PReLU is PRelu on the whole alpha; Dot is MatMul.
+    func testUnitNormalizationPReLUAndDotFollowTheirKeras() throws {
+        let keras3 = try export("unit_prelu_dot/keras3.keras")
+        let counts = operators(keras3)
+        XCTAssertEqual(counts["PRelu"], 2)
+        XCTAssertEqual(counts["ReduceSumSquare"], 4)  // two UnitNormalization, both inputs of the normalized Dot
+        XCTAssertEqual(counts["Min"], 4)
+        XCTAssertNil(counts["Max"])
+        XCTAssertEqual(counts["MatMul"], 6)  // the two Dense branches and the four Dots
+        XCTAssertEqual(initializerShapes(keras3)["prelu_full.alpha"], [5, 6])
+        XCTAssertEqual(initializerShapes(keras3)["prelu_shared.alpha"], [1, 6])
+        let tfKeras = operators(try export("unit_prelu_dot/tfkeras.h5"))
+        XCTAssertEqual(tfKeras["Max"], 4)
+        XCTAssertNil(tfKeras["Min"])
+    }
+
+    /// ReLU's options, LeakyReLU, ELU and Softmax on its axis as their operators; the time
+    /// resamplers as Pad, Slice and Resize; TimeDistributed folds time into the batch around the
+    /// inner layer's own form.
+    func testActivationReshapingAndTimeDistributedLayers() throws {
+        let activations = try export("activation_layers/keras3.keras")
+        let counts = operators(activations)
+        XCTAssertEqual(counts["Where"], 2)  // the two thresholds
+        XCTAssertEqual(counts["Clip"], 2)   // the two max_values
+        XCTAssertEqual(counts["LeakyRelu"], 1)
+        XCTAssertEqual(try attribute("alpha", of: node("Elu", in: activations)).f, 0.7)
+        XCTAssertEqual(counts["Softmax"], 2)
+
+        let resampling = operators(try export("time_resampling/keras3.keras"))
+        XCTAssertEqual(resampling["Pad"], 2)
+        XCTAssertEqual(resampling["Resize"], 2)
+        let resize = try node("Resize", in: try export("time_resampling/keras3.keras"))
+        XCTAssertEqual(String(decoding: try attribute("nearest_mode", of: resize).s, as: UTF8.self), "floor")
+
+        let timeDistributed = try export("time_distributed_any/keras3.keras")
+        let inner = operators(timeDistributed)
+        XCTAssertEqual(inner["Conv"], 1)
+        XCTAssertEqual(inner["LSTM"], 1)
+        XCTAssertEqual(inner["BatchNormalization"], 1)
+        XCTAssertEqual(inner["Reshape"], 10)  // folded and unfolded around 5 inner layers
+        XCTAssertTrue(Set(initializerShapes(timeDistributed).keys).isSuperset(of: [
+            "td_conv.weight", "td_lstm.W", "td_batchnorm.moving_mean", "td_dense.kernel",
+        ]))
+    }
+
     func testWhatOperatorsCannotComputeIsRefusedByLayerAndReason() throws {
         let cases = [
             ("masking_gru/keras3.keras", "gru", "cannot export GRU to ONNX exactly: its input carries a Keras mask"),
             ("embedding_mask/tfkeras.h5", "lstm", "cannot export LSTM to ONNX exactly: its input carries a Keras mask"),
             ("activations_more/keras3.keras", "selu_rnn", "ONNX's RNN operator has no selu activation "
              + "(and 4 more layer(s) refused: "),
+            // The mask crosses PReLU and UnitNormalization, as in Keras, and stops at the GRU.
+            ("masked_prelu_unit/keras3.keras", "gru", "cannot export GRU to ONNX exactly: its input carries a Keras mask"),
+            ("batchnorm_options/tfkeras.h5", "gru", "cannot export GRU to ONNX exactly: its input carries a Keras mask"),
         ]
         for (file, layer, message) in cases {
             let model = try Model.load(contentsOf: FixtureFiles.path(file))
@@ -170,6 +246,19 @@ final class ONNXExportTests: XCTestCase {
                 XCTAssertTrue(message.contains(layer), "\(layer): \(message)")
             }
             XCTAssertFalse(message.contains("softplus_rnn"), message)
+        }
+        // Keras's Softmax leaves out masked values when the mask covers the whole input ([B, T, 1]
+        // after Embedding(output_dim=1, mask_zero=True)).
+        let maskedScores = try RNNKitJSON.read(JSONParser.parse(#"""
+            {"format": "rnnkit", "format_version": 1, "layers": [
+              {"name": "ids", "class_name": "InputLayer", "config": {"batch_shape": [null, 3], "dtype": "int32"}},
+              {"name": "embedding", "class_name": "Embedding", "config": {"input_dim": 4, "output_dim": 1, "mask_zero": true},
+               "weights": {"embeddings": {"shape": [4, 1], "data": [[0], [1], [2], [3]]}}},
+              {"name": "scores", "class_name": "Softmax", "config": {"axis": 1}}]}
+            """#), source: "scores.json")
+        XCTAssertThrowsError(try ONNXExport.serialized(maskedScores)) { error in
+            XCTAssertEqual((error as? RNNKitError)?.location, "scores")
+            XCTAssertTrue((error as? RNNKitError)?.message.contains("cannot export Softmax to ONNX exactly") == true, "\(error)")
         }
         let model = try Model.load(contentsOf: FixtureFiles.path("simple_rnn/keras3.keras"))
         XCTAssertThrowsError(try ONNXExport.serialized(model, opset: 13)) { error in

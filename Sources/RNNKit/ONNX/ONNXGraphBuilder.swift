@@ -163,8 +163,9 @@ struct ONNXGraphBuilder {
         case .dense(let dense):
             return [try self.dense(name, dense, kind: kind, input: inputs[0], weights: layer.weights)]
         case .timeDistributed(let timeDistributed):
+            // Dense acts on the last axis of any rank: no folding of time into the batch.
             guard case .dense(let dense) = timeDistributed.inner else {
-                throw ONNXExport.refusal(name, kind.className, "only TimeDistributed(Dense) has an ONNX form yet")
+                return [try self.timeDistributed(timeDistributed.inner, input: inputs[0], layer: layer)]
             }
             return [try self.dense(name, dense, kind: kind, input: inputs[0], weights: layer.weights)]
         case .embedding(let embedding):
@@ -210,13 +211,30 @@ struct ONNXGraphBuilder {
             case .minimum: merged = node("Min", names)
             }
             return [ONNXValue(name: merged, masked: inputs.contains(where: \.masked))]
-        case .batchNormalization, .layerNormalization, .relu, .leakyReLU,
-             .elu, .softmax, .timeResampling,
-             .attention,
-             .unitNormalization,
-             .prelu,
-             .dot:
+        case .batchNormalization(let norm):
+            return [try batchNormalization(name, norm, kind: kind, input: inputs[0], layer: layer)]
+        case .layerNormalization(let norm):
+            return [try layerNormalization(name, norm, kind: kind, input: inputs[0], layer: layer)]
+        case .relu(let relu):
+            return [self.relu(relu, input: inputs[0])]
+        case .leakyReLU(let leaky):
+            return [ONNXValue(name: node("LeakyRelu", [inputs[0].name], attributes: [.float("alpha", Float(leaky.negativeSlope))]),
+                              masked: inputs[0].masked)]
+        case .elu(let elu):
+            return [ONNXValue(name: node("Elu", [inputs[0].name], attributes: [.float("alpha", Float(elu.alpha))]),
+                              masked: inputs[0].masked)]
+        case .softmax(let softmax):
+            return [try self.softmax(name, softmax, input: inputs[0], layer: layer)]
+        case .timeResampling(let resampling):
+            return [timeResampling(resampling, input: inputs[0])]
+        case .attention:
             throw ONNXExport.noONNXForm(kind, layer: name)
+        case .unitNormalization(let norm):
+            return [try unitNormalization(norm, input: inputs[0], layer: layer)]
+        case .prelu:
+            return [try prelu(name, kind: kind, input: inputs[0], weights: layer.weights)]
+        case .dot(let dot):
+            return [try self.dot(name, dot, inputs: inputs, layer: layer)]
         case .permute(let permute):
             // Keras drops the mask at Permute and Reshape.
             return [ONNXValue(name: node("Transpose", [inputs[0].name],
@@ -351,9 +369,8 @@ struct ONNXGraphBuilder {
         case .mish: return node("Mul", [x, node("Tanh", [node("Softplus", [x])])])
         case .logSigmoid: return node("Neg", [node("Softplus", [node("Neg", [x])])])
         case .logSoftmax: return node("LogSoftmax", [x], attributes: [.int("axis", -1)])
-        case .sparsePlus,
-             .sparsemax:
-            throw ONNXExport.refusal(layer, className, "activation '\(activation.kerasName)' has no ONNX form written yet")
+        case .sparsePlus: return sparsePlus(x)
+        case .sparsemax: return sparsemax(x)
         }
     }
 
@@ -382,8 +399,13 @@ struct ONNXGraphBuilder {
 
     /// A float32 scalar constant.
     mutating func scalar(_ value: Float) -> String {
+        constant(Tensor(shape: [], scalars: [value]))
+    }
+
+    /// A float32 constant.
+    mutating func constant(_ tensor: Tensor) -> String {
         let name = fresh("const")
-        initializers.append(Self.floatTensor(name, Tensor(shape: [], scalars: [value])))
+        initializers.append(Self.floatTensor(name, tensor))
         return name
     }
 
