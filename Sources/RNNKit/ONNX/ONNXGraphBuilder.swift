@@ -212,7 +212,6 @@ struct ONNXGraphBuilder {
             return [ONNXValue(name: merged, masked: inputs.contains(where: \.masked))]
         case .batchNormalization, .layerNormalization, .relu, .leakyReLU,
              .elu, .softmax, .timeResampling,
-             .attention,
              .unitNormalization,
              .prelu,
              .dot:
@@ -251,9 +250,12 @@ struct ONNXGraphBuilder {
         case .globalMaxPooling2D(let pooling):
             let axes: [Int64] = pooling.dataFormat == .channelsLast ? [1, 2] : [2, 3]
             return [ONNXValue(name: reduce("ReduceMax", inputs[0].name, axes: axes, keepDims: pooling.keepDims))]
-        case .operation,
-             .multiHeadAttention:
-            throw ONNXExport.noONNXForm(kind, layer: name)
+        case .operation(let operation):
+            return [try self.operation(name, operation, inputs: inputs)]
+        case .attention(let attention):
+            return try self.attention(name, attention, kind: kind, inputs: inputs, weights: layer.weights)
+        case .multiHeadAttention(let attention):
+            return try multiHeadAttention(name, attention, kind: kind, inputs: inputs, weights: layer.weights)
         case .convLSTM:
             // ONNX has no convolutional LSTM operator; an unrolled Conv/Loop graph is not written.
             throw ONNXExport.noONNXForm(kind, layer: name)
@@ -384,6 +386,13 @@ struct ONNXGraphBuilder {
     mutating func scalar(_ value: Float) -> String {
         let name = fresh("const")
         initializers.append(Self.floatTensor(name, Tensor(shape: [], scalars: [value])))
+        return name
+    }
+
+    /// A float32 constant of any shape (an operation's constant argument).
+    mutating func constant(_ tensor: Tensor) -> String {
+        let name = fresh("const")
+        initializers.append(Self.floatTensor(name, tensor))
         return name
     }
 
