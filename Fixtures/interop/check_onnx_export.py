@@ -18,9 +18,11 @@ difference). The batch axis of every graph input and output must be the dynamic 
 exactly for the fixtures in EXPECTED_REFUSALS (masked recurrent layers; activations ONNX's recurrent
 operators lack), with that reason in the message.
 
-What a refusal hides is checked on derived models (RNNKit JSON of a fixture, edited): the masked
-layers before a refused GRU and LayerNormalization with rms_scaling against `rnnkit predict`, and
-Keras 3's activations outside recurrent layers against the columns of Keras's own output.
+What a refusal hides, and what no fixture reaches, is checked on derived models (RNNKit JSON of a
+fixture, edited, or written here): the masked layers before a refused GRU, LayerNormalization with
+rms_scaling, MultiHeadAttention query steps that see nothing (Keras 3's zero weights and tf_keras's
+uniform ones) and every operation RNNKit reads (OPERATIONS) against `rnnkit predict`, and Keras 3's
+activations outside recurrent layers against the columns of Keras's own output.
 
 The exit status is 1 if anything fails or a refusal is unexpected or missing; the table goes to
 stdout and to Fixtures/interop/results-onnx.md (when all fixtures and sources are run).
@@ -54,6 +56,11 @@ EXPECTED_REFUSALS = {
     "batchnorm_options": "carries a Keras mask",
     "nested_in_sequential": "carries a Keras mask",
     "nested_two_deep": "carries a Keras mask",
+    # attention and operations over Embedding mask_zero or Masking: their recurrent layers refuse first
+    "attention_masked": "carries a Keras mask",
+    "mha_masked": "carries a Keras mask",
+    "ops_masking": "carries a Keras mask",
+    "ops_mask_tagger": "carries a Keras mask",
 }
 
 
@@ -206,6 +213,159 @@ def keras3_activations_without_recurrent_layers(rnnkit, folder):
     return compared(output, expected[..., 3 * len(dropped):])
 
 
+# Every TensorOperation, one output each, on x [batch, 4, 3] (float32) and ids [batch, 4] (int32):
+# (name, operation, arguments, inputs, other config). Nothing in the fixtures reaches them all.
+S = {"start": None, "stop": None, "step": None}
+OPERATIONS = [
+    ("not_equal", "NotEqual", ["input", 0.5], ["x"], {}),
+    ("equal", "Equal", ["input", 2.0], ["ids"], {}),
+    ("greater_equal", "GreaterEqual", ["input", 0.0], ["x"], {}),
+    ("less", "Less", ["input", -0.25], ["x"], {}),
+    ("less_equal", "LessEqual", ["input", "input"], ["x", "exp"], {}),
+    ("divide", "Divide", ["input", 3.0], ["x"], {}),
+    ("true_divide", "TrueDivide", [2.0, "input"], ["exp"], {}),
+    ("power", "Power", ["input", [2.0, 3.0, 1.0]], ["x"], {}),
+    ("maximum", "Maximum", ["input", 0.0], ["x"], {}),
+    ("minimum", "Minimum", ["input", "input"], ["x", "negative"], {}),
+    ("logical_and", "LogicalAnd", ["input", "input"], ["greater_equal", "not_equal"], {}),
+    ("logical_or", "LogicalOr", ["input", "input"], ["less", "not_equal"], {}),
+    ("negative", "Negative", ["input"], ["x"], {}),
+    ("absolute", "Absolute", ["input"], ["x"], {}),
+    ("sqrt", "Sqrt", ["input"], ["absolute"], {}),
+    ("square", "Square", ["input"], ["x"], {}),
+    ("exp", "Exp", ["input"], ["x"], {}),
+    ("log", "Log", ["input"], ["exp"], {}),
+    ("logical_not", "LogicalNot", ["input"], ["less"], {}),
+    ("sign", "Sign", ["input"], ["x"], {}),
+    ("tanh", "Tanh", ["input"], ["x"], {}),
+    ("sigmoid", "Sigmoid", ["input"], ["x"], {}),
+    ("relu", "Relu", ["input"], ["x"], {}),
+    ("relu6", "Relu6", ["input"], ["power"], {}),
+    ("softplus", "Softplus", ["input"], ["x"], {}),
+    ("softsign", "Softsign", ["input"], ["x"], {}),
+    ("silu", "Silu", ["input"], ["x"], {}),
+    ("selu", "Selu", ["input"], ["x"], {}),
+    ("hard_sigmoid", "HardSigmoid", ["input"], ["power"], {}),
+    ("elu", "Elu", ["input"], ["x"], {"alpha": 0.5}),
+    ("leaky_relu", "LeakyRelu", ["input"], ["x"], {"negative_slope": 0.3}),
+    ("gelu", "Gelu", ["input"], ["x"], {"approximate": True}),
+    ("gelu_exact", "Gelu", ["input"], ["x"], {"approximate": False}),
+    ("sum", "Sum", ["input"], ["x"], {"axis": [1, 2], "keepdims": False}),
+    ("mean", "Mean", ["input"], ["x"], {"axis": -1, "keepdims": True}),
+    ("max", "Max", ["input"], ["x"], {"axis": 1, "keepdims": False, "initial": None}),
+    ("min", "Min", ["input"], ["x"], {"axis": -1, "keepdims": True, "initial": None}),
+    ("any", "Any", ["input"], ["less"], {"axis": 1, "keepdims": False}),
+    ("all", "All", ["input"], ["greater_equal"], {"axis": [1, 2], "keepdims": True}),
+    ("matmul", "Matmul", ["input", "input"], ["x", "transpose"], {}),
+    ("einsum", "Einsum", ["input", [[0.5, -1.0], [1.5, 0.25], [-0.75, 2.0]]], ["x"], {"subscripts": "btd,de->bte"}),
+    ("einsum_pair", "Einsum", ["input", "input"], ["x", "exp"], {"subscripts": "btd,bsd->bst"}),
+    ("concatenate", "Concatenate", ["input", "input"], ["x", "exp"], {"axis": 1}),
+    ("stack", "Stack", ["input", "input"], ["x", "exp"], {"axis": 1}),
+    ("stack_last", "Stack", ["input", "input", "input"], ["x", "exp", "sign"], {"axis": -1}),
+    ("expand_dims", "ExpandDims", ["input"], ["x"], {"axis": [-1, 1]}),
+    ("squeeze", "Squeeze", ["input"], ["expand_dims"], {"axis": [1, -1]}),
+    ("reshape", "Reshape", ["input"], ["x"], {"newshape": [-1, 2, -1]}),
+    ("transpose", "Transpose", ["input"], ["x"], {"axes": [0, 2, 1]}),
+    ("cast_int", "Cast", ["input"], ["divide"], {"dtype": "int32"}),
+    ("cast_bool", "Cast", ["input"], ["relu"], {"dtype": "bool"}),
+    ("convert_to_tensor", "ConvertToTensor", ["input"], ["x"], {"dtype": None, "sparse": None, "ragged": None}),
+    ("convert_int", "ConvertToTensor", ["input"], ["exp"], {"dtype": "int64", "sparse": None, "ragged": None}),
+    ("zeros_like", "ZerosLike", ["input"], ["x"], {"dtype": None}),
+    ("ones_like", "OnesLike", ["input"], ["ids"], {"dtype": "float32"}),
+    ("where", "Where", ["input", "input", "input"], ["less", "x", "exp"], {}),
+    ("clip", "Clip", ["input"], ["x"], {"x_min": -0.5, "x_max": 0.75}),
+    ("softmax", "Softmax", ["input"], ["x"], {"axis": 1}),
+    ("get_item", "GetItem", ["input"], ["x"], {"key": ["...", {"start": 1, "stop": 3, "step": None}]}),
+    ("get_item_last", "GetItem", ["input"], ["x"], {"key": [S, -1, "...", -2]}),
+    ("get_item_reversed", "GetItem", ["input"], ["x"], {"key": [S, {"start": None, "stop": None, "step": -2}, None, 0]}),
+    ("get_item_new_axes", "GetItem", ["input"], ["x"], {"key": [S, None, {"start": -2, "stop": None, "step": None}, "...",
+                                                                 None, {"start": None, "stop": 0, "step": -1}]}),
+]
+
+
+def every_operation(rnnkit, folder, opsets):
+    """Every TensorOperation on its own (OPERATIONS, as RNNKit JSON), exported at each of `opsets`
+    and compared with `rnnkit predict` of the same file, which computes what Keras does.
+    Returns (status, detail)."""
+    layers = [{"name": "x", "class_name": "InputLayer", "config": {"batch_shape": [None, 4, 3], "dtype": "float32"}},
+              {"name": "ids", "class_name": "InputLayer", "config": {"batch_shape": [None, 4], "dtype": "int32"}}]
+    for name, operation, arguments, inputs, config in OPERATIONS:
+        layers.append({"name": name, "class_name": "Operation", "inputs": inputs,
+                       "config": {"operation": operation, "arguments": arguments, **config}})
+    model = {"format": "rnnkit", "format_version": 1, "name": "operations", "inputs": ["x", "ids"],
+             "outputs": [entry[0] for entry in OPERATIONS], "layers": layers}
+    source = os.path.join(folder, "operations.json")
+    json.dump(model, open(source, "w"))
+    generator = np.random.default_rng(15)
+    feeds = {"x": generator.normal(size=(2, 4, 3)).astype(np.float32),
+             "ids": generator.integers(0, 4, size=(2, 4)).astype(np.int32)}
+    inputs, expected = os.path.join(folder, "operations_inputs.npz"), os.path.join(folder, "operations_expected.npz")
+    np.savez(inputs, **feeds)
+    done = subprocess.run([rnnkit, "predict", source, "--input", inputs, "--output", expected, "--format", "npz",
+                           "--force"], capture_output=True, text=True)
+    if done.returncode != 0:
+        return "FAIL", done.stderr.strip()
+    reference = np.load(expected)
+    worst = 0.0
+    for opset in opsets:
+        out = os.path.join(folder, f"operations-{opset}.onnx")
+        done = convert(rnnkit, source, out, opset)
+        if done.returncode != 0:
+            return "FAIL", done.stderr.strip()
+        onnx.checker.check_model(onnx.load(out), full_check=True)
+        session = ort.InferenceSession(out, providers=["CPUExecutionProvider"])
+        for index, (output, name) in enumerate(zip(session.run(None, feeds), model["outputs"])):
+            wanted = reference[f"output_{index}"]
+            if output.shape != wanted.shape:
+                return "FAIL", f"opset {opset}, {name}: shape {output.shape}, rnnkit predict {wanted.shape}"
+            difference = float(np.max(np.abs(output.astype(np.float64) - wanted)))
+            if not difference <= TOLERANCE:
+                return "FAIL", f"opset {opset}, {name}: max abs diff {difference:.2e}"
+            worst = max(worst, difference)
+    return "pass", worst
+
+
+def hidden_query_rows(rnnkit, folder):
+    """A query step that sees no value step: `mha_attention_mask` as RNNKit JSON with
+    return_attention_scores (Keras 3 then gives such a step zero weights, tf_keras uniform ones),
+    fed an attention_mask with rows of zeros, exported and compared with `rnnkit predict` of the
+    same file, once as Keras 3 and once as tf_keras wrote it. Returns (status, detail)."""
+    source = os.path.join(folder, "mha_attention_mask.json")
+    done = subprocess.run([rnnkit, "convert", os.path.join(FIXTURES, "mha_attention_mask", "keras3.keras"), source,
+                           "--force"], capture_output=True, text=True)
+    if done.returncode != 0:
+        return "FAIL", done.stderr.strip()
+    model = json.load(open(source))
+    for layer in model["layers"]:
+        if layer["class_name"] == "MultiHeadAttention":
+            layer["config"]["return_attention_scores"] = True
+    query, mask = (np.load(os.path.join(FIXTURES, "mha_attention_mask", f"input_{i}.npy")) for i in (0, 1))
+    mask = mask.copy()
+    mask[0, 1:3, :] = 0
+    mask[-1, 0, :] = 0
+    inputs = os.path.join(folder, "hidden_rows_inputs.npz")
+    np.savez(inputs, **{model["inputs"][0]: query, model["inputs"][1]: mask})
+    worst, results = 0.0, []
+    for version in ("3.15.1", "2.21.0"):
+        model["keras_version"] = version
+        derived = os.path.join(folder, f"hidden_rows_{version[0]}.json")
+        json.dump(model, open(derived, "w"))
+        out, expected = derived.replace(".json", ".onnx"), derived.replace(".json", ".npy")
+        for command in ([rnnkit, "convert", derived, out, "--force"],
+                        [rnnkit, "predict", derived, "--input", inputs, "--output", expected, "--force"]):
+            done = subprocess.run(command, capture_output=True, text=True)
+            if done.returncode != 0:
+                return "FAIL", done.stderr.strip()
+        onnx.checker.check_model(onnx.load(out), full_check=True)
+        session = ort.InferenceSession(out, providers=["CPUExecutionProvider"])
+        output = session.run(None, {model["inputs"][0]: query, model["inputs"][1]: mask})[0]
+        results.append(np.load(expected))
+        worst = max(worst, float(np.max(np.abs(output - results[-1]))))
+    if not np.max(np.abs(results[0] - results[1])) > TOLERANCE:
+        return "FAIL", "zero and uniform weights give the same outputs: the check does not tell them apart"
+    return ("pass", worst) if worst <= TOLERANCE else ("FAIL", f"max abs diff {worst:.2e}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rnnkit", default=os.path.join(REPO, ".build", "debug", "rnnkit"))
@@ -262,35 +422,40 @@ def main():
     ]
     for name, cells, ops in rows:
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {ops} |")
-    lines += ["", "Masked layers before a masked GRU (which is refused), which no fixture has alone: the fixture "
-              "without its GRU, as RNNKit JSON, against `rnnkit predict` of the same file:", ""]
-    for fixture, layers in MASKED_FIXTURES_WITHOUT_RECURRENT_LAYER.items():
-        status, detail = without_recurrent_layer(args.rnnkit, folder, fixture)
-        print(f"{fixture} without its GRU:", status, detail)
+    # Checks of what no fixture reaches, against `rnnkit predict`: (label, check, table text).
+    derived = [
+        *((f"{fixture} without its GRU", lambda fixture=fixture: without_recurrent_layer(args.rnnkit, folder, fixture),
+           f"Masked layers before a masked GRU (which is refused), which no fixture has alone: `{fixture}` without "
+           f"its GRU ({layers}, as RNNKit JSON), against `rnnkit predict` of the same file: ")
+          for fixture, layers in MASKED_FIXTURES_WITHOUT_RECURRENT_LAYER.items()),
+        ("LayerNormalization with rms_scaling", lambda: layer_normalization_with_rms_scaling(args.rnnkit, folder),
+         "LayerNormalization with Keras 3's rms_scaling, which no fixture has: `layernorm_options` with its "
+         "`no_center` layer switched to rms_scaling (as RNNKit JSON), against `rnnkit predict` of the same file: "),
+        ("Keras 3 activations without the recurrent branches",
+         lambda: keras3_activations_without_recurrent_layers(args.rnnkit, folder),
+         "Keras 3's activations outside recurrent layers (hard_shrink, soft_shrink, tanh_shrink, sparse_plus, "
+         "squareplus, log_sigmoid, log_softmax, sparsemax): `activations_keras3` without its recurrent branches "
+         "(as RNNKit JSON), against the columns of Keras's expected output they give: "),
+        ("query steps that see nothing", lambda: hidden_query_rows(args.rnnkit, folder),
+         "MultiHeadAttention query steps that see no value step: `mha_attention_mask` with "
+         "return_attention_scores (as RNNKit JSON, written by Keras 3, which zeroes their weights, and by "
+         "tf_keras, which leaves them uniform), fed an attention_mask with rows of zeros, against "
+         "`rnnkit predict` of the same files: "),
+        ("every operation", lambda: every_operation(args.rnnkit, folder, [args.opset] + also),
+         f"Every operation RNNKit reads ({len(OPERATIONS)} calls, OPERATIONS in the script: each comparison, "
+         "arithmetic and logical function, element-wise function, reduction, Matmul, Einsum, joins, shape "
+         "changes, casts, fills, Where, Clip, Softmax and GetItem keys with ellipsis, negative steps and new "
+         "axes) on its own, as RNNKit JSON with a float and an int32 input, against `rnnkit predict` of the same "
+         f"file, at opset {args.opset or 'default (17)'} and {', '.join(map(str, also)) or 'no other'}: "),
+    ]
+    for label, check, text in derived:
+        status, detail = check()
+        print(f"{label}:", status, detail)
         if status == "pass":
             passes += 1
         else:
             failures += 1
-        lines.append(f"- `{fixture}` ({layers}): " + (f"{detail:.1e}" if status == "pass" else f"**FAIL**: {detail}"))
-    status, detail = layer_normalization_with_rms_scaling(args.rnnkit, folder)
-    print("LayerNormalization with rms_scaling:", status, detail)
-    if status == "pass":
-        passes += 1
-    else:
-        failures += 1
-    lines += ["", "LayerNormalization with Keras 3's rms_scaling, which no fixture has: `layernorm_options` with "
-              "its `no_center` layer switched to rms_scaling (as RNNKit JSON), against `rnnkit predict` of the same "
-              "file: " + (f"{detail:.1e}" if status == "pass" else f"**FAIL**: {detail}") + "."]
-    status, detail = keras3_activations_without_recurrent_layers(args.rnnkit, folder)
-    print("Keras 3 activations without the recurrent branches:", status, detail)
-    if status == "pass":
-        passes += 1
-    else:
-        failures += 1
-    lines += ["", "Keras 3's activations outside recurrent layers (hard_shrink, soft_shrink, tanh_shrink, "
-              "sparse_plus, squareplus, log_sigmoid, log_softmax, sparsemax): `activations_keras3` without its "
-              "recurrent branches (as RNNKit JSON), against the columns of Keras's expected output they give: "
-              + (f"{detail:.1e}" if status == "pass" else f"**FAIL**: {detail}") + "."]
+        lines += ["", text + (f"{detail:.1e}" if status == "pass" else f"**FAIL**: {detail}") + "."]
     lines += [""] + [f"[{i + 1}] {reason}" + ("  " if i + 1 < len(reasons) else "") for i, reason in enumerate(reasons)]
     lines += ["", f"{passes} passed, {refusals} refused as expected, {failures} failed."]
     print("\n".join(lines[-1:]))

@@ -219,6 +219,54 @@ final class ONNXExportTests: XCTestCase {
         ]))
     }
 
+    /// Attention scores are MatMul (dot) or Add/Tanh/ReduceSum (concat, additive), the weights a
+    /// Softmax over the value steps; the causal mask is built from the run-time lengths (Range)
+    /// and MultiHeadAttention's attention_mask input hides its zeros (Equal). ONNX Runtime's
+    /// numbers are checked by Fixtures/interop/check_onnx_export.py.
+    func testAttentionIsMatMulAndSoftmax() throws {
+        let options = try export("attention_options/keras3.keras")
+        var counts = operators(options)
+        XCTAssertEqual(counts["Softmax"], 3)
+        XCTAssertEqual(counts["Tanh"], 2)       // the two concat layers
+        XCTAssertEqual(counts["ReduceSum"], 2)
+        XCTAssertEqual(counts["Range"], 2)      // use_causal_mask on the first: query and value steps
+        XCTAssertEqual(initializerShapes(options)["attention.scale"], [])
+        XCTAssertEqual(initializerShapes(options)["attention_1.concat_score_weight"], [])
+        XCTAssertEqual(options.graph.output.map(\.name), ["attention", "attention_1", "attention_2"])
+        let additive = operators(try export("attention_causal_self/tfkeras.h5"))
+        XCTAssertEqual(additive["Greater"], 1)
+        XCTAssertEqual(additive["Softmax"], 1)
+
+        let heads = try export("mha_self/keras3.keras")
+        counts = operators(heads)
+        XCTAssertEqual(counts["Softmax"], 2)
+        XCTAssertEqual(initializerShapes(heads)["multi_head_attention.query/kernel"], [6, 2, 3])
+        XCTAssertEqual(initializerShapes(heads)["multi_head_attention.attention_output/kernel"], [2, 2, 6])
+        XCTAssertNil(initializerShapes(heads)["multi_head_attention_1.query/bias"])  // use_bias False
+        // The returned scores [B, heads, Tq, Tv] are the model's second output.
+        XCTAssertEqual(heads.graph.output.map { dims($0) }.last, ["batch", "2", "5", "5"])
+        let masked = try export("mha_attention_mask/keras3.keras")
+        XCTAssertEqual(masked.graph.input.map(\.name), ["input_layer", "input_layer_1"])
+        XCTAssertEqual(operators(masked)["Equal"], 1)  // attention_mask: zero hides
+        XCTAssertEqual(operators(masked)["Max"], 1)    // combined with the causal mask
+    }
+
+    /// Operations are standard operators; booleans are floats, as in the runtime. Every operation
+    /// runs in ONNX Runtime in Fixtures/interop/check_onnx_export.py (every_operation).
+    func testOperationsAreStandardOperators() throws {
+        let proto = try export("ops_graph/keras3.keras")
+        let counts = operators(proto)
+        XCTAssertEqual(counts["Where"], 1)
+        XCTAssertEqual(counts["Greater"], 1)
+        XCTAssertEqual(counts["Softmax"], 1)
+        XCTAssertEqual(counts["ReduceMean"], 1)
+        XCTAssertEqual(counts["ReduceMax"], 1)
+        XCTAssertEqual(counts["Slice"], 5)  // one per GetItem, one in the LSTM's outputs
+        let softmax = try node("Softmax", in: proto)
+        XCTAssertEqual(try attribute("axis", of: softmax).i, 1)
+        XCTAssertEqual(proto.graph.output.map(\.name), ["dense", "expand_dims", "get_item_1", "get_item_2", "matmul", "softmax", "max"])
+    }
+
     func testWhatOperatorsCannotComputeIsRefusedByLayerAndReason() throws {
         let cases = [
             ("masking_gru/keras3.keras", "gru", "cannot export GRU to ONNX exactly: its input carries a Keras mask"),
@@ -259,6 +307,20 @@ final class ONNXExportTests: XCTestCase {
         XCTAssertThrowsError(try ONNXExport.serialized(maskedScores)) { error in
             XCTAssertEqual((error as? RNNKitError)?.location, "scores")
             XCTAssertTrue((error as? RNNKitError)?.message.contains("cannot export Softmax to ONNX exactly") == true, "\(error)")
+        }
+        // Attention over an implicitly masked input (Masking) is refused by name.
+        let maskedAttention = try RNNKitJSON.read(try JSONParser.parse(#"""
+            {"format": "rnnkit", "format_version": 1, "name": "m", "inputs": ["x"], "outputs": ["attention"], "layers": [
+              {"name": "x", "class_name": "InputLayer", "config": {"batch_shape": [null, 4, 3], "dtype": "float32"}},
+              {"name": "masking", "class_name": "Masking", "config": {"mask_value": 0.0}, "inputs": ["x"]},
+              {"name": "attention", "class_name": "Attention", "config": {"use_scale": false, "dropout": 0.0},
+               "inputs": ["masking", "masking"]}]}
+            """#), source: "m.json")
+        XCTAssertThrowsError(try ONNXExport.serialized(maskedAttention)) { error in
+            let error = error as? RNNKitError
+            XCTAssertEqual(error?.location, "attention")
+            XCTAssertTrue(error?.message.hasPrefix("cannot export Attention to ONNX exactly: its input carries a Keras mask")
+                          == true, String(describing: error))
         }
         let model = try Model.load(contentsOf: FixtureFiles.path("simple_rnn/keras3.keras"))
         XCTAssertThrowsError(try ONNXExport.serialized(model, opset: 13)) { error in

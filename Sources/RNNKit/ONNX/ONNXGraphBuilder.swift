@@ -227,8 +227,6 @@ struct ONNXGraphBuilder {
             return [try self.softmax(name, softmax, input: inputs[0], layer: layer)]
         case .timeResampling(let resampling):
             return [timeResampling(resampling, input: inputs[0])]
-        case .attention:
-            throw ONNXExport.noONNXForm(kind, layer: name)
         case .unitNormalization(let norm):
             return [try unitNormalization(norm, input: inputs[0], layer: layer)]
         case .prelu:
@@ -269,9 +267,12 @@ struct ONNXGraphBuilder {
         case .globalMaxPooling2D(let pooling):
             let axes: [Int64] = pooling.dataFormat == .channelsLast ? [1, 2] : [2, 3]
             return [ONNXValue(name: reduce("ReduceMax", inputs[0].name, axes: axes, keepDims: pooling.keepDims))]
-        case .operation,
-             .multiHeadAttention:
-            throw ONNXExport.noONNXForm(kind, layer: name)
+        case .operation(let operation):
+            return [try self.operation(name, operation, inputs: inputs)]
+        case .attention(let attention):
+            return try self.attention(name, attention, kind: kind, inputs: inputs, weights: layer.weights)
+        case .multiHeadAttention(let attention):
+            return try multiHeadAttention(name, attention, kind: kind, inputs: inputs, weights: layer.weights)
         case .convLSTM:
             // ONNX has no convolutional LSTM operator; an unrolled Conv/Loop graph is not written.
             throw ONNXExport.noONNXForm(kind, layer: name)
@@ -403,6 +404,13 @@ struct ONNXGraphBuilder {
     }
 
     /// A float32 constant.
+    mutating func constant(_ tensor: Tensor) -> String {
+        let name = fresh("const")
+        initializers.append(Self.floatTensor(name, tensor))
+        return name
+    }
+
+    /// A float32 constant of any shape (an operation's constant argument).
     mutating func constant(_ tensor: Tensor) -> String {
         let name = fresh("const")
         initializers.append(Self.floatTensor(name, tensor))
