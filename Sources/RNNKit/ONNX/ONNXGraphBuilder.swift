@@ -403,14 +403,7 @@ struct ONNXGraphBuilder {
         constant(Tensor(shape: [], scalars: [value]))
     }
 
-    /// A float32 constant.
-    mutating func constant(_ tensor: Tensor) -> String {
-        let name = fresh("const")
-        initializers.append(Self.floatTensor(name, tensor))
-        return name
-    }
-
-    /// A float32 constant of any shape (an operation's constant argument).
+    /// A float32 constant of any shape.
     mutating func constant(_ tensor: Tensor) -> String {
         let name = fresh("const")
         initializers.append(Self.floatTensor(name, tensor))
