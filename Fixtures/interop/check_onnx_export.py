@@ -64,8 +64,6 @@ EXPECTED_REFUSALS = {
     "mha_self": "has no form for",
     "mha_masked": "has no form for",
     "mha_attention_mask": "has no form for",
-    "conv_lstm1d": "has no form for",
-    "conv_lstm2d": "has no form for",
 }
 
 

@@ -272,9 +272,9 @@ struct ONNXGraphBuilder {
         case .operation,
              .multiHeadAttention:
             throw ONNXExport.noONNXForm(kind, layer: name)
-        case .convLSTM:
-            // ONNX has no convolutional LSTM operator; an unrolled Conv/Loop graph is not written.
-            throw ONNXExport.noONNXForm(kind, layer: name)
+        case .convLSTM(let convLSTM):
+            // ONNX has no convolutional LSTM operator: a Scan of Convs.
+            return try self.convLSTM(name, convLSTM, kind: kind, input: inputs[0], weights: layer.weights)
         case .globalAveragePooling1D(let pooling):
             guard let mask = inputs[0].mask else {
                 return [ONNXValue(name: reduce("ReduceMean", inputs[0].name, axes: [1], keepDims: pooling.keepDims))]

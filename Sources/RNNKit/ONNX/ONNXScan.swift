@@ -95,63 +95,60 @@ extension ONNXGraphBuilder {
         let weights = StepWeights(recurrent: tensors[prefix + "recurrent_kernel"]!, recurrentBias: recurrentBias)
         var projected = node("MatMul", [input, tensors[prefix + "kernel"]!])
         if let inputBias { projected = node("Add", [projected, inputBias]) }
-        var scanInputs = [projected]
-        if let mask { scanInputs.append(node("Unsqueeze", [mask, ints([-1])])) }  // [B, T, 1], each step [B, 1]
-        let zeros = zeroState(like: input, units: units)
-        var initial = initialStates.isEmpty ? Array(repeating: zeros, count: cell.cell.stateCount) : initialStates
-        if mask != nil { initial.append(zeros) }  // the last output, repeated at masked steps
-
-        let body = try scanBody(cell, options: options, weights: weights, units: units, width: width,
-                                masked: mask != nil, layer: layer, className: className)
-        let carried = initial.count
-        let outputs = (0..<(carried + (options.returnSequences ? 1 : 0))).map { _ in fresh("Scan") }
-        let count = Int64(scanInputs.count)
-        var attributes: [ONNXAttribute] = [
-            .graph("body", body), .int("num_scan_inputs", count),
-            .ints("scan_input_axes", Array(repeating: 1, count: scanInputs.count)),
-            .ints("scan_input_directions", Array(repeating: options.goBackwards ? 1 : 0, count: scanInputs.count)),
-        ]
-        if options.returnSequences {
-            attributes += [.ints("scan_output_axes", [1]),
-                           .ints("scan_output_directions", [reversedOutputs ? 1 : 0])]
-        }
-        node("Scan", initial + scanInputs, outputs: outputs, attributes: attributes)
-        let states = Array(outputs.prefix(cell.cell.stateCount))
-        return ScanRun(sequence: options.returnSequences ? outputs[carried] : nil,
-                       lastOutput: mask == nil ? states[0] : outputs[carried - 1], states: states)
-    }
-
-    /// Zeros [B, units], B taken from `input` at run time.
-    private mutating func zeroState(like input: String, units: Int64) -> String {
         let batch = slice(node("Shape", [input]), axis: 0, 0, 1)
-        return node("ConstantOfShape", [node("Concat", [batch, ints([units])], attributes: [.int("axis", 0)])])
-    }
-
-    /// The recurrent weights a step reads from the outer graph.
-    struct StepWeights {
-        var recurrent: String
-        var recurrentBias: String?
-    }
-
-    /// The Scan body: inputs the states (h, c), the last output (with a mask), then this
-    /// step's x·kernel + bias [B, G·U] and mask [B, 1]; outputs the new states, last output and
-    /// (with return_sequences) the step's output. Built in a node list of its own.
-    private mutating func scanBody(_ cell: RecurrentLayer, options: RecurrentOptions, weights: StepWeights,
-                                   units: Int64, width: Int64, masked: Bool, layer: String,
-                                   className: String) throws -> Onnx_GraphProto {
+        let zeros = node("ConstantOfShape", [node("Concat", [batch, ints([units])], attributes: [.int("axis", 0)])])
         // GRU without reset_after multiplies r·h by the candidate's block of recurrent_kernel
         // alone: the blocks are sliced once, outside the loop (nil for every other cell).
         let gruBlocks = cell.cell == .gru(resetAfter: false)
             ? (slice(weights.recurrent, axis: 1, 0, 2 * units), slice(weights.recurrent, axis: 1, 2 * units, 3 * units))
             : nil
-        let states = (0..<cell.cell.stateCount).map { _ in fresh("state") }
-        let lastOutput = masked ? fresh("last_output") : nil
-        let gates = fresh("step_gates"), stepMask = masked ? fresh("step_mask") : nil
+        let loop = ScanLoop(options: options, stateCount: cell.cell.stateCount, stateShape: [nil, Int(units)],
+                            gateShape: [nil, Int(width)], reversedOutputs: reversedOutputs, layer: layer)
+        return try scan(loop, gates: projected, mask: mask, initialStates: initialStates, zeros: zeros) { builder, gates, states in
+            try builder.cellStep(cell, options: options, gates: gates, states: states, weights: weights,
+                                 gruBlocks: gruBlocks, units: units, layer: layer, className: className)
+        }
+    }
+
+    /// What shapes one Scan and what it returns.
+    struct ScanLoop {
+        var options: RecurrentOptions
+        var stateCount: Int
+        /// A state's shape in the body ([B, U]; [B, F, spatial...] for ConvLSTM), the batch unknown.
+        var stateShape: Shape
+        /// One step's gates, x·kernel + bias.
+        var gateShape: Shape
+        var reversedOutputs: Bool
+        var layer: String
+    }
+
+    /// A Scan over time (axis 1) of `gates` [B, T, ...] and `mask` [B, T], from `initialStates`
+    /// (`zeros` where none are given), whose body steps the cell with `step(builder, gates_t,
+    /// states)`, giving the new states. With a mask, a masked step keeps the states and outputs
+    /// the previous output (or zeros with zero_output_for_mask), as RecurrentLoop does.
+    fileprivate mutating func scan(_ loop: ScanLoop, gates: String, mask: String?, initialStates: [String], zeros: String,
+                               step: (inout ONNXGraphBuilder, String, [String]) throws -> [String]) throws -> ScanRun {
+        let options = loop.options, spatialAxes = loop.stateShape.count - 2
+        var scanInputs = [gates]
+        if let mask {  // [B, T, 1, ...]: each step's [B, 1, ...] broadcasts over a state
+            scanInputs.append(node("Unsqueeze", [mask, ints((0...spatialAxes).map { Int64($0) + 2 })]))
+        }
+        var initial = initialStates.isEmpty ? Array(repeating: zeros, count: loop.stateCount) : initialStates
+        if mask != nil { initial.append(zeros) }  // the last output, repeated at masked steps
+
+        // The body: states, last output (with a mask), this step's gates and mask.
+        let states = (0..<loop.stateCount).map { _ in fresh("state") }
+        let lastOutput = mask == nil ? nil : fresh("last_output")
+        let stepGates = fresh("step_gates"), stepMask = mask == nil ? nil : fresh("step_mask")
         let outerNodes = nodes
         nodes = []
-        defer { nodes = outerNodes }
-        let next = try cellStep(cell, options: options, gates: gates, states: states, weights: weights,
-                                gruBlocks: gruBlocks, units: units, layer: layer, className: className)
+        let next: [String]
+        do {
+            next = try step(&self, stepGates, states)
+        } catch {
+            nodes = outerNodes
+            throw error
+        }
         var outputs = next, stepOutput = next[0]
         if let stepMask, let lastOutput {
             outputs = zip(next, states).map { node("Where", [stepMask, $0, $1]) }
@@ -159,17 +156,38 @@ extension ONNXGraphBuilder {
             outputs.append(stepOutput)
         }
         if options.returnSequences { outputs.append(node("Identity", [stepOutput])) }
-
         var body = Onnx_GraphProto()
-        body.name = fresh("\(layer)_step")
-        func info(_ name: String, _ columns: Int64, _ type: Onnx_TensorProto.DataType = .float) -> Onnx_ValueInfoProto {
-            Self.valueInfo(name, type: type, shape: [nil, Int(columns)], dynamicName: { _ in nil })
+        body.name = fresh("\(loop.layer)_step")
+        func info(_ name: String, _ shape: Shape, _ type: Onnx_TensorProto.DataType = .float) -> Onnx_ValueInfoProto {
+            Self.valueInfo(name, type: type, shape: shape, dynamicName: { _ in nil })
         }
-        body.input = (states + (lastOutput.map { [$0] } ?? [])).map { info($0, units) } + [info(gates, width)]
-            + (stepMask.map { [info($0, 1, .bool)] } ?? [])
-        body.output = outputs.map { info($0, units) }
+        body.input = (states + (lastOutput.map { [$0] } ?? [])).map { info($0, loop.stateShape) }
+            + [info(stepGates, loop.gateShape)]
+            + (stepMask.map { [info($0, [nil] + Array(repeating: 1, count: spatialAxes + 1), .bool)] } ?? [])
+        body.output = outputs.map { info($0, loop.stateShape) }
         body.node = nodes
-        return body
+        nodes = outerNodes
+
+        let carried = initial.count
+        let scanOutputs = (0..<(carried + (options.returnSequences ? 1 : 0))).map { _ in fresh("Scan") }
+        var attributes: [ONNXAttribute] = [
+            .graph("body", body), .int("num_scan_inputs", Int64(scanInputs.count)),
+            .ints("scan_input_axes", Array(repeating: 1, count: scanInputs.count)),
+            .ints("scan_input_directions", Array(repeating: options.goBackwards ? 1 : 0, count: scanInputs.count)),
+        ]
+        if options.returnSequences {
+            attributes += [.ints("scan_output_axes", [1]), .ints("scan_output_directions", [loop.reversedOutputs ? 1 : 0])]
+        }
+        node("Scan", initial + scanInputs, outputs: scanOutputs, attributes: attributes)
+        let finalStates = Array(scanOutputs.prefix(loop.stateCount))
+        return ScanRun(sequence: options.returnSequences ? scanOutputs[carried] : nil,
+                       lastOutput: mask == nil ? finalStates[0] : scanOutputs[carried - 1], states: finalStates)
+    }
+
+    /// The recurrent weights a step reads from the outer graph.
+    struct StepWeights {
+        var recurrent: String
+        var recurrentBias: String?
     }
 
     /// One step of the cell, as CellSteps.swift computes it; returns the new states (h, c).
@@ -185,14 +203,8 @@ extension ONNXGraphBuilder {
             // h' = φ(x·W + b + h·U)
             return [try activate(options.activation, node("Add", [gates, node("MatMul", [h, weights.recurrent])]))]
         case .lstm:
-            // i, f, c, o blocks; c' = f·c + i·φ(a_c), h' = o·φ(c')
             let blocks = split(node("Add", [gates, node("MatMul", [h, weights.recurrent])]), count: 4, units: units)
-            let input = try activate(options.recurrentActivation, blocks[0])
-            let forget = try activate(options.recurrentActivation, blocks[1])
-            let candidate = try activate(options.activation, blocks[2])
-            let output = try activate(options.recurrentActivation, blocks[3])
-            let c = node("Add", [node("Mul", [forget, states[1]]), node("Mul", [input, candidate])])
-            return [node("Mul", [output, try activate(options.activation, c)]), c]
+            return try lstmStep(blocks, c: states[1], options: options, layer: layer, className: className)
         case .gru:
             // z, r blocks; candidate φ(x_h + r·(h·R_h + b_h)) with reset_after, φ(x_h + (r·h)·R_h)
             // without; h' = z·h + (1 − z)·candidate.
@@ -217,10 +229,73 @@ extension ONNXGraphBuilder {
         }
     }
 
-    /// `x` [B, count·units] split into its `count` gate blocks along the last axis.
-    private mutating func split(_ x: String, count: Int, units: Int64) -> [String] {
+    /// The LSTM equations on the gate blocks i, f, c, o (their pre-activations): c' = f·c +
+    /// i·φ(a_c), h' = o·φ(c'); returns [h', c'].
+    fileprivate mutating func lstmStep(_ blocks: [String], c: String, options: RecurrentOptions, layer: String,
+                                   className: String) throws -> [String] {
+        func activate(_ activation: Activation, _ x: String) throws -> String {
+            try self.activation(activation, x, layer: layer, className: className)
+        }
+        let input = try activate(options.recurrentActivation, blocks[0])
+        let forget = try activate(options.recurrentActivation, blocks[1])
+        let candidate = try activate(options.activation, blocks[2])
+        let output = try activate(options.recurrentActivation, blocks[3])
+        let next = node("Add", [node("Mul", [forget, c]), node("Mul", [input, candidate])])
+        return [node("Mul", [output, try activate(options.activation, next)]), next]
+    }
+
+    /// `x` [B, count·units, ...] split into its `count` gate blocks along axis 1.
+    fileprivate mutating func split(_ x: String, count: Int, units: Int64) -> [String] {
         let blocks = (0..<count).map { _ in fresh("Split") }
         node("Split", [x, ints(Array(repeating: units, count: count))], outputs: blocks, attributes: [.int("axis", 1)])
         return blocks
+    }
+}
+
+extension ONNXGraphBuilder {
+    /// ConvLSTM1D or ConvLSTM2D as a Scan, as ConvLSTM.forward computes it: the input
+    /// convolution of every step at once before the loop (the steps folded into the batch,
+    /// channels first as Conv reads them), then per step the recurrent convolution (stride 1,
+    /// same) and the LSTM equations on states [B, F, spatial...]; the outputs and states are
+    /// transposed back to channels last.
+    mutating func convLSTM(_ name: String, _ layer: ConvLSTM, kind: LayerKind, input: ONNXValue,
+                           weights: [String: Tensor]) throws -> [ONNXValue] {
+        let tensors = try initializer(name, kind: kind, weights: weights, layout: .keras)
+        let rank = Int64(layer.windows.count + 2), filters = Int64(layer.filters)  // of a frame, of a kernel
+        // Keras's kernels [window..., C, 4F] as Conv's [4F, C, window...].
+        let kernelOrder = [rank - 1, rank - 2] + Array(0..<rank - 2)
+        let kernel = node("Transpose", [tensors["kernel"]!], attributes: [.ints("perm", kernelOrder)])
+        let recurrent = node("Transpose", [tensors["recurrent_kernel"]!], attributes: [.ints("perm", kernelOrder)])
+        let shape = node("Shape", [input.name])
+        let frames = node("Reshape", [input.name, concat([ints([-1]), slice(shape, axis: 0, 2, .max)])])
+        let firstChannels = node("Transpose", [frames], attributes: [.ints("perm", [0, rank - 1] + Array(1..<rank - 1))])
+        let convolved = node("Conv", [firstChannels, kernel] + (tensors["bias"].map { [$0] } ?? []),
+                             attributes: Self.windowAttributes(layer.windows, dilations: true))
+        let convolvedShape = node("Shape", [convolved])  // [B·T, 4F, spatial'...]
+        let gates = node("Reshape", [convolved, concat([slice(shape, axis: 0, 0, 2), slice(convolvedShape, axis: 0, 1, .max)])])
+        let zeros = node("ConstantOfShape", [concat([slice(shape, axis: 0, 0, 1), ints([filters]),
+                                                     slice(convolvedShape, axis: 0, 2, .max)])])
+        let spatial = [Int?](repeating: nil, count: layer.windows.count)
+        let loop = ScanLoop(options: layer.options, stateCount: 2, stateShape: [nil, layer.filters] + spatial,
+                            gateShape: [nil, 4 * layer.filters] + spatial, reversedOutputs: false, layer: name)
+        let recurrentWindows = layer.windows.map { Window1D(size: $0.size, stride: 1, padding: .same) }
+        let run = try scan(loop, gates: gates, mask: input.mask, initialStates: [], zeros: zeros) { builder, gates, states in
+            let product = builder.node("Conv", [states[0], recurrent],
+                                       attributes: Self.windowAttributes(recurrentWindows, dilations: true))
+            return try builder.lstmStep(builder.split(builder.node("Add", [gates, product]), count: 4, units: filters),
+                                        c: states[1], options: layer.options, layer: name, className: kind.className)
+        }
+        // Channels last again: [B, F, spatial...] to [B, spatial..., F]; [B, T, F, ...] to [B, T, ..., F].
+        let stateOrder = [0] + Array(2..<rank) + [1]
+        let output = run.sequence.map { node("Transpose", [$0], attributes: [.ints("perm", [0, 1] + Array(3...rank) + [2])]) }
+            ?? node("Transpose", [run.lastOutput], attributes: [.ints("perm", stateOrder)])
+        let states = run.states.map { ONNXValue(name: node("Transpose", [$0], attributes: [.ints("perm", stateOrder)])) }
+        return [ONNXValue(name: output, mask: layer.options.returnSequences ? input.mask : nil)]
+            + (layer.options.returnState ? states : [])
+    }
+
+    /// 1-D int64 values joined end to end (shapes).
+    private mutating func concat(_ parts: [String]) -> String {
+        node("Concat", parts, attributes: [.int("axis", 0)])
     }
 }
