@@ -14,7 +14,9 @@ keras3.h5, tfkeras.h5; keras3.keras also at each of --also-opsets), `rnnkit conv
 pass `onnx.checker.check_model(full_check=True)` (types and shapes inferred). ONNX Runtime (CPU)
 then runs it on Fixtures/<fixture>/input_<i>.npy, fed by the model's input names, and each output
 is compared with Fixtures/<fixture>/expected_<writer of the source>_<i>.npy (pass <= 1e-5 max abs
-difference). The batch axis of every graph input and output must be the dynamic `batch`. A conversion refused by rnnkit (exit 1) is listed with its reason; a refusal is expected
+difference). The batch axis of every graph input and output must be the dynamic `batch` (Keras's
+fixed batch size for the fixtures in FIXED_BATCH). A conversion refused by rnnkit (exit 1) is
+listed with its reason; a refusal is expected
 exactly for the fixtures (and sources) in EXPECTED_REFUSALS (layers without an ONNX form yet), with
 that reason in the message.
 
@@ -43,6 +45,8 @@ SOURCES = ("keras3.keras", "keras3.h5", "tfkeras.h5")
 # layers without an ONNX form yet (normalizations, activation layers, attention, operations,
 # ConvLSTM...). Keras 3 writes explicit masks as operation nodes, which its files alone hold.
 KERAS3 = ("keras3.keras", "keras3.h5")
+# Fixtures whose Keras model fixes the batch size (stateful layers, batch_shape): the graph keeps it.
+FIXED_BATCH = {"stateful"}
 EXPECTED_REFUSALS = {
     "lstm_batchnorm": "has no form for",
     "batchnorm_options": "has no form for",
@@ -105,9 +109,13 @@ def run_fixture(rnnkit, name, source, folder, opset):
     except Exception as error:  # noqa: BLE001
         return "FAIL", f"onnx.checker: {error}"
     graph = model.graph
+    batch = np.load(os.path.join(FIXTURES, name, "input_0.npy")).shape[0]
     for value in list(graph.input) + list(graph.output):
         dims = value.type.tensor_type.shape.dim
-        if not dims or dims[0].dim_param != "batch":
+        if name in FIXED_BATCH:
+            if not dims or dims[0].dim_value != batch:
+                return "FAIL", f"{value.name}: batch axis is not Keras's fixed {batch}"
+        elif not dims or dims[0].dim_param != "batch":
             return "FAIL", f"{value.name}: batch axis is not dynamic"
     session = ort.InferenceSession(out, providers=["CPUExecutionProvider"])
     feeds = {}
@@ -125,7 +133,7 @@ def run_fixture(rnnkit, name, source, folder, opset):
         worst = max(worst, float(np.max(np.abs(output.astype(np.float64) - expected))) if output.size else 0.0)
     if not worst <= TOLERANCE:
         return "FAIL", f"max abs diff {worst:.2e} > {TOLERANCE}"
-    ops = sorted({node.op_type for node in graph.node if node.op_type in ("RNN", "LSTM", "GRU")})
+    ops = sorted({node.op_type for node in graph.node if node.op_type in ("RNN", "LSTM", "GRU", "Scan")})
     return "pass", (worst, ops, model.opset_import[0].version)
 
 
@@ -207,7 +215,7 @@ def main():
         f"difference from Keras's expected outputs over all outputs (pass <= {TOLERANCE:g}).",
         "",
         "| fixture | " + " | ".join(s if o is None else f"{s}, opset {o}" for s, o in columns)
-        + " | recurrent operators |",
+        + " | recurrent operators (Scan: a Scan of Keras's cell) |",
         "|---|" + "---|" * (len(columns) + 1),
     ]
     for name, cells, ops in rows:
