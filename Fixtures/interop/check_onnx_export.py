@@ -65,6 +65,7 @@ EXPECTED_REFUSALS = {
     "ops_mask_tagger": ("has no form for", KERAS3),
     "ops_graph": "has no form for",
     "ops_masking": ("has no form for", KERAS3),
+    "masked_recurrent": ("has no form for", KERAS3),
     "mha_self": "has no form for",
     "mha_masked": "has no form for",
     "mha_attention_mask": "has no form for",

@@ -224,6 +224,20 @@ final class ONNXExportTests: XCTestCase {
         ])
     }
 
+    /// Every masked form of the masked_recurrent fixture is Scans (two per Bidirectional), none an
+    /// operator; Keras 2's hard_sigmoid inside a body keeps tf_keras's slope.
+    func testEveryMaskedRecurrentFormIsScans() throws {
+        let proto = try export("masked_recurrent/tfkeras.h5")
+        let counts = operators(proto)
+        XCTAssertEqual(counts["Scan"], 8)
+        XCTAssertNil(counts["LSTM"] ?? counts["GRU"] ?? counts["RNN"])
+        let gru = try XCTUnwrap(scans(proto).first { try bodyOperators($0)["HardSigmoid"] != nil })
+        XCTAssertEqual(try attribute("scan_input_directions", of: gru).ints, [1, 1])
+        let hardSigmoid = try XCTUnwrap(try attribute("body", of: gru).g.node.first { $0.opType == "HardSigmoid" })
+        XCTAssertEqual(try attribute("alpha", of: hardSigmoid).f, 0.2)
+        XCTAssertEqual(proto.graph.output.count, 10)
+    }
+
     /// Activations ONNX's recurrent operators lack make that layer a Scan, its activations as
     /// elementwise operators; the others stay operators.
     func testActivationsTheOperatorsLackAreScans() throws {
