@@ -160,6 +160,16 @@ final class ONNXExportTests: XCTestCase {
                 XCTAssertTrue(error?.message.contains(message) == true, "\(file): \(String(describing: error))")
             }
         }
+        // A CuDNN layer over a mask is refused, as Keras and the runtime refuse it.
+        var masked = try Model.load(contentsOf: FixtureFiles.path("masking_gru/keras3.keras"))
+        let gruIndex = try XCTUnwrap(masked.layerIndex(named: "gru"))
+        guard case .recurrent(var gru)? = masked.layers[gruIndex].kind else { return XCTFail("no GRU") }
+        gru.isCuDNN = true
+        masked.layers[gruIndex].kind = .recurrent(gru)
+        XCTAssertThrowsError(try ONNXExport.serialized(masked)) { error in
+            XCTAssertEqual((error as? RNNKitError)?.message, "cannot export CuDNNGRU to ONNX exactly: CuDNNGRU does not "
+                           + "support masking (Keras refuses a mask for it too)")
+        }
         let model = try Model.load(contentsOf: FixtureFiles.path("simple_rnn/keras3.keras"))
         XCTAssertThrowsError(try ONNXExport.serialized(model, opset: 13)) { error in
             XCTAssertEqual((error as? RNNKitError)?.message, "opset 13 is not one RNNKit writes: use 14 to 21")

@@ -53,9 +53,6 @@ extension ONNXGraphBuilder {
     /// forwards, with the mask reversed after a go_backwards first cell.
     mutating func stackedCells(_ name: String, _ rnn: RNNLayer, kind: LayerKind, inputs: [ONNXValue],
                                weights: [String: Tensor]) throws -> [ONNXValue] {
-        if let cuDNN = rnn.cells.first(where: \.isCuDNN), inputs[0].masked {
-            throw ONNXExport.refusal(name, kind.className, "\(cuDNN.className) does not support masking")
-        }
         let tensors = try initializer(name, kind: kind, weights: weights, layout: .keras)
         let given = inputs.dropFirst().map(\.name)
         var sequence = inputs[0].name, mask = inputs[0].mask, offset = 0
@@ -96,7 +93,7 @@ extension ONNXGraphBuilder {
         var projected = node("MatMul", [input, tensors[prefix + "kernel"]!])
         if let inputBias { projected = node("Add", [projected, inputBias]) }
         let batch = slice(node("Shape", [input]), axis: 0, 0, 1)
-        let zeros = node("ConstantOfShape", [node("Concat", [batch, ints([units])], attributes: [.int("axis", 0)])])
+        let zeros = node("ConstantOfShape", [concat([batch, ints([units])])])
         // GRU without reset_after multiplies r·h by the candidate's block of recurrent_kernel
         // alone: the blocks are sliced once, outside the loop (nil for every other cell).
         let gruBlocks = cell.cell == .gru(resetAfter: false)
@@ -295,7 +292,7 @@ extension ONNXGraphBuilder {
     }
 
     /// 1-D int64 values joined end to end (shapes).
-    private mutating func concat(_ parts: [String]) -> String {
+    fileprivate mutating func concat(_ parts: [String]) -> String {
         node("Concat", parts, attributes: [.int("axis", 0)])
     }
 }
