@@ -816,6 +816,26 @@ def build_ops_masking(K):
     return K.Model(x, [L.GlobalAveragePooling1D()(a), L.LSTM(2)(L.Concatenate()([a, L.Dense(2)(masked)]))])
 
 
+def build_masked_recurrent(K):
+    """Masked recurrent layers beyond a plain one (the ONNX export's Scans follow each): Keras 3
+    saves Masking's mask as operation nodes, tf_keras keeps it implicit. No initial_state: given
+    one, Keras 3's Bidirectional ignores the mask (masked steps are computed), tf_keras does not."""
+    L = K.layers
+    x = K.Input((6, 3))
+    masked = L.Masking(0.0)(x)
+    summed, forward_h, _, _, backward_c = L.Bidirectional(L.LSTM(3, return_state=True), merge_mode="sum",
+                                                          name="bi_sum")(masked)
+    averaged = L.Bidirectional(L.SimpleRNN(2, activation="selu", return_sequences=True), merge_mode="ave",
+                               name="bi_selu")(masked)
+    backwards = L.GRU(3, reset_after=False, go_backwards=True, recurrent_activation="hard_sigmoid",
+                      return_sequences=True, name="gru_backwards")(masked)
+    zeros = L.LSTM(2, return_sequences=True, zero_output_for_mask=True, name="zero_output")(masked)
+    apart = L.Bidirectional(L.GRU(3, return_sequences=True, return_state=True), merge_mode=None,
+                            name="bi_apart")(masked)
+    return K.Model(x, [summed, forward_h, backward_c, averaged, L.GlobalAveragePooling1D(name="average")(backwards),
+                       zeros] + list(apart))
+
+
 def build_ops_graph(K):
     """Tensor operations between layers: Keras 3 operation nodes (keras.ops) or tf_keras
     TFOpLambda / SlicingOpLambda layers (tf functions), the same numbers either way."""
@@ -1261,6 +1281,16 @@ FIXTURES: List[Fixture] = [
             "input]) output 1. Keras 3 saves the mask as NotEqual and Any operation nodes passed as "
             "mask= (a list of two to Concatenate). Row 0 has all-zero steps at t=2 and t=5, row 1 at t=4,5.",
             build_ops_masking, masking_inputs, keras3_h5_unloadable="refuses operation nodes"),
+    Fixture("masked_recurrent",
+            "Functional on (6,3), Masking(0.0) then ten outputs: Bidirectional(LSTM(3, return_state), sum) "
+            "`bi_sum` output, forward h and backward c (outputs 0-2); Bidirectional(SimpleRNN(2, selu, seq), "
+            "ave) `bi_selu` (3); GlobalAveragePooling1D of GRU(3, reset_after=False, go_backwards, "
+            "hard_sigmoid, seq) (4); LSTM(2, seq, zero_output_for_mask) (5); Bidirectional(GRU(3, seq, "
+            "return_state), None) `bi_apart`: both sequences and both states (6-9). Keras 3 saves the mask as operation nodes. Row 0 has all-zero "
+            "steps at t=2 and t=5, row 1 at t=4,5. Weights ~ uniform(-0.8, 0.8), so that hard_sigmoid's "
+            "Keras 2 and Keras 3 forms differ.",
+            build_masked_recurrent, masking_inputs, uses_hard_sigmoid=True, weight_scale=0.8,
+            keras3_h5_unloadable="refuses operation nodes"),
     Fixture("ops_graph",
             "Functional on (5,3): LSTM(4, return_sequences=True) h; operations on it (Keras 3 keras.ops "
             "nodes, tf_keras TFOpLambda/SlicingOpLambda): h[:, -1, :], mean over time * 2 + 0.5, "

@@ -14,12 +14,14 @@ keras3.h5, tfkeras.h5; keras3.keras also at each of --also-opsets), `rnnkit conv
 pass `onnx.checker.check_model(full_check=True)` (types and shapes inferred). ONNX Runtime (CPU)
 then runs it on Fixtures/<fixture>/input_<i>.npy, fed by the model's input names, and each output
 is compared with Fixtures/<fixture>/expected_<writer of the source>_<i>.npy (pass <= 1e-5 max abs
-difference). The batch axis of every graph input and output must be the dynamic `batch`. A conversion refused by rnnkit (exit 1) is listed with its reason; a refusal is expected
-exactly for the fixtures in EXPECTED_REFUSALS (masked recurrent layers; activations ONNX's recurrent
-operators lack), with that reason in the message.
+difference). The batch axis of every graph input and output must be the dynamic `batch` (Keras's
+fixed batch size for the fixtures in FIXED_BATCH). A conversion refused by rnnkit (exit 1) is
+listed with its reason; a refusal is expected
+exactly for the fixtures (and sources) in EXPECTED_REFUSALS (layers without an ONNX form yet), with
+that reason in the message.
 
-What a refusal hides, and what no fixture reaches, is checked on derived models (RNNKit JSON of a
-fixture, edited, or written here): the masked layers before a refused GRU, LayerNormalization with
+What no fixture reaches on its own is checked on derived models (RNNKit JSON of a fixture, edited,
+or written here): the masked layers before a GRU without the GRU, LayerNormalization with
 rms_scaling, MultiHeadAttention query steps that see nothing (Keras 3's zero weights and tf_keras's
 uniform ones) and every operation RNNKit reads (OPERATIONS) against `rnnkit predict`, and Keras 3's
 activations outside recurrent layers against the columns of Keras's own output.
@@ -45,23 +47,24 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 FIXTURES = os.path.join(REPO, "Fixtures")
 SOURCES = ("keras3.keras", "keras3.h5", "tfkeras.h5")
-# fixture -> a phrase the refusal must contain
+# fixture -> a phrase the refusal must contain, or (phrase, the sources it is expected from).
+KERAS3 = ("keras3.keras", "keras3.h5")
+# Fixtures whose Keras model fixes the batch size (stateful layers, batch_shape): the graph keeps it.
+FIXED_BATCH = {"stateful"}
 EXPECTED_REFUSALS = {
-    "embedding_mask": "carries a Keras mask",
-    "masking_gru": "carries a Keras mask",
-    "activations_more": "operator has no",
-    "activations_keras3": "operator has no",
-    "activations_mish": "operator has no",
-    "masked_prelu_unit": "carries a Keras mask",
-    "batchnorm_options": "carries a Keras mask",
-    "nested_in_sequential": "carries a Keras mask",
-    "nested_two_deep": "carries a Keras mask",
-    # attention and operations over Embedding mask_zero or Masking: their recurrent layers refuse first
+    # attention over an implicit mask (Embedding mask_zero, Masking): its masked form is not written yet
     "attention_masked": "carries a Keras mask",
     "mha_masked": "carries a Keras mask",
-    "ops_masking": "carries a Keras mask",
-    "ops_mask_tagger": "carries a Keras mask",
 }
+
+
+def expected_refusal(name, source):
+    """The phrase a refusal of `source` of fixture `name` must contain, or None if it must convert."""
+    entry = EXPECTED_REFUSALS.get(name)
+    if isinstance(entry, tuple):
+        phrase, sources = entry
+        return phrase if source in sources else None
+    return entry
 
 
 def convert(rnnkit, source, out, opset):
@@ -79,13 +82,13 @@ def run_fixture(rnnkit, name, source, folder, opset):
     done = convert(rnnkit, os.path.join(FIXTURES, name, source), out, opset)
     if done.returncode != 0:
         reason = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
-        expected = EXPECTED_REFUSALS.get(name)
+        expected = expected_refusal(name, source)
         # rnnkit: error: <source>: <layer>: <reason>; the table keeps <layer>: <reason>.
         reason = reason.split(os.path.join(FIXTURES, name, source) + ": ", 1)[-1]
         if done.returncode == 1 and expected and expected in reason:
             return "refused", reason
         return "FAIL", f"conversion failed unexpectedly: {reason}"
-    if name in EXPECTED_REFUSALS:
+    if expected_refusal(name, source):
         return "FAIL", "converted, but a refusal was expected"
     model = onnx.load(out)
     try:
@@ -93,9 +96,13 @@ def run_fixture(rnnkit, name, source, folder, opset):
     except Exception as error:  # noqa: BLE001
         return "FAIL", f"onnx.checker: {error}"
     graph = model.graph
+    batch = np.load(os.path.join(FIXTURES, name, "input_0.npy")).shape[0]
     for value in list(graph.input) + list(graph.output):
         dims = value.type.tensor_type.shape.dim
-        if not dims or dims[0].dim_param != "batch":
+        if name in FIXED_BATCH:
+            if not dims or dims[0].dim_value != batch:
+                return "FAIL", f"{value.name}: batch axis is not Keras's fixed {batch}"
+        elif not dims or dims[0].dim_param != "batch":
             return "FAIL", f"{value.name}: batch axis is not dynamic"
     session = ort.InferenceSession(out, providers=["CPUExecutionProvider"])
     feeds = {}
@@ -113,7 +120,7 @@ def run_fixture(rnnkit, name, source, folder, opset):
         worst = max(worst, float(np.max(np.abs(output.astype(np.float64) - expected))) if output.size else 0.0)
     if not worst <= TOLERANCE:
         return "FAIL", f"max abs diff {worst:.2e} > {TOLERANCE}"
-    ops = sorted({node.op_type for node in graph.node if node.op_type in ("RNN", "LSTM", "GRU")})
+    ops = sorted({node.op_type for node in graph.node if node.op_type in ("RNN", "LSTM", "GRU", "Scan")})
     return "pass", (worst, ops, model.opset_import[0].version)
 
 
@@ -145,7 +152,7 @@ def compared(output, expected):
     return ("pass", worst) if worst <= TOLERANCE else ("FAIL", f"max abs diff {worst:.2e}")
 
 
-# Fixtures whose layers before a masked recurrent layer (which is refused) are checked without it.
+# Fixtures whose layers before a masked recurrent layer are checked without it too (on their own).
 MASKED_FIXTURES_WITHOUT_RECURRENT_LAYER = {
     "masking_gru": "Masking -> Dense",
     "batchnorm_options": "Masking -> BatchNormalization(axis=1), (center=False), (scale=False)",
@@ -417,7 +424,7 @@ def main():
         f"difference from Keras's expected outputs over all outputs (pass <= {TOLERANCE:g}).",
         "",
         "| fixture | " + " | ".join(s if o is None else f"{s}, opset {o}" for s, o in columns)
-        + " | recurrent operators |",
+        + " | recurrent operators (Scan: a Scan of Keras's cell) |",
         "|---|" + "---|" * (len(columns) + 1),
     ]
     for name, cells, ops in rows:
@@ -425,7 +432,7 @@ def main():
     # Checks of what no fixture reaches, against `rnnkit predict`: (label, check, table text).
     derived = [
         *((f"{fixture} without its GRU", lambda fixture=fixture: without_recurrent_layer(args.rnnkit, folder, fixture),
-           f"Masked layers before a masked GRU (which is refused), which no fixture has alone: `{fixture}` without "
+           f"Masked layers before a masked GRU, which no fixture has alone: `{fixture}` without "
            f"its GRU ({layers}, as RNNKit JSON), against `rnnkit predict` of the same file: ")
           for fixture, layers in MASKED_FIXTURES_WITHOUT_RECURRENT_LAYER.items()),
         ("LayerNormalization with rms_scaling", lambda: layer_normalization_with_rms_scaling(args.rnnkit, folder),

@@ -1,9 +1,10 @@
+import Foundation
 import XCTest
 @testable import RNNKit
 import RNNKitTestSupport
 
 /// ConvLSTM1D and ConvLSTM2D: config refusals located by JSON pointer, shapes, weights and
-/// defaults, masked steps, and what is refused (streaming, ONNX). Keras's own numbers are checked
+/// defaults, masked steps, and what is refused (streaming). Keras's own numbers are checked
 /// by the conv_lstm2d and conv_lstm1d fixtures (InferenceTests, FixtureModelTests for the
 /// parameter counts, the writer and round-trip tests).
 final class ConvLSTMTests: XCTestCase {
@@ -73,11 +74,26 @@ final class ConvLSTMTests: XCTestCase {
         XCTAssertEqual(empty.outputs.map(\.tensor.shape), [[0, 5, 2], [0, 5, 2], [0, 5, 2]])
     }
 
-    func testStreamingAndONNXAreRefused() throws {
+    /// ONNX: a Scan per layer whose body is a Conv of h and the LSTM equations, after one Conv of
+    /// every step's input (ONNX Runtime's numbers: Fixtures/interop/check_onnx_export.py).
+    func testONNXExportIsAScanOfConvolutions() throws {
         let model = try Model.load(contentsOf: FixtureFiles.path("conv_lstm2d/keras3.keras")).checked()
-        XCTAssertThrowsError(try ONNXExport.serialized(model, opset: ONNXExport.defaultOpset)) { error in
-            XCTAssertTrue("\(error)".contains("no form for ConvLSTM2D"), "\(error)")
-        }
+        let proto = try Onnx_ModelProto(serializedBytes: try ONNXExport.serialized(model))
+        let scans = proto.graph.node.filter { $0.opType == "Scan" }
+        XCTAssertEqual(scans.count, 2)
+        XCTAssertEqual(proto.graph.node.filter { $0.opType == "Conv" }.count, 2)  // every step's input, per layer
+        let body = try XCTUnwrap(scans[0].attribute.first { $0.name == "body" }?.g)
+        XCTAssertEqual(body.node.filter { $0.opType == "Conv" }.count, 1)
+        XCTAssertEqual(body.node.first { $0.opType == "Conv" }?.attribute.first { $0.name == "auto_pad" }?.s,
+                       Data("SAME_UPPER".utf8))
+        XCTAssertEqual(body.input.map { $0.type.tensorType.shape.dim.count }, [4, 4, 4])  // h, c, gates: [B, F, H, W]
+        let shapes = Dictionary(uniqueKeysWithValues: proto.graph.initializer.map { ($0.name, $0.dims) })
+        XCTAssertEqual(shapes["conv_lstm2d.kernel"], [3, 3, 2, 12])
+        XCTAssertEqual(shapes["conv_lstm2d.recurrent_kernel"], [3, 3, 3, 12])
+        XCTAssertEqual(shapes["conv_lstm2d.bias"], [12])
+    }
+
+    func testStreamingIsRefused() throws {
         let predictor = try Predictor(contentsOf: FixtureFiles.path("conv_lstm1d/tfkeras.h5"))
         XCTAssertThrowsError(try PredictionStream(predictor)) { error in
             XCTAssertTrue("\(error)".contains("is not streamed"), "\(error)")

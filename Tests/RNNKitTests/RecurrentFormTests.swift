@@ -98,18 +98,16 @@ final class RecurrentFormTests: XCTestCase {
         XCTAssertEqual(last, whole)
     }
 
-    /// A lone cell is its layer's ONNX operator; a stack is refused by name.
-    func testLoneCellsExportToONNXAndStacksAreRefused() throws {
-        var model = try Model.load(contentsOf: FixtureFiles.path("rnn_cells/keras3.keras"))
-        XCTAssertThrowsError(try ONNXExport.serialized(model)) { error in
-            XCTAssertEqual((error as? RNNKitError)?.location, "gru_pair", "\(error)")
-        }
-        model.layers.removeAll { $0.name == "gru_pair" }
-        model.outputs.removeAll { $0.layer == "gru_pair" }
+    /// A lone cell is its layer's ONNX operator; a stack is one Scan per cell, its weights in
+    /// the keras layout.
+    func testLoneCellsExportToONNXOperatorsAndStacksToScans() throws {
+        let model = try Model.load(contentsOf: FixtureFiles.path("rnn_cells/keras3.keras"))
         let proto = try Onnx_ModelProto(serializedBytes: try ONNXExport.serialized(model))
-        XCTAssertEqual(proto.graph.node.filter { ["LSTM", "RNN"].contains($0.opType) }.map(\.opType), ["LSTM", "RNN"])
+        XCTAssertEqual(proto.graph.node.filter { ["LSTM", "RNN", "GRU", "Scan"].contains($0.opType) }.map(\.opType),
+                       ["LSTM", "RNN", "Scan", "Scan"])
         XCTAssertEqual(Set(proto.graph.initializer.map(\.name).filter { $0.contains(".") }),
-                       ["lone_lstm.W", "lone_lstm.R", "lone_lstm.B", "lone_simple.W", "lone_simple.R", "lone_simple.B"])
+                       Set(["lone_lstm.W", "lone_lstm.R", "lone_lstm.B", "lone_simple.W", "lone_simple.R", "lone_simple.B"]
+                           + ["kernel", "recurrent_kernel", "bias"].flatMap { ["gru_pair.cells.0." + $0, "gru_pair.cells.1." + $0] }))
     }
 
     /// The tensor names of a stack in each layout: `cells.<i>.` before the keras and split names,

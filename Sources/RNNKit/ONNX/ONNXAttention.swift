@@ -4,7 +4,8 @@ import Foundation
 /// operators, computing what `DenseAttention` and `MultiHeadAttention` compute: hidden steps
 /// (the causal mask, MultiHeadAttention's attention_mask input) have 1e9 subtracted from their
 /// scores before the softmax, as Keras does in float32. Keras's implicit masks (Masking, Embedding
-/// mask_zero) are not carried by the export's values, so attention over a masked input is refused.
+/// mask_zero) reach attention as mask values, but their masked form is not written yet: attention
+/// over a masked input is refused.
 extension ONNXGraphBuilder {
     /// Attention (dot or concat scores) and AdditiveAttention on [query, value(, key)]; returns
     /// the output and, with `return_attention_scores`, the softmax weights.

@@ -65,7 +65,7 @@ extension ONNXGraphBuilder {
         return node("Transpose", [output], attributes: [.ints("perm", DataFormat.channelsFirst.channelsLast(axes))])
     }
 
-    private static func windowAttributes(_ windows: [Window1D], dilations: Bool) -> [ONNXAttribute] {
+    static func windowAttributes(_ windows: [Window1D], dilations: Bool) -> [ONNXAttribute] {
         var attributes: [ONNXAttribute] = [.ints("kernel_shape", windows.map { Int64($0.size) }),
                                            .ints("strides", windows.map { Int64($0.stride) })]
         if dilations { attributes.append(.ints("dilations", windows.map { Int64($0.dilation) })) }

@@ -6,9 +6,10 @@ import SwiftProtobuf
 /// as in the onnx layout of docs/layouts.md (`<layer>.W`, `<layer>.kernel`...), recurrent layers
 /// as ONNX's own RNN, LSTM and GRU operators and every other layer as standard operators.
 ///
-/// What an operator cannot compute exactly as Keras does is refused with the reason, never
-/// approximated: Keras's masking (a masked step carries the state and repeats the last output),
-/// and activations ONNX's recurrent operators lack. Every layer kind passes through
+/// Keras masks are ONNX values (ONNXMasks.swift). Where the recurrent operators cannot compute
+/// Keras (a masked input, an activation they lack, a cell stack, ConvLSTM), the layer is a Scan
+/// of Keras's cell (ONNXScan.swift). What has no exact form is refused with the reason, never
+/// approximated. Every layer kind passes through
 /// `ONNXGraphBuilder.emit`, an exhaustive switch; a kind with no ONNX form goes to
 /// `ONNXExport.noONNXForm`, the one place that refuses a kind by name.
 enum ONNXExport {

@@ -1,10 +1,12 @@
 import Foundation
 
-/// A value of the ONNX graph being built: its name, and whether Keras attaches a mask to it
-/// (which the recurrent operators cannot honour).
+/// A value of the ONNX graph being built: its name, and the Keras mask that rides along with it.
 struct ONNXValue {
     var name: String
-    var masked = false
+    /// The Keras mask as an ONNX value, [batch, time] bool (true where a step is kept), made
+    /// where Masking, Embedding(mask_zero) or an explicit `mask=` starts one; nil for none.
+    var mask: String?
+    var masked: Bool { mask != nil }
     /// ONNX element type: float unless it is an integer model input.
     var elementType: Onnx_TensorProto.DataType = .float
 }
@@ -15,7 +17,8 @@ struct ONNXValue {
 struct ONNXGraphBuilder {
     let model: Model
     let opset: Int
-    private(set) var nodes: [Onnx_NodeProto] = []
+    /// The nodes of the graph being built (a Scan body's, while one is built: ONNXScan.swift).
+    var nodes: [Onnx_NodeProto] = []
     private(set) var initializers: [Onnx_TensorProto] = []
     private var values: [TensorRef: ONNXValue] = [:]
     /// Each layer's initializer names by tensor name, made once however often the layer is called.
@@ -49,17 +52,18 @@ struct ONNXGraphBuilder {
             guard let kind = layer.kind, !layer.isInput else { continue }
             let node = layer.nodes[id.node]
             // A layer fed by a refused one is left out silently: its inputs do not exist.
-            if node.inputs.contains(where: { refusedLayers.contains($0.layer) }) {
+            if (node.inputs + node.masks.compactMap { $0 }).contains(where: { refusedLayers.contains($0.layer) }) {
                 refusedLayers.insert(layer.name)
                 continue
             }
-            let inputs = try node.inputs.map { ref -> ONNXValue in
+            var inputs = try node.inputs.map { ref -> ONNXValue in
                 guard let value = values[ref] else {
                     throw RNNKitError(.invalidModel, "no ONNX value for \(ref)", location: layer.name)
                 }
                 return value
             }
             do {
+                try applyExplicitMasks(node.masks, to: &inputs, layer: layer.name)
                 for (index, output) in try emit(kind, layer: layer, inputs: inputs).enumerated() {
                     values[TensorRef(layer: layer.name, node: id.node, index: index)] = output
                 }
@@ -89,6 +93,21 @@ struct ONNXGraphBuilder {
         graph.node = nodes
         graph.initializer = initializers
         return graph
+    }
+
+    /// An explicit `mask=` of a call replaces the masks its inputs carry, as in the runtime
+    /// (a nil entry: that input has none).
+    private mutating func applyExplicitMasks(_ masks: [TensorRef?], to inputs: inout [ONNXValue], layer: String) throws {
+        for (position, ref) in masks.enumerated() where position < inputs.count {
+            guard let ref else {
+                inputs[position].mask = nil
+                continue
+            }
+            guard let value = values[ref] else {
+                throw RNNKitError(.invalidModel, "no ONNX value for mask \(ref)", location: layer)
+            }
+            inputs[position].mask = explicitMask(value)
+        }
     }
 
     /// Keras's output names: the layer's name, with `_<index>` where one layer gives several
@@ -147,17 +166,14 @@ struct ONNXGraphBuilder {
         case .input:
             return inputs
         case .recurrent(let recurrent):
-            try refuseMask(inputs, layer: name, className: kind.className)
             return try recurrentLayer(name, kind: kind, directions: [recurrent], mergeMode: nil,
                                       inputs: inputs, weights: layer.weights)
         case .rnn(let rnn):
-            // One cell is its layer's operator; a stack would be one operator per cell.
-            guard !rnn.stacked else { throw ONNXExport.noONNXForm(kind, layer: name) }
-            try refuseMask(inputs, layer: name, className: kind.className)
+            // A lone cell is its layer's operator; a stack is one Scan per cell.
+            guard !rnn.stacked else { return try stackedCells(name, rnn, kind: kind, inputs: inputs, weights: layer.weights) }
             return try recurrentLayer(name, kind: kind, directions: rnn.cells, mergeMode: nil,
                                       inputs: inputs, weights: layer.weights)
         case .bidirectional(let bidirectional):
-            try refuseMask(inputs, layer: name, className: kind.className)
             return try recurrentLayer(name, kind: kind, directions: [bidirectional.forward, bidirectional.backward],
                                       mergeMode: bidirectional.mergeMode, inputs: inputs, weights: layer.weights)
         case .dense(let dense):
@@ -175,7 +191,7 @@ struct ONNXGraphBuilder {
                 ids = node("Cast", [ids], attributes: [.int("to", Int64(Onnx_TensorProto.DataType.int64.rawValue))])
             }
             return [ONNXValue(name: node("Gather", [table, ids], attributes: [.int("axis", 0)]),
-                              masked: embedding.maskZero || inputs[0].masked)]
+                              mask: embedding.maskZero ? nonZeroMask(inputs[0]) : inputs[0].mask)]
         case .masking(let masking):
             // Keras multiplies each step by whether any feature differs from mask_value.
             let x = inputs[0].name
@@ -183,7 +199,9 @@ struct ONNXGraphBuilder {
                              attributes: [.int("to", Int64(Onnx_TensorProto.DataType.float.rawValue))])
             let allEqual = reduce("ReduceMin", equal, axes: [-1], keepDims: true)
             let keep = node("Sub", [scalar(1), allEqual])
-            return [ONNXValue(name: node("Mul", [x, keep]), masked: true)]
+            let mask = node("Cast", [node("Squeeze", [keep, ints([-1])])],
+                            attributes: [.int("to", Int64(Onnx_TensorProto.DataType.bool.rawValue))])
+            return [ONNXValue(name: node("Mul", [x, keep]), mask: mask)]
         case .dropout, .spatialDropout1D, .gaussianNoise:
             return [inputs[0]]
         case .activation(let activation):
@@ -197,7 +215,7 @@ struct ONNXGraphBuilder {
             return [ONNXValue(name: node("Flatten", [inputs[0].name], attributes: [.int("axis", 1)]))]
         case .concatenate(let concatenate):
             return [ONNXValue(name: node("Concat", inputs.map(\.name), attributes: [.int("axis", Int64(concatenate.axis))]),
-                              masked: inputs.contains(where: \.masked))]
+                              mask: combinedMask(inputs))]
         case .merge(let merge):
             // Added and multiplied pairwise in input order, as Keras does; the others are ONNX's
             // variadic operators.
@@ -210,7 +228,7 @@ struct ONNXGraphBuilder {
             case .maximum: merged = node("Max", names)
             case .minimum: merged = node("Min", names)
             }
-            return [ONNXValue(name: merged, masked: inputs.contains(where: \.masked))]
+            return [ONNXValue(name: merged, mask: combinedMask(inputs))]
         case .batchNormalization(let norm):
             return [try batchNormalization(name, norm, kind: kind, input: inputs[0], layer: layer)]
         case .layerNormalization(let norm):
@@ -219,10 +237,10 @@ struct ONNXGraphBuilder {
             return [self.relu(relu, input: inputs[0])]
         case .leakyReLU(let leaky):
             return [ONNXValue(name: node("LeakyRelu", [inputs[0].name], attributes: [.float("alpha", Float(leaky.negativeSlope))]),
-                              masked: inputs[0].masked)]
+                              mask: inputs[0].mask)]
         case .elu(let elu):
             return [ONNXValue(name: node("Elu", [inputs[0].name], attributes: [.float("alpha", Float(elu.alpha))]),
-                              masked: inputs[0].masked)]
+                              mask: inputs[0].mask)]
         case .softmax(let softmax):
             return [try self.softmax(name, softmax, input: inputs[0], layer: layer)]
         case .timeResampling(let resampling):
@@ -273,29 +291,18 @@ struct ONNXGraphBuilder {
             return try self.attention(name, attention, kind: kind, inputs: inputs, weights: layer.weights)
         case .multiHeadAttention(let attention):
             return try multiHeadAttention(name, attention, kind: kind, inputs: inputs, weights: layer.weights)
-        case .convLSTM:
-            // ONNX has no convolutional LSTM operator; an unrolled Conv/Loop graph is not written.
-            throw ONNXExport.noONNXForm(kind, layer: name)
+        case .convLSTM(let convLSTM):
+            // ONNX has no convolutional LSTM operator: a Scan of Convs.
+            return try self.convLSTM(name, convLSTM, kind: kind, input: inputs[0], weights: layer.weights)
         case .globalAveragePooling1D(let pooling):
-            if inputs[0].masked {
-                throw ONNXExport.refusal(name, kind.className, "Keras averages only the unmasked steps; "
-                                         + "the masked average is not written yet")
+            guard let mask = inputs[0].mask else {
+                return [ONNXValue(name: reduce("ReduceMean", inputs[0].name, axes: [pooling.stepsAxis],
+                                              keepDims: pooling.keepDims))]
             }
-            return [ONNXValue(name: reduce("ReduceMean", inputs[0].name, axes: [pooling.stepsAxis], keepDims: pooling.keepDims))]
+            // A masked channels_first input is refused before export (Keras masks the wrong axis).
+            return [maskedAverage(inputs[0].name, mask: mask, keepDims: pooling.keepDims)]
         case .globalMaxPooling1D(let pooling):
             return [ONNXValue(name: reduce("ReduceMax", inputs[0].name, axes: [pooling.stepsAxis], keepDims: pooling.keepDims))]
-        }
-    }
-
-    /// Recurrent operators cannot follow Keras's masks: at a masked step Keras keeps the state
-    /// and repeats the last output (or zeros), which the operators' sequence_lens only express
-    /// for right-padded sequences, and only for some outputs.
-    private func refuseMask(_ inputs: [ONNXValue], layer: String, className: String) throws {
-        if inputs.first?.masked == true {
-            throw ONNXExport.refusal(layer, className, "its input carries a Keras mask (Masking or Embedding "
-                                     + "mask_zero); Keras keeps the state and repeats the last output at masked "
-                                     + "steps, which ONNX's \(className == "Bidirectional" ? "recurrent" : className) "
-                                     + "operator cannot do")
         }
     }
 
@@ -306,7 +313,7 @@ struct ONNXGraphBuilder {
         var output = node("MatMul", [input.name, tensors["kernel"]!])
         if let bias = tensors["bias"] { output = node("Add", [output, bias]) }
         output = try activation(dense.activation, output, layer: name, className: kind.className)
-        return ONNXValue(name: output, masked: input.masked)
+        return ONNXValue(name: output, mask: input.mask)
     }
 
     /// The layer's weights in the onnx layout as initializers named `<layer>.<tensor>` (once
@@ -456,6 +463,8 @@ struct ONNXGraphBuilder {
 struct ONNXAttribute {
     enum Value {
         case int(Int64), float(Float), string(String), ints([Int64]), floats([Float]), strings([String])
+        /// A subgraph: a Scan's body.
+        case graph(Onnx_GraphProto)
     }
 
     var name: String
@@ -467,6 +476,7 @@ struct ONNXAttribute {
     static func ints(_ name: String, _ values: [Int64]) -> Self { Self(name: name, value: .ints(values)) }
     static func floats(_ name: String, _ values: [Float]) -> Self { Self(name: name, value: .floats(values)) }
     static func strings(_ name: String, _ values: [String]) -> Self { Self(name: name, value: .strings(values)) }
+    static func graph(_ name: String, _ graph: Onnx_GraphProto) -> Self { Self(name: name, value: .graph(graph)) }
 
     var proto: Onnx_AttributeProto {
         var proto = Onnx_AttributeProto()
@@ -478,6 +488,7 @@ struct ONNXAttribute {
         case .ints(let values): (proto.type, proto.ints) = (.ints, values)
         case .floats(let values): (proto.type, proto.floats) = (.floats, values)
         case .strings(let values): (proto.type, proto.strings) = (.strings, values.map { Data($0.utf8) })
+        case .graph(let graph): (proto.type, proto.g) = (.graph, graph)
         }
         return proto
     }

@@ -23,7 +23,7 @@ extension ONNXGraphBuilder {
         var output = node("BatchNormalization", [x, gamma, beta, mean, variance],
                           attributes: [.float("epsilon", Float(norm.epsilon))])
         if axis != 1 { output = transpose(output, Self.inverse(order)) }
-        return ONNXValue(name: output, masked: input.masked)
+        return ONNXValue(name: output, mask: input.mask)
     }
 
     /// LayerNormalization over its trailing axes: ONNX's operator from opset 17 (with gamma,
@@ -37,7 +37,7 @@ extension ONNXGraphBuilder {
         if opset >= 17, !norm.rmsScaling, let gamma = tensors["gamma"] {
             let output = node("LayerNormalization", [x, gamma] + (tensors["beta"].map { [$0] } ?? []),
                               attributes: [.int("axis", axes[0]), .float("epsilon", epsilon)])
-            return ONNXValue(name: output, masked: input.masked)
+            return ONNXValue(name: output, mask: input.mask)
         }
         let mean = reduce("ReduceMean", x, axes: axes, keepDims: true)
         let centred = node("Sub", [x, mean])
@@ -45,15 +45,15 @@ extension ONNXGraphBuilder {
         var inv = node("Reciprocal", [node("Sqrt", [node("Add", [variance, scalar(epsilon)])])])
         if let gamma = tensors["gamma"] { inv = node("Mul", [inv, gamma]) }
         let scaled = node("Mul", [x, inv])
-        guard !norm.rmsScaling else { return ONNXValue(name: scaled, masked: input.masked) }
+        guard !norm.rmsScaling else { return ONNXValue(name: scaled, mask: input.mask) }
         let shift = node("Mul", [mean, inv])
         let output = tensors["beta"].map { node("Add", [scaled, node("Sub", [$0, shift])]) } ?? node("Sub", [scaled, shift])
-        return ONNXValue(name: output, masked: input.masked)
+        return ONNXValue(name: output, mask: input.mask)
     }
 
     mutating func unitNormalization(_ norm: UnitNormalization, input: ONNXValue, layer: ModelLayer) throws -> ONNXValue {
         let axes = try norm.resolvedAxes(rank: inputShapes(of: layer)[0].count)
-        return ONNXValue(name: l2Normalized(input.name, axes: axes.map(Int64.init), floor: norm.floor), masked: input.masked)
+        return ONNXValue(name: l2Normalized(input.name, axes: axes.map(Int64.init), floor: norm.floor), mask: input.mask)
     }
 
     /// x scaled to unit L2 norm over `axes`, kept finite as Keras 3 (a cap on 1/‖x‖) or tf_keras
@@ -77,7 +77,7 @@ extension ONNXGraphBuilder {
     mutating func relu(_ relu: ReLULayer, input: ONNXValue) -> ONNXValue {
         let x = input.name, threshold = Float(relu.threshold), slope = Float(relu.negativeSlope)
         if slope != 0, relu.maxValue == nil, threshold == 0 {
-            return ONNXValue(name: node("LeakyRelu", [x], attributes: [.float("alpha", slope)]), masked: input.masked)
+            return ONNXValue(name: node("LeakyRelu", [x], attributes: [.float("alpha", slope)]), mask: input.mask)
         }
         var output = threshold == 0 ? node("Relu", [x]) : node("Where", [node("Greater", [x, scalar(threshold)]), x, scalar(0)])
         if let maxValue = relu.maxValue { output = node("Clip", [output, scalar(0), scalar(Float(maxValue))]) }
@@ -85,7 +85,7 @@ extension ONNXGraphBuilder {
             let below = node("Relu", [node("Sub", [scalar(threshold), x])])
             output = node("Sub", [output, node("Mul", [below, scalar(slope)])])
         }
-        return ONNXValue(name: output, masked: input.masked)
+        return ONNXValue(name: output, mask: input.mask)
     }
 
     /// Softmax along its axis. Keras adds −1e9 where the mask covers every value: a mask (from
@@ -98,13 +98,13 @@ extension ONNXGraphBuilder {
                                      + "whole (last axis of size 1), and the mask is not a tensor of the ONNX graph")
         }
         let axis = try softmax.resolvedAxis(rank: shape.count)
-        return ONNXValue(name: node("Softmax", [input.name], attributes: [.int("axis", Int64(axis))]), masked: input.masked)
+        return ONNXValue(name: node("Softmax", [input.name], attributes: [.int("axis", Int64(axis))]), mask: input.mask)
     }
 
     /// PReLU: ONNX's PRelu broadcasts alpha (the input's shape without the batch axis) as Keras does.
     mutating func prelu(_ name: String, kind: LayerKind, input: ONNXValue, weights: [String: Tensor]) throws -> ONNXValue {
         let alpha = try initializer(name, kind: kind, weights: weights)["alpha"]!
-        return ONNXValue(name: node("PRelu", [input.name, alpha]), masked: input.masked)
+        return ONNXValue(name: node("PRelu", [input.name, alpha]), mask: input.mask)
     }
 
     /// sparse_plus: 0 up to −1, ¼(x + 1)² up to 1, then x.
@@ -186,7 +186,7 @@ extension ONNXGraphBuilder {
         let step = try emit(inner, layer: layer, inputs: [ONNXValue(name: folded)])[0].name
         let unfoldedShape = node("Concat", [slice(shape, axis: 0, 0, 2), slice(node("Shape", [step]), axis: 0, 1, .max)],
                                  attributes: [.int("axis", 0)])
-        return ONNXValue(name: node("Reshape", [step, unfoldedShape]), masked: input.masked)
+        return ONNXValue(name: node("Reshape", [step, unfoldedShape]), mask: input.mask)
     }
 
     // MARK: - Helpers

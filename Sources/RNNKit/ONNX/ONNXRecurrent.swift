@@ -6,6 +6,9 @@
 /// reset_after=true, 0 for reset_after=false), with the activations as attributes: LSTM
 /// (f, g, h) = (recurrent_activation, activation, activation), GRU (f, g) =
 /// (recurrent_activation, activation), RNN (f) = activation.
+///
+/// What an operator cannot compute as Keras does (a masked input, an activation the operators
+/// lack, directions one operator cannot hold) is a Scan of Keras's cell instead (ONNXScan.swift).
 extension ONNXGraphBuilder {
     /// A Keras activation as one of the recurrent operators' activation functions: its name,
     /// alpha and beta (only those it takes), or nil for one the operators lack.
@@ -62,28 +65,21 @@ extension ONNXGraphBuilder {
                                  mergeMode: Bidirectional.MergeMode?, inputs: [ONNXValue],
                                  weights: [String: Tensor]) throws -> [ONNXValue] {
         let first = directions[0]
-        let op = Self.operatorType(first.cell)
-        let className = kind.className
-        if directions.count == 2 {
-            if directions[0].options.units != directions[1].options.units {
-                throw ONNXExport.refusal(name, className, "its directions differ in units; one operator has one hidden_size")
-            }
-            if directions[0].options.goBackwards || !directions[1].options.goBackwards {
-                throw ONNXExport.refusal(name, className, "its forward layer runs backwards; ONNX's bidirectional "
-                                         + "operator runs direction 0 forwards")
-            }
+        if first.isCuDNN && inputs[0].masked {
+            throw ONNXExport.refusal(name, kind.className, "\(first.className) does not support masking "
+                                     + "(Keras refuses a mask for it too)")
         }
+        guard Self.operatorComputes(kind, directions: directions, input: inputs[0]) else {
+            return try scannedLayer(name, kind: kind, directions: directions, mergeMode: mergeMode, inputs: inputs,
+                                    weights: weights)
+        }
+        let op = Self.operatorType(first.cell)
         var names: [String] = [], alphas: [Float] = [], betas: [Float] = []
-        for direction in directions {
-            for activation in Self.operatorActivations(direction) {
-                guard let mapped = Self.operatorActivation(activation) else {
-                    throw ONNXExport.refusal(name, className, "ONNX's \(op) operator has no \(activation.kerasName) "
-                                             + "activation")
-                }
-                names.append(mapped.name)
-                alphas += mapped.alpha
-                betas += mapped.beta
-            }
+        for activation in directions.flatMap(Self.operatorActivations) {
+            let mapped = Self.operatorActivation(activation)!
+            names.append(mapped.name)
+            alphas += mapped.alpha
+            betas += mapped.beta
         }
         let tensors = try initializer(name, kind: kind, weights: weights)
         let units = Int64(first.options.units)
@@ -138,11 +134,30 @@ extension ONNXGraphBuilder {
             }
             if first.options.returnState { states += finals }
         }
-        let stateValues = states.map { ONNXValue(name: $0) }
-        guard directions.count == 2, let mergeMode else {
-            return directionOutputs.map { ONNXValue(name: $0) } + stateValues
+        return merged(directionOutputs, mergeMode: mergeMode, mask: nil) + states.map { ONNXValue(name: $0) }
+    }
+
+    /// Whether ONNX's RNN, LSTM or GRU operator computes the layer exactly as Keras: no mask on
+    /// its input (Keras keeps the state and repeats the last output at a masked step, which the
+    /// operators' sequence_lens cannot express), activations the operator has, and directions
+    /// one operator holds (one hidden_size, the backward one reversed, weights the onnx layout
+    /// expresses).
+    static func operatorComputes(_ kind: LayerKind, directions: [RecurrentLayer], input: ONNXValue) -> Bool {
+        if input.masked { return false }
+        if directions.flatMap(operatorActivations).contains(where: { operatorActivation($0) == nil }) { return false }
+        if directions.count == 2 && (directions[0].options.units != directions[1].options.units
+                                     || directions[0].options.goBackwards || !directions[1].options.goBackwards) {
+            return false
         }
-        let (forward, backward) = (directionOutputs[0], directionOutputs[1])
+        return (try? LayoutConversion.tensorNames(of: kind, in: .onnx)) != nil
+    }
+
+    /// Keras's outputs of one direction ([output]) or of a Bidirectional's two ([forward,
+    /// backward], in time order), merged as its merge_mode says (both apart for None); `mask`
+    /// rides on each output.
+    mutating func merged(_ outputs: [String], mergeMode: Bidirectional.MergeMode?, mask: String?) -> [ONNXValue] {
+        guard outputs.count == 2, let mergeMode else { return outputs.map { ONNXValue(name: $0, mask: mask) } }
+        let (forward, backward) = (outputs[0], outputs[1])
         let merged: String
         switch mergeMode {
         case .concat: merged = node("Concat", [forward, backward], attributes: [.int("axis", -1)])
@@ -150,7 +165,7 @@ extension ONNXGraphBuilder {
         case .mul: merged = node("Mul", [forward, backward])
         case .ave: merged = node("Div", [node("Add", [forward, backward]), scalar(2)])
         }
-        return [ONNXValue(name: merged)] + stateValues
+        return [ONNXValue(name: merged, mask: mask)]
     }
 
     /// Direction `index` of an operator output whose `axis` holds `count` directions, that axis
