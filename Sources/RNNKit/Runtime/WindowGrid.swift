@@ -69,49 +69,69 @@ struct WindowGrid {
         }
     }
 
-    /// Most scalars of the unfolded windows held at once: products run over chunks of rows.
+    /// Most scalars of the unfolded windows each thread holds at once: products run over chunks
+    /// of rows.
     static let unfoldedScalars = 1 << 20
 
     /// [B, H, W, C] (or [B, W, C] one row high) convolved by `kernel` [kh, kw, C / groups, F]
     /// (or [kw, C / groups, F]) plus `bias` [F], then activated: [B, H', W', F]. One packed
     /// matrix product per group over the unfolded windows (im2col): row (b, position) holds the
     /// window's taps one after another, each with the group's channels, the order of the kernel's
-    /// rows.
+    /// rows. A sequence's windows are read in place (`SlidingWindows`); the rows are split among
+    /// the runtime's threads.
     func convolve(_ input: Tensor, kernel: Tensor, bias: Tensor?, groups: Int, activation: Activation) -> Tensor {
         let batch = input.shape[0], channels = input.shape[input.rank - 1], filters = kernel.shape[kernel.rank - 1]
         let groupChannels = channels / groups, groupFilters = filters / groups
-        let width = taps * groupChannels, positions = outputPositions, imageScalars = inputPositions * channels
-        let rowCount = batch * positions
+        let width = taps * groupChannels, rowCount = batch * outputPositions
         let matrix = kernel.reshaped([width, filters])
         var output = [Float](repeating: 0, count: rowCount * filters)
-        let chunk = max(1, min(rowCount, Self.unfoldedScalars / max(width, 1)))
-        var unfolded = [Float](repeating: 0, count: chunk * width)
+        let sliding = groups == 1 ? SlidingWindows(self, input) : nil
         for group in 0..<groups {
             let range = group * groupFilters..<(group + 1) * groupFilters
             let groupBias = bias.map { Array($0.scalars[range]) }
             let packed = PackedMatrixCache.packed(matrix, columns: groups == 1 ? nil : range)
-            for first in stride(from: 0, to: rowCount, by: chunk) {
-                let count = min(chunk, rowCount - first)
-                for row in 0..<count {
-                    let image = (first + row) / positions * imageScalars + group * groupChannels
-                    let target = row * width
-                    for index in target..<target + width { unfolded[index] = 0 }
-                    forEachTap((first + row) % positions) { tap, source in
-                        let from = image + source * channels, to = target + tap * groupChannels
-                        for c in 0..<groupChannels { unfolded[to + c] = input.scalars[from + c] }
+            output.withUnsafeMutableBufferPointer { buffer in
+                // Each share writes its own rows (none in an empty batch).
+                guard let base = buffer.baseAddress else { return }
+                let target = base + range.lowerBound
+                RNNKitRuntime.forEachShare(of: rowCount, multiplyAddsPerItem: width * groupFilters, granule: 6) { rows in
+                    let product = { (a: UnsafePointer<Float>, lda: Int, first: Int, count: Int) in
+                        Kernels.gemm(m: count, a: a, lda: lda, b: packed, bias: groupBias, c: target + first * filters,
+                                     ldc: filters, accumulate: false, threads: 1)
                     }
-                }
-                unfolded.withUnsafeBufferPointer { a in
-                    output.withUnsafeMutableBufferPointer { c in
-                        Kernels.gemm(m: count, a: a.baseAddress!, lda: width, b: packed, bias: groupBias,
-                                     c: c.baseAddress! + first * filters + range.lowerBound, ldc: filters,
-                                     accumulate: false)
+                    if let sliding {
+                        sliding.multiply(rows, product)
+                    } else {
+                        unfold(input, rows, group: group, groupChannels: groupChannels, product)
                     }
                 }
             }
         }
         activation.apply(to: &output, width: filters)
         return Tensor(shape: [batch] + outputSize + [filters], scalars: output)
+    }
+
+    /// The unfolded windows of the output rows `rows` (b, position), in chunks of at most
+    /// `unfoldedScalars`, each handed to `product(a, lda, first row, row count)`.
+    private func unfold(_ input: Tensor, _ rows: Range<Int>, group: Int, groupChannels: Int,
+                        _ product: (UnsafePointer<Float>, Int, Int, Int) -> Void) {
+        let channels = input.shape[input.rank - 1], width = taps * groupChannels
+        let positions = outputPositions, imageScalars = inputPositions * channels
+        let chunk = max(1, min(rows.count, Self.unfoldedScalars / max(width, 1)))
+        var unfolded = [Float](repeating: 0, count: chunk * width)
+        for first in stride(from: rows.lowerBound, to: rows.upperBound, by: chunk) {
+            let count = min(chunk, rows.upperBound - first)
+            for row in 0..<count {
+                let image = (first + row) / positions * imageScalars + group * groupChannels
+                let target = row * width
+                for index in target..<target + width { unfolded[index] = 0 }
+                forEachTap((first + row) % positions) { tap, source in
+                    let from = image + source * channels, to = target + tap * groupChannels
+                    for c in 0..<groupChannels { unfolded[to + c] = input.scalars[from + c] }
+                }
+            }
+            unfolded.withUnsafeBufferPointer { product($0.baseAddress!, width, first, count) }
+        }
     }
 
     enum Reduction: Sendable {
@@ -122,29 +142,82 @@ struct WindowGrid {
     /// over the cells inside the image. Padding takes no part (TensorFlow's rule: the mean
     /// divides by the real cells only).
     func pool(_ input: Tensor, _ reduction: Reduction) -> Tensor {
-        let batch = input.shape[0], channels = input.shape[input.rank - 1]
-        var output = [Float](repeating: 0, count: batch * outputPositions * channels)
-        var window = [Float](repeating: 0, count: channels)
-        for b in 0..<batch {
-            for position in 0..<outputPositions {
-                var cells = 0
-                forEachTap(position) { _, source in
-                    let from = (b * inputPositions + source) * channels
-                    for c in 0..<channels {
-                        let value = input.scalars[from + c]
-                        switch reduction {
-                        case .maximum: window[c] = cells == 0 ? value : max(window[c], value)
-                        case .average: window[c] = cells == 0 ? value : window[c] + value
+        let batch = input.shape[0], channels = input.shape[input.rank - 1], positions = outputPositions
+        var output = [Float](repeating: 0, count: batch * positions * channels)
+        output.withUnsafeMutableBufferPointer { buffer in
+            // Each share writes its own rows (b, position); none in an empty batch.
+            guard let output = buffer.baseAddress else { return }
+            RNNKitRuntime.forEachShare(of: batch * positions, multiplyAddsPerItem: taps * channels) { rows in
+                input.scalars.withUnsafeBufferPointer { scalars in
+                    for row in rows {
+                        let image = row / positions * inputPositions, target = output + row * channels
+                        var cells = 0
+                        forEachTap(row % positions) { _, source in
+                            let cell = scalars.baseAddress! + (image + source) * channels
+                            switch (reduction, cells) {
+                            case (_, 0): target.update(from: cell, count: channels)
+                            case (.maximum, _): for c in 0..<channels { target[c] = max(target[c], cell[c]) }
+                            case (.average, _): for c in 0..<channels { target[c] += cell[c] }
+                            }
+                            cells += 1
                         }
+                        guard reduction == .average, cells > 1 else { continue }
+                        let divisor = Float(cells)
+                        for c in 0..<channels { target[c] /= divisor }
                     }
-                    cells += 1
                 }
-                let target = (b * outputPositions + position) * channels
-                guard cells > 0 else { continue }
-                let divisor: Float = reduction == .average ? Float(cells) : 1
-                for c in 0..<channels { output[target + c] = window[c] / divisor }
             }
         }
         return Tensor(shape: [batch] + outputSize + [channels], scalars: output)
+    }
+}
+
+/// The windows of a sequence (a grid one row high) with undilated taps, read in place: the
+/// window of output step t is the size·C floats from step t·stride of the padded sequence, so
+/// the rows of the unfolded matrix are overlapping slices of it, each stride·C floats after the
+/// previous one, which the packed product reads with that row stride instead of copying them.
+private struct SlidingWindows {
+    /// The sequences [B, steps, C]: the input itself, or a copy with the padding's zeros.
+    let sequences: [Float]
+    let steps: Int, channels: Int, stride: Int, outputSteps: Int
+
+    /// nil unless `grid` is one row of undilated windows with some output.
+    init?(_ grid: WindowGrid, _ input: Tensor) {
+        let window = grid.columns, length = grid.inputSize[1]
+        guard grid.inputSize[0] == 1, grid.rows.size == 1, window.dilation == 1, grid.outputSize[1] > 0 else {
+            return nil
+        }
+        channels = input.shape[input.rank - 1]
+        stride = window.stride
+        outputSteps = grid.outputSize[1]
+        let before = window.padBefore(length), covered = (outputSteps - 1) * stride + window.size
+        guard before > 0 || covered > length else {
+            sequences = input.scalars
+            steps = length
+            return
+        }
+        // The steps the windows cover, with zeros before and after the input's.
+        steps = covered
+        let batch = input.shape[0], kept = max(0, min(length, covered - before))
+        var padded = [Float](repeating: 0, count: batch * covered * channels)
+        for b in 0..<batch {
+            let from = b * length * channels, to = (b * covered + before) * channels
+            padded[to..<to + kept * channels] = input.scalars[from..<from + kept * channels]
+        }
+        sequences = padded
+    }
+
+    /// Hands `product(a, lda, first row, row count)` the windows of the output rows `rows`
+    /// (b, step), one stretch of rows per sequence.
+    func multiply(_ rows: Range<Int>, _ product: (UnsafePointer<Float>, Int, Int, Int) -> Void) {
+        sequences.withUnsafeBufferPointer { buffer in
+            var row = rows.lowerBound
+            while row < rows.upperBound {
+                let step = row % outputSteps, count = min(rows.upperBound - row, outputSteps - step)
+                product(buffer.baseAddress! + (row / outputSteps * steps + step * stride) * channels, stride * channels,
+                        row, count)
+                row += count
+            }
+        }
     }
 }
