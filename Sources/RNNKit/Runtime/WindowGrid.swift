@@ -84,30 +84,34 @@ struct WindowGrid {
         let groupChannels = channels / groups, groupFilters = filters / groups
         let width = taps * groupChannels, rowCount = batch * outputPositions
         let matrix = kernel.reshaped([width, filters])
-        var output = [Float](repeating: 0, count: rowCount * filters)
         let sliding = groups == 1 ? SlidingWindows(self, input) : nil
-        for group in 0..<groups {
-            let range = group * groupFilters..<(group + 1) * groupFilters
-            let groupBias = bias.map { Array($0.scalars[range]) }
-            let packed = PackedMatrixCache.packed(matrix, columns: groups == 1 ? nil : range)
-            output.withUnsafeMutableBufferPointer { buffer in
-                // Each share writes its own rows (none in an empty batch).
-                guard let base = buffer.baseAddress else { return }
-                let target = base + range.lowerBound
+        // Every value is written: each group's product fills its columns of every row.
+        let output = [Float](unsafeUninitializedCapacity: rowCount * filters) { buffer, initialized in
+            initialized = rowCount * filters
+            // Each share writes its own rows (none in an empty batch).
+            guard let base = buffer.baseAddress else { return }
+            for group in 0..<groups {
+                let range = group * groupFilters..<(group + 1) * groupFilters
+                let groupBias = bias.map { Array($0.scalars[range]) }
+                let packed = PackedMatrixCache.packed(matrix, columns: groups == 1 ? nil : range)
                 RNNKitRuntime.forEachShare(of: rowCount, multiplyAddsPerItem: width * groupFilters, granule: 6) { rows in
                     let product = { (a: UnsafePointer<Float>, lda: Int, first: Int, count: Int) in
-                        Kernels.gemm(m: count, a: a, lda: lda, b: packed, bias: groupBias, c: target + first * filters,
-                                     ldc: filters, accumulate: false, threads: 1)
+                        Kernels.gemm(m: count, a: a, lda: lda, b: packed, bias: groupBias,
+                                     c: base + range.lowerBound + first * filters, ldc: filters, accumulate: false,
+                                     threads: 1)
                     }
                     if let sliding {
                         sliding.multiply(rows, product)
                     } else {
                         unfold(input, rows, group: group, groupChannels: groupChannels, product)
                     }
+                    // The last group's product completes the rows.
+                    if group == groups - 1 {
+                        activation.apply(base + rows.lowerBound * filters, rows: rows.count, width: filters)
+                    }
                 }
             }
         }
-        activation.apply(to: &output, width: filters)
         return Tensor(shape: [batch] + outputSize + [filters], scalars: output)
     }
 
