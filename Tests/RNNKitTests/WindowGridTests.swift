@@ -64,21 +64,26 @@ final class WindowGridTests: XCTestCase {
             (2, 12, 3, 4, 1, Window1D(size: 2, stride: 1, dilation: 3, padding: .causal)),
             (3, 10, 4, 6, 2, Window1D(size: 3, stride: 1, padding: .same)),
         ]
+        // The activation runs on each thread's rows after the last group's product.
+        let activations: [(Activation, (Float) -> Float)] = [(.linear, { $0 }), (.relu, { max($0, 0) })]
         for (batch, steps, channels, filters, groups, window) in cases {
             let input = random([batch, steps, channels]), kernel = random([window.size, channels / groups, filters])
             let bias = random([filters])
             let grid = try window.grid(input, "Conv1D")
             let want = directConvolution(input, kernel: kernel, bias: bias, groups: groups, window: window)
-            var oneThread: [Float] = []
-            for threads in [1, 3] {
-                RNNKitRuntime.setThreadCount(threads)
-                let output = grid.convolve(input, kernel: kernel, bias: bias, groups: groups, activation: .linear)
-                XCTAssertEqual(output.shape, [batch, 1, window.outputLength(steps), filters])
-                assertClose(output.scalars, want, within: 1e-5, "\(window), groups \(groups), \(threads) threads")
-                if threads == 1 {
-                    oneThread = output.scalars
-                } else {
-                    XCTAssertEqual(output.scalars, oneThread, "\(window): threads changed the numbers")
+            for (activation, function) in activations {
+                var oneThread: [Float] = []
+                for threads in [1, 3] {
+                    RNNKitRuntime.setThreadCount(threads)
+                    let output = grid.convolve(input, kernel: kernel, bias: bias, groups: groups, activation: activation)
+                    let label = "\(window), groups \(groups), \(activation), \(threads) threads"
+                    XCTAssertEqual(output.shape, [batch, 1, window.outputLength(steps), filters])
+                    assertClose(output.scalars, want.map(function), within: 1e-5, label)
+                    if threads == 1 {
+                        oneThread = output.scalars
+                    } else {
+                        XCTAssertEqual(output.scalars, oneThread, "\(label): threads changed the numbers")
+                    }
                 }
             }
         }
