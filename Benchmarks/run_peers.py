@@ -61,6 +61,9 @@ MODEL_NAMES = ["reference_lstm", "simple_rnn_31", "gru", "bidirectional", "cnn_l
 # Models whose ONNX Runtime graph is RNNKit's own export (`rnnkit convert MODEL.keras MODEL.onnx`):
 # the graph built here has recurrent layers and Dense only.
 RNNKIT_ONNX_GRAPH = {"cnn_lstm", "attention_seq2seq"}
+# Per-layer criteria (`rnnkit bench --layers`), model -> (layer class, layer class it must take less
+# time than): issue #12, the CNN-LSTM's convolution faster than its LSTM at batch 32.
+LAYER_CRITERIA = {"cnn_lstm": ("Conv1D", "LSTM")}
 LOAD_MODEL = "large_lstm"  # 100 MB of weights: only its load is timed
 CONFIGS = [(1, 1), (1, 2), (32, 1), (32, 2)]  # (batch, threads)
 PEERS = ["rnnkit", "ort", "tf"]
@@ -447,8 +450,10 @@ def rnnkit_subcommands(rnnkit):
     return set(re.findall(r"^\s{2}(\w[\w-]*)\s", listing, flags=re.M))
 
 
-def rnnkit_bench(rnnkit, model_path, batch, steps, threads):
-    stdout = run([rnnkit, "bench", model_path, "--batch", batch, "--steps", steps, "--threads", threads, "--json"])
+def rnnkit_bench(rnnkit, model_path, batch, steps, threads, layers=False):
+    """`rnnkit bench --json`; with `layers`, its JSON lists each layer call's median time too."""
+    stdout = run([rnnkit, "bench", model_path, "--batch", batch, "--steps", steps, "--threads", threads, "--json"]
+                 + (["--layers"] if layers else []))
     result = json.loads(stdout[stdout.index("{"):])   # one JSON object, maybe pretty-printed
     if (result.get("batch"), result.get("steps"), result.get("threads")) != (batch, steps, threads):
         raise ValueError(f"rnnkit bench ran batch/steps/threads {result.get('batch')}/{result.get('steps')}/"
@@ -551,7 +556,7 @@ def check_outputs(name, model, entry, onnx_path, rnnkit, can_predict):
             np.save(WORK_DIR / f"{name}.check_input_{index}.npy", array)
             input_options += ["--input", WORK_DIR / f"{name}.check_input_{index}.npy"]
         try:
-            run([rnnkit, "predict", MODELS_DIR / entry["keras"], *input_options, "--output", y_path])
+            run([rnnkit, "predict", MODELS_DIR / entry["keras"], *input_options, "--output", y_path, "--force"])
             outputs["rnnkit"] = np.load(y_path)
         except RuntimeError as error:
             notes.append(f"rnnkit predict failed: {error}")
@@ -601,6 +606,16 @@ def criteria(report):
     checks.append(("simple_rnn_31, batch 1, 1 thread: RNNKit / ORT", ratio("simple_rnn_31", 1, 1), 0.2))
     for label, value, limit in checks:
         lines.append(f"| {label} | {'—' if value is None else f'{value:.2f}'} | ≤ {limit:g} | {verdict(value, limit)} |")
+    for (model, (faster, slower)), threads in ((item, t) for item in LAYER_CRITERIA.items() for t in (1, 2)):
+        layer_ms = {}  # each layer class's lowest median over the rounds
+        for result in rows.get((model, 32, threads), {}).get("rnnkit_json", []):
+            for layer in result.get("layers", []):
+                layer_ms[layer["class_name"]] = min(layer_ms.get(layer["class_name"], float("inf")), layer["median_ms"])
+        if faster in layer_ms and slower in layer_ms:
+            share = layer_ms[faster] / layer_ms[slower]
+            lines.append(f"| {model}, batch 32, {threads} thread{'s' if threads > 1 else ''}: RNNKit's {faster} ms / its "
+                         f"{slower} ms (`rnnkit bench --layers`: {layer_ms[faster]:.2f} / {layer_ms[slower]:.2f}) | "
+                         f"{share:.2f} | < 1 | {'met' if share < 1 else 'NOT met'} |")
     for threads in (1, 2):
         row = rows.get(("reference_lstm", 32, threads), {})
         rates = [s["openblas"]["2048x2048x2048"] for s in report.get("sgemm", []) if s["threads"] == threads and s.get("openblas")]
@@ -866,7 +881,8 @@ def main(argv=None):
                         log(f"{prefix}{name}: RNNKit, {threads} thread(s), batch {batch}")
                         try:
                             busy = wait_idle()
-                            result = rnnkit_bench(rnnkit, model_path, batch, steps, threads)
+                            result = rnnkit_bench(rnnkit, model_path, batch, steps, threads,
+                                                  layers=name in LAYER_CRITERIA)
                             record((name, batch, threads), "rnnkit", result["median_ms"], busy)
                             rows[(name, batch, threads)].setdefault("rnnkit_json", []).append(result)
                         except (RuntimeError, ValueError, KeyError) as error:
