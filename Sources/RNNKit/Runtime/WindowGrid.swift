@@ -77,8 +77,8 @@ struct WindowGrid {
     /// (or [kw, C / groups, F]) plus `bias` [F], then activated: [B, H', W', F]. One packed
     /// matrix product per group over the unfolded windows (im2col): row (b, position) holds the
     /// window's taps one after another, each with the group's channels, the order of the kernel's
-    /// rows. A sequence's windows are read in place (`SlidingWindows`); the rows are split among
-    /// the runtime's threads.
+    /// rows. Undilated windows of one group are read in place instead (`SlidingWindows`); the
+    /// rows are split among the runtime's threads.
     func convolve(_ input: Tensor, kernel: Tensor, bias: Tensor?, groups: Int, activation: Activation) -> Tensor {
         let batch = input.shape[0], channels = input.shape[input.rank - 1], filters = kernel.shape[kernel.rank - 1]
         let groupChannels = channels / groups, groupFilters = filters / groups
@@ -95,15 +95,14 @@ struct WindowGrid {
                 let groupBias = bias.map { Array($0.scalars[range]) }
                 let packed = PackedMatrixCache.packed(matrix, columns: groups == 1 ? nil : range)
                 RNNKitRuntime.forEachShare(of: rowCount, multiplyAddsPerItem: width * groupFilters, granule: 6) { rows in
-                    let product = { (a: UnsafePointer<Float>, lda: Int, first: Int, count: Int) in
-                        Kernels.gemm(m: count, a: a, lda: lda, b: packed, bias: groupBias,
-                                     c: base + range.lowerBound + first * filters, ldc: filters, accumulate: false,
-                                     threads: 1)
-                    }
                     if let sliding {
-                        sliding.multiply(rows, product)
+                        sliding.multiply(rows, by: packed, bias: groupBias, into: base)
                     } else {
-                        unfold(input, rows, group: group, groupChannels: groupChannels, product)
+                        unfold(input, rows, group: group, groupChannels: groupChannels) { a, first, count in
+                            Kernels.gemm(m: count, a: a, lda: width, b: packed, bias: groupBias,
+                                         c: base + range.lowerBound + first * filters, ldc: filters, accumulate: false,
+                                         threads: 1)
+                        }
                     }
                     // The last group's product completes the rows.
                     if group == groups - 1 {
@@ -116,9 +115,9 @@ struct WindowGrid {
     }
 
     /// The unfolded windows of the output rows `rows` (b, position), in chunks of at most
-    /// `unfoldedScalars`, each handed to `product(a, lda, first row, row count)`.
+    /// `unfoldedScalars`, each handed to `product(unfolded rows, first row, row count)`.
     private func unfold(_ input: Tensor, _ rows: Range<Int>, group: Int, groupChannels: Int,
-                        _ product: (UnsafePointer<Float>, Int, Int, Int) -> Void) {
+                        _ product: (UnsafePointer<Float>, Int, Int) -> Void) {
         let channels = input.shape[input.rank - 1], width = taps * groupChannels
         let positions = outputPositions, imageScalars = inputPositions * channels
         let chunk = max(1, min(rows.count, Self.unfoldedScalars / max(width, 1)))
@@ -134,7 +133,7 @@ struct WindowGrid {
                     for c in 0..<groupChannels { unfolded[to + c] = input.scalars[from + c] }
                 }
             }
-            unfolded.withUnsafeBufferPointer { product($0.baseAddress!, width, first, count) }
+            unfolded.withUnsafeBufferPointer { product($0.baseAddress!, first, count) }
         }
     }
 
@@ -176,50 +175,70 @@ struct WindowGrid {
     }
 }
 
-/// The windows of a sequence (a grid one row high) with undilated taps, read in place: the
-/// window of output step t is the size·C floats from step t·stride of the padded sequence, so
-/// the rows of the unfolded matrix are overlapping slices of it, each stride·C floats after the
-/// previous one, which the packed product reads with that row stride instead of copying them.
+/// Undilated windows read in place. Along a row of the (padded) image, the taps of one kernel
+/// row for output column o are the kw·C floats from column o·stride, so these rows of the
+/// unfolded matrix are overlapping slices of the image, each stride·C floats after the previous
+/// one, which the packed product reads with that row stride instead of copying them; one product
+/// per kernel row (the matching rows of the packed kernel) accumulates the window's sum. A
+/// sequence is an image one row high: one product.
 private struct SlidingWindows {
-    /// The sequences [B, steps, C]: the input itself, or a copy with the padding's zeros.
-    let sequences: [Float]
-    let steps: Int, channels: Int, stride: Int, outputSteps: Int
+    /// The images [B, rows, columns, C]: the input itself, or a copy with the padding's zeros.
+    let images: [Float]
+    let rows: Int, columns: Int, channels: Int
+    let grid: WindowGrid
 
-    /// nil unless `grid` is one row of undilated windows with some output.
+    /// nil unless the windows are undilated and give some output.
     init?(_ grid: WindowGrid, _ input: Tensor) {
-        let window = grid.columns, length = grid.inputSize[1]
-        guard grid.inputSize[0] == 1, grid.rows.size == 1, window.dilation == 1, grid.outputSize[1] > 0 else {
-            return nil
-        }
+        // Undilated, the padded copy is at most a window larger than the input along each axis.
+        guard grid.rows.dilation == 1, grid.columns.dilation == 1, grid.outputPositions > 0 else { return nil }
+        self.grid = grid
         channels = input.shape[input.rank - 1]
-        stride = window.stride
-        outputSteps = grid.outputSize[1]
-        let before = window.padBefore(length), covered = (outputSteps - 1) * stride + window.size
-        guard before > 0 || covered > length else {
-            sequences = input.scalars
-            steps = length
+        let (height, width) = (grid.inputSize[0], grid.inputSize[1])
+        let before = [grid.rows.padBefore(height), grid.columns.padBefore(width)]
+        let covered = [(grid.outputSize[0] - 1) * grid.rows.stride + grid.rows.size,
+                       (grid.outputSize[1] - 1) * grid.columns.stride + grid.columns.size]
+        guard before != [0, 0] || covered[0] > height || covered[1] > width else {
+            images = input.scalars
+            (rows, columns) = (height, width)
             return
         }
-        // The steps the windows cover, with zeros before and after the input's.
-        steps = covered
-        let batch = input.shape[0], kept = max(0, min(length, covered - before))
-        var padded = [Float](repeating: 0, count: batch * covered * channels)
+        // The cells the windows cover, with zeros around the input's.
+        (rows, columns) = (covered[0], covered[1])
+        let batch = input.shape[0], kept = max(0, min(width, columns - before[1])) * channels
+        var padded = [Float](repeating: 0, count: batch * rows * columns * channels)
         for b in 0..<batch {
-            let from = b * length * channels, to = (b * covered + before) * channels
-            padded[to..<to + kept * channels] = input.scalars[from..<from + kept * channels]
+            for h in 0..<height where before[0] + h < rows {
+                let from = (b * height + h) * width * channels
+                let to = ((b * rows + before[0] + h) * columns + before[1]) * channels
+                padded[to..<to + kept] = input.scalars[from..<from + kept]
+            }
         }
-        sequences = padded
+        images = padded
     }
 
-    /// Hands `product(a, lda, first row, row count)` the windows of the output rows `rows`
-    /// (b, step), one stretch of rows per sequence.
-    func multiply(_ rows: Range<Int>, _ product: (UnsafePointer<Float>, Int, Int, Int) -> Void) {
-        sequences.withUnsafeBufferPointer { buffer in
-            var row = rows.lowerBound
-            while row < rows.upperBound {
-                let step = row % outputSteps, count = min(rows.upperBound - row, outputSteps - step)
-                product(buffer.baseAddress! + (row / outputSteps * steps + step * stride) * channels, stride * channels,
-                        row, count)
+    /// The output rows `outputRows` (b, position) of the product by `kernel` (the packed
+    /// [kh·kw·C, F]) plus `bias`, into `output` (F floats a row): one stretch of an output row
+    /// at a time.
+    func multiply(_ outputRows: Range<Int>, by kernel: PackedMatrix, bias: [Float]?,
+                  into output: UnsafeMutablePointer<Float>) {
+        let kernelRowWidth = grid.columns.size * channels, filters = kernel.columns
+        let kernelRows = grid.rows.size == 1 ? [kernel] : (0..<grid.rows.size).map {
+            PackedMatrix(rows: $0 * kernelRowWidth..<($0 + 1) * kernelRowWidth, of: kernel)
+        }
+        let outputWidth = grid.outputSize[1]
+        images.withUnsafeBufferPointer { buffer in
+            var row = outputRows.lowerBound
+            while row < outputRows.upperBound {
+                let (image, position) = row.quotientAndRemainder(dividingBy: grid.outputPositions)
+                let (outputRow, outputColumn) = position.quotientAndRemainder(dividingBy: outputWidth)
+                let count = min(outputRows.upperBound - row, outputWidth - outputColumn)
+                for (tapRow, block) in kernelRows.enumerated() {
+                    let inputRow = image * rows + outputRow * grid.rows.stride + tapRow
+                    let a = buffer.baseAddress! + (inputRow * columns + outputColumn * grid.columns.stride) * channels
+                    Kernels.gemm(m: count, a: a, lda: grid.columns.stride * channels, b: block,
+                                 bias: tapRow == 0 ? bias : nil, c: output + row * filters, ldc: filters,
+                                 accumulate: tapRow > 0, threads: 1)
+                }
                 row += count
             }
         }
