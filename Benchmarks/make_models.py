@@ -12,8 +12,11 @@ not committed: `run_peers.py` runs this script first when a model is missing.
     large_lstm      Input((None, 1024)) -> 3 x LSTM(1024) -> Dense(10): 100 MB of weights, for timing
                     the load only
     cnn_lstm        Input((None,), int32) -> Embedding(5000, 64) -> Conv1D(64, 5, relu) -> MaxPooling1D(2)
-                    -> LSTM(128) -> Dense(1, sigmoid): the text classifier of the Keras examples, for
-                    `rnnkit bench --layers` (where the time goes); not yet run against the peers
+                    -> LSTM(128) -> Dense(1, sigmoid): the text classifier of the Keras examples
+    attention_seq2seq  encoder Input((None, 64)) -> LSTM(128, return_sequences, return_state);
+                    decoder Input((None, 64)) -> LSTM(128, return_sequences, initial_state = the
+                    encoder's) -> Attention()([decoder, encoder]) -> Concatenate([decoder, context])
+                    -> Dense(10): Luong attention over the encoder's steps
 
 Writes <name>.keras and <name>.h5 for each, and manifest.json: input shape,
 time steps to benchmark, parameter count, FLOPs per sequence and a SHA-256 of
@@ -42,6 +45,8 @@ import absl.logging
 import numpy as np
 import tensorflow as tf
 import keras
+
+from model_inputs import sample_inputs
 
 warnings.filterwarnings("ignore")
 tf.get_logger().setLevel("ERROR")
@@ -111,6 +116,17 @@ def build_cnn_lstm():
     ], name="cnn_lstm")
 
 
+def build_attention_seq2seq():
+    L = keras.layers
+    source = keras.Input((None, 64), name="source")
+    target = keras.Input((None, 64), name="target")
+    encoded, h, c = L.LSTM(128, return_sequences=True, return_state=True, name="encoder")(source)
+    decoded = L.LSTM(128, return_sequences=True, name="decoder")(target, initial_state=[h, c])
+    context = L.Attention(name="attention")([decoded, encoded])
+    merged = L.Concatenate(name="concatenate")([decoded, context])
+    return keras.Model([source, target], L.Dense(10, name="dense")(merged), name="attention_seq2seq")
+
+
 # name -> (builder, time steps to benchmark with)
 MODELS = {
     "reference_lstm": (build_reference_lstm, 100),
@@ -119,7 +135,13 @@ MODELS = {
     "bidirectional": (build_bidirectional, 100),
     "large_lstm": (build_large_lstm, 2),
     "cnn_lstm": (build_cnn_lstm, 200),
+    "attention_seq2seq": (build_attention_seq2seq, 100),
 }
+
+
+# Models whose .h5 Keras 3's legacy loader cannot read back (RNNKit reads it): it turns
+# Attention's score_mode "dot" into the function keras.ops.dot and refuses it.
+KERAS_H5_UNLOADABLE = {"attention_seq2seq"}
 
 
 def seed_for(name):
@@ -142,12 +164,15 @@ def assign_seeded_weights(model, name):
 
 
 def flops_per_sequence(model, steps):
-    """Multiply-adds (x2) of one sequence: recurrent, Conv1D and Dense layers, following the
-    sequence length through the (Sequential) model's convolutions and poolings."""
+    """Multiply-adds (x2) of one sequence: recurrent, Conv1D, Attention and Dense layers,
+    following the sequence length through the model's convolutions and poolings (in layer
+    order: every sequence of the model has the same length)."""
     total, length = 0, steps
     for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
         inner = [layer.forward_layer, layer.backward_layer] if isinstance(layer, keras.layers.Bidirectional) else [layer]
-        features = layer.input.shape[-1]
+        features = (layer.input[0] if isinstance(layer.input, list) else layer.input).shape[-1]
         for rnn in inner:
             kind = type(rnn).__name__
             if kind in GATES:
@@ -157,9 +182,24 @@ def flops_per_sequence(model, steps):
             total += 2 * length * layer.kernel_size[0] * features * layer.filters
         if isinstance(layer, keras.layers.MaxPooling1D):
             length //= layer.pool_size[0]
+        if isinstance(layer, keras.layers.Attention):  # query·keys, then the weights·values
+            total += 2 * 2 * length * length * features
         if isinstance(layer, keras.layers.Dense):
-            total += 2 * features * layer.units
+            total += 2 * features * layer.units * (length if len(layer.output.shape) == 3 else 1)
     return int(total)
+
+
+def input_specs(model):
+    """Each input's shape, dtype and, for token ids, the vocabulary of the Embedding reading it."""
+    specs = []
+    for tensor in model.inputs:
+        spec = {"name": tensor.name, "shape": [None if d is None else int(d) for d in tensor.shape],
+                "dtype": "int32" if "int" in str(tensor.dtype) else "float32"}
+        if spec["dtype"] == "int32":
+            spec["vocabulary"] = next(int(layer.input_dim) for layer in model.layers
+                                      if isinstance(layer, keras.layers.Embedding))
+        specs.append(spec)
+    return specs
 
 
 def weights_digest(model):
@@ -180,24 +220,23 @@ def make(name, out_dir):
     model.save(keras_path)
     model.save(h5_path)
 
-    # Both files must reload to the same outputs as the model in memory.
-    rng = np.random.default_rng(seed_for(name) + 1)
-    if model.inputs[0].dtype.startswith("int"):  # token ids
-        x = rng.integers(0, model.layers[0].input_dim, size=(2, steps)).astype(np.int32)
-    else:
-        x = rng.uniform(-1, 1, size=(2, steps, model.input_shape[-1])).astype(np.float32)
+    # Both files must reload to the same outputs as the model in memory (the .h5 where Keras's
+    # own legacy loader can read it).
+    inputs = input_specs(model)
+    x = sample_inputs(inputs, 2, steps, np.random.default_rng(seed_for(name) + 1))
     expected = np.asarray(model(x, training=False))
-    for path in (keras_path, h5_path):
+    for path in (keras_path,) + (() if name in KERAS_H5_UNLOADABLE else (h5_path,)):
         got = np.asarray(keras.models.load_model(path, compile=False)(x, training=False))
         if not np.array_equal(got, expected):
             raise RuntimeError(f"{path}: reloaded model differs by {np.max(np.abs(got - expected))}")
 
-    fixed_steps = model.input_shape[1]
+    fixed_steps = inputs[0]["shape"][1]
     return {
         "name": name,
         "keras": keras_path.name,
         "h5": h5_path.name,
-        "input_shape": [None if d is None else int(d) for d in model.input_shape],
+        "input_shape": inputs[0]["shape"],
+        "inputs": inputs,
         "steps": steps,
         "fixed_steps": fixed_steps is not None,
         "params": int(model.count_params()),

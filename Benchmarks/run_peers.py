@@ -2,13 +2,16 @@
 """RNNKit side by side with ONNX Runtime and TensorFlow, on the same weights and inputs.
 
 For each model of make_models.py and each configuration (batch 1 or 32, 1 or 2
-threads; T = 100 time steps, 4 for simple_rnn_31):
+threads; T = 100 time steps, 4 for simple_rnn_31, 200 for cnn_lstm):
 
   rnnkit  `rnnkit bench MODEL.keras --batch B --steps T --threads N --json`
   ort     ONNX Runtime (CPU provider) on an ONNX graph of the LSTM/GRU/RNN operators
           (layout=0 plus Transpose), whose weights are RNNKit's ONNX-layout export
           (`rnnkit convert MODEL.keras OUT.npz --layout onnx`); until that command exists,
-          the same tensors computed here from the Keras weights (keras-formats.md §6.3)
+          the same tensors computed here from the Keras weights (keras-formats.md §6.3).
+          cnn_lstm and attention_seq2seq run RNNKit's own ONNX export
+          (`rnnkit convert MODEL.keras MODEL.onnx`); where it refuses the model, the column
+          says "not exportable" and why
   tf      TensorFlow, a tf.function around the Keras model call
 
 Every peer runs in its own process with the same thread count (ORT
@@ -48,11 +51,19 @@ from pathlib import Path
 
 import numpy as np
 
+from model_inputs import sample_inputs
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 MODELS_DIR = HERE / "models"
 WORK_DIR = HERE / "work"
-MODEL_NAMES = ["reference_lstm", "simple_rnn_31", "gru", "bidirectional"]
+MODEL_NAMES = ["reference_lstm", "simple_rnn_31", "gru", "bidirectional", "cnn_lstm", "attention_seq2seq"]
+# Models whose ONNX Runtime graph is RNNKit's own export (`rnnkit convert MODEL.keras MODEL.onnx`):
+# the graph built here has recurrent layers and Dense only.
+RNNKIT_ONNX_GRAPH = {"cnn_lstm", "attention_seq2seq"}
+# Per-layer criteria (`rnnkit bench --layers`), model -> (layer class, layer class it must take less
+# time than): issue #12, the CNN-LSTM's convolution faster than its LSTM at batch 32.
+LAYER_CRITERIA = {"cnn_lstm": ("Conv1D", "LSTM")}
 LOAD_MODEL = "large_lstm"  # 100 MB of weights: only its load is timed
 CONFIGS = [(1, 1), (1, 2), (32, 1), (32, 2)]  # (batch, threads)
 PEERS = ["rnnkit", "ort", "tf"]
@@ -82,8 +93,19 @@ def time_calls(call, min_seconds=MIN_SECONDS):
     return {"median_ms": times[len(times) // 2], "min_ms": times[0], "max_ms": times[-1], "runs": len(times)}
 
 
-def bench_input(batch, steps, features, seed):
-    return np.random.default_rng(seed).uniform(-1, 1, size=(batch, steps, features)).astype(np.float32)
+def bench_inputs(specs, batch, steps, seed):
+    """The model's inputs (manifest.json's `inputs`) as a list, seeded."""
+    x = sample_inputs(specs, batch, steps, np.random.default_rng(seed))
+    return x if isinstance(x, list) else [x]
+
+
+# ONNX Runtime's input types, for the arrays fed to a graph.
+ORT_INPUT_TYPES = {"tensor(float)": np.float32, "tensor(int64)": np.int64, "tensor(int32)": np.int32}
+
+
+def ort_feed(session, arrays):
+    """The graph's inputs, in order, bound to `arrays` in its types."""
+    return {spec.name: array.astype(ORT_INPUT_TYPES[spec.type]) for spec, array in zip(session.get_inputs(), arrays)}
 
 
 # ---------------------------------------------------------------------------
@@ -304,8 +326,7 @@ def worker_ort(args):
     session = ort.InferenceSession(args.model, options, providers=["CPUExecutionProvider"])
     results = []
     for batch in args.batches:
-        x = bench_input(batch, args.steps, args.features, seed=batch)
-        feed = {"input": x}
+        feed = ort_feed(session, bench_inputs(json.loads(args.inputs), batch, args.steps, seed=batch))
         results.append({"batch": batch, **time_calls(lambda: session.run(None, feed))})
     print(json.dumps({"version": ort.__version__, "results": results}))
 
@@ -319,7 +340,8 @@ def worker_tf(args):
     forward = tf.function(lambda x: model(x, training=False))
     results = []
     for batch in args.batches:
-        x = tf.constant(bench_input(batch, args.steps, args.features, seed=batch))
+        x = [tf.constant(a) for a in bench_inputs(json.loads(args.inputs), batch, args.steps, seed=batch)]
+        x = x[0] if len(x) == 1 else x
         forward(x)  # trace
         results.append({"batch": batch, **time_calls(lambda: forward(x).numpy())})
     print(json.dumps({"version": tf.__version__, "keras": keras.__version__,
@@ -403,6 +425,19 @@ def run(command):
     return done.stdout
 
 
+def rnnkit_onnx_graph(rnnkit, model_path, onnx_path, name):
+    """RNNKit's own ONNX export of the model into `onnx_path`: {} when written, else
+    {name: "not exportable: <rnnkit's one-line reason>"}."""
+    done = subprocess.run([rnnkit, "convert", str(model_path), str(onnx_path), "--force"],
+                          capture_output=True, text=True, cwd=REPO)
+    if done.returncode == 0:
+        return {}
+    reason = (done.stderr.strip().splitlines() or [f"rnnkit convert exited {done.returncode}"])[-1]
+    # "rnnkit: error: PATH: layer: why" without the parts every row would repeat.
+    reason = reason.removeprefix("rnnkit: error: ").removeprefix(f"{model_path}: ")
+    return {name: f"not exportable: {reason}"}
+
+
 def rnnkit_subcommands(rnnkit):
     """The subcommands `rnnkit --help` lists, or None when the binary is missing."""
     if not Path(rnnkit).exists():
@@ -415,8 +450,10 @@ def rnnkit_subcommands(rnnkit):
     return set(re.findall(r"^\s{2}(\w[\w-]*)\s", listing, flags=re.M))
 
 
-def rnnkit_bench(rnnkit, model_path, batch, steps, threads):
-    stdout = run([rnnkit, "bench", model_path, "--batch", batch, "--steps", steps, "--threads", threads, "--json"])
+def rnnkit_bench(rnnkit, model_path, batch, steps, threads, layers=False):
+    """`rnnkit bench --json`; with `layers`, its JSON lists each layer call's median time too."""
+    stdout = run([rnnkit, "bench", model_path, "--batch", batch, "--steps", steps, "--threads", threads, "--json"]
+                 + (["--layers"] if layers else []))
     result = json.loads(stdout[stdout.index("{"):])   # one JSON object, maybe pretty-printed
     if (result.get("batch"), result.get("steps"), result.get("threads")) != (batch, steps, threads):
         raise ValueError(f"rnnkit bench ran batch/steps/threads {result.get('batch')}/{result.get('steps')}/"
@@ -431,8 +468,9 @@ def rnnkit_bench(rnnkit, model_path, batch, steps, threads):
 def ensure_models(names):
     manifest_path = MODELS_DIR / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"models": {}}
-    missing = [n for n in names
-               if n not in manifest["models"] or not (MODELS_DIR / manifest["models"][n]["keras"]).exists()]
+    # An entry without `inputs` was written before make_models.py recorded them.
+    missing = [n for n in names if n not in manifest["models"] or "inputs" not in manifest["models"][n]
+               or not (MODELS_DIR / manifest["models"][n]["keras"]).exists()]
     if missing:
         log(f"building {', '.join(missing)} with Benchmarks/make_models.py")
         subprocess.run([sys.executable, str(HERE / "make_models.py"), *missing], check=True,
@@ -505,16 +543,20 @@ def git_revision():
 def check_outputs(name, model, entry, onnx_path, rnnkit, can_predict):
     """Max |difference| between the peers' outputs on one seeded input, before any timing."""
     import onnxruntime as ort
-    x = bench_input(CHECK_BATCH, entry["steps"], entry["input_shape"][-1], seed=12345)
-    outputs = {"tf": np.asarray(model(x, training=False), dtype=np.float32)}
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    outputs["ort"] = session.run(None, {"input": x})[0]
+    x = bench_inputs(entry["inputs"], CHECK_BATCH, entry["steps"], seed=12345)
+    outputs = {"tf": np.asarray(model(x[0] if len(x) == 1 else x, training=False), dtype=np.float32)}
+    if onnx_path is not None:
+        session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+        outputs["ort"] = session.run(None, ort_feed(session, x))[0]
     notes = []
     if can_predict:
-        x_path, y_path = WORK_DIR / f"{name}.check_input.npy", WORK_DIR / f"{name}.rnnkit_output.npy"
-        np.save(x_path, x)
+        y_path = WORK_DIR / f"{name}.rnnkit_output.npy"
+        input_options = []
+        for index, array in enumerate(x):
+            np.save(WORK_DIR / f"{name}.check_input_{index}.npy", array)
+            input_options += ["--input", WORK_DIR / f"{name}.check_input_{index}.npy"]
         try:
-            run([rnnkit, "predict", MODELS_DIR / entry["keras"], "--input", x_path, "--output", y_path])
+            run([rnnkit, "predict", MODELS_DIR / entry["keras"], *input_options, "--output", y_path, "--force"])
             outputs["rnnkit"] = np.load(y_path)
         except RuntimeError as error:
             notes.append(f"rnnkit predict failed: {error}")
@@ -560,10 +602,20 @@ def criteria(report):
     checks = [(f"reference_lstm, batch {b}, {t} thread{'s' if t > 1 else ''}: RNNKit / ORT", ratio("reference_lstm", b, t),
                0.8 if b == 1 else 0.9) for b, t in CONFIGS]
     checks += [(f"{model}, batch {b}, {t} thread{'s' if t > 1 else ''}: RNNKit / ORT", ratio(model, b, t), 1.0)
-               for model in ("gru", "bidirectional") for b, t in CONFIGS]
+               for model in ("gru", "bidirectional", "cnn_lstm", "attention_seq2seq") for b, t in CONFIGS]
     checks.append(("simple_rnn_31, batch 1, 1 thread: RNNKit / ORT", ratio("simple_rnn_31", 1, 1), 0.2))
     for label, value, limit in checks:
         lines.append(f"| {label} | {'—' if value is None else f'{value:.2f}'} | ≤ {limit:g} | {verdict(value, limit)} |")
+    for (model, (faster, slower)), threads in ((item, t) for item in LAYER_CRITERIA.items() for t in (1, 2)):
+        layer_ms = {}  # each layer class's lowest median over the rounds
+        for result in rows.get((model, 32, threads), {}).get("rnnkit_json", []):
+            for layer in result.get("layers", []):
+                layer_ms[layer["class_name"]] = min(layer_ms.get(layer["class_name"], float("inf")), layer["median_ms"])
+        if faster in layer_ms and slower in layer_ms:
+            share = layer_ms[faster] / layer_ms[slower]
+            lines.append(f"| {model}, batch 32, {threads} thread{'s' if threads > 1 else ''}: RNNKit's {faster} ms / its "
+                         f"{slower} ms (`rnnkit bench --layers`: {layer_ms[faster]:.2f} / {layer_ms[slower]:.2f}) | "
+                         f"{share:.2f} | < 1 | {'met' if share < 1 else 'NOT met'} |")
     for threads in (1, 2):
         row = rows.get(("reference_lstm", 32, threads), {})
         rates = [s["openblas"]["2048x2048x2048"] for s in report.get("sgemm", []) if s["threads"] == threads and s.get("openblas")]
@@ -617,7 +669,7 @@ def render(report):
     lines.append("")
 
     if report["rows"]:
-        lines += ["Effective GFLOP/s (multiply-adds × 2 of the recurrent and Dense layers / median time):", "",
+        lines += ["Effective GFLOP/s (multiply-adds × 2 of the recurrent, Conv1D, Attention and Dense layers / median time):", "",
                   "| model | batch | threads | RNNKit | ONNX Runtime | TensorFlow |", "|---|---:|---:|---:|---:|---:|"]
         for row in report["rows"]:
             if row["model"] == "simple_rnn_31":
@@ -693,7 +745,7 @@ def main(argv=None):
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--batches", type=int, nargs="+", default=[1], help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, default=100, help=argparse.SUPPRESS)
-    parser.add_argument("--features", type=int, default=64, help=argparse.SUPPRESS)
+    parser.add_argument("--inputs", help=argparse.SUPPRESS)  # manifest.json's input specs, as JSON
     parser.add_argument("--seconds", type=float, default=1.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -742,11 +794,36 @@ def main(argv=None):
             wait_idle()
             report["sgemm"].append(run_worker("sgemm", threads, ["--seconds", "1.5"]))
 
-    prepared = {}
+    prepared, unexportable = {}, {}
+
+    def check_and_record(name, model, entry, model_path, onnx_path):
+        """The outputs must agree before anything is timed."""
+        diffs, check_notes = check_outputs(name, model, entry, onnx_path, rnnkit, can_predict)
+        report["checks"][name] = {"diffs": diffs}
+        notes.extend(f"{name}: {n}" for n in check_notes)
+        bad = {k: v for k, v in diffs.items() if not v <= CHECK_ATOL}
+        log(f"{name}: outputs agree within " + ", ".join(f"{k} {v:.1e}" for k, v in diffs.items()))
+        if bad:
+            notes.append(f"{name}: outputs DISAGREE ({', '.join(f'{k} {v:.2e}' for k, v in bad.items())}); "
+                         "times of the disagreeing peers are not comparable")
+        prepared[name] = (entry, model_path, onnx_path)
+
     for name in args.models:
         entry = manifest["models"][name]
         model_path = MODELS_DIR / entry["keras"]
         model = keras.models.load_model(model_path, compile=False)
+        onnx_path = WORK_DIR / f"{name}.onnx"
+
+        if name in RNNKIT_ONNX_GRAPH:
+            if not can_convert:
+                unexportable[name] = "not exportable: this rnnkit binary has no `convert` command"
+            else:
+                unexportable.update(rnnkit_onnx_graph(rnnkit, model_path, onnx_path, name))
+            if name in unexportable:
+                log(f"{name}: ONNX Runtime column {unexportable[name]}")
+                onnx_path = None
+            check_and_record(name, model, entry, model_path, onnx_path)
+            continue
 
         # ONNX-layout weights, then the ONNX graph.
         tensors = keras_to_onnx_layout(model)
@@ -759,19 +836,8 @@ def main(argv=None):
                 raise SystemExit(f"{name}: rnnkit's ONNX-layout export disagrees with layouts.md:\n  "
                                  + "\n  ".join(problems) + "\n(run with --export python to time anyway)")
             tensors = exported
-        onnx_path = WORK_DIR / f"{name}.onnx"
         onnx.save(build_onnx_model(model, tensors, entry["fixed_steps"]), onnx_path)
-
-        # The outputs must agree before anything is timed.
-        diffs, check_notes = check_outputs(name, model, entry, onnx_path, rnnkit, can_predict)
-        report["checks"][name] = {"diffs": diffs}
-        notes += [f"{name}: {n}" for n in check_notes]
-        bad = {k: v for k, v in diffs.items() if not v <= CHECK_ATOL}
-        log(f"{name}: outputs agree within " + ", ".join(f"{k} {v:.1e}" for k, v in diffs.items()))
-        if bad:
-            notes.append(f"{name}: outputs DISAGREE ({', '.join(f'{k} {v:.2e}' for k, v in bad.items())}); "
-                         "times of the disagreeing peers are not comparable")
-        prepared[name] = (entry, model_path, onnx_path)
+        check_and_record(name, model, entry, model_path, onnx_path)
 
     # Timing: each round times every model, thread count and peer once; a cell keeps the
     # lowest of its rounds' medians (noise on a shared machine only ever adds time).
@@ -789,12 +855,16 @@ def main(argv=None):
         prefix = f"round {round_index + 1}/{args.rounds}: " if args.rounds > 1 else ""
         for name in args.models:
             entry, model_path, onnx_path = prepared[name]
-            steps, features = entry["steps"], entry["input_shape"][-1]
+            steps = entry["steps"]
             for threads in (1, 2):
                 batches = [b for b, t in CONFIGS if t == threads]
-                common = ["--steps", str(steps), "--features", str(features), "--batches", *map(str, batches)]
+                common = ["--steps", str(steps), "--inputs", json.dumps(entry["inputs"]), "--batches", *map(str, batches)]
                 for peer, path in (("ort", onnx_path), ("tf", model_path)):
                     if peer not in args.peers:
+                        continue
+                    if path is None:  # no ONNX graph: the column says why
+                        for b in batches:
+                            rows[(name, b, threads)][peer] = unexportable[name]
                         continue
                     log(f"{prefix}{name}: {PEER_TITLES[peer]}, {threads} thread(s), batches {batches}")
                     try:
@@ -811,7 +881,8 @@ def main(argv=None):
                         log(f"{prefix}{name}: RNNKit, {threads} thread(s), batch {batch}")
                         try:
                             busy = wait_idle()
-                            result = rnnkit_bench(rnnkit, model_path, batch, steps, threads)
+                            result = rnnkit_bench(rnnkit, model_path, batch, steps, threads,
+                                                  layers=name in LAYER_CRITERIA)
                             record((name, batch, threads), "rnnkit", result["median_ms"], busy)
                             rows[(name, batch, threads)].setdefault("rnnkit_json", []).append(result)
                         except (RuntimeError, ValueError, KeyError) as error:
