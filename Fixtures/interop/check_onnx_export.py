@@ -52,9 +52,6 @@ KERAS3 = ("keras3.keras", "keras3.h5")
 # Fixtures whose Keras model fixes the batch size (stateful layers, batch_shape): the graph keeps it.
 FIXED_BATCH = {"stateful"}
 EXPECTED_REFUSALS = {
-    # attention over an implicit mask (Embedding mask_zero, Masking): its masked form is not written yet
-    "attention_masked": "carries a Keras mask",
-    "mha_masked": "carries a Keras mask",
 }
 
 

@@ -4,15 +4,14 @@ import Foundation
 /// operators, computing what `DenseAttention` and `MultiHeadAttention` compute: hidden steps
 /// (the causal mask, MultiHeadAttention's attention_mask input) have 1e9 subtracted from their
 /// scores before the softmax, as Keras does in float32. Keras's implicit masks (Masking, Embedding
-/// mask_zero) reach attention as mask values, but their masked form is not written yet: attention
-/// over a masked input is refused.
+/// mask_zero, riding along as `ONNXValue.mask`) hide value (and key) steps the same way and query
+/// steps as the runtime does: Attention zeroes their outputs, MultiHeadAttention hides their rows;
+/// the output keeps the query's mask.
 extension ONNXGraphBuilder {
     /// Attention (dot or concat scores) and AdditiveAttention on [query, value(, key)]; returns
     /// the output and, with `return_attention_scores`, the softmax weights.
     mutating func attention(_ name: String, _ attention: DenseAttention, kind: LayerKind, inputs: [ONNXValue],
                             weights: [String: Tensor]) throws -> [ONNXValue] {
-        // Keras's Attention reads the query's and the value's masks only.
-        try refuseImplicitMask(inputs.prefix(2), layer: name, className: kind.className)
         let tensors = try initializer(name, kind: kind, weights: weights)
         let (query, value) = (inputs[0].name, inputs[1].name)
         let key = inputs.count == 3 ? inputs[2].name : value
@@ -31,17 +30,24 @@ extension ONNXGraphBuilder {
             scores = node("ReduceSum", [activated, ints([-1])], attributes: [.int("keepdims", 0)])
             if let weight = tensors["concat_score_weight"] { scores = node("Mul", [scores, weight]) }
         }
-        if attention.useCausalMask { scores = hide(scores, where: causalHidden(query: query, value: value)) }
+        // Keras's Attention reads the query's and the value's masks only.
+        var hidden: [String] = []
+        if let valueMask = inputs[1].mask { hidden.append(hiddenSteps(valueMask, axes: [1])) }
+        if attention.useCausalMask { hidden.append(causalHidden(query: query, value: value)) }
+        if let first = hidden.first { scores = hide(scores, where: hidden.dropFirst().reduce(first) { node("Max", [$0, $1]) }) }
         let attentionWeights = node("Softmax", [scores], attributes: [.int("axis", -1)])
-        let output = ONNXValue(name: node("MatMul", [attentionWeights, value]))
-        return attention.returnScores ? [output, ONNXValue(name: attentionWeights)] : [output]
+        var output = node("MatMul", [attentionWeights, value])
+        if let queryMask = inputs[0].mask {
+            output = node("Mul", [output, node("Sub", [scalar(1), hiddenSteps(queryMask, axes: [-1])])])
+        }
+        let attended = ONNXValue(name: output, mask: inputs[0].mask)
+        return attention.returnScores ? [attended, ONNXValue(name: attentionWeights)] : [attended]
     }
 
     /// MultiHeadAttention on [query, value, key(, attention_mask)]; returns the output and, with
     /// `return_attention_scores`, the weights [B, heads, Tq, Tv].
     mutating func multiHeadAttention(_ name: String, _ attention: MultiHeadAttention, kind: LayerKind,
                                      inputs: [ONNXValue], weights: [String: Tensor]) throws -> [ONNXValue] {
-        try refuseImplicitMask(inputs.prefix(3), layer: name, className: kind.className)
         let tensors = try initializer(name, kind: kind, weights: weights)
         let heads = Int64(attention.heads), (keyDim, valueDim) = (Int64(attention.keyDim), Int64(attention.valueDim))
         let query = headProjection(inputs[0].name, tensors, "query", heads: heads, width: keyDim)
@@ -57,6 +63,9 @@ extension ONNXGraphBuilder {
             hidden.append(node("Unsqueeze", [zero, ints([1])]))
         }
         if attention.useCausalMask { hidden.append(causalHidden(query: inputs[0].name, value: inputs[1].name)) }
+        // The query's mask hides whole rows [B, 1, Tq, 1]; the value's and key's, columns [B, 1, 1, Tv].
+        if let queryMask = inputs[0].mask { hidden.append(hiddenSteps(queryMask, axes: [1, 3])) }
+        for columnMask in inputs[1...2].compactMap(\.mask) { hidden.append(hiddenSteps(columnMask, axes: [1, 2])) }
         var attentionWeights: String
         if let first = hidden.first {
             let allHidden = hidden.dropFirst().reduce(first) { node("Max", [$0, $1]) }
@@ -76,7 +85,8 @@ extension ONNXGraphBuilder {
         let kernel = node("Reshape", [tensors["attention_output/kernel"]!, ints([heads * valueDim, -1])])
         var output = node("MatMul", [context, kernel])
         if let bias = tensors["attention_output/bias"] { output = node("Add", [output, bias]) }
-        return attention.returnScores ? [ONNXValue(name: output), ONNXValue(name: attentionWeights)] : [ONNXValue(name: output)]
+        let attended = ONNXValue(name: output, mask: inputs[0].mask)
+        return attention.returnScores ? [attended, ONNXValue(name: attentionWeights)] : [attended]
     }
 
     private static let floatType = Int64(Onnx_TensorProto.DataType.float.rawValue)
@@ -114,13 +124,9 @@ extension ONNXGraphBuilder {
         node("Sub", [scores, node("Mul", [hidden, scalar(AttentionWeights.maskBias)])])
     }
 
-    /// Keras's implicit masks change which steps attention sees and zero or tag its output; the
-    /// export's values do not carry them.
-    private func refuseImplicitMask(_ inputs: ArraySlice<ONNXValue>, layer: String, className: String) throws {
-        if inputs.contains(where: \.masked) {
-            throw ONNXExport.refusal(layer, className, "its input carries a Keras mask (Masking or Embedding "
-                                     + "mask_zero), which hides steps from the attention; the mask is not "
-                                     + "carried into the ONNX graph yet")
-        }
+    /// A Keras mask [B, T] (true: kept) as floats, 1 where a step is hidden, with size-1 `axes`
+    /// inserted to broadcast against the scores.
+    private mutating func hiddenSteps(_ mask: String, axes: [Int64]) -> String {
+        node("Unsqueeze", [node("Cast", [node("Not", [mask])], attributes: [.int("to", Self.floatType)]), ints(axes)])
     }
 }
