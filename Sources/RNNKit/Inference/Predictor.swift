@@ -92,14 +92,13 @@ public final class Predictor: Sendable {
         try checkInputs(inputs, anyLength: carries != nil)
         var values = [LayerValue?](repeating: nil, count: slotCount)
         for call in plan {
-            let layer = model.layers[call.layer]
             let outputs: [LayerValue]
             if let position = call.modelInput {
                 outputs = [LayerValue(inputs[position])]
             } else {
                 var arguments = try zip(call.inputs, call.inputSlots).map { reference, slot in
                     guard let slot, let value = values[slot] else {
-                        throw RNNKitError(.invalidModel, "\(layer.name): input \(reference) was not computed")
+                        throw RNNKitError(.invalidModel, "\(call.layerName): input \(reference) was not computed")
                     }
                     return value
                 }
@@ -109,19 +108,20 @@ public final class Predictor: Sendable {
                     let input = arguments[position].tensor
                     // One entry per time step of the input, as GraphAnalysis checked statically.
                     if let mask, input.rank < 2 || mask.shape != Array(input.shape.prefix(2)) {
-                        throw RNNKitError(.invalidModel, "\(layer.name): mask of shape \(mask.shape) does not fit "
+                        throw RNNKitError(.invalidModel, "\(call.layerName): mask of shape \(mask.shape) does not fit "
                                           + "input shape \(input.shape)")
                     }
                     arguments[position].mask = mask?.scalars.map { $0 != 0 }
                 }
                 do {
                     let start = timed == nil ? 0 : DispatchTime.now().uptimeNanoseconds
-                    let result = try call.kind.forward(arguments, weights: layer.weights, carry: carries?[layer.name])
-                    timed?(layer, DispatchTime.now().uptimeNanoseconds - start)
-                    if carries != nil, let carry = result.carry { carries?[layer.name] = carry }
+                    let result = try call.kind.forward(arguments, weights: call.weights,
+                                                       carry: carries?[call.layerName])
+                    timed?(model.layers[call.layer], DispatchTime.now().uptimeNanoseconds - start)
+                    if carries != nil, let carry = result.carry { carries?[call.layerName] = carry }
                     outputs = result.outputs
                 } catch let error as RNNKitError {
-                    throw RNNKitError(error.kind, error.message, location: error.location ?? layer.name)
+                    throw RNNKitError(error.kind, error.message, location: error.location ?? call.layerName)
                 }
             }
             for (index, output) in outputs.prefix(call.outputSlotCount).enumerated() {
@@ -136,20 +136,39 @@ public final class Predictor: Sendable {
         }
     }
 
-    /// One call of a layer in the evaluation plan.
-    struct PlannedCall {
-        var layer: Int
-        var kind: LayerKind
+    /// One call of a layer in the evaluation plan. A class, so that walking the plan retains one
+    /// reference per call instead of copying every field (and the layer) of a struct: a
+    /// prediction of a small model is a few microseconds.
+    final class PlannedCall: Sendable {
+        let layer: Int
+        /// The layer's name and bound weights, taken from the model once.
+        let layerName: String
+        let weights: [String: Tensor]
+        let kind: LayerKind
         /// The model input it stands for, when the layer is one of the model's inputs.
-        var modelInput: Int?
-        var inputs: [TensorRef]
+        let modelInput: Int?
+        let inputs: [TensorRef]
         /// Where each input is (nil: made by no call).
-        var inputSlots: [Int?]
+        let inputSlots: [Int?]
         /// Where each explicit mask is, one per leading input (nil: that input has no mask).
-        var maskSlots: [Int?]
+        let maskSlots: [Int?]
         /// Its outputs go to consecutive slots; only the ones something reads have a slot.
-        var firstOutputSlot: Int
-        var outputSlotCount: Int
+        let firstOutputSlot: Int
+        let outputSlotCount: Int
+
+        init(layer: Int, of model: Model, modelInput: Int?, inputs: [TensorRef], inputSlots: [Int?],
+             maskSlots: [Int?], firstOutputSlot: Int, outputSlotCount: Int) {
+            self.layer = layer
+            layerName = model.layers[layer].name
+            weights = model.layers[layer].weights
+            kind = model.layers[layer].kind!
+            self.modelInput = modelInput
+            self.inputs = inputs
+            self.inputSlots = inputSlots
+            self.maskSlots = maskSlots
+            self.firstOutputSlot = firstOutputSlot
+            self.outputSlotCount = outputSlotCount
+        }
     }
 
     /// Resolves the graph once, so that a prediction looks nothing up by name: every tensor
@@ -182,7 +201,7 @@ public final class Predictor: Sendable {
         }
         let plan = order.map { id in
             let layer = model.layers[id.layer], call = node(of: id)
-            return PlannedCall(layer: id.layer, kind: layer.kind!,
+            return PlannedCall(layer: id.layer, of: model,
                                modelInput: model.inputs.firstIndex { $0.layer == layer.name },
                                inputs: call.inputs, inputSlots: call.inputs.map(slot(of:)),
                                maskSlots: call.masks.map { $0.flatMap(slot(of:)) },

@@ -134,6 +134,14 @@ final class PackedMatrixCache: Sendable {
         /// The matrix stacked under it, if any.
         var below: UnsafeRawPointer? = nil
         var belowCount = 0
+
+        /// Hashed by the addresses alone (equality still compares every field; the column views
+        /// of one matrix share a hash): every prediction looks its kernels up, and a lookup costs
+        /// a quarter less than with all five fields hashed.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(storage)
+            hasher.combine(below)
+        }
     }
 
     /// A matrix packed, or two stacked with views of their blocks (made once: a prediction of a

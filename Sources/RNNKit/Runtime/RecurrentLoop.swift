@@ -92,9 +92,22 @@ struct RecurrentLoop {
     struct Result {
         /// [B, T, U] in processing order when returning sequences, else [B, U].
         var output: Tensor
-        var states: [Tensor]
+        /// The final states, [S, B, U]: split into tensors only when asked for (return_state, a
+        /// stream's carry), which a plain prediction does not.
+        var finalStates: [Float]
+        var stateCount: Int, batch: Int, units: Int
+        var lastOutput: [Float]
+
+        /// The final states, each [B, U].
+        var states: [Tensor] { splitStates.map { Tensor(shape: [batch, units], scalars: $0) } }
+
         /// Where the loop stopped, so that a stream can go on from there.
-        var carry: RecurrentCarry
+        var carry: RecurrentCarry { RecurrentCarry(states: splitStates, lastOutput: lastOutput) }
+
+        private var splitStates: [[Float]] {
+            let size = batch * units
+            return (0..<stateCount).map { Array(finalStates[$0 * size..<($0 + 1) * size]) }
+        }
     }
 
     /// Runs the sequence from `initialStates` (zeros where absent), or from where an earlier
@@ -156,9 +169,8 @@ struct RecurrentLoop {
         let output = options.returnSequences
             ? Tensor(shape: [batch, steps, units], scalars: sequence)
             : Tensor(shape: [batch, units], scalars: lastOutput)
-        let finalStates = (0..<stateCount).map { Array(states[$0 * stateSize..<($0 + 1) * stateSize]) }
-        return Result(output: output, states: finalStates.map { Tensor(shape: [batch, units], scalars: $0) },
-                      carry: RecurrentCarry(states: finalStates, lastOutput: lastOutput))
+        return Result(output: output, finalStates: states, stateCount: stateCount, batch: batch, units: units,
+                      lastOutput: lastOutput)
     }
 
     /// The whole batch's input and outputs, shared by the threads of one run.
