@@ -5,6 +5,9 @@
 #ifndef RNNKIT_KERNELS_H
 #define RNNKIT_KERNELS_H
 
+/// Raises glibc's mmap and trim thresholds so freed layer outputs are reused (process-wide).
+void rnnkit_reuse_freed_memory(void);
+
 /// The instruction sets a kernel variant may use.
 enum { RNNKIT_KERNEL_PORTABLE = 0, RNNKIT_KERNEL_AVX2 = 1, RNNKIT_KERNEL_AVX512 = 2 };
 /// The best path this CPU (and its operating system) can run.

@@ -1,7 +1,9 @@
+internal import CRNNKitKernels
 import Dispatch
 
 /// A model ready to run: checked once at creation, then `predict` as often as wanted, from any
-/// number of threads at once (it holds no mutable state).
+/// number of threads at once (it holds no mutable state). Creating one tunes glibc's allocator for
+/// repeated predictions, process-wide (see `reusesFreedMemory`).
 public final class Predictor: Sendable {
     /// The model it runs, checked.
     public let model: Model
@@ -28,6 +30,7 @@ public final class Predictor: Sendable {
 
     /// Refuses a model with any error among its problems (see `Model.checked()`).
     public init(_ model: Model) throws {
+        Self.reusesFreedMemory
         self.model = try model.checked()
         (plan, outputSlots, slotCount) = Self.makePlan(self.model)
         inputSpecs = try model.inputs.map { reference in
@@ -232,4 +235,13 @@ public final class Predictor: Sendable {
             throw RNNKitError(.badUsage, "inputs disagree on the batch size: \(inputs.map { $0.shape[0] })")
         }
     }
+}
+
+extension Predictor {
+    /// Every prediction allocates and frees layer outputs of a few MB, which glibc otherwise maps
+    /// afresh each time, so the kernel zeroes their pages again (about a fifth of a CNN-LSTM's or
+    /// an attention model's time at batch 32). The first Predictor raises glibc's mmap and trim
+    /// thresholds (to 256 MB and 1 GB, process-wide) so that freed memory stays in the heap for
+    /// the next prediction; after a model's load, so the load's own buffers are unaffected.
+    static let reusesFreedMemory: Void = rnnkit_reuse_freed_memory()
 }
