@@ -28,7 +28,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from run_peers import (REPO, WORK_DIR, bench_input, build_onnx_model, ensure_models, git_revision,  # noqa: E402
+from run_peers import (REPO, WORK_DIR, bench_inputs, build_onnx_model, ensure_models, git_revision,  # noqa: E402
                        keras_to_onnx_layout, log, machine_description, time_calls)
 
 MODEL = "reference_lstm"
@@ -70,11 +70,11 @@ def main():
     subprocess.run([args.rnnkit, "convert", str(keras_path), str(exported), "--force"], check=True)
     hand.write_bytes(build_onnx_model(model, keras_to_onnx_layout(model), steps_fixed=None).SerializeToString())
 
-    steps, features = entry["steps"], model.input_shape[-1]
+    steps = entry["steps"]
     rows = []
     for batch, threads in CONFIGS:
         sessions = {"export": session(exported, threads), "hand": session(hand, threads)}
-        x = bench_input(batch, steps, features, seed=batch)
+        x = bench_inputs(entry["inputs"], batch, steps, seed=batch)[0]
         feeds = {label: {s.get_inputs()[0].name: x} for label, s in sessions.items()}
         outputs = {label: s.run(None, feeds[label])[0] for label, s in sessions.items()}
         difference = float(np.max(np.abs(outputs["export"] - outputs["hand"])))
