@@ -24,16 +24,6 @@ final class InferenceTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(checked, 75)
     }
 
-    /// Lets the runtime split even the fixtures' tiny work among threads, until the test ends.
-    private func splitAnyWork() {
-        let defaultWork = RNNKitRuntime.multiplyAddsPerThread
-        RNNKitRuntime.multiplyAddsPerThread = 1
-        addTeardownBlock {
-            RNNKitRuntime.setThreadCount(1)
-            RNNKitRuntime.multiplyAddsPerThread = defaultWork
-        }
-    }
-
     /// Threads split a batch's rows, and every row is computed the same way on any thread: the
     /// outputs must be bit-identical to one thread's. (The fixtures are small: any work is split.)
     func testSeveralThreadsGiveTheSameOutputsAsOne() throws {

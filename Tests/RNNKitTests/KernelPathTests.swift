@@ -17,16 +17,6 @@ final class KernelPathTests: XCTestCase {
         }
     }
 
-    /// Lets the runtime split even tiny work among threads, until the test ends.
-    private func splitAnyWork() {
-        let defaultWork = RNNKitRuntime.multiplyAddsPerThread
-        RNNKitRuntime.multiplyAddsPerThread = 1
-        addTeardownBlock {
-            RNNKitRuntime.multiplyAddsPerThread = defaultWork
-            RNNKitRuntime.setThreadCount(1)
-        }
-    }
-
     private func maximumError(_ output: Tensor, _ want: Tensor) -> Float {
         zip(output.scalars, want.scalars).map { abs($0 - $1) }.max() ?? .infinity
     }

@@ -7,16 +7,6 @@ import XCTest
 /// windows read in place (one row, undilated) and the unfolded ones (dilated, grouped, images),
 /// on one thread and split among three, which must give the one-thread numbers bit for bit.
 final class WindowGridTests: XCTestCase {
-    /// Lets the runtime split even tiny work among threads, until the test ends.
-    private func splitAnyWork() {
-        let defaultWork = RNNKitRuntime.multiplyAddsPerThread
-        RNNKitRuntime.multiplyAddsPerThread = 1
-        addTeardownBlock {
-            RNNKitRuntime.multiplyAddsPerThread = defaultWork
-            RNNKitRuntime.setThreadCount(1)
-        }
-    }
-
     /// output[b, i, j, f] = bias[f] + Σ over taps (p, q) and the group's channels c of
     /// input[b, i·stride − before + p·dilation, j·stride − before + q·dilation, c] · kernel[p, q, c, f]
     /// (each axis with its own window), in double precision, over images [B, H, W, C] with padded
