@@ -423,6 +423,18 @@ final class ONNXExportTests: XCTestCase {
         XCTAssertTrue(info.table.hasPrefix("ONNX model: IR version 8, opsets ai.onnx 17, produced by rnnkit"), info.table)
     }
 
+    func testOutputNamesAreKerasNamesMadeUnique() throws {
+        // Output 1 of layer `bidirectional` would be named like the layer `bidirectional_1`, and an
+        // output may be named like an input: each graph value keeps one name.
+        let outputs = [TensorRef(layer: "bidirectional", index: 0), TensorRef(layer: "bidirectional", index: 1),
+                       TensorRef(layer: "bidirectional_1"), TensorRef(layer: "ids"), TensorRef(layer: "dense")]
+        XCTAssertEqual(ONNXGraphBuilder.outputNames(outputs, taken: ["ids", "dense_output"]),
+                       ["bidirectional_0", "bidirectional_1", "bidirectional_1_output", "ids_output", "dense"])
+        XCTAssertEqual(ONNXGraphBuilder.outputNames([TensorRef(layer: "a", index: 0), TensorRef(layer: "a", index: 1),
+                                                     TensorRef(layer: "a_1"), TensorRef(layer: "a_1_output")]),
+                       ["a_0", "a_1", "a_1_output", "a_1_output_output"])
+    }
+
     func testWeightsPastTheInlineLimitGoToTheExternalDataFile() throws {
         let model = try Model.load(contentsOf: FixtureFiles.path("seq2seq/keras3.keras")).checked()
         let inline = try ONNXExport.modelProto(model)

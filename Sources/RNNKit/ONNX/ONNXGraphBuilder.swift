@@ -79,8 +79,7 @@ struct ONNXGraphBuilder {
             }
             throw first
         }
-        let inputNames = Set(graph.input.map(\.name))
-        let outputNames = Self.outputNames(model.outputs).map { inputNames.contains($0) ? $0 + "_output" : $0 }
+        let outputNames = Self.outputNames(model.outputs, taken: Set(graph.input.map(\.name)))
         for (ref, name) in zip(model.outputs, outputNames) {
             guard let value = values[ref] else {
                 throw RNNKitError(.invalidModel, "model output \(ref) is not computed")
@@ -111,12 +110,21 @@ struct ONNXGraphBuilder {
     }
 
     /// Keras's output names: the layer's name, with `_<index>` where one layer gives several
-    /// of the model's outputs (and `_<node>_<index>` for a shared layer's later calls).
-    static func outputNames(_ outputs: [TensorRef]) -> [String] {
-        outputs.map { ref in
+    /// of the model's outputs (and `_<node>_<index>` for a shared layer's later calls). A graph
+    /// value has one name: one that is `taken` (an input's) or given already (output 1 of layer
+    /// `lstm` beside a layer named `lstm_1`) gets `_output`, then a number.
+    static func outputNames(_ outputs: [TensorRef], taken: Set<String> = []) -> [String] {
+        var used = taken
+        return outputs.map { ref in
             let sameLayer = outputs.filter { $0.layer == ref.layer }
-            if sameLayer.count == 1 { return ref.layer }
-            return ref.node == 0 ? "\(ref.layer)_\(ref.index)" : "\(ref.layer)_\(ref.node)_\(ref.index)"
+            let name = sameLayer.count == 1 ? ref.layer
+                : ref.node == 0 ? "\(ref.layer)_\(ref.index)" : "\(ref.layer)_\(ref.node)_\(ref.index)"
+            var unique = name, suffix = 1
+            while !used.insert(unique).inserted {
+                unique = suffix == 1 ? name + "_output" : "\(name)_output_\(suffix)"
+                suffix += 1
+            }
+            return unique
         }
     }
 
