@@ -269,9 +269,8 @@ struct DiagramGraph {
              .rnn,
              .unitNormalization,
              .prelu,
-             .dot:
-            return nil
-        case .conv2D,
+             .dot,
+             .conv2D,
              .maxPooling2D,
              .averagePooling2D,
              .globalAveragePooling2D,

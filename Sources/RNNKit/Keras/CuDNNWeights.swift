@@ -39,9 +39,8 @@ enum CuDNNWeights {
              .imageBorder2D,
              .depthwiseConvolution,
              .operation,
-             .multiHeadAttention:
-            return stored
-        case .convLSTM:
+             .multiHeadAttention,
+             .convLSTM:
             return stored
         }
         guard stored.count == 3 * cells.count else { return stored }

@@ -109,17 +109,15 @@ extension KerasArchiveModel {
              .multiHeadAttention,
              .unitNormalization,
              .prelu,
-             .dot:
-            wrappedClass = kind.className
-        case .conv2D,
+             .dot,
+             .conv2D,
              .maxPooling2D,
              .averagePooling2D,
              .globalAveragePooling2D,
              .globalMaxPooling2D,
              .imageBorder2D,
-             .depthwiseConvolution:
-            wrappedClass = kind.className
-        case .operation:
+             .depthwiseConvolution,
+             .operation:
             wrappedClass = kind.className
         case .convLSTM:
             // Keras 3's ConvLSTMCell, for ConvLSTM1D/2D/3D alike.

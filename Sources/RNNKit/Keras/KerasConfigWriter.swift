@@ -260,19 +260,16 @@ struct KerasWritePlan {
              .multiHeadAttention,
              .unitNormalization,
              .prelu,
-             .dot:
-            return kind.kerasConfig()
-        case .conv2D,
+             .dot,
+             .conv2D,
              .maxPooling2D,
              .averagePooling2D,
              .globalAveragePooling2D,
              .globalMaxPooling2D,
              .imageBorder2D,
-             .depthwiseConvolution:
-            return kind.kerasConfig()
-        case .operation:
-            return kind.kerasConfig()
-        case .convLSTM:
+             .depthwiseConvolution,
+             .operation,
+             .convLSTM:
             return kind.kerasConfig()
         }
     }

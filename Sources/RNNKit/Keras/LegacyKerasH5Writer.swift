@@ -88,9 +88,8 @@ extension LegacyKerasH5 {
              .multiHeadAttention,
              .unitNormalization,
              .prelu,
-             .dot:
-            return "\(layerName)/\(spec.name):0"
-        case .conv2D,
+             .dot,
+             .conv2D,
              .maxPooling2D,
              .averagePooling2D,
              .globalAveragePooling2D,

@@ -130,19 +130,16 @@ enum LayerKind: Equatable, Sendable {
              .multiHeadAttention,
              .unitNormalization,
              .prelu,
-             .dot:
-            false
-        case .conv2D,
+             .dot,
+             .conv2D,
              .maxPooling2D,
              .averagePooling2D,
              .globalAveragePooling2D,
              .globalMaxPooling2D,
              .imageBorder2D,
-             .depthwiseConvolution:
-            false
-        case .operation:
-            false
-        case .convLSTM:
+             .depthwiseConvolution,
+             .operation,
+             .convLSTM:
             false
         }
     }
@@ -170,9 +167,8 @@ enum LayerKind: Equatable, Sendable {
              .imageBorder2D,
              .depthwiseConvolution,
              .operation,
-             .multiHeadAttention:
-            nil
-        case .convLSTM:
+             .multiHeadAttention,
+             .convLSTM:
             nil
         }
     }
@@ -258,15 +254,13 @@ enum LayerKind: Equatable, Sendable {
              .concatenate, .merge, .globalAveragePooling1D, .globalMaxPooling1D, .maxPooling1D, .averagePooling1D,
              .relu, .leakyReLU, .elu, .softmax, .reshape, .permute, .timeResampling,
              .unitNormalization,
-             .dot:
-            return []
-        case .maxPooling2D,
+             .dot,
+             .maxPooling2D,
              .averagePooling2D,
              .globalAveragePooling2D,
              .globalMaxPooling2D,
-             .imageBorder2D:
-            return []
-        case .operation:
+             .imageBorder2D,
+             .operation:
             return []
         }
     }
