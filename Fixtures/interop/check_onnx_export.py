@@ -17,14 +17,13 @@ is compared with Fixtures/<fixture>/expected_<writer of the source>_<i>.npy (pas
 difference). The batch axis of every graph input and output must be the dynamic `batch` (Keras's
 fixed batch size for the fixtures in FIXED_BATCH). A conversion refused by rnnkit (exit 1) is
 listed with its reason; a refusal is expected
-exactly for the fixtures (and sources) in EXPECTED_REFUSALS (layers without an ONNX form yet), with
-that reason in the message.
+exactly for the fixtures (and sources) in EXPECTED_REFUSALS (none today), with that reason in the
+message.
 
-What no fixture reaches on its own is checked on derived models (RNNKit JSON of a fixture, edited,
-or written here): the masked layers before a GRU without the GRU, LayerNormalization with
-rms_scaling, MultiHeadAttention query steps that see nothing (Keras 3's zero weights and tf_keras's
-uniform ones) and every operation RNNKit reads (OPERATIONS) against `rnnkit predict`, and Keras 3's
-activations outside recurrent layers against the columns of Keras's own output.
+What no fixture reaches is checked on derived models (RNNKit JSON of a fixture, edited, or written
+here) against `rnnkit predict`: LayerNormalization with rms_scaling, MultiHeadAttention query steps
+that see nothing (Keras 3's zero weights and tf_keras's uniform ones) and every operation RNNKit
+reads (OPERATIONS).
 
 The exit status is 1 if anything fails or a refusal is unexpected or missing; the table goes to
 stdout and to Fixtures/interop/results-onnx.md (when all fixtures and sources are run).
@@ -47,12 +46,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 FIXTURES = os.path.join(REPO, "Fixtures")
 SOURCES = ("keras3.keras", "keras3.h5", "tfkeras.h5")
-# fixture -> a phrase the refusal must contain, or (phrase, the sources it is expected from).
-KERAS3 = ("keras3.keras", "keras3.h5")
 # Fixtures whose Keras model fixes the batch size (stateful layers, batch_shape): the graph keeps it.
 FIXED_BATCH = {"stateful"}
-EXPECTED_REFUSALS = {
-}
+# fixture -> a phrase the refusal must contain, or (phrase, the sources it is expected from).
+EXPECTED_REFUSALS = {}
 
 
 def expected_refusal(name, source):
@@ -149,14 +146,6 @@ def compared(output, expected):
     return ("pass", worst) if worst <= TOLERANCE else ("FAIL", f"max abs diff {worst:.2e}")
 
 
-# Fixtures whose layers before a masked recurrent layer are checked without it too (on their own).
-MASKED_FIXTURES_WITHOUT_RECURRENT_LAYER = {
-    "masking_gru": "Masking -> Dense",
-    "batchnorm_options": "Masking -> BatchNormalization(axis=1), (center=False), (scale=False)",
-    "masked_prelu_unit": "Masking -> PReLU(shared_axes=[1]) -> UnitNormalization",
-}
-
-
 def against_rnnkit(rnnkit, folder, fixture, name, edit):
     """`fixture` changed by `edit` (see derived_model_output), exported, and compared with
     `rnnkit predict` of the same JSON, which computes Keras's numbers. Returns (status, detail)."""
@@ -172,16 +161,6 @@ def against_rnnkit(rnnkit, folder, fixture, name, edit):
     return compared(output, np.load(expected))
 
 
-def without_recurrent_layer(rnnkit, folder, fixture):
-    """The layers a masked recurrent layer refuses to follow, which no fixture has alone: `fixture`
-    without its GRU, against RNNKit. Returns (status, detail)."""
-    def drop_gru(model):
-        model["layers"] = [layer for layer in model["layers"] if layer["class_name"] != "GRU"]
-        model["outputs"] = [name if any(layer["name"] == name for layer in model["layers"])
-                            else model["layers"][-1]["name"] for name in model["outputs"]]
-    return against_rnnkit(rnnkit, folder, fixture, f"{fixture}_without_gru", drop_gru)
-
-
 def layer_normalization_with_rms_scaling(rnnkit, folder):
     """Keras 3's rms_scaling, which no fixture has: layernorm_options's `no_center` layer (gamma
     only, as rms_scaling has) switched to rms_scaling, against RNNKit. Returns (status, detail)."""
@@ -191,30 +170,6 @@ def layer_normalization_with_rms_scaling(rnnkit, folder):
             if layer["name"] == "no_center":
                 layer["config"]["rms_scaling"] = True
     return against_rnnkit(rnnkit, folder, "layernorm_options", "layernorm_rms_scaling", rms)
-
-
-def keras3_activations_without_recurrent_layers(rnnkit, folder):
-    """Keras 3's activations outside recurrent layers (sparse_plus, sparsemax, log_softmax...),
-    which activations_keras3 holds beside recurrent layers whose activations ONNX's operators lack:
-    the fixture without its recurrent branches, against the columns of Keras's own expected output
-    that the remaining branches give. Returns (status, detail)."""
-    recurrent = ("SimpleRNN", "GRU", "LSTM")
-    dropped = []
-
-    def drop_recurrent(model):
-        dropped.extend(layer["name"] for layer in model["layers"] if layer["class_name"] in recurrent)
-        model["layers"] = [layer for layer in model["layers"] if layer["class_name"] not in recurrent]
-        for layer in model["layers"]:
-            if layer["class_name"] == "Concatenate":
-                layer["inputs"] = [name for name in layer["inputs"] if name not in dropped]
-    try:
-        output, _ = derived_model_output(rnnkit, folder, "activations_keras3", "activations_keras3_elementwise",
-                                         drop_recurrent)
-    except RuntimeError as error:
-        return "FAIL", str(error)
-    expected = np.load(os.path.join(FIXTURES, "activations_keras3", "expected_keras3_0.npy"))
-    # The recurrent branches come first in the concatenation, 3 units each.
-    return compared(output, expected[..., 3 * len(dropped):])
 
 
 # Every TensorOperation, one output each, on x [batch, 4, 3] (float32) and ids [batch, 4] (int32):
@@ -428,18 +383,9 @@ def main():
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {ops} |")
     # Checks of what no fixture reaches, against `rnnkit predict`: (label, check, table text).
     derived = [
-        *((f"{fixture} without its GRU", lambda fixture=fixture: without_recurrent_layer(args.rnnkit, folder, fixture),
-           f"Masked layers before a masked GRU, which no fixture has alone: `{fixture}` without "
-           f"its GRU ({layers}, as RNNKit JSON), against `rnnkit predict` of the same file: ")
-          for fixture, layers in MASKED_FIXTURES_WITHOUT_RECURRENT_LAYER.items()),
         ("LayerNormalization with rms_scaling", lambda: layer_normalization_with_rms_scaling(args.rnnkit, folder),
          "LayerNormalization with Keras 3's rms_scaling, which no fixture has: `layernorm_options` with its "
          "`no_center` layer switched to rms_scaling (as RNNKit JSON), against `rnnkit predict` of the same file: "),
-        ("Keras 3 activations without the recurrent branches",
-         lambda: keras3_activations_without_recurrent_layers(args.rnnkit, folder),
-         "Keras 3's activations outside recurrent layers (hard_shrink, soft_shrink, tanh_shrink, sparse_plus, "
-         "squareplus, log_sigmoid, log_softmax, sparsemax): `activations_keras3` without its recurrent branches "
-         "(as RNNKit JSON), against the columns of Keras's expected output they give: "),
         ("query steps that see nothing", lambda: hidden_query_rows(args.rnnkit, folder),
          "MultiHeadAttention query steps that see no value step: `mha_attention_mask` with "
          "return_attention_scores (as RNNKit JSON, written by Keras 3, which zeroes their weights, and by "
