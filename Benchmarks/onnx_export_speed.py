@@ -29,20 +29,10 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from run_peers import (REPO, WORK_DIR, bench_inputs, build_onnx_model, ensure_models, git_revision,  # noqa: E402
-                       keras_to_onnx_layout, log, machine_description, time_calls)
+                       keras_to_onnx_layout, log, machine_description, ort_session, time_calls)
 
 MODEL = "reference_lstm"
 CONFIGS = [(1, 1), (1, 2), (32, 1), (32, 2)]  # (batch, threads)
-
-
-def session(path, threads):
-    import onnxruntime as ort
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def operator_counts(path):
@@ -73,7 +63,7 @@ def main():
     steps = entry["steps"]
     rows = []
     for batch, threads in CONFIGS:
-        sessions = {"export": session(exported, threads), "hand": session(hand, threads)}
+        sessions = {"export": ort_session(exported, threads), "hand": ort_session(hand, threads)}
         x = bench_inputs(entry["inputs"], batch, steps, seed=batch)[0]
         feeds = {label: {s.get_inputs()[0].name: x} for label, s in sessions.items()}
         outputs = {label: s.run(None, feeds[label])[0] for label, s in sessions.items()}

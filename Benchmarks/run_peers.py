@@ -316,14 +316,22 @@ def build_onnx_model(model, tensors, steps_fixed):
 # Workers: one process per peer and thread count
 # ---------------------------------------------------------------------------
 
-def worker_ort(args):
+def ort_session(model, threads):
+    """An ONNX Runtime CPU session of `model` (a path or serialized bytes) on `threads` intra-op
+    threads, one inter-op, sequential, every graph optimization: how every script here runs ORT."""
     import onnxruntime as ort
     options = ort.SessionOptions()
-    options.intra_op_num_threads = args.threads
+    options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = ort.InferenceSession(args.model, options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(model if isinstance(model, bytes) else str(model), options,
+                                providers=["CPUExecutionProvider"])
+
+
+def worker_ort(args):
+    import onnxruntime as ort
+    session = ort_session(args.model, args.threads)
     results = []
     for batch in args.batches:
         feed = ort_feed(session, bench_inputs(json.loads(args.inputs), batch, args.steps, seed=batch))

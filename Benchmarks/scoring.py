@@ -158,13 +158,9 @@ def throughput_part(args, report):
     seconds, keras_out, cpu = python_loop(lambda batch: model.predict(batch, batch_size=args.batch, verbose=0))
     results["Python loop: Keras model.predict per batch"] = (seconds, None, cpu)
 
-    import onnxruntime as ort
-    from run_peers import build_onnx_model, keras_to_onnx_layout
+    from run_peers import build_onnx_model, keras_to_onnx_layout, ort_session
     onnx_model = build_onnx_model(model, keras_to_onnx_layout(model), steps_fixed=None)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = args.threads
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(onnx_model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    session = ort_session(onnx_model.SerializeToString(), args.threads)
     name = session.get_inputs()[0].name
     seconds, ort_out, cpu = python_loop(lambda batch: session.run(None, {name: batch})[0])
     results["Python loop: ONNX Runtime per batch"] = (seconds, None, cpu)
