@@ -467,6 +467,21 @@ final class ONNXExportTests: XCTestCase {
         XCTAssertEqual(proto.graph.node, inline.graph.node)
     }
 
+    func testONNXOptionsOnOtherFormatsAreBadUsage() throws {
+        let model = try Model.load(contentsOf: FixtureFiles.path("simple_rnn/keras3.keras"))
+        let target = NSTemporaryDirectory() + "rnnkit-\(UUID().uuidString).h5"
+        for (write, message) in [({ try model.write(to: target, opset: 17) }, "--opset is for .onnx files"),
+                                 ({ try model.write(to: target, externalData: true) }, "external data is for .onnx files")]
+            as [(() throws -> Void, String)] {
+            XCTAssertThrowsError(try write()) { error in
+                XCTAssertEqual((error as? RNNKitError)?.kind, .badUsage)
+                XCTAssertEqual((error as? RNNKitError)?.message, message)
+                XCTAssertEqual((error as? RNNKitError)?.file, target)
+            }
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: target))
+    }
+
     func testExternalDataIsCheckedWithoutBeingRead() throws {
         var weight = ONNXGraphBuilder.floatTensor("w", Tensor(shape: [2], scalars: [1, 2]))
         weight.rawData = Data()
