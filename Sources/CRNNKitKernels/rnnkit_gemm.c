@@ -36,6 +36,16 @@ void rnnkit_pack(long k, long n, const float *b, long ldb, float *packed, long p
     }
 }
 
+void rnnkit_pack_transposed(long k, long n, const float *bt, long ldbt, float *packed, long panel_stride) {
+    for (long column = 0; column < n; column += PANEL, packed += panel_stride) {
+        long width = n - column < PANEL ? n - column : PANEL;
+        for (long row = 0; row < k; row++) {
+            for (long j = 0; j < width; j++) packed[row * PANEL + j] = bt[(column + j) * ldbt + row];
+            memset(packed + row * PANEL + width, 0, (size_t)(PANEL - width) * sizeof(float));
+        }
+    }
+}
+
 RNNKIT_INLINE v16 load16(const float *p) {
     v16 v;
     memcpy(&v, p, sizeof v);

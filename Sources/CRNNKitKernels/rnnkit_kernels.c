@@ -138,3 +138,75 @@ RNNKIT_INLINE long first_nonfinite_body(const float *values, long count) {
 long rnnkit_first_nonfinite(const float *values, long count) {
     return first_nonfinite_body(values, count);
 }
+
+// e^x = 2^n · e^r with n = round(x / ln 2) and |r| ≤ ln 2 / 2, e^r by its Taylor series to r^7
+// (truncation below 1e-8 relative; within 2 ulp of libm with float rounding). ln 2 is split
+// (Cody and Waite) so that n · ln2_high is exact, and 2^n is applied as two normal powers of
+// two, since n reaches 128 just below the overflow. Where e^x is subnormal (x below -87.34) the
+// result is 0: softmax's hidden steps, 1e9 below the others, come out as exact zeros. Above
+// 88.72 it is infinite, as e^x overflows; NaN stays NaN.
+RNNKIT_INLINE float exp_approx(float x) {
+    const float lowest = -87.3365448f, highest = 88.7228394f;  // ln FLT_MIN, ln FLT_MAX
+    float clamped = x < lowest ? lowest : (x > highest ? highest : x);
+    float n = __builtin_rintf(clamped * 1.44269504088896341f);
+    float r = clamped - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.0f / 5040;
+    p = p * r + 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int half = (int)n >> 1, rest = (int)n - half;
+    int bits_half = (half + 127) << 23, bits_rest = (rest + 127) << 23;
+    float scale_half, scale_rest;
+    memcpy(&scale_half, &bits_half, sizeof scale_half);
+    memcpy(&scale_rest, &bits_rest, sizeof scale_rest);
+    float y = x < lowest ? 0.0f : (x > highest ? __builtin_inff() : p * scale_half * scale_rest);
+    return x != x ? x : y;
+}
+
+// Largest and sum in 16 independent lanes, summed at the end: the compiler vectorises the lanes
+// (a single running sum would be a chain of additions), and every path adds in the same order.
+enum { LANES = 16 };
+
+RNNKIT_INLINE float largest_of(const float *restrict values, long length) {
+    float lanes[LANES];
+    for (long l = 0; l < LANES; l++) lanes[l] = values[0];
+    long j = 0;
+    for (; j + LANES <= length; j += LANES)
+        for (long l = 0; l < LANES; l++) lanes[l] = values[j + l] > lanes[l] ? values[j + l] : lanes[l];
+    for (; j < length; j++) lanes[0] = values[j] > lanes[0] ? values[j] : lanes[0];
+    float largest = lanes[0];
+    for (long l = 1; l < LANES; l++) largest = lanes[l] > largest ? lanes[l] : largest;
+    return largest;
+}
+
+RNNKIT_INLINE float sum_of(const float *restrict values, long length) {
+    float lanes[LANES] = {0};
+    long j = 0;
+    for (; j + LANES <= length; j += LANES)
+        for (long l = 0; l < LANES; l++) lanes[l] += values[j + l];
+    for (; j < length; j++) lanes[0] += values[j];
+    float total = 0;
+    for (long l = 0; l < LANES; l++) total += lanes[l];
+    return total;
+}
+
+RNNKIT_INLINE void softmax_body(float *restrict values, long rows, long length) {
+    for (long row = 0; row < rows; row++, values += length) {
+        if (length <= 0) return;
+        float largest = largest_of(values, length);
+        for (long j = 0; j < length; j++) values[j] = exp_approx(values[j] - largest);
+        float total = sum_of(values, length);
+        for (long j = 0; j < length; j++) values[j] /= total;
+    }
+}
+RNNKIT_DISPATCH(rnnkit_softmax, softmax_body, (float *values, long rows, long length), (values, rows, length))
+
+RNNKIT_INLINE void exp_body(float *restrict values, long count) {
+    for (long i = 0; i < count; i++) values[i] = exp_approx(values[i]);
+}
+RNNKIT_DISPATCH(rnnkit_exp, exp_body, (float *values, long count), (values, count))

@@ -46,6 +46,8 @@ long rnnkit_packed_count(long k, long n);
 /// `panel_stride` is the floats from one panel to the next: 16·k, or more to pack b as the first
 /// rows of a taller matrix (packed then points at its first row of the first panel).
 void rnnkit_pack(long k, long n, const float *b, long ldb, float *packed, long panel_stride);
+/// Packs the transpose of bt [n, k] (row stride ldbt) like `rnnkit_pack` packs a [k, n] matrix.
+void rnnkit_pack_transposed(long k, long n, const float *bt, long ldbt, float *packed, long panel_stride);
 /// Flags of `rnnkit_gemm_packed`.
 enum {
     /// Add to what c holds instead of overwriting it.
@@ -77,5 +79,12 @@ typedef struct rnnkit_barrier rnnkit_barrier;
 rnnkit_barrier *rnnkit_barrier_create(long parties);
 void rnnkit_barrier_wait(rnnkit_barrier *barrier);
 void rnnkit_barrier_destroy(rnnkit_barrier *barrier);
+
+/// values[i] = e^values[i], within 2 ulp of libm; 0 where e^x is subnormal (below -87.34),
+/// infinite where it overflows.
+void rnnkit_exp(float *values, long count);
+/// The softmax of each of `rows` rows of `length` values, in place: e^(x − the row's largest)
+/// over their sum (exp as rnnkit_exp).
+void rnnkit_softmax(float *values, long rows, long length);
 
 #endif

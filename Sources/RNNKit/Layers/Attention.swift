@@ -1,4 +1,5 @@
 import Foundation
+internal import CRNNKitKernels
 
 /// Keras `Attention` (Luong: score_mode "dot" or "concat") and `AdditiveAttention` (Bahdanau),
 /// called on [query, value] or [query, value, key] of shapes [B, Tq, D], [B, Tv, Dv], [B, Tv, D].
@@ -83,84 +84,112 @@ struct DenseAttention: Equatable, Sendable {
         // Masks of other lengths than their tensor's steps are not Keras masks of these inputs.
         let valueMask = inputs[1].mask.flatMap { $0.count == batch * valueLength ? $0 : nil }
         let queryMask = inputs[0].mask.flatMap { $0.count == batch * queryLength ? $0 : nil }
-        var weightsOut = [Float](repeating: 0, count: scoreCount)
-        var output = [Float](repeating: 0, count: batch * queryLength * valueDim)
-        for row in 0..<batch {
-            var scores = rowScores(query: query, key: key, row: row, scale: scale,
-                                   concatWeight: weights["concat_score_weight"]?.scalars.first ?? 1)
-            for i in 0..<queryLength {
-                AttentionWeights.softmax(&scores[i * valueLength..<(i + 1) * valueLength]) { j in
-                    valueMask.map { !$0[row * valueLength + j] } == true || (useCausalMask && j > i)
+        let depth = query.shape[2], concatWeight = weights["concat_score_weight"]?.scalars.first ?? 1
+        let scoresPerRow = queryLength * valueLength, perRow = scoresPerRow * (depth + valueDim)
+        var weightsOut: [Float] = []
+        let output = withStorage(query.scalars) { q in withStorage(key.scalars) { k in withStorage(value.scalars) { v in
+            filledArray(count: batch * queryLength * valueDim) { o in
+                weightsOut = filledArray(count: returnScores ? scoreCount : 0) { w in
+                    // Each batch row reads and writes only its own rows of these.
+                    nonisolated(unsafe) let (q, k, v, w, o) = (q, k, v, w, o)
+                    RNNKitRuntime.forEachShare(of: batch, multiplyAddsPerItem: perRow) { rows in
+                        // The weights of a row, where they are not an output.
+                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: returnScores ? 0 : scoresPerRow)
+                        defer { scratch.deallocate() }
+                        for row in rows {
+                            let rowScores = returnScores ? w + row * scoresPerRow : scratch
+                            let context = o + row * queryLength * valueDim
+                            scores(query: q + row * queryLength * depth, key: k + row * valueLength * depth,
+                                   queryLength: queryLength, keyLength: valueLength, depth: depth, scale: scale,
+                                   concatWeight: concatWeight, into: rowScores)
+                            let hidden: ((Int, Int) -> Bool)? = valueMask == nil && !useCausalMask ? nil : { i, j in
+                                valueMask.map { !$0[row * valueLength + j] } == true || (useCausalMask && j > i)
+                            }
+                            AttentionWeights.softmax(rowScores, rows: queryLength, length: valueLength, hidden: hidden)
+                            AttentionWeights.weigh(rowScores, rows: queryLength, length: valueLength,
+                                                   value: v + row * valueLength * valueDim, valueStride: valueDim,
+                                                   width: valueDim, into: context, contextStride: valueDim)
+                            for i in 0..<queryLength where queryMask.map({ !$0[row * queryLength + i] }) == true {
+                                (context + i * valueDim).update(repeating: 0, count: valueDim)
+                            }
+                        }
+                    }
                 }
             }
-            let product = Kernels.affine(scores, rows: queryLength, kernel: PackedMatrix(Self.matrix(value, row: row)),
-                                         bias: nil)
-            for i in 0..<queryLength where queryMask.map({ $0[row * queryLength + i] }) ?? true {
-                let base = (row * queryLength + i) * valueDim
-                output[base..<base + valueDim] = product[i * valueDim..<(i + 1) * valueDim]
-            }
-            let base = row * queryLength * valueLength
-            weightsOut[base..<base + queryLength * valueLength] = scores[...]
-        }
+        }}}
         let attended = LayerValue(Tensor(shape: [batch, queryLength, valueDim], scalars: output), mask: queryMask)
         guard returnScores else { return [attended] }
         return [attended, LayerValue(Tensor(shape: [batch, queryLength, valueLength], scalars: weightsOut))]
     }
 
-    /// The [Tq, Tv] scores of batch row `row`, before masking.
-    private func rowScores(query: Tensor, key: Tensor, row: Int, scale: [Float]?, concatWeight: Float) -> [Float] {
-        let (queryLength, dim, keyLength) = (query.shape[1], query.shape[2], key.shape[1])
-        let queryRows = Array(query.scalars[row * queryLength * dim..<(row + 1) * queryLength * dim])
-        let keyRows = Self.matrix(key, row: row)
+    /// The [Tq, Tk] scores of one batch row, before masking, into `scores`: query [Tq, D] and
+    /// key [Tk, D].
+    private func scores(query: UnsafePointer<Float>, key: UnsafePointer<Float>, queryLength: Int, keyLength: Int,
+                        depth: Int, scale: [Float]?, concatWeight: Float, into scores: UnsafeMutablePointer<Float>) {
         switch score {
         case .dot:
-            // q·kᵀ by the packed product: kᵀ is [D, Tk].
-            let transposed = keyRows.permutingAxes([1, 0])
-            var scores = Kernels.affine(queryRows, rows: queryLength, kernel: PackedMatrix(transposed), bias: nil)
-            if let factor = scale?.first { for index in scores.indices { scores[index] *= factor } }
-            return scores
+            AttentionWeights.dotScores(query: query, queryStride: depth, queryLength: queryLength, key: key,
+                                       keyStride: depth, keyLength: keyLength, depth: depth, scale: scale?.first,
+                                       into: scores)
         case .concat, .additive:
-            var scores = [Float](repeating: 0, count: queryLength * keyLength)
             let inner = score == .concat ? scale?.first ?? 1 : 1
             for i in 0..<queryLength {
                 for j in 0..<keyLength {
                     var total: Float = 0
-                    for d in 0..<dim {
-                        let activated = Foundation.tanh(inner * (queryRows[i * dim + d] + keyRows.scalars[j * dim + d]))
+                    for d in 0..<depth {
+                        let activated = Foundation.tanh(inner * (query[i * depth + d] + key[j * depth + d]))
                         total += score == .additive ? (scale?[d] ?? 1) * activated : activated
                     }
                     scores[i * keyLength + j] = score == .concat ? concatWeight * total : total
                 }
             }
-            return scores
         }
-    }
-
-    /// Batch row `row` of a [B, T, D] tensor as a [T, D] matrix.
-    private static func matrix(_ tensor: Tensor, row: Int) -> Tensor {
-        let size = tensor.shape[1] * tensor.shape[2]
-        return Tensor(shape: [tensor.shape[1], tensor.shape[2]],
-                      scalars: Array(tensor.scalars[row * size..<(row + 1) * size]))
     }
 }
 
-/// The softmax of attention scores with hidden steps, shared by the attention layers.
+/// The steps of an attention that both attention layers share, on one batch row (and head) of
+/// their operands, read where they lie (row pointers and strides) and run on the calling thread.
 enum AttentionWeights {
     /// The masking bias Keras subtracts from hidden scores in float32.
     static let maskBias: Float = 1e9
 
-    /// Softmax of a row of scores in place, 1e9 subtracted first where `hidden(j)` (j counted from
-    /// the row's start) and the largest then subtracted as Keras does (a row hidden entirely ends
-    /// up uniform).
-    static func softmax(_ row: inout ArraySlice<Float>, hidden: (Int) -> Bool) {
-        let start = row.startIndex
-        for index in row.indices where hidden(index - start) { row[index] -= maskBias }
-        guard let largest = row.max() else { return }
-        var total: Float = 0
-        for index in row.indices {
-            row[index] = Foundation.exp(row[index] - largest)
-            total += row[index]
+    /// (scale ·) q·kᵀ into `scores` [Tq, Tk]: query [Tq, D] and key [Tk, D], their rows
+    /// `queryStride` and `keyStride` apart.
+    static func dotScores(query: UnsafePointer<Float>, queryStride: Int, queryLength: Int, key: UnsafePointer<Float>,
+                          keyStride: Int, keyLength: Int, depth: Int, scale: Float?,
+                          into scores: UnsafeMutablePointer<Float>) {
+        let keys = PackedMatrix(key, rows: depth, columns: keyLength, rowStride: keyStride, transposed: true)
+        Kernels.gemm(m: queryLength, a: query, lda: queryStride, b: keys, c: scores, ldc: keyLength, accumulate: false,
+                     threads: 1)
+        if let scale { for index in 0..<queryLength * keyLength { scores[index] *= scale } }
+    }
+
+    /// The softmax of each row of `scores` [rows, length] in place, 1e9 subtracted first where
+    /// `hidden(row, j)` and the largest then subtracted, as Keras does (a row hidden entirely
+    /// ends up uniform). Returns the rows hidden entirely.
+    @discardableResult
+    static func softmax(_ scores: UnsafeMutablePointer<Float>, rows: Int, length: Int,
+                        hidden: ((Int, Int) -> Bool)?) -> [Int] {
+        var hiddenRows: [Int] = []
+        if let hidden {
+            for i in 0..<rows {
+                var visible = false
+                for j in 0..<length {
+                    if hidden(i, j) { scores[i * length + j] -= maskBias } else { visible = true }
+                }
+                if !visible { hiddenRows.append(i) }
+            }
         }
-        for index in row.indices { row[index] /= total }
+        rnnkit_softmax(scores, rows, length)
+        return hiddenRows
+    }
+
+    /// weights [rows, length] · value [length, width] (rows `valueStride` apart) into `context`,
+    /// rows `contextStride` apart.
+    static func weigh(_ weights: UnsafePointer<Float>, rows: Int, length: Int, value: UnsafePointer<Float>,
+                      valueStride: Int, width: Int, into context: UnsafeMutablePointer<Float>, contextStride: Int) {
+        let values = PackedMatrix(value, rows: length, columns: width, rowStride: valueStride)
+        Kernels.gemm(m: rows, a: weights, lda: length, b: values, c: context, ldc: contextStride, accumulate: false,
+                     threads: 1)
     }
 }

@@ -37,11 +37,13 @@ struct Concatenate: Equatable, Sendable {
         let resolved = axis < 0 ? rank + axis : axis
         let outer = shapes[0][..<resolved].reduce(1, *)
         let blocks = shapes.map { $0[resolved...].reduce(1, *) }
-        var scalars: [Float] = []
-        scalars.reserveCapacity(tensors.reduce(0) { $0 + $1.count })
-        for index in 0..<outer {
-            for (tensor, block) in zip(tensors, blocks) {
-                scalars += tensor.scalars[index * block..<(index + 1) * block]
+        let scalars = filledArray(count: tensors.reduce(0) { $0 + $1.count }) { output in
+            var target = output
+            for index in 0..<outer {
+                for (tensor, block) in zip(tensors, blocks) where block > 0 {
+                    tensor.scalars.withUnsafeBufferPointer { target.update(from: $0.baseAddress! + index * block, count: block) }
+                    target += block
+                }
             }
         }
         var shape = shapes[0]

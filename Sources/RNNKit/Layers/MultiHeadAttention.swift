@@ -111,39 +111,44 @@ struct MultiHeadAttention: Equatable, Sendable {
         let queryMask = mask(0, length: queryLength)
         let columnMasks = [mask(1, length: valueLength), mask(2, length: valueLength)].compactMap { $0 }
         let scale = 1 / Float(keyDim).squareRoot()
-        var scores = [Float](repeating: 0, count: scoreCount)
-        var context = [Float](repeating: 0, count: batch * queryLength * heads * valueDim)
-        for row in 0..<batch {
-            for head in 0..<heads {
-                let queryHead = Self.head(projected["query"]!, row: row, head: head, heads: heads, steps: queryLength, width: keyDim)
-                let keyHead = Self.head(projected["key"]!, row: row, head: head, heads: heads, steps: valueLength, width: keyDim)
-                let valueHead = Self.head(projected["value"]!, row: row, head: head, heads: heads, steps: valueLength, width: valueDim)
-                var headScores = Kernels.affine(queryHead.scalars, rows: queryLength,
-                                                kernel: PackedMatrix(keyHead.permutingAxes([1, 0])), bias: nil)
-                for i in 0..<queryLength {
-                    let queryHidden = queryMask.map { !$0[row * queryLength + i] } ?? false
-                    let maskRow = (row * queryLength + i) * valueLength
-                    let hidden = (0..<valueLength).map { j in
-                        queryHidden || (useCausalMask && j > i)
-                            || attentionMask.map { $0.scalars[maskRow + j] == 0 } == true
-                            || columnMasks.contains { !$0[row * valueLength + j] }
-                    }
-                    let range = i * valueLength..<(i + 1) * valueLength
-                    for index in range { headScores[index] *= scale }
-                    AttentionWeights.softmax(&headScores[range]) { hidden[$0] }
-                    if zeroesHiddenRows && !hidden.contains(false) {
-                        for index in range { headScores[index] = 0 }
+        let contextWidth = heads * valueDim, contextCount = batch * queryLength * contextWidth
+        var scores: [Float] = []
+        let context = withStorage(projected["query"]!) { q in withStorage(projected["key"]!) { k in
+        withStorage(projected["value"]!) { v in
+            filledArray(count: contextCount) { o in
+                scores = filledArray(count: scoreCount) { w in
+                    // Each (batch row, head) reads and writes only its own columns and rows of these.
+                    nonisolated(unsafe) let (q, k, v, w, o) = (q, k, v, w, o)
+                    RNNKitRuntime.forEachShare(of: batch * heads,
+                                               multiplyAddsPerItem: queryLength * valueLength * (keyDim + valueDim)) {
+                        for item in $0 {
+                            let (row, head) = item.quotientAndRemainder(dividingBy: heads)
+                            let headScores = w + item * queryLength * valueLength
+                            let headContext = o + row * queryLength * contextWidth + head * valueDim
+                            AttentionWeights.dotScores(query: q + row * queryLength * heads * keyDim + head * keyDim,
+                                                       queryStride: heads * keyDim, queryLength: queryLength,
+                                                       key: k + row * valueLength * heads * keyDim + head * keyDim,
+                                                       keyStride: heads * keyDim, keyLength: valueLength, depth: keyDim,
+                                                       scale: scale, into: headScores)
+                            let masked = queryMask != nil || useCausalMask || attentionMask != nil || !columnMasks.isEmpty
+                            let hiddenRows = AttentionWeights.softmax(headScores, rows: queryLength, length: valueLength,
+                                                                      hidden: !masked ? nil : { i, j in
+                                queryMask.map { !$0[row * queryLength + i] } == true || (useCausalMask && j > i)
+                                    || attentionMask.map { $0.scalars[(row * queryLength + i) * valueLength + j] == 0 } == true
+                                    || columnMasks.contains { !$0[row * valueLength + j] }
+                            })
+                            if zeroesHiddenRows {
+                                for i in hiddenRows { (headScores + i * valueLength).update(repeating: 0, count: valueLength) }
+                        }
+                        AttentionWeights.weigh(headScores, rows: queryLength, length: valueLength,
+                                               value: v + row * valueLength * contextWidth + head * valueDim,
+                                               valueStride: contextWidth, width: valueDim, into: headContext,
+                                               contextStride: contextWidth)
+                        }
                     }
                 }
-                let weighted = Kernels.affine(headScores, rows: queryLength, kernel: PackedMatrix(valueHead), bias: nil)
-                for i in 0..<queryLength {
-                    let base = ((row * queryLength + i) * heads + head) * valueDim
-                    context[base..<base + valueDim] = weighted[i * valueDim..<(i + 1) * valueDim]
-                }
-                let base = (row * heads + head) * queryLength * valueLength
-                scores[base..<base + queryLength * valueLength] = headScores[...]
             }
-        }
+        }}}
         let contextTensor = Tensor(shape: [batch, queryLength, heads * valueDim], scalars: context)
         let outputWidth = outputDim ?? query.shape[2]
         let output = try project(contextTensor, weights: weights, prefix: "attention_output", width: outputWidth)
@@ -175,16 +180,5 @@ struct MultiHeadAttention: Equatable, Sendable {
         }
         let matrix = Tensor(shape: [depth, width], scalars: kernel.scalars)
         return Kernels.affine(input.scalars, rows: rows, kernel: PackedMatrix(matrix), bias: bias)
-    }
-
-    /// Head `head` of batch row `row` of a projection [B, T, heads, width] as a [T, width] matrix.
-    private static func head(_ projection: [Float], row: Int, head: Int, heads: Int, steps: Int, width: Int) -> Tensor {
-        var scalars = [Float]()
-        scalars.reserveCapacity(steps * width)
-        for step in 0..<steps {
-            let base = ((row * steps + step) * heads + head) * width
-            scalars += projection[base..<base + width]
-        }
-        return Tensor(shape: [steps, width], scalars: scalars)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+internal import CRNNKitKernels
 
 extension Activation {
     /// The activation of one value, with Keras's constants and its TensorFlow backend's formulas.
@@ -61,16 +62,11 @@ extension Activation {
 
 extension Activation.RowWise {
     func apply(to row: UnsafeMutableBufferPointer<Float>) {
-        let largest = row.max() ?? 0
         switch self {
         case .softmax:
-            var total: Float = 0
-            for index in row.indices {
-                row[index] = Foundation.exp(row[index] - largest)
-                total += row[index]
-            }
-            for index in row.indices { row[index] /= total }
+            rnnkit_softmax(row.baseAddress, 1, row.count)
         case .logSoftmax:
+            let largest = row.max() ?? 0
             var total: Float = 0
             for value in row { total += Foundation.exp(value - largest) }
             let logTotal = Foundation.log(total)

@@ -105,6 +105,22 @@ final class PackedMatrix: @unchecked Sendable {
         }
     }
 
+    /// The [rows, columns] matrix at `matrix` (row stride `rowStride`), or with `transposed` the
+    /// transpose of the [columns, rows] matrix there: an operand made at run time (attention's
+    /// keys and values), packed straight from where it lies.
+    init(_ matrix: UnsafePointer<Float>, rows: Int, columns: Int, rowStride: Int, transposed: Bool = false) {
+        self.rows = rows
+        self.columns = columns
+        panelStride = rows * Self.panelWidth
+        parent = nil
+        storage = .allocate(capacity: max(1, rnnkit_packed_count(rows, columns)))
+        if transposed {
+            rnnkit_pack_transposed(rows, columns, matrix, rowStride, storage, panelStride)
+        } else {
+            rnnkit_pack(rows, columns, matrix, rowStride, storage, panelStride)
+        }
+    }
+
     /// The rows `rowRange` and columns `columnRange` (all by default; starting at a panel) of
     /// `matrix`, without copying.
     init(rows rowRange: Range<Int>, columns columnRange: Range<Int>? = nil, of matrix: PackedMatrix) {
