@@ -23,6 +23,10 @@ TF and `rnnkit predict` outputs of one seeded input are compared.
 The machine's sgemm rate (Debian's OpenBLAS through ctypes when it is installed,
 and numpy's bundled OpenBLAS) gives the ceiling; RNNKit uses its own kernel.
 
+reference_lstm's batch-1 floor: every time step reads each recurrent kernel whole, from
+L2, at the rate Benchmarks/cache_read_rate.c measures (compiled with `cc -O2
+-march=native`), and the input projections run at the fastest sgemm rate measured.
+
 Usage:
     python3 Benchmarks/run_peers.py                       # everything; writes Benchmarks/results.md
     python3 Benchmarks/run_peers.py --rnnkit PATH         # another rnnkit binary
@@ -43,6 +47,7 @@ import json
 import platform
 import re
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -65,6 +70,13 @@ RNNKIT_ONNX_GRAPH = {"cnn_lstm", "attention_seq2seq"}
 # time than): issue #12, the CNN-LSTM's convolution faster than its LSTM at batch 32.
 LAYER_CRITERIA = {"cnn_lstm": ("Conv1D", "LSTM")}
 LOAD_MODEL = "large_lstm"  # 100 MB of weights: only its load is timed
+# Models whose batch-1 floor is stated (issue #14): at batch 1 a time step multiplies one row by
+# each recurrent kernel, which it must read whole, from L2 when it does not fit L1.
+FLOOR_MODELS = {"reference_lstm"}
+# cache_read_rate.c's buffer per thread: bigger than L1 and well inside L2 (as half of an LSTM(256)
+# kernel is on two threads); and one inside L1, for contrast.
+L2_BUFFER_KIB, L1_BUFFER_KIB = 512, 16
+CACHE_READ_FLAGS = ["-O2", "-march=native"]  # the widest vectors the host has
 CONFIGS = [(1, 1), (1, 2), (32, 1), (32, 2)]  # (batch, threads)
 PEERS = ["rnnkit", "ort", "tf"]
 PEER_TITLES = {"rnnkit": "RNNKit", "ort": "ONNX Runtime", "tf": "TensorFlow"}
@@ -419,6 +431,92 @@ def run_worker(kind, threads, extra):
 
 
 # ---------------------------------------------------------------------------
+# The batch-1 floor
+# ---------------------------------------------------------------------------
+
+def recurrent_traffic(model):
+    """(bytes of recurrent kernel read by one time step of every recurrent layer, input-projection
+    multiply-adds per time step and batch row), from the model's weights: a step multiplies the
+    state by each direction's recurrent kernel, and each input row by its input kernel."""
+    step_bytes, projection_macs = 0, 0
+    for layer in model.layers:
+        parts = recurrent_parts(layer)
+        if parts is None:
+            continue
+        for rnn in parts[1]:
+            recurrent = np.asarray(rnn.cell.recurrent_kernel)
+            step_bytes += recurrent.size * recurrent.itemsize
+            projection_macs += np.asarray(rnn.cell.kernel).size
+    return step_bytes, projection_macs
+
+
+def cache_read_rates(wait_idle):
+    """The host's read rates into registers (Benchmarks/cache_read_rate.c compiled with
+    CACHE_READ_FLAGS, best of three runs): ({"compile", "vector_bits", "rates": [{"threads", "l2",
+    "l1"} in GB/s, all threads together]}, None), or (None, why not)."""
+    compiler = shutil.which("cc")
+    if compiler is None:
+        return None, "no C compiler (`cc`): Benchmarks/cache_read_rate.c not run, no batch-1 floor stated"
+    binary = WORK_DIR / "cache_read_rate"
+    measured = {"compile": shlex.join(["cc", *CACHE_READ_FLAGS]), "vector_bits": None, "rates": []}
+    try:
+        run([compiler, *CACHE_READ_FLAGS, HERE / "cache_read_rate.c", "-o", binary, "-lpthread"])
+        for threads in (1, 2):
+            rate = {"threads": threads}
+            for level, kib in (("l2", L2_BUFFER_KIB), ("l1", L1_BUFFER_KIB)):
+                wait_idle()
+                runs = [run([binary, threads, kib]).split() for _ in range(3)]
+                rate[level] = max(float(gbps) for gbps, _ in runs)
+                measured["vector_bits"] = int(runs[0][1])
+            measured["rates"].append(rate)
+    except (RuntimeError, ValueError, OSError) as error:
+        return None, f"Benchmarks/cache_read_rate.c failed, no batch-1 floor stated: {error}"
+    return measured, None
+
+
+def fastest_sgemm(report, threads):
+    """(GFLOP/s, which library and shape) of the fastest sgemm measured on `threads` threads, or
+    (None, None) when none was (--no-sgemm)."""
+    measured = [(rate, f"{title} {shape.replace('x', '×')}")
+                for s in report["sgemm"] if s["threads"] == threads
+                for key, title in (("openblas", "Debian OpenBLAS"), ("numpy", "numpy's OpenBLAS"))
+                for shape, rate in (s.get(key) or {}).items()]
+    return max(measured, default=(None, None))
+
+
+def batch1_floors(report, traffic, read_rates):
+    """The floor of each FLOOR_MODELS model at batch 1 and 1 or 2 threads: T steps × the recurrent
+    bytes a step reads / the L2 read rate on that many threads (each core reading its share of every
+    kernel from its own L2), plus the input projections' FLOPs at the fastest sgemm rate measured."""
+    floors = []
+    for name, (steps, step_bytes, projection_macs) in traffic.items():
+        for rate in read_rates["rates"]:
+            threads = rate["threads"]
+            sgemm, sgemm_source = fastest_sgemm(report, threads)
+            recurrent_ms = steps * step_bytes / (rate["l2"] * 1e9) * 1e3
+            projection_flops = 2 * steps * projection_macs
+            projection_ms = projection_flops / (sgemm * 1e9) * 1e3 if sgemm else 0.0
+            floors.append({"model": name, "batch": 1, "threads": threads, "steps": steps,
+                           "recurrent_bytes_per_step": step_bytes, "l2_read_gbps": rate["l2"],
+                           "l1_read_gbps": rate["l1"], "recurrent_ms": recurrent_ms,
+                           "projection_flops": projection_flops, "sgemm_gflops": sgemm,
+                           "sgemm_source": sgemm_source, "projection_ms": projection_ms,
+                           "floor_ms": recurrent_ms + projection_ms})
+    return floors
+
+
+def floor_over_ort(report):
+    """{(model, batch, threads): floor ms / ONNX Runtime's median ms} where both were measured."""
+    ort = {(r["model"], r["batch"], r["threads"]): r.get("ort") for r in report["rows"]}
+    ratios = {}
+    for floor in report.get("floor", {}).get("rows", []):
+        key = (floor["model"], floor["batch"], floor["threads"])
+        if isinstance(ort.get(key), (int, float)) and ort[key] > 0:
+            ratios[key] = floor["floor_ms"] / ort[key]
+    return ratios
+
+
+# ---------------------------------------------------------------------------
 # rnnkit
 # ---------------------------------------------------------------------------
 
@@ -607,13 +705,18 @@ def criteria(report):
         return "—" if value is None else ("met" if value <= limit else "NOT met")
 
     lines = ["| criterion | measured | limit | |", "|---|---:|---:|---|"]
-    checks = [(f"reference_lstm, batch {b}, {t} thread{'s' if t > 1 else ''}: RNNKit / ORT", ratio("reference_lstm", b, t),
+    checks = [(f"reference_lstm, batch {b}, {t} thread{'s' if t > 1 else ''}: RNNKit / ORT", ("reference_lstm", b, t),
                0.8 if b == 1 else 0.9) for b, t in CONFIGS]
-    checks += [(f"{model}, batch {b}, {t} thread{'s' if t > 1 else ''}: RNNKit / ORT", ratio(model, b, t), 1.0)
+    checks += [(f"{model}, batch {b}, {t} thread{'s' if t > 1 else ''}: RNNKit / ORT", (model, b, t), 1.0)
                for model in ("gru", "bidirectional", "cnn_lstm", "attention_seq2seq") for b, t in CONFIGS]
-    checks.append(("simple_rnn_31, batch 1, 1 thread: RNNKit / ORT", ratio("simple_rnn_31", 1, 1), 0.2))
-    for label, value, limit in checks:
-        lines.append(f"| {label} | {'—' if value is None else f'{value:.2f}'} | ≤ {limit:g} | {verdict(value, limit)} |")
+    checks.append(("simple_rnn_31, batch 1, 1 thread: RNNKit / ORT", ("simple_rnn_31", 1, 1), 0.2))
+    floors = floor_over_ort(report)
+    for label, key, limit in checks:
+        value = ratio(*key)
+        below_floor = (f"; the limit is below the host's bandwidth floor (floor / ORT {floors[key]:.2f})"
+                       if floors.get(key, 0) > limit else "")
+        lines.append(f"| {label} | {'—' if value is None else f'{value:.2f}'} | ≤ {limit:g} | "
+                     f"{verdict(value, limit)}{below_floor} |")
     for (model, (faster, slower)), threads in ((item, t) for item in LAYER_CRITERIA.items() for t in (1, 2)):
         layer_ms = {}  # each layer class's lowest median over the rounds
         for result in rows.get((model, 32, threads), {}).get("rnnkit_json", []):
@@ -652,6 +755,39 @@ def criteria(report):
 def kernel_paths(report):
     """The kernel paths `rnnkit bench` said it ran (`"kernel"` in its JSON)."""
     return {j.get("kernel", "?") for row in report["rows"] for j in row.get("rnnkit_json", [])}
+
+
+def render_floor(report):
+    """The batch-1 floor table and how it is made."""
+    floor = report["floor"]
+    rates = {r["threads"]: r for r in floor["read_rates"]["rates"]}
+    one, two = rates.get(1, {}), rates.get(2, {})
+    ratios = floor_over_ort(report)
+    rows = {(r["model"], r["batch"], r["threads"]): r for r in report["rows"]}
+    lines = [f"Batch-1 floor: at batch 1 a time step multiplies one row by each recurrent kernel, so it reads "
+             f"every recurrent weight (float32) once a step; a kernel that does not fit L1 streams from L2. "
+             f"Benchmarks/cache_read_rate.c (`{floor['read_rates']['compile']}`, {floor['read_rates']['vector_bits']}-bit vectors) "
+             f"sums a {L2_BUFFER_KIB} KiB buffer per thread, inside L2, at {one.get('l2', 0):.0f} GB/s on 1 thread "
+             f"and {two.get('l2', 0):.0f} GB/s on 2 (each core its own buffer, as two threads each read their share of "
+             f"every kernel from their own L2); a {L1_BUFFER_KIB} KiB one, inside L1, at {one.get('l1', 0):.0f} and "
+             f"{two.get('l1', 0):.0f} GB/s. Floor = T × recurrent bytes per step / that L2 rate + the input "
+             f"projections' FLOPs at the fastest sgemm rate measured above: a lower bound for any implementation "
+             f"that keeps float32 weights and reads each recurrent weight once per step.", "",
+             "| model | batch | threads | recurrent MB per step | L2 read GB/s | recurrent reads ms | "
+             "projection MFLOP | sgemm GFLOP/s | projections ms | floor ms | ONNX Runtime ms | floor / ORT | "
+             "RNNKit / ORT |",
+             "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
+    for f in floor["rows"]:
+        key = (f["model"], f["batch"], f["threads"])
+        row = rows.get(key, {})
+        sgemm = (f"{f['sgemm_gflops']:.0f} ({f['sgemm_source']})" if f["sgemm_gflops"]
+                 else "not measured (--no-sgemm): not counted")
+        lines.append(f"| {f['model']} (T={f['steps']}) | {f['batch']} | {f['threads']} | "
+                     f"{f['recurrent_bytes_per_step'] / 1e6:.2f} | {f['l2_read_gbps']:.0f} | {f['recurrent_ms']:.2f} | "
+                     f"{f['projection_flops'] / 1e6:.1f} | {sgemm} | {f['projection_ms']:.2f} | "
+                     f"{f['floor_ms']:.2f} | {fmt_ms(row.get('ort'))} | "
+                     f"{f'{ratios[key]:.2f}' if key in ratios else '—'} | {fmt_ratio(row.get('rnnkit'), row.get('ort'))} |")
+    return lines + [""]
 
 
 def render(report):
@@ -714,6 +850,9 @@ def render(report):
             lines.append(f"| numpy's bundled OpenBLAS | {s['threads']} | {s['numpy']['2048x2048x2048']:.0f} | "
                          f"{s['numpy']['32x1024x1024']:.0f} |")
         lines.append("")
+
+    if report.get("floor"):
+        lines += render_floor(report)
 
     lines += ["The speed issue's criteria, from the tables above:", ""] + criteria(report) + [""]
 
@@ -801,8 +940,14 @@ def main(argv=None):
             log(f"sgemm, {threads} thread(s)")
             wait_idle()
             report["sgemm"].append(run_worker("sgemm", threads, ["--seconds", "1.5"]))
+    read_rates = None
+    if FLOOR_MODELS & set(args.models):
+        log("cache read rates (Benchmarks/cache_read_rate.c)")
+        read_rates, why_not = cache_read_rates(wait_idle)
+        if why_not:
+            notes.append(why_not)
 
-    prepared, unexportable = {}, {}
+    prepared, unexportable, traffic = {}, {}, {}
 
     def check_and_record(name, model, entry, model_path, onnx_path):
         """The outputs must agree before anything is timed."""
@@ -821,6 +966,8 @@ def main(argv=None):
         model_path = MODELS_DIR / entry["keras"]
         model = keras.models.load_model(model_path, compile=False)
         onnx_path = WORK_DIR / f"{name}.onnx"
+        if name in FLOOR_MODELS:
+            traffic[name] = (entry["steps"], *recurrent_traffic(model))
 
         if name in RNNKIT_ONNX_GRAPH:
             if not can_convert:
@@ -897,6 +1044,8 @@ def main(argv=None):
                             notes.append(f"{name}, batch {batch}, {threads} thread(s): rnnkit bench failed: {error}")
                             rows[(name, batch, threads)]["rnnkit"] = "error"
     report["rows"] = list(rows.values())
+    if read_rates and traffic:
+        report["floor"] = {"read_rates": read_rates, "rows": batch1_floors(report, traffic, read_rates)}
 
     if not args.no_load and can_bench:
         # Small files only show the fixed costs (a few ms and MB): time the two large models.
