@@ -273,6 +273,15 @@ struct RecurrentLoop {
             layer.step(StepBuffers(gates: stepGates, recurrent: recurrent, h: states, newH: states,
                                    cell: states + stateSize, batch: batch, unitCount: units, units: 0..<units),
                        weights: weights)
+            guard whole.mask != nil else {
+                // The output is h: the sequence takes it straight from the state, and the last
+                // output is written once, after the loop.
+                for (local, row) in rows.enumerated() {
+                    whole.sequence?.advanced(by: (row * steps + position) * units)
+                        .update(from: states + local * units, count: units)
+                }
+                continue
+            }
             for (local, row) in rows.enumerated() {
                 let output = whole.lastOutput + row * units
                 if whole.isMasked(row: row, time: time) {
@@ -286,6 +295,9 @@ struct RecurrentLoop {
                 }
                 whole.sequence?.advanced(by: (row * steps + position) * units).update(from: output, count: units)
             }
+        }
+        if whole.mask == nil && steps > 0 {
+            (whole.lastOutput + rows.lowerBound * units).update(from: states, count: stateSize)
         }
         for state in 0..<stateCount {
             (whole.states + state * whole.batch * units + rows.lowerBound * units)
