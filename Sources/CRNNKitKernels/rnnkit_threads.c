@@ -90,32 +90,42 @@ int rnnkit_run_pair(rnnkit_part_function function, void *context) {
     return 1;
 }
 
+// Each party counts the barriers it has reached on a cache line of its own, which only it
+// writes, and waits until every other count has caught up: one line travels each way per meeting,
+// where a shared counter bounced between the cores on every arrival and every spin.
+struct party_count {
+    _Alignas(64) _Atomic long passed;
+};
+
 struct rnnkit_barrier {
-    _Atomic long arrived;
-    _Atomic long generation;
     long parties;
+    struct party_count *counts;
 };
 
 rnnkit_barrier *rnnkit_barrier_create(long parties) {
     rnnkit_barrier *barrier = malloc(sizeof *barrier);
-    if (!barrier) abort();
-    atomic_init(&barrier->arrived, 0);
-    atomic_init(&barrier->generation, 0);
+    struct party_count *counts = aligned_alloc(64, (size_t)parties * sizeof *counts);
+    if (!barrier || !counts) abort();
+    for (long part = 0; part < parties; part++) atomic_init(&counts[part].passed, 0);
     barrier->parties = parties;
+    barrier->counts = counts;
     return barrier;
 }
 
-void rnnkit_barrier_destroy(rnnkit_barrier *barrier) { free(barrier); }
+void rnnkit_barrier_destroy(rnnkit_barrier *barrier) {
+    free(barrier->counts);
+    free(barrier);
+}
 
-void rnnkit_barrier_wait(rnnkit_barrier *barrier) {
-    long generation = atomic_load_explicit(&barrier->generation, memory_order_acquire);
-    if (atomic_fetch_add_explicit(&barrier->arrived, 1, memory_order_acq_rel) + 1 == barrier->parties) {
-        atomic_store_explicit(&barrier->arrived, 0, memory_order_relaxed);
-        atomic_store_explicit(&barrier->generation, generation + 1, memory_order_release);
-        return;
-    }
-    for (long spins = 0; atomic_load_explicit(&barrier->generation, memory_order_acquire) == generation; spins++) {
-        if (spins < SPINS_BEFORE_YIELDING) relax();
-        else sched_yield();
+void rnnkit_barrier_wait(rnnkit_barrier *barrier, long part) {
+    long reached = atomic_load_explicit(&barrier->counts[part].passed, memory_order_relaxed) + 1;
+    atomic_store_explicit(&barrier->counts[part].passed, reached, memory_order_release);
+    for (long other = 0; other < barrier->parties; other++) {
+        if (other == part) continue;
+        for (long spins = 0; atomic_load_explicit(&barrier->counts[other].passed, memory_order_acquire) < reached;
+             spins++) {
+            if (spins < SPINS_BEFORE_YIELDING) relax();
+            else sched_yield();
+        }
     }
 }

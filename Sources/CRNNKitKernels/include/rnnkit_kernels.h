@@ -77,7 +77,8 @@ int rnnkit_run_pair(rnnkit_part_function function, void *context);
 /// step of a sequence that two threads share.
 typedef struct rnnkit_barrier rnnkit_barrier;
 rnnkit_barrier *rnnkit_barrier_create(long parties);
-void rnnkit_barrier_wait(rnnkit_barrier *barrier);
+/// Waits until every party (numbered 0 to parties − 1) has called this as often as `part` has.
+void rnnkit_barrier_wait(rnnkit_barrier *barrier, long part);
 void rnnkit_barrier_destroy(rnnkit_barrier *barrier);
 
 /// values[i] = e^values[i], within 2 ulp of libm; 0 where e^x is subnormal (below -87.34),

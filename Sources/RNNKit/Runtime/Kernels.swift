@@ -274,7 +274,8 @@ final class SpinBarrier: @unchecked Sendable {
 
     init(parties: Int = 2) { barrier = rnnkit_barrier_create(parties) }
 
-    func wait() { rnnkit_barrier_wait(barrier) }
+    /// Waits for the other parties; `part` is this thread's number, 0 to parties − 1.
+    func wait(part: Int) { rnnkit_barrier_wait(barrier, part) }
 
     deinit { rnnkit_barrier_destroy(barrier) }
 }

@@ -390,7 +390,7 @@ struct RecurrentLoop {
                             whole.sequence?.advanced(by: (row * steps + position) * units + share.lowerBound)
                                 .update(from: output, count: share.count)
                         }
-                        barrier.wait()
+                        barrier.wait(part: part)
                     }
                 }
             }
