@@ -4,18 +4,18 @@ import Synchronization
 /// A recurrent cell's weights in the form its step uses: kernel [I, G·U], recurrent kernel
 /// [U, G·U], packed once stacked, the input bias (folded into the input projection) and, for GRU
 /// with reset_after, the recurrent bias. A predictor makes them once per layer call
-/// (`PreparedWeights`).
-struct CellWeights: Sendable {
-    var kernel: Tensor
-    var recurrentKernel: Tensor
+/// (`PreparedWeights`); a class, so that passing them on retains one reference.
+final class CellWeights: Sendable {
+    let kernel: Tensor
+    let recurrentKernel: Tensor
     /// [kernel; recurrent_kernel] packed, from the predictor's cache when there is one: the one
     /// packed copy every batch size multiplies by, whole or block by block.
-    var packed: StackedPacking
+    let packed: StackedPacking
     /// The recurrent kernel's columns that the step multiplies on their own, packed (GRU
     /// without reset_after: the candidate's block).
-    var packedCandidateKernel: PackedMatrix?
-    var inputBias: [Float]?
-    var recurrentBias: [Float]?
+    let packedCandidateKernel: PackedMatrix?
+    let inputBias: [Float]?
+    let recurrentBias: [Float]?
 
     /// Picks `<prefix>kernel`, `<prefix>recurrent_kernel` and `<prefix>bias` out of a layer's
     /// bound weights for `layer`; a [2, G·U] bias is split into its input and recurrent rows.
@@ -34,17 +34,21 @@ struct CellWeights: Sendable {
                 ? PackedMatrix(rows: 0..<recurrent.shape[0], columns: columns, of: packed.bottom)
                 : PackedMatrixCache.packed(recurrent, columns: columns)
         }
-        if let bias = weights[prefix + "bias"] {
-            let width = kernel.shape[1]
-            let input = bias.rank == 2 ? Array(bias.scalars.prefix(width)) : bias.scalars
-            let recurrent = bias.rank == 2 ? Array(bias.scalars.suffix(width)) : nil
-            if let recurrent, !layer.keepsRecurrentApart {
-                // A CuDNNLSTM's two biases add up before any product, as tf_keras sums them on load.
-                inputBias = zip(input, recurrent).map { $0 + $1 }
-            } else {
-                inputBias = input
-                recurrentBias = recurrent
-            }
+        guard let bias = weights[prefix + "bias"] else {
+            inputBias = nil
+            recurrentBias = nil
+            return
+        }
+        let width = kernel.shape[1]
+        let inputRow = bias.rank == 2 ? Array(bias.scalars.prefix(width)) : bias.scalars
+        let recurrentRow = bias.rank == 2 ? Array(bias.scalars.suffix(width)) : nil
+        if let recurrentRow, !layer.keepsRecurrentApart {
+            // A CuDNNLSTM's two biases add up before any product, as tf_keras sums them on load.
+            inputBias = zip(inputRow, recurrentRow).map { $0 + $1 }
+            recurrentBias = nil
+        } else {
+            inputBias = inputRow
+            recurrentBias = recurrentRow
         }
     }
 }
