@@ -93,7 +93,7 @@ public final class Predictor: Sendable {
                           timed: ((ModelLayer, UInt64) -> Void)?) throws -> [Tensor] {
         // A stream's chunks may be shorter than a declared sequence length.
         try checkInputs(inputs, anyLength: carries != nil)
-        var values = [LayerValue?](repeating: nil, count: slotCount)
+        var values = [LayerValue?](filledWith: nil, count: slotCount)
         for call in plan {
             if let position = call.modelInput {
                 if call.outputSlotCount > 0 { values[call.firstOutputSlot] = LayerValue(inputs[position]) }

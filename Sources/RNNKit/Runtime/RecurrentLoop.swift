@@ -126,13 +126,13 @@ struct RecurrentLoop {
         if let carry {
             states = carry.states
         } else {
-            states = [Float](repeating: 0, count: stateCount * stateSize)
+            states = [Float](filledWith: 0, count: stateCount * stateSize)
             for (index, state) in initialStates.prefix(stateCount).enumerated() {
                 states.replaceSubrange(index * stateSize..<(index + 1) * stateSize, with: state.scalars)
             }
         }
-        var lastOutput = carry?.lastOutput ?? [Float](repeating: 0, count: stateSize)
-        var sequence = [Float](repeating: 0, count: options.returnSequences ? batch * steps * units : 0)
+        var lastOutput = carry?.lastOutput ?? [Float](filledWith: 0, count: stateSize)
+        var sequence = [Float](filledWith: 0, count: options.returnSequences ? batch * steps * units : 0)
         let width = weights.kernel.shape[1], multiplyAdds = batch * steps * width * (features + units)
         let parts = RNNKitRuntime.parts(threads: threads, items: batch, multiplyAdds: multiplyAdds)
         // One packed [kernel; recurrent_kernel] for every batch size; `separate` multiplies by
@@ -278,18 +278,28 @@ struct RecurrentLoop {
             layer.step(StepBuffers(gates: stepGates, recurrent: recurrent, h: states, newH: states,
                                    cell: states + stateSize, batch: batch, unitCount: units, units: 0..<units),
                        weights: weights)
-            for (local, row) in rows.enumerated() {
-                let output = whole.lastOutput + row * units
-                if whole.isMasked(row: row, time: time) {
-                    for state in 0..<stateCount {
-                        let offset = state * stateSize + local * units
-                        (states + offset).update(from: previous + offset, count: units)
+            if whole.mask == nil {
+                // No step is masked: the rows' outputs are their h, one stretch.
+                (whole.lastOutput + rows.lowerBound * units).update(from: states, count: stateSize)
+            } else {
+                for (local, row) in rows.enumerated() {
+                    let output = whole.lastOutput + row * units
+                    if whole.isMasked(row: row, time: time) {
+                        for state in 0..<stateCount {
+                            let offset = state * stateSize + local * units
+                            (states + offset).update(from: previous + offset, count: units)
+                        }
+                        if options.zeroOutputForMask { output.update(repeating: 0, count: units) }
+                    } else {
+                        output.update(from: states + local * units, count: units)
                     }
-                    if options.zeroOutputForMask { output.update(repeating: 0, count: units) }
-                } else {
-                    output.update(from: states + local * units, count: units)
                 }
-                whole.sequence?.advanced(by: (row * steps + position) * units).update(from: output, count: units)
+            }
+            if let sequence = whole.sequence {
+                for row in rows {
+                    (sequence + (row * steps + position) * units)
+                        .update(from: whole.lastOutput + row * units, count: units)
+                }
             }
         }
         for state in 0..<stateCount {
