@@ -1,22 +1,23 @@
 /// Inference, one layer call at a time: each kind's maths lives with its config in Layers/.
 extension LayerKind {
     /// The layer's outputs for `inputs` (already checked against `outputShapes`), with its bound
-    /// weights named as in `weightSpecs`. A recurrent layer continues from `carry` when a stream
-    /// passes one, and returns where it stopped; other kinds return nil.
-    func forward(_ inputs: [LayerValue], weights: [String: Tensor],
+    /// weights named as in `weightSpecs`, and what the call keeps of them from one prediction to
+    /// the next (`prepared`: packed kernels). A recurrent layer continues from `carry` when a
+    /// stream passes one, and returns where it stopped; other kinds return nil.
+    func forward(_ inputs: [LayerValue], weights: [String: Tensor], prepared: PreparedWeights = PreparedWeights(),
                  carry: RecurrentCarry?) throws -> (outputs: [LayerValue], carry: RecurrentCarry?) {
         switch self {
         case .recurrent(let layer):
-            let result = try layer.forward(inputs, weights: weights, carry: carry)
+            let result = try layer.forward(inputs, weights: weights, prepared: prepared, carry: carry)
             return (result.outputs, result.carry)
         case .rnn(let layer):
-            let result = try layer.forward(inputs, weights: weights, carry: carry)
+            let result = try layer.forward(inputs, weights: weights, prepared: prepared, carry: carry)
             return (result.outputs, result.carry)
         case .input, .dropout, .spatialDropout1D, .gaussianNoise: return (inputs, nil)
-        case .bidirectional(let layer): return (try layer.forward(inputs, weights: weights), nil)
-        case .dense(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
+        case .bidirectional(let layer): return (try layer.forward(inputs, weights: weights, prepared: prepared), nil)
+        case .dense(let layer): return ([try layer.forward(inputs[0], weights: weights, prepared: prepared)], nil)
         case .embedding(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
-        case .timeDistributed(let layer): return ([try layer.forward(inputs[0], weights: weights)], nil)
+        case .timeDistributed(let layer): return ([try layer.forward(inputs[0], weights: weights, prepared: prepared)], nil)
         case .masking(let layer): return ([layer.forward(inputs[0])], nil)
         case .activation(let layer): return ([layer.forward(inputs[0])], nil)
         case .repeatVector(let layer): return ([layer.forward(inputs[0])], nil)

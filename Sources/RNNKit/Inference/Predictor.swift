@@ -93,41 +93,40 @@ public final class Predictor: Sendable {
                           timed: ((ModelLayer, UInt64) -> Void)?) throws -> [Tensor] {
         // A stream's chunks may be shorter than a declared sequence length.
         try checkInputs(inputs, anyLength: carries != nil)
-        var values = [LayerValue?](repeating: nil, count: slotCount)
+        var values = [LayerValue?](filledWith: nil, count: slotCount)
         for call in plan {
-            let outputs: [LayerValue]
             if let position = call.modelInput {
-                outputs = [LayerValue(inputs[position])]
-            } else {
-                var arguments = try zip(call.inputs, call.inputSlots).map { reference, slot in
-                    guard let slot, let value = values[slot] else {
-                        throw RNNKitError(.invalidModel, "\(call.layerName): input \(reference) was not computed")
-                    }
-                    return value
-                }
-                // An explicit `mask=` replaces the masks that ride along with the inputs.
-                for (position, slot) in call.maskSlots.enumerated() where position < arguments.count {
-                    let mask = slot.flatMap { values[$0]?.tensor }
-                    let input = arguments[position].tensor
-                    // One entry per time step of the input, as GraphAnalysis checked statically.
-                    if let mask, input.rank < 2 || mask.shape != Array(input.shape.prefix(2)) {
-                        throw RNNKitError(.invalidModel, "\(call.layerName): mask of shape \(mask.shape) does not fit "
-                                          + "input shape \(input.shape)")
-                    }
-                    arguments[position].mask = mask?.scalars.map { $0 != 0 }
-                }
-                do {
-                    let start = timed == nil ? 0 : DispatchTime.now().uptimeNanoseconds
-                    let result = try call.kind.forward(arguments, weights: call.weights,
-                                                       carry: carries?[call.layerName])
-                    timed?(model.layers[call.layer], DispatchTime.now().uptimeNanoseconds - start)
-                    if carries != nil, let carry = result.carry { carries?[call.layerName] = carry }
-                    outputs = result.outputs
-                } catch let error as RNNKitError {
-                    throw RNNKitError(error.kind, error.message, location: error.location ?? call.layerName)
-                }
+                if call.outputSlotCount > 0 { values[call.firstOutputSlot] = LayerValue(inputs[position]) }
+                continue
             }
-            for (index, output) in outputs.prefix(call.outputSlotCount).enumerated() {
+            var arguments = try zip(call.inputs, call.inputSlots).map { reference, slot in
+                guard let slot, let value = values[slot] else {
+                    throw RNNKitError(.invalidModel, "\(call.layerName): input \(reference) was not computed")
+                }
+                return value
+            }
+            // An explicit `mask=` replaces the masks that ride along with the inputs.
+            for (position, slot) in call.maskSlots.enumerated() where position < arguments.count {
+                let mask = slot.flatMap { values[$0]?.tensor }
+                let input = arguments[position].tensor
+                // One entry per time step of the input, as GraphAnalysis checked statically.
+                if let mask, input.rank < 2 || mask.shape != Array(input.shape.prefix(2)) {
+                    throw RNNKitError(.invalidModel, "\(call.layerName): mask of shape \(mask.shape) does not fit "
+                                      + "input shape \(input.shape)")
+                }
+                arguments[position].mask = mask?.scalars.map { $0 != 0 }
+            }
+            let result: (outputs: [LayerValue], carry: RecurrentCarry?)
+            do {
+                let start = timed == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+                result = try call.kind.forward(arguments, weights: call.weights, prepared: call.prepared,
+                                               carry: carries?[call.layerName])
+                timed?(model.layers[call.layer], DispatchTime.now().uptimeNanoseconds - start)
+            } catch let error as RNNKitError {
+                throw RNNKitError(error.kind, error.message, location: error.location ?? call.layerName)
+            }
+            if carries != nil, let carry = result.carry { carries?[call.layerName] = carry }
+            for (index, output) in result.outputs.prefix(call.outputSlotCount).enumerated() {
                 values[call.firstOutputSlot + index] = output
             }
         }
@@ -148,6 +147,8 @@ public final class Predictor: Sendable {
         let layerName: String
         let weights: [String: Tensor]
         let kind: LayerKind
+        /// Its weights in the forms its maths uses, made by the first prediction.
+        let prepared = PreparedWeights()
         /// The model input it stands for, when the layer is one of the model's inputs.
         let modelInput: Int?
         let inputs: [TensorRef]

@@ -36,14 +36,19 @@ struct Bidirectional: Equatable, Sendable {
 extension Bidirectional {
     /// Runs both directions, at the same time on two threads when there are (each direction on
     /// one: the same numbers as one thread); the backward sequence is flipped back into time
-    /// order before merging. As in Keras, masked steps output zeros in sequence mode.
-    func forward(_ inputs: [LayerValue], weights: [String: Tensor]) throws -> [LayerValue] {
+    /// order before merging. As in Keras, masked steps output zeros in sequence mode. `prepared`
+    /// keeps the two cells' weights from one prediction to the next.
+    func forward(_ inputs: [LayerValue], weights: [String: Tensor],
+                 prepared: PreparedWeights = PreparedWeights()) throws -> [LayerValue] {
         let sequence = inputs[0]
         try forward.refuseMask(sequence.mask)
         let states = inputs.dropFirst().map(\.tensor)
         let half = states.count / 2
-        let forwardCell = try CellWeights(weights, prefix: "forward.", for: forward)
-        let backwardCell = try CellWeights(weights, prefix: "backward.", for: backward)
+        let cells = try prepared.cells {
+            [try CellWeights(weights, prefix: "forward.", for: forward),
+             try CellWeights(weights, prefix: "backward.", for: backward)]
+        }
+        let forwardCell = cells[0], backwardCell = cells[1]
         func run(_ layer: RecurrentLayer, _ cell: CellWeights, states: [Tensor], threads: Int) -> RecurrentLoop.Result {
             var options = layer.options
             options.zeroOutputForMask = options.returnSequences

@@ -21,12 +21,16 @@ struct Dense: Equatable, Sendable {
         return specs
     }
 
-    /// x·kernel + bias on the last axis, then the activation; a mask passes through.
-    func forward(_ input: LayerValue, weights: [String: Tensor]) throws -> LayerValue {
-        guard let kernel = weights["kernel"] else { throw RNNKitError(.invalidModel, "Dense has no bound kernel") }
+    /// x·kernel + bias on the last axis, then the activation; a mask passes through. `prepared`
+    /// keeps the packed kernel from one prediction to the next.
+    func forward(_ input: LayerValue, weights: [String: Tensor],
+                 prepared: PreparedWeights = PreparedWeights()) throws -> LayerValue {
+        let affine = try prepared.affine {
+            guard let kernel = weights["kernel"] else { throw RNNKitError(.invalidModel, "Dense has no bound kernel") }
+            return AffineWeights(kernel: PackedMatrixCache.packed(kernel), bias: weights["bias"]?.scalars)
+        }
         let tensor = input.tensor
-        var scalars = Kernels.affine(tensor.scalars, rows: tensor.rowCount, kernel: PackedMatrixCache.packed(kernel),
-                                     bias: weights["bias"]?.scalars)
+        var scalars = Kernels.affine(tensor.scalars, rows: tensor.rowCount, kernel: affine.kernel, bias: affine.bias)
         activation.apply(to: &scalars, width: units)
         var shape = tensor.shape
         shape[shape.count - 1] = units

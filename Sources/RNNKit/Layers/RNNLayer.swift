@@ -76,39 +76,42 @@ struct RNNLayer: Equatable, Sendable {
     /// cell is masked too. A cell after the first reads the previous one's outputs in processing
     /// order (reversed under go_backwards, with the mask) and so runs forwards. A stream's carry
     /// holds every cell's states and the last cell's output.
-    func forward(_ inputs: [LayerValue], weights: [String: Tensor],
+    func forward(_ inputs: [LayerValue], weights: [String: Tensor], prepared: PreparedWeights = PreparedWeights(),
                  carry: RecurrentCarry?) throws -> (outputs: [LayerValue], carry: RecurrentCarry) {
         let initialStates = inputs.dropFirst().map(\.tensor)
-        var sequence = inputs[0], offset = 0
-        var states: [Tensor] = [], carried: [[Float]] = []
-        var last: RecurrentLoop.Result?
+        let cellWeights = try prepared.cells {
+            try cells.enumerated().map { index, cell in try CellWeights(weights, prefix: weightPrefix(index), for: cell) }
+        }
+        var sequence = inputs[0], offset = 0, carriedOffset = 0
+        var results: [RecurrentLoop.Result] = []
         for (index, cell) in cells.enumerated() {
             let isLast = index == cells.count - 1, count = cell.cell.stateCount
+            let batch = sequence.tensor.shape[0], carriedCount = count * batch * cell.options.units
             var options = cell.options
             if !isLast { options.returnSequences = true }
             if index > 0 { options.goBackwards = false }
             let cellCarry = carry.map { carry in
-                RecurrentCarry(states: Array(carry.states[offset..<offset + count]),
+                RecurrentCarry(states: Array(carry.states[carriedOffset..<carriedOffset + carriedCount]),
                                lastOutput: isLast ? carry.lastOutput
-                                   : [Float](repeating: 0, count: sequence.tensor.shape[0] * cell.options.units))
+                                   : [Float](repeating: 0, count: batch * cell.options.units))
             }
             let given = initialStates.isEmpty ? [] : Array(initialStates[offset..<offset + count])
             let result = cell.loop(options: options)
-                .run(sequence.tensor, mask: sequence.mask, initialStates: given,
-                     weights: try CellWeights(weights, prefix: weightPrefix(index), for: cell), carry: cellCarry)
+                .run(sequence.tensor, mask: sequence.mask, initialStates: given, weights: cellWeights[index],
+                     carry: cellCarry)
             offset += count
-            states += result.states
-            carried += result.carry.states
+            carriedOffset += carriedCount
             if cell.options.goBackwards && index == 0, let mask = sequence.mask {
                 sequence.mask = reversedInTime(mask, steps: sequence.tensor.shape[1])
             }
             sequence.tensor = result.output
-            last = result
+            results.append(result)
         }
         // As for one recurrent layer: a sequence output keeps the input's mask, unreversed.
-        let output = LayerValue(last!.output, mask: options.returnSequences ? inputs[0].mask : nil)
-        return ([output] + (options.returnState ? states.map { LayerValue($0) } : []),
-                RecurrentCarry(states: carried, lastOutput: last!.carry.lastOutput))
+        let last = results[results.count - 1]
+        let output = LayerValue(last.output, mask: options.returnSequences ? inputs[0].mask : nil)
+        return (options.returnState ? [output] + results.flatMap(\.states).map { LayerValue($0) } : [output],
+                RecurrentCarry(states: results.flatMap(\.finalStates), lastOutput: last.lastOutput))
     }
 
     /// A [B, T] mask with each row's steps reversed.

@@ -29,11 +29,11 @@ struct TimeDistributed: Equatable, Sendable {
         }
     }
 
-    func forward(_ input: LayerValue, weights: [String: Tensor]) throws -> LayerValue {
+    func forward(_ input: LayerValue, weights: [String: Tensor], prepared: PreparedWeights) throws -> LayerValue {
         let tensor = input.tensor
         let batch = tensor.shape[0], steps = tensor.shape[1]
         let folded = LayerValue(tensor.reshaped([batch * steps] + tensor.shape.dropFirst(2)))
-        let output = try inner.forward([folded], weights: weights, carry: nil).outputs[0].tensor
+        let output = try inner.forward([folded], weights: weights, prepared: prepared, carry: nil).outputs[0].tensor
         return LayerValue(output.reshaped([batch, steps] + output.shape.dropFirst()), mask: input.mask)
     }
 }

@@ -20,6 +20,12 @@ extension RecurrentLayer {
     /// h' = φ(gates).
     private func simpleRNNStep(_ buffers: StepBuffers) {
         let units = buffers.unitCount, first = buffers.units.lowerBound, count = buffers.units.count
+        guard count < units else {
+            // All the units: the rows are one stretch, activated by one call (the same values:
+            // the activation acts value by value).
+            buffers.newH.update(from: buffers.gates, count: buffers.batch * units)
+            return options.activation.apply(buffers.newH, count: buffers.batch * units)
+        }
         for row in 0..<buffers.batch {
             let offset = row * units + first
             (buffers.newH + offset).update(from: buffers.gates + offset, count: count)

@@ -2,47 +2,53 @@ import Dispatch
 import Synchronization
 
 /// A recurrent cell's weights in the form its step uses: kernel [I, G·U], recurrent kernel
-/// [U, G·U], the input bias (folded into the input projection) and, for GRU with reset_after,
-/// the recurrent bias.
-struct CellWeights: Sendable {
-    var kernel: Tensor
-    var recurrentKernel: Tensor
+/// [U, G·U], packed once stacked, the input bias (folded into the input projection) and, for GRU
+/// with reset_after, the recurrent bias. A predictor makes them once per layer call
+/// (`PreparedWeights`); a class, so that passing them on retains one reference.
+final class CellWeights: Sendable {
+    let kernel: Tensor
+    let recurrentKernel: Tensor
+    /// [kernel; recurrent_kernel] packed, from the predictor's cache when there is one: the one
+    /// packed copy every batch size multiplies by, whole or block by block.
+    let packed: StackedPacking
     /// The recurrent kernel's columns that the step multiplies on their own, packed (GRU
     /// without reset_after: the candidate's block).
-    var packedCandidateKernel: PackedMatrix?
-    var inputBias: [Float]?
-    var recurrentBias: [Float]?
+    let packedCandidateKernel: PackedMatrix?
+    let inputBias: [Float]?
+    let recurrentBias: [Float]?
 
     /// Picks `<prefix>kernel`, `<prefix>recurrent_kernel` and `<prefix>bias` out of a layer's
     /// bound weights for `layer`; a [2, G·U] bias is split into its input and recurrent rows.
     init(_ weights: [String: Tensor], prefix: String = "", for layer: RecurrentLayer) throws {
-        // Literal keys without a prefix: no string is built per prediction.
-        let kernelKey = prefix.isEmpty ? "kernel" : prefix + "kernel"
-        let recurrentKey = prefix.isEmpty ? "recurrent_kernel" : prefix + "recurrent_kernel"
-        guard let kernel = weights[kernelKey], let recurrent = weights[recurrentKey] else {
+        guard let kernel = weights[prefix + "kernel"], let recurrent = weights[prefix + "recurrent_kernel"] else {
             throw RNNKitError(.invalidModel, "recurrent layer has no bound \(prefix)kernel")
         }
         self.kernel = kernel
         self.recurrentKernel = recurrent
-        // A view of the packed [kernel; recurrent_kernel] the loop multiplies by, where its
-        // columns start at a panel: no second copy of those weights.
+        let packed = PackedMatrixCache.packed(kernel, stackedOn: recurrent)
+        self.packed = packed
+        // A view of the packed [kernel; recurrent_kernel] where its columns start at a panel: no
+        // second copy of those weights.
         self.packedCandidateKernel = layer.candidateKernelColumns.map { columns in
             columns.lowerBound % PackedMatrix.panelWidth == 0
-                ? PackedMatrix(rows: 0..<recurrent.shape[0], columns: columns,
-                               of: PackedMatrixCache.packed(kernel, stackedOn: recurrent).bottom)
+                ? PackedMatrix(rows: 0..<recurrent.shape[0], columns: columns, of: packed.bottom)
                 : PackedMatrixCache.packed(recurrent, columns: columns)
         }
-        if let bias = weights[prefix.isEmpty ? "bias" : prefix + "bias"] {
-            let width = kernel.shape[1]
-            let input = bias.rank == 2 ? Array(bias.scalars.prefix(width)) : bias.scalars
-            let recurrent = bias.rank == 2 ? Array(bias.scalars.suffix(width)) : nil
-            if let recurrent, !layer.keepsRecurrentApart {
-                // A CuDNNLSTM's two biases add up before any product, as tf_keras sums them on load.
-                inputBias = zip(input, recurrent).map { $0 + $1 }
-            } else {
-                inputBias = input
-                recurrentBias = recurrent
-            }
+        guard let bias = weights[prefix + "bias"] else {
+            inputBias = nil
+            recurrentBias = nil
+            return
+        }
+        let width = kernel.shape[1]
+        let inputRow = bias.rank == 2 ? Array(bias.scalars.prefix(width)) : bias.scalars
+        let recurrentRow = bias.rank == 2 ? Array(bias.scalars.suffix(width)) : nil
+        if let recurrentRow, !layer.keepsRecurrentApart {
+            // A CuDNNLSTM's two biases add up before any product, as tf_keras sums them on load.
+            inputBias = zip(inputRow, recurrentRow).map { $0 + $1 }
+            recurrentBias = nil
+        } else {
+            inputBias = inputRow
+            recurrentBias = recurrentRow
         }
     }
 }
@@ -92,22 +98,22 @@ struct RecurrentLoop {
     struct Result {
         /// [B, T, U] in processing order when returning sequences, else [B, U].
         var output: Tensor
-        /// The final states, [S, B, U]: split into tensors only when asked for (return_state, a
-        /// stream's carry), which a plain prediction does not.
+        /// The final states, [S, B, U]: split into tensors only when asked for (return_state),
+        /// which a plain prediction does not.
         var finalStates: [Float]
         var stateCount: Int, batch: Int, units: Int
         var lastOutput: [Float]
 
         /// The final states, each [B, U].
-        var states: [Tensor] { splitStates.map { Tensor(shape: [batch, units], scalars: $0) } }
+        var states: [Tensor] {
+            let size = batch * units
+            return (0..<stateCount).map {
+                Tensor(shape: [batch, units], scalars: Array(finalStates[$0 * size..<($0 + 1) * size]))
+            }
+        }
 
         /// Where the loop stopped, so that a stream can go on from there.
-        var carry: RecurrentCarry { RecurrentCarry(states: splitStates, lastOutput: lastOutput) }
-
-        private var splitStates: [[Float]] {
-            let size = batch * units
-            return (0..<stateCount).map { Array(finalStates[$0 * size..<($0 + 1) * size]) }
-        }
+        var carry: RecurrentCarry { RecurrentCarry(states: finalStates, lastOutput: lastOutput) }
     }
 
     /// Runs the sequence from `initialStates` (zeros where absent), or from where an earlier
@@ -118,22 +124,21 @@ struct RecurrentLoop {
         let stateSize = batch * units
         var states: [Float]
         if let carry {
-            states = carry.states.flatMap { $0 }
+            states = carry.states
         } else {
-            states = [Float](repeating: 0, count: stateCount * stateSize)
+            states = [Float](filledWith: 0, count: stateCount * stateSize)
             for (index, state) in initialStates.prefix(stateCount).enumerated() {
                 states.replaceSubrange(index * stateSize..<(index + 1) * stateSize, with: state.scalars)
             }
         }
-        var lastOutput = carry?.lastOutput ?? [Float](repeating: 0, count: stateSize)
-        var sequence = [Float](repeating: 0, count: options.returnSequences ? batch * steps * units : 0)
+        var lastOutput = carry?.lastOutput ?? [Float](filledWith: 0, count: stateSize)
+        var sequence = [Float](filledWith: 0, count: options.returnSequences ? batch * steps * units : 0)
         let width = weights.kernel.shape[1], multiplyAdds = batch * steps * width * (features + units)
         let parts = RNNKitRuntime.parts(threads: threads, items: batch, multiplyAdds: multiplyAdds)
-        // Packed here, on the caller's thread: the predictor's cache is a task-local value. One
-        // packed [kernel; recurrent_kernel] for every batch size; `separate` multiplies by views
-        // of its two blocks of rows. Chosen for the whole batch, so that each row's sums are the
-        // same however many threads.
-        let packed = PackedMatrixCache.packed(weights.kernel, stackedOn: weights.recurrentKernel)
+        // One packed [kernel; recurrent_kernel] for every batch size; `separate` multiplies by
+        // views of its two blocks of rows. Chosen for the whole batch, so that each row's sums
+        // are the same however many threads.
+        let packed = weights.packed
         let products: Products = !keepsRecurrentApart && batch >= Self.stackedMinimumRows
             ? .stacked(packed.whole) : .separate(input: packed.top, recurrent: packed.bottom)
         // Two threads share the units of small batches: the split point, at a panel of columns.
@@ -429,10 +434,12 @@ private func withPointer<Result>(to values: [Float]?, _ body: (UnsafePointer<Flo
     return values.withUnsafeBufferPointer { body($0.baseAddress) }
 }
 
-/// A recurrent layer's state between two chunks of a stream: its cell states and the last
-/// output it emitted (repeated at masked steps).
+/// A recurrent layer's state between two chunks of a stream: its cell states, [S, B, U] one
+/// after the other (a stacked RNN's cells in order), and the last output it emitted (repeated at
+/// masked steps). Kept as the loop leaves them: a prediction that does not stream pays nothing
+/// for it.
 struct RecurrentCarry: Sendable, Equatable {
-    var states: [[Float]]
+    var states: [Float]
     var lastOutput: [Float]
 }
 
@@ -451,17 +458,17 @@ extension RecurrentLayer {
     }
 
     /// The forward pass, continuing from `carry` when streaming; also returns the carry to
-    /// continue from.
-    func forward(_ inputs: [LayerValue], weights: [String: Tensor],
+    /// continue from. `prepared` keeps the cell's weights from one prediction to the next.
+    func forward(_ inputs: [LayerValue], weights: [String: Tensor], prepared: PreparedWeights = PreparedWeights(),
                  carry: RecurrentCarry?) throws -> (outputs: [LayerValue], carry: RecurrentCarry) {
         try refuseMask(inputs[0].mask)
-        let cell = try CellWeights(weights, for: self)
+        let cell = try prepared.cells { [try CellWeights(weights, for: self)] }[0]
         let result = loop(options: options)
             .run(inputs[0].tensor, mask: inputs[0].mask, initialStates: inputs.dropFirst().map(\.tensor),
                  weights: cell, carry: carry)
         // A sequence output keeps the input's mask; a last-step output has none.
         let output = LayerValue(result.output, mask: options.returnSequences ? inputs[0].mask : nil)
-        return ([output] + (options.returnState ? result.states.map { LayerValue($0) } : []), result.carry)
+        // Without return_state, no concatenation: one array less per prediction.
+        return (options.returnState ? [output] + result.states.map { LayerValue($0) } : [output], result.carry)
     }
 }
-
