@@ -104,10 +104,10 @@ RNNKIT_INLINE float sigmoid_approx(float x) {
 
 // Runs `body` for each i in [first, first + count), vectorised: the indices up to the last whole
 // multiple of 32 two vectors at a time (the second vector's independent work fills the gaps in
-// the first one's chains of dependent multiply-adds: 10-30% faster), the rest one vector at a
-// time, so that a share of 16 units still runs at AVX-512's full width rather than in a narrow
-// epilogue. Each body touches only its own index i (h_out may be h in the GRU step: a unit
-// reads its state before writing it), so the loops are safe to vectorise.
+// the first one's chains of dependent multiply-adds: the LSTM step runs 10-20% faster), the rest
+// one vector at a time, so that a share of 16 units still runs at AVX-512's full width rather
+// than in a narrow epilogue. Each body touches only its own index i (h_out may be h in the GRU
+// step: a unit reads its state before writing it), so the loops are safe to vectorise.
 #define FOR_EACH_INDEX(i, first, count, body)                                           \
     do {                                                                                \
         const long split_ = (first) + ((count) & ~31L), end_ = (first) + (count);       \
