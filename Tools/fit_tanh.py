@@ -3,8 +3,9 @@
 tanh(x) ~ x * P(x^2) / Q(x^2) on [0, 8] (odd, so this covers [-8, 8]), P of degree 5 and Q of
 degree 3 with Q(0) = 1, near-minimax in absolute error by Lawson's iteratively reweighted least
 squares on the linearised problem x*P - tanh*Q = 0. Prints the coefficients (lowest degree first)
-and the largest error of the float32 evaluation that the C kernel does, for tanh and for
-sigmoid(x) = (1 + tanh(x/2)) / 2, against float64 references.
+and the largest error of the float32 evaluation that the C kernel does (without fused
+multiply-adds, as on its portable path), for tanh and for sigmoid(x) = (1 + tanh(x/2)) / 2 =
+(q + (x/2)*p) / (2q) with the parts p, q of tanh(x/2), against float64 references.
 
     pip install -r Tools/requirements.txt && python3 Tools/fit_tanh.py
 """
@@ -38,8 +39,8 @@ def fit():
     return largest, [c / scale ** i for i, c in enumerate(p)], [c / scale ** j for j, c in enumerate(q)]
 
 
-def tanh_f32(x, p, q):
-    """The C kernel's evaluation, in float32."""
+def tanh_parts_f32(x, p, q):
+    """The C kernel's tanh_parts in float32: the clamped x, P(x^2) and Q(x^2)."""
     f = np.float32
     x = np.clip(x, f(-CLAMP), f(CLAMP))
     u = x * x
@@ -48,7 +49,7 @@ def tanh_f32(x, p, q):
         num = num * u + f(c)
     for c in q[-2::-1]:
         den = den * u + f(c)
-    return x * num / den
+    return x, num, den
 
 
 def main():
@@ -58,8 +59,10 @@ def main():
     print("Q:", ", ".join(f"{c:.9e}" for c in q))
     xs = np.linspace(-40, 40, 4_000_001).astype(np.float32)
     exact = xs.astype(np.float64)
-    tanh_error = np.abs(tanh_f32(xs, p, q) - np.tanh(exact)).max()
-    sigmoid = np.float32(0.5) * tanh_f32(xs * np.float32(0.5), p, q) + np.float32(0.5)
+    x, num, den = tanh_parts_f32(xs, p, q)
+    tanh_error = np.abs(x * num / den - np.tanh(exact)).max()
+    half, num, den = tanh_parts_f32(xs * np.float32(0.5), p, q)
+    sigmoid = (den + half * num) / (den + den)
     sigmoid_error = np.abs(sigmoid - 1 / (1 + np.exp(-exact))).max()
     print(f"float32 max error: tanh {tanh_error:.3g}, sigmoid {sigmoid_error:.3g}")
 

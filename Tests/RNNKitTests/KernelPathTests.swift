@@ -1,3 +1,4 @@
+import CRNNKitKernels
 import Foundation
 @testable import RNNKit
 import RNNKitTestSupport
@@ -72,20 +73,84 @@ final class KernelPathTests: XCTestCase {
         }
     }
 
-    /// tanh and sigmoid within 1e-6 of libm, and the packed product within float rounding of a
-    /// double-precision product, forward and backward alike, on every path (shapes that reach
-    /// every block size of each).
-    func testEveryPathComputesTheKernelsAccurately() {
-        var generator = SystemRandomNumberGenerator()
+    /// tanh and sigmoid within 4e-7 of libm's float results (what the kernels' header promises)
+    /// on every path, over a dense sweep of [-40, 40] (both clamps, at ±8 and ±16, and far past
+    /// them), tiny and huge magnitudes and infinities; NaN stays NaN.
+    func testEveryPathKeepsTanhAndSigmoidWithinLibmRounding() {
+        let extremes: [Float] = [0, -0, 1e-30, -1e-30, .leastNonzeroMagnitude, 1e-8, -1e-8, 88, -88, 200, -200, 1e6, -1e6,
+                                 1e30, -1e30, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .infinity, -.infinity]
+        let inputs = stride(from: Float(-40), through: 40, by: 1.7e-4).map { $0 } + extremes
         onEveryPath { path in
-            let inputs = stride(from: Float(-30), through: 30, by: 0.0013).map { $0 } + [0, 1e-8, 88, -88, 200, -200]
             for (activation, reference) in [(Activation.tanh, { (x: Float) in Foundation.tanh(x) }),
                                             (.sigmoid, { (x: Float) in 1 / (1 + Foundation.exp(-x)) })] {
-                var values = inputs
+                var values = inputs + [.nan]
                 values.withUnsafeMutableBufferPointer { activation.apply($0.baseAddress!, count: $0.count) }
-                let error = zip(values, inputs).map { abs($0 - reference($1)) }.max() ?? .infinity
-                XCTAssertLessThanOrEqual(error, 1e-6, "\(activation) on \(path)")
+                XCTAssertTrue(values.removeLast().isNaN, "\(activation) of NaN on \(path)")
+                let worst = assertClose(values, inputs.map(reference), within: 4e-7, "\(activation) on \(path)")
+                print("KernelPathTests: \(activation) on \(path): worst error \(worst) from libm")
             }
+        }
+    }
+
+    /// The fused LSTM and GRU steps (Keras's default activations) against their equations in
+    /// double precision, on every path: pre-activations in [-10, 10] (each activation's clamp and
+    /// both slopes), 41 rows of 83 units (no multiple of a vector width) and shares of the units
+    /// that start mid-vector: all, 70 (a two-vector stretch and a remainder), 16. Within 1e-6 of
+    /// the exact values relative to 1 + |c| for the LSTM (float's rounding of f·c) and to
+    /// 1 + |h·R_h + b_h| for the GRU (the reset gate's rounding, scaled by it); the other units'
+    /// columns are not touched, and the GRU gives the same numbers in place (h_out = h).
+    func testEveryPathStepsTheLSTMAndGRUCellsAccurately() {
+        var generator = SeededGenerator(seed: "fused cell steps")
+        let batch = 41, units = 83
+        func random(_ count: Int) -> [Float] { (0..<count).map { _ in Float.random(in: -10...10, using: &generator) } }
+        func sigmoid(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
+        let lstmGates = random(batch * 4 * units), cell = random(batch * units), state = random(batch * units)
+        let gruInput = random(batch * 3 * units), gruRecurrent = random(batch * 3 * units)
+        let gruState = (0..<batch * units).map { _ in Float.random(in: -1...1, using: &generator) }
+        onEveryPath { path in
+            var worstLSTM = 0.0, worstGRU = 0.0
+            for (first, count) in [(0, units), (5, 70), (17, 16)] {
+                let message = "units \(first)..<\(first + count) on \(path), \(generator)"
+                var h = state, c = cell
+                rnnkit_lstm_step(batch, units, first, count, lstmGates, &h, &c)
+                var gruOut = [Float](repeating: 42, count: batch * units), inPlace = gruState
+                rnnkit_gru_step(batch, units, first, count, gruInput, gruRecurrent, gruState, &gruOut)
+                inPlace.withUnsafeMutableBufferPointer {
+                    rnnkit_gru_step(batch, units, first, count, gruInput, gruRecurrent, $0.baseAddress, $0.baseAddress)
+                }
+                for row in 0..<batch {
+                    for unit in 0..<units {
+                        let index = row * units + unit
+                        guard (first..<first + count).contains(unit) else {
+                            XCTAssertEqual([h[index], c[index], gruOut[index], inPlace[index]],
+                                           [state[index], cell[index], 42, gruState[index]], message)
+                            continue
+                        }
+                        let gate = { (block: Int) in Double(lstmGates[(row * 4 + block) * units + unit]) }
+                        let newCell = sigmoid(gate(1)) * Double(cell[index]) + sigmoid(gate(0)) * Foundation.tanh(gate(2))
+                        let scale = 1 + abs(Double(cell[index]))
+                        worstLSTM = max(worstLSTM, abs(Double(c[index]) - newCell) / scale,
+                                        abs(Double(h[index]) - sigmoid(gate(3)) * Foundation.tanh(newCell)) / scale)
+                        let x = { (block: Int) in Double(gruInput[(row * 3 + block) * units + unit]) }
+                        let r = { (block: Int) in Double(gruRecurrent[(row * 3 + block) * units + unit]) }
+                        let update = sigmoid(x(0) + r(0)), reset = sigmoid(x(1) + r(1))
+                        let newState = update * Double(gruState[index]) + (1 - update) * Foundation.tanh(x(2) + reset * r(2))
+                        worstGRU = max(worstGRU, abs(Double(gruOut[index]) - newState) / (1 + abs(r(2))))
+                        XCTAssertEqual(inPlace[index], gruOut[index], message)
+                    }
+                }
+                XCTAssertLessThanOrEqual(worstLSTM, 1e-6, "LSTM step, \(message)")
+                XCTAssertLessThanOrEqual(worstGRU, 1e-6, "GRU step, \(message)")
+            }
+            print("KernelPathTests: steps on \(path): worst relative error LSTM \(worstLSTM), GRU \(worstGRU)")
+        }
+    }
+
+    /// The packed product within float rounding of a double-precision product, forward and
+    /// backward alike, on every path (shapes that reach every block size of each).
+    func testEveryPathComputesThePackedProductAccurately() {
+        var generator = SystemRandomNumberGenerator()
+        onEveryPath { path in
             for (m, k, n) in [(1, 9, 5), (1, 40, 200), (2, 3, 47), (5, 17, 33), (13, 33, 37), (16, 20, 64),
                               (25, 7, 90), (32, 64, 96), (100, 5, 17)] {
                 let a = (0..<m * k).map { _ in Float.random(in: -1...1, using: &generator) }

@@ -27,12 +27,13 @@ void rnnkit_tanh(float *values, long count);
 /// gates [batch, 4·units] holds the pre-activations of i, f, c, o (input and recurrent parts
 /// summed, biases added); updates h and c [batch, units] in place.
 /// Only the units [first, first + count) are computed (the other columns are not touched), so that
-/// two threads can each run a share of the units.
+/// two threads can each run a share of the units. Within 1e-6·(1 + |c|) of the exact equations.
 void rnnkit_lstm_step(long batch, long units, long first, long count, const float *gates, float *h, float *c);
 /// One GRU step (reset_after, sigmoid gates, tanh) for `batch` rows: input = x·kernel + input
 /// bias and recurrent = h·recurrent_kernel + recurrent bias, both [batch, 3·units] in blocks
 /// z, r, h; h_out = z·h + (1 − z)·candidate, h [batch, units] (h_out may be h). Only the units
-/// [first, first + count).
+/// [first, first + count). Within 1e-6·(1 + |recurrent's h block|) of the exact equations (the
+/// reset gate's rounding is scaled by it).
 void rnnkit_gru_step(long batch, long units, long first, long count, const float *input, const float *recurrent,
                      const float *h, float *h_out);
 
