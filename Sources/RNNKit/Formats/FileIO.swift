@@ -105,6 +105,21 @@ final class PinnedBytes: @unchecked Sendable {
     fileprivate init(mapped bytes: UnsafeRawBufferPointer, unmap: @escaping () -> Void) {
         self.bytes = bytes
         release = unmap
+        isMapped = true
+    }
+
+    /// Whether the bytes are a file's pages mapped in (`FileReader.map`), not memory of their own.
+    private var isMapped = false
+
+    /// Drops the mapped pages read so far from this process's resident memory (the page cache
+    /// keeps them; a later read maps them back): a reader that copies its data out as it goes
+    /// holds the file's pages and its copies at once otherwise. Nothing for allocated bytes.
+    func releaseResidentPages() {
+        guard isMapped, let start = bytes.baseAddress else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = Int(bitPattern: start) / page * page
+        let end = Int(bitPattern: start) + bytes.count
+        _ = madvise(UnsafeMutableRawPointer(bitPattern: first), end - first, MADV_DONTNEED)
     }
 
     /// The bytes, writable: only for memory this object allocated, while it is being filled.

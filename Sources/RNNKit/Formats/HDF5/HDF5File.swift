@@ -64,6 +64,20 @@ final class HDF5File {
         }
     }
 
+    /// After `byteCount` bytes of a dataset are copied out of a mapped image: once 16 MB have been,
+    /// the image's pages leave the resident memory, so that loading a `.keras` archive holds about
+    /// the weights once, not the archive's pages too (at most one release per 16 MB read).
+    func releaseImagePages(after byteCount: Int) {
+        guard let image else { return }
+        copiedSinceRelease += byteCount
+        guard copiedSinceRelease >= 16 << 20 else { return }
+        copiedSinceRelease = 0
+        image.releaseResidentPages()
+    }
+
+    /// Dataset bytes copied out of the image since its pages were last released.
+    private var copiedSinceRelease = 0
+
     /// The 8 bytes an HDF5 file starts with (when it has no user block, as Keras's never do).
     private static let signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
 

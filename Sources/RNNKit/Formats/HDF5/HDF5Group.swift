@@ -193,6 +193,7 @@ final class HDF5Group {
                     }
                     initialized = count
                 }
+                file.releaseImagePages(after: count * MemoryLayout<Float>.size)
                 return Tensor(shape: shape, scalars: scalars)
             }
         }
