@@ -275,3 +275,13 @@ RNNKIT_INLINE void exp_body(float *restrict values, long count) {
     for (long i = 0; i < count; i++) values[i] = exp_approx(values[i]);
 }
 RNNKIT_DISPATCH(rnnkit_exp, exp_body, (float *values, long count), (values, count))
+
+void rnnkit_prefetch_rows(const void *first, long rows, long stride, long bytes, int for_writing) {
+    const char *row = first;
+    for (long r = 0; r < rows; r++, row += stride) {
+        for (long offset = 0; offset < bytes; offset += 64) {
+            if (for_writing) __builtin_prefetch(row + offset, 1, 2);
+            else __builtin_prefetch(row + offset, 0, 2);
+        }
+    }
+}

@@ -89,4 +89,9 @@ void rnnkit_exp(float *values, long count);
 /// over their sum (exp as rnnkit_exp).
 void rnnkit_softmax(float *values, long rows, long length);
 
+/// Asks the caches for `rows` rows of `bytes` bytes, `stride` bytes apart from `first` (to be
+/// written when `for_writing`): rows strided far apart that a later step reads or writes, which
+/// the hardware's prefetchers do not see coming.
+void rnnkit_prefetch_rows(const void *first, long rows, long stride, long bytes, int for_writing);
+
 #endif

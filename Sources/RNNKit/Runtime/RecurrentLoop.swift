@@ -1,5 +1,6 @@
 import Dispatch
 import Synchronization
+internal import CRNNKitKernels
 
 /// A recurrent cell's weights in the form its step uses: kernel [I, G·U], recurrent kernel
 /// [U, G·U], packed once stacked, the input bias (folded into the input projection) and, for GRU
@@ -254,6 +255,17 @@ struct RecurrentLoop {
                     let target = stackedInput + local * (features + units)
                     target.update(from: whole.input + (row * steps + time) * features, count: features)
                     (target + features).update(from: states + local * units, count: units)
+                }
+                // The next step's input rows and sequence rows, a whole time row apart each, start on
+                // their way to the cache while this step multiplies.
+                if position + 1 < steps {
+                    let next = options.goBackwards ? time - 1 : time + 1, floatSize = MemoryLayout<Float>.size
+                    rnnkit_prefetch_rows(whole.input + (rows.lowerBound * steps + next) * features, batch,
+                                         steps * features * floatSize, features * floatSize, 0)
+                    if let sequence = whole.sequence {
+                        rnnkit_prefetch_rows(sequence + (rows.lowerBound * steps + position + 1) * units, batch,
+                                             steps * units * floatSize, units * floatSize, 1)
+                    }
                 }
                 Kernels.gemm(m: batch, a: stackedInput, lda: features + units, b: stacked, bias: weights.inputBias,
                              c: gates, ldc: width, accumulate: false, backward: position % 2 == 1, threads: threads)
