@@ -112,6 +112,7 @@ struct MultiHeadAttention: Equatable, Sendable {
         let columnMasks = [mask(1, length: valueLength), mask(2, length: valueLength)].compactMap { $0 }
         let scale = 1 / Float(keyDim).squareRoot()
         let contextWidth = heads * valueDim, contextCount = batch * queryLength * contextWidth
+        let masked = queryMask != nil || useCausalMask || attentionMask != nil || !columnMasks.isEmpty
         var scores: [Float] = []
         let context = withStorage(projected["query"]!) { q in withStorage(projected["key"]!) { k in
         withStorage(projected["value"]!) { v in
@@ -130,20 +131,20 @@ struct MultiHeadAttention: Equatable, Sendable {
                                                        key: k + row * valueLength * heads * keyDim + head * keyDim,
                                                        keyStride: heads * keyDim, keyLength: valueLength, depth: keyDim,
                                                        scale: scale, into: headScores)
-                            let masked = queryMask != nil || useCausalMask || attentionMask != nil || !columnMasks.isEmpty
-                            let hiddenRows = AttentionWeights.softmax(headScores, rows: queryLength, length: valueLength,
-                                                                      hidden: !masked ? nil : { i, j in
+                            let hidden: ((Int, Int) -> Bool)? = !masked ? nil : { i, j in
                                 queryMask.map { !$0[row * queryLength + i] } == true || (useCausalMask && j > i)
                                     || attentionMask.map { $0.scalars[(row * queryLength + i) * valueLength + j] == 0 } == true
                                     || columnMasks.contains { !$0[row * valueLength + j] }
-                            })
+                            }
+                            let hiddenRows = AttentionWeights.softmax(headScores, rows: queryLength, length: valueLength,
+                                                                      hidden: hidden)
                             if zeroesHiddenRows {
                                 for i in hiddenRows { (headScores + i * valueLength).update(repeating: 0, count: valueLength) }
-                        }
-                        AttentionWeights.weigh(headScores, rows: queryLength, length: valueLength,
-                                               value: v + row * valueLength * contextWidth + head * valueDim,
-                                               valueStride: contextWidth, width: valueDim, into: headContext,
-                                               contextStride: contextWidth)
+                            }
+                            AttentionWeights.weigh(headScores, rows: queryLength, length: valueLength,
+                                                   value: v + row * valueLength * contextWidth + head * valueDim,
+                                                   valueStride: contextWidth, width: valueDim, into: headContext,
+                                                   contextStride: contextWidth)
                         }
                     }
                 }
