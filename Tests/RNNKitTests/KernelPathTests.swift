@@ -7,17 +7,6 @@ import XCTest
 /// Every kernel path this CPU can run (portable, AVX2, AVX-512) gives Keras's outputs, and two
 /// threads sharing the units of a small batch give the one-thread numbers bit for bit.
 final class KernelPathTests: XCTestCase {
-    /// Runs `body` once per available path, forced, then goes back to the process's path.
-    private func onEveryPath(_ body: (KernelPath) throws -> Void) rethrows {
-        let original = KernelPath.current
-        defer { KernelPath.force(original) }
-        for path in KernelPath.available {
-            KernelPath.force(path)
-            XCTAssertEqual(KernelPath.current, path)
-            try body(path)
-        }
-    }
-
     private func maximumError(_ output: Tensor, _ want: Tensor) -> Float {
         zip(output.scalars, want.scalars).map { abs($0 - $1) }.max() ?? .infinity
     }
@@ -41,7 +30,7 @@ final class KernelPathTests: XCTestCase {
     /// Keras), at batch 1 to 4 on one thread and at four times the batch on three threads.
     func testEveryPathMatchesKerasOutputs() throws {
         splitAnyWork()
-        try onEveryPath { path in
+        try onEveryKernelPath { path in
             var checked = 0, worst: Float = 0
             for fixture in try FixtureFiles.manifest() {
                 let inputs = try FixtureFiles.inputs(of: fixture.name)
@@ -80,7 +69,7 @@ final class KernelPathTests: XCTestCase {
         let extremes: [Float] = [0, -0, 1e-30, -1e-30, .leastNonzeroMagnitude, 1e-8, -1e-8, 88, -88, 200, -200, 1e6, -1e6,
                                  1e30, -1e30, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .infinity, -.infinity]
         let inputs = stride(from: Float(-40), through: 40, by: 1.7e-4).map { $0 } + extremes
-        onEveryPath { path in
+        onEveryKernelPath { path in
             for (activation, reference) in [(Activation.tanh, { (x: Float) in Foundation.tanh(x) }),
                                             (.sigmoid, { (x: Float) in 1 / (1 + Foundation.exp(-x)) })] {
                 var values = inputs + [.nan]
@@ -107,7 +96,7 @@ final class KernelPathTests: XCTestCase {
         let lstmGates = random(batch * 4 * units), cell = random(batch * units), state = random(batch * units)
         let gruInput = random(batch * 3 * units), gruRecurrent = random(batch * 3 * units)
         let gruState = (0..<batch * units).map { _ in Float.random(in: -1...1, using: &generator) }
-        onEveryPath { path in
+        onEveryKernelPath { path in
             var worstLSTM = 0.0, worstGRU = 0.0
             for (first, count) in [(0, units), (5, 70), (17, 16)] {
                 let message = "units \(first)..<\(first + count) on \(path), \(generator)"
@@ -150,7 +139,7 @@ final class KernelPathTests: XCTestCase {
     /// backward alike, on every path (shapes that reach every block size of each).
     func testEveryPathComputesThePackedProductAccurately() {
         var generator = SystemRandomNumberGenerator()
-        onEveryPath { path in
+        onEveryKernelPath { path in
             for (m, k, n) in [(1, 9, 5), (1, 40, 200), (2, 3, 47), (5, 17, 33), (13, 33, 37), (16, 20, 64),
                               (25, 7, 90), (32, 64, 96), (100, 5, 17)] {
                 let a = (0..<m * k).map { _ in Float.random(in: -1...1, using: &generator) }
@@ -195,7 +184,7 @@ final class KernelPathTests: XCTestCase {
             (.gru(resetAfter: false), .tanh, .sigmoid), (.simpleRNN, .tanh, .sigmoid), (.simpleRNN, .relu, .sigmoid),
         ]
         let sharedBefore = RecurrentLoop.unitSharingRuns.load(ordering: .relaxed)
-        try onEveryPath { path in
+        try onEveryKernelPath { path in
             for (cell, activation, recurrentActivation) in cells {
                 for (units, batch, goBackwards, masked) in [(32, 1, false, false), (48, 2, true, true), (64, 3, false, true)] {
                     let features = 7, steps = 9, width = cell.gateCount * units

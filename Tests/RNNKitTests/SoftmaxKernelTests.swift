@@ -1,22 +1,14 @@
 import Foundation
 import CRNNKitKernels
 @testable import RNNKit
+import RNNKitTestSupport
 import XCTest
 
 /// The exp and softmax kernels of the attention layers and the softmax activation, on every
 /// kernel path this CPU can run, against double-precision references.
 final class SoftmaxKernelTests: XCTestCase {
-    private func onEveryPath(_ body: (KernelPath) -> Void) {
-        let original = KernelPath.current
-        defer { KernelPath.force(original) }
-        for path in KernelPath.available {
-            KernelPath.force(path)
-            body(path)
-        }
-    }
-
     func testExpIsWithinTwoUlpOfTheExactValue() {
-        onEveryPath { path in
+        onEveryKernelPath { path in
             let inputs = stride(from: Float(-87.33), through: 88.72, by: 0.00731).map { $0 } + [0, -0.0, 1e-8, -1e-8, 88.7228]
             var values = inputs
             rnnkit_exp(&values, values.count)
@@ -38,8 +30,8 @@ final class SoftmaxKernelTests: XCTestCase {
 
     /// Rows of lengths around the 16 lanes, with values far apart and masked (−1e9) steps.
     func testSoftmaxMatchesTheExactValues() {
-        var generator = SystemRandomNumberGenerator()
-        onEveryPath { path in
+        var generator = SeededGenerator(seed: "softmax rows")
+        onEveryKernelPath { path in
             for length in [1, 2, 7, 15, 16, 17, 33, 100] {
                 let rows = 3
                 var values = (0..<rows * length).map { _ in Float.random(in: -20...20, using: &generator) }
@@ -53,7 +45,7 @@ final class SoftmaxKernelTests: XCTestCase {
                     for (j, score) in scores.enumerated() {
                         let exact = Foundation.exp(score - largest) / total
                         XCTAssertEqual(Double(values[row * length + j]), exact, accuracy: 1e-6,
-                                       "row \(row), step \(j) of \(length) on \(path)")
+                                       "row \(row), step \(j) of \(length) on \(path), \(generator)")
                     }
                 }
                 if length > 1 { XCTAssertEqual(values[length - 1], 0, "a hidden step on \(path)") }
