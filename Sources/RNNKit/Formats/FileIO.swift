@@ -94,12 +94,15 @@ final class ReadableFile {
 final class PinnedBytes: @unchecked Sendable {
     let bytes: UnsafeRawBufferPointer
     private let release: () -> Void
+    /// Whether the bytes are a file's pages mapped in (`FileReader.map`), not memory of their own.
+    private let isMapped: Bool
 
     /// `count` bytes of fresh memory, to be filled through `filling`.
     init(allocating count: Int) {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 64)
         bytes = UnsafeRawBufferPointer(buffer)
         release = { buffer.deallocate() }
+        isMapped = false
     }
 
     fileprivate init(mapped bytes: UnsafeRawBufferPointer, unmap: @escaping () -> Void) {
@@ -107,9 +110,6 @@ final class PinnedBytes: @unchecked Sendable {
         release = unmap
         isMapped = true
     }
-
-    /// Whether the bytes are a file's pages mapped in (`FileReader.map`), not memory of their own.
-    private var isMapped = false
 
     /// Drops the mapped pages read so far from this process's resident memory (the page cache
     /// keeps them; a later read maps them back): a reader that copies its data out as it goes

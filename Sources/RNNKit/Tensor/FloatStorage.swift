@@ -20,4 +20,3 @@ func filledArray(count: Int, _ body: (UnsafeMutablePointer<Float>) -> Void) -> [
         initialized = count
     }
 }
-
