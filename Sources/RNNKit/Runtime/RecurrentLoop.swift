@@ -234,9 +234,9 @@ struct RecurrentLoop {
         // a mask), the chunk's inputs time-major (several rows), [x_t, h] (stacked product).
         let gateSize = stepsPerChunk * batch * width, previousSize = whole.mask == nil ? 0 : stateCount * stateSize
         let timeMajorSize = inputAndState == 0 && batch > 1 ? stepsPerChunk * batch * features : 0
-        let buffer = UnsafeMutablePointer<Float>.allocate(
+        let buffer = UnsafeMutablePointer<Float>.allocateCacheAligned(
             capacity: gateSize + batch * width + stateCount * stateSize + previousSize + timeMajorSize + inputAndState)
-        defer { buffer.deallocate() }
+        defer { UnsafeMutableRawPointer(buffer).deallocate() }
         let gates = buffer, recurrent = gates + gateSize, states = recurrent + batch * width
         let previous = states + stateCount * stateSize, timeMajor = previous + previousSize
         let stackedInput = timeMajor + timeMajorSize
@@ -349,13 +349,13 @@ struct RecurrentLoop {
                 RNNKitRuntime.runPair { part in
                     let share = part == 0 ? 0..<split : split..<units
                     let columns = (0..<width / units).map { $0 * units + share.lowerBound..<$0 * units + share.upperBound }
-                    let gates = UnsafeMutablePointer<Float>.allocate(capacity: stepsPerChunk * batch * width)
-                    let recurrent = UnsafeMutablePointer<Float>.allocate(capacity: batch * width)
-                    let previous = UnsafeMutablePointer<Float>.allocate(
+                    let gates = UnsafeMutablePointer<Float>.allocateCacheAligned(capacity: stepsPerChunk * batch * width)
+                    let recurrent = UnsafeMutablePointer<Float>.allocateCacheAligned(capacity: batch * width)
+                    let previous = UnsafeMutablePointer<Float>.allocateCacheAligned(
                         capacity: whole.mask == nil ? 0 : (stateCount - 1) * stateSize)
-                    let timeMajor = UnsafeMutablePointer<Float>.allocate(
+                    let timeMajor = UnsafeMutablePointer<Float>.allocateCacheAligned(
                         capacity: batch > 1 ? stepsPerChunk * batch * features : 0)
-                    defer { [gates, recurrent, previous, timeMajor].forEach { $0.deallocate() } }
+                    defer { [gates, recurrent, previous, timeMajor].forEach { UnsafeMutableRawPointer($0).deallocate() } }
                     var chunk = 0..<0
                     for position in 0..<steps {
                         let time = options.goBackwards ? steps - 1 - position : position
