@@ -15,7 +15,7 @@
 // that all three paths give the same numbers as each other (and as the FMA-using kernels that
 // computed Keras's outputs).
 
-enum { PANEL = 16, ROWS_PER_CHUNK = 96, MAX_ROWS = 12 };
+enum { PANEL = 16, ROWS_PER_CHUNK = 96, MAX_ROWS = 12, MAX_RIDERS = 8 };
 
 // The always-inlined helpers pass v16 by value only inside one path's function.
 #pragma clang diagnostic ignored "-Wpsabi"
@@ -107,31 +107,59 @@ RNNKIT_INLINE void block(const long rows, const long panels, long n, long column
     }
 }
 
-// One row of a against `count` panels at once: independent accumulators keep the multiply
-// units busy where a single panel would wait on its dependency chain (batch 1 is all this).
-RNNKIT_INLINE void row_block(const long count, long n, long column, long k, const float *a, const float *panel,
-                             long stride, const float *bias, float *c, int accumulate) {
-    v16 sums[8];
+// One row of a against `count` panels at once (batch 1 is all this): independent accumulators
+// keep the multiply units busy where a single panel would wait on its dependency chain. With
+// `riders` rows, the same pass over k also computes panel `ride_panel` of a riding projection
+// (rnnkit_gemv_riding), whose multiply-adds keep the units busy while the loads wait on L2.
+RNNKIT_INLINE void row_block(const long count, const long riders, long n, long column, long k, const float *a,
+                             const float *panel, long stride, const float *bias, float *c, int accumulate,
+                             const rnnkit_riding_projection *ride, long ride_panel) {
+    v16 sums[8], tile[MAX_RIDERS];
+    sums[0] = splat(0);  // read below even without panels (count 0: the riding panel alone)
     for (long p = 0; p < count; p++) {
         long start = column + p * PANEL;
         sums[p] = panel_bias(bias ? bias + start : 0, n - start < PANEL ? n - start : PANEL);
+    }
+    long ride_column = ride_panel * PANEL, ride_width = 0, ride_k = 0;
+    const float *ride_kernel = 0;
+    if (riders) {
+        ride_width = ride->n - ride_column < PANEL ? ride->n - ride_column : PANEL;
+        ride_k = ride->k;
+        ride_kernel = ride->packed + ride_panel * ride->panel_stride;
+        v16 start = panel_bias(ride->bias ? ride->bias + ride_column : 0, ride_width);
+        for (long i = 0; i < riders; i++) tile[i] = start;
     }
     // Written out: a loop over the panels here is compiled as one chain after another.
     v16 s0 = sums[0], s1 = sums[count > 1 ? 1 : 0], s2 = sums[count > 2 ? 2 : 0], s3 = sums[count > 3 ? 3 : 0];
     v16 s4 = sums[count > 4 ? 4 : 0], s5 = sums[count > 5 ? 5 : 0], s6 = sums[count > 6 ? 6 : 0];
     v16 s7 = sums[count > 7 ? 7 : 0];
-    for (long r = 0; r < k; r++) {
-        v16 x = splat(a[r]);
-        const float *q = panel + r * PANEL;
-        s0 = madd(s0, x, load16(q));
-        if (count > 1) s1 = madd(s1, x, load16(q + stride));
-        if (count > 2) s2 = madd(s2, x, load16(q + 2 * stride));
-        if (count > 3) s3 = madd(s3, x, load16(q + 3 * stride));
-        if (count > 4) s4 = madd(s4, x, load16(q + 4 * stride));
-        if (count > 5) s5 = madd(s5, x, load16(q + 5 * stride));
-        if (count > 6) s6 = madd(s6, x, load16(q + 6 * stride));
-        if (count > 7) s7 = madd(s7, x, load16(q + 7 * stride));
+#define ROW_TERMS(r)                                                        \
+    do {                                                                    \
+        v16 x = splat(a[r]);                                                \
+        const float *q = panel + (r) * PANEL;                               \
+        if (count > 0) s0 = madd(s0, x, load16(q));                         \
+        if (count > 1) s1 = madd(s1, x, load16(q + stride));                \
+        if (count > 2) s2 = madd(s2, x, load16(q + 2 * stride));            \
+        if (count > 3) s3 = madd(s3, x, load16(q + 3 * stride));            \
+        if (count > 4) s4 = madd(s4, x, load16(q + 4 * stride));            \
+        if (count > 5) s5 = madd(s5, x, load16(q + 5 * stride));            \
+        if (count > 6) s6 = madd(s6, x, load16(q + 6 * stride));            \
+        if (count > 7) s7 = madd(s7, x, load16(q + 7 * stride));            \
+    } while (0)
+#define RIDER_TERMS(r)                                                                  \
+    do {                                                                                \
+        v16 b = load16(ride_kernel + (r) * PANEL);                                      \
+        for (long i = 0; i < riders; i++) tile[i] = madd(tile[i], splat(ride->a[i * ride->lda + (r)]), b); \
+    } while (0)
+    long both = riders && ride_k < k ? ride_k : k, r = 0;
+    for (; r < both; r++) {
+        ROW_TERMS(r);
+        if (riders) RIDER_TERMS(r);
     }
+    for (; r < k; r++) ROW_TERMS(r);
+    for (r = both; r < ride_k; r++) RIDER_TERMS(r);
+#undef ROW_TERMS
+#undef RIDER_TERMS
     sums[0] = s0;
     if (count > 1) sums[1] = s1;
     if (count > 2) sums[2] = s2;
@@ -144,6 +172,35 @@ RNNKIT_INLINE void row_block(const long count, long n, long column, long k, cons
         long start = column + p * PANEL;
         store16(c + start, sums[p], n - start < PANEL ? n - start : PANEL, accumulate);
     }
+    for (long i = 0; i < riders; i++) store16(ride->out + i * ride->ldo + ride_column, tile[i], ride_width, 0);
+}
+
+// The product of one row: groups of `row_panels` panels, then the last ones one by one;
+// backward, the other way. With `riders`, the riding projection's panels go along with the
+// first groups, one each, and any left over on their own.
+RNNKIT_INLINE void gemv_body(const long row_panels, const long riders, long n, long k, const float *a,
+                             const float *packed, long stride, const float *bias, float *c, int flags,
+                             const rnnkit_riding_projection *ride) {
+    int accumulate = flags & RNNKIT_GEMM_ACCUMULATE, backward = flags & RNNKIT_GEMM_BACKWARD;
+    long panels = (n + PANEL - 1) / PANEL, groups = panels / row_panels, items = groups + panels % row_panels;
+    long ride_panel = riders ? ride->first_panel : 0, ride_end = riders ? ride->last_panel : 0;
+    for (long index = 0; index < items; index++) {
+        long item = backward ? items - 1 - index : index;
+        long p = item < groups ? item * row_panels : groups * row_panels + item - groups;
+        const float *first = packed + p * stride;
+        if (item < groups) {
+            if (ride_panel < ride_end)
+                row_block(row_panels, riders, n, p * PANEL, k, a, first, stride, bias, c, accumulate, ride, ride_panel++);
+            else
+                row_block(row_panels, 0, n, p * PANEL, k, a, first, stride, bias, c, accumulate, 0, 0);
+        } else {
+            if (ride_panel < ride_end)
+                row_block(1, riders, n, p * PANEL, k, a, first, stride, bias, c, accumulate, ride, ride_panel++);
+            else
+                row_block(1, 0, n, p * PANEL, k, a, first, stride, bias, c, accumulate, 0, 0);
+        }
+    }
+    for (; ride_panel < ride_end; ride_panel++) row_block(0, riders, n, 0, 0, a, packed, stride, 0, c, 0, ride, ride_panel);
 }
 
 #define ROW_CASE(size) \
@@ -154,23 +211,9 @@ RNNKIT_INLINE void row_block(const long count, long n, long column, long k, cons
 RNNKIT_INLINE void gemm_body(const long max_rows, const long max_panels, const long row_panels, long m, long n, long k,
                              const float *a, long lda, const float *packed, long stride, const float *bias, float *c,
                              long ldc, int flags) {
+    if (m == 1) return gemv_body(row_panels, 0, n, k, a, packed, stride, bias, c, flags, 0);
     int accumulate = flags & RNNKIT_GEMM_ACCUMULATE, backward = flags & RNNKIT_GEMM_BACKWARD;
     long panels = (n + PANEL - 1) / PANEL;
-    if (m == 1) {
-        // Groups of `row_panels` panels, then the last ones one by one; backward, the other way.
-        long groups = panels / row_panels, items = groups + panels % row_panels;
-        for (long index = 0; index < items; index++) {
-            long item = backward ? items - 1 - index : index;
-            if (item < groups) {
-                long p = item * row_panels;
-                row_block(row_panels, n, p * PANEL, k, a, packed + p * stride, stride, bias, c, accumulate);
-            } else {
-                long p = groups * row_panels + item - groups;
-                row_block(1, n, p * PANEL, k, a, packed + p * stride, stride, bias, c, accumulate);
-            }
-        }
-        return;
-    }
     // Chunks of rows small enough to stay in cache while every panel passes over them.
     long groups = (panels + max_panels - 1) / max_panels;
     for (long first = 0; first < m; first += ROWS_PER_CHUNK) {
@@ -218,6 +261,42 @@ RNNKIT_AVX512 static void gemm_avx512 GEMM_PARAMETERS { gemm_body(12, 2, 4, GEMM
 RNNKIT_AVX2 static void gemm_avx2 GEMM_PARAMETERS { gemm_body(6, 1, 4, GEMM_ARGUMENTS); }
 #endif
 static void gemm_portable GEMM_PARAMETERS { gemm_body(2, 1, 2, GEMM_ARGUMENTS); }
+
+// The riding projection's rows on each path: AVX-512 has the registers for 4 recurrent and 8
+// riding accumulators; on AVX2 (16 registers of 8 floats) they would spill, so there the
+// projection runs on its own (RIDERS 0), as it does on the portable path.
+enum { RIDERS_AVX512 = 8 };
+
+long rnnkit_riding_rows(void) {
+#if defined(__x86_64__)
+    if (rnnkit_kernel_path() == RNNKIT_KERNEL_AVX512) return RIDERS_AVX512;
+#endif
+    return 0;
+}
+
+#if defined(__x86_64__)
+RNNKIT_AVX512 static void gemv_riding_avx512(long n, long k, const float *a, const float *packed, long stride,
+                                             const float *bias, float *c, int flags,
+                                             const rnnkit_riding_projection *ride) {
+    gemv_body(4, RIDERS_AVX512, n, k, a, packed, stride, bias, c, flags, ride);
+}
+#endif
+
+void rnnkit_gemv_riding(long n, long k, const float *a, const float *packed, long panel_stride, const float *bias,
+                        float *c, int flags, const rnnkit_riding_projection *ride) {
+    if (n <= 0) return;
+#if defined(__x86_64__)
+    if (ride->rows == RIDERS_AVX512 && rnnkit_kernel_path() == RNNKIT_KERNEL_AVX512)
+        return gemv_riding_avx512(n, k, a, packed, panel_stride, bias, c, flags, ride);
+#endif
+    // The same numbers, one product after the other.
+    rnnkit_gemm_packed(1, n, k, a, k, packed, panel_stride, bias, c, n, flags);
+    long first = ride->first_panel * PANEL, last = ride->last_panel * PANEL < ride->n ? ride->last_panel * PANEL : ride->n;
+    if (first < last)
+        rnnkit_gemm_packed(ride->rows, last - first, ride->k, ride->a, ride->lda,
+                           ride->packed + ride->first_panel * ride->panel_stride, ride->panel_stride,
+                           ride->bias ? ride->bias + first : 0, ride->out + first, ride->ldo, 0);
+}
 
 void rnnkit_gemm_packed GEMM_PARAMETERS {
     if (m <= 0 || n <= 0) return;

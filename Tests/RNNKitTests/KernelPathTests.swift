@@ -213,3 +213,102 @@ final class KernelPathTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(shared, 6 * 3 * KernelPath.available.count)
     }
 }
+
+/// The input projection that rides along a batch-1 recurrent product (`Kernels.gemv`) and the
+/// recurrent loop that uses it.
+final class RidingProjectionTests: XCTestCase {
+    /// The product and the riding panels are the numbers of the two products apart, bit for bit,
+    /// on every path: shapes with partial panels, more or fewer projection rows than recurrent
+    /// ones, more riding panels than the product has groups, both directions, with and without
+    /// biases and accumulation. Columns outside the riding panels stay untouched.
+    func testTheRidingProjectionGivesTheNumbersOfTheTwoProducts() {
+        var generator = SeededGenerator(seed: 14)
+        func random(_ count: Int) -> [Float] { (0..<count).map { _ in Float.random(in: -1...1, using: &generator) } }
+        onEveryKernelPath { path in
+            let rows = Kernels.ridingRows > 0 ? Kernels.ridingRows : 8
+            // (columns of the product, its k, projection columns, projection k, riding panels)
+            for (n, k, projectedColumns, features, panels) in [(5, 9, 5, 3, 0..<1), (64, 16, 64, 64, 1..<3),
+                                                               (200, 40, 200, 7, 0..<13), (48, 7, 48, 30, 2..<3),
+                                                               (16, 12, 64, 20, 0..<4), (1024, 256, 1024, 64, 8..<16)] {
+                let recurrent = PackedMatrix(Tensor(shape: [k, n], scalars: random(k * n)))
+                let kernel = PackedMatrix(Tensor(shape: [features, projectedColumns], scalars: random(features * projectedColumns)))
+                let h = random(k), input = random(rows * features), start = random(n)
+                for (accumulate, backward, biased) in [(false, false, true), (true, true, false), (true, false, true)] {
+                    let bias = biased ? random(n) : nil, projectionBias = biased ? random(projectedColumns) : nil
+                    let sentinel = Float(7)
+                    var apart = (c: start, out: [Float](repeating: sentinel, count: rows * projectedColumns))
+                    var riding = apart
+                    let columns = panels.lowerBound * 16..<min(panels.upperBound * 16, projectedColumns)
+                    h.withUnsafeBufferPointer { h in
+                        input.withUnsafeBufferPointer { input in
+                            Kernels.gemm(m: 1, a: h.baseAddress!, lda: k, b: recurrent, bias: bias, c: &apart.c, ldc: n,
+                                         accumulate: accumulate, backward: backward, threads: 1)
+                            withPointer(to: projectionBias) { projectionBias in
+                                Kernels.gemm(m: rows, a: input.baseAddress!, lda: features, b: kernel, columns: columns,
+                                             bias: projectionBias, c: &apart.out, ldc: projectedColumns, accumulate: false)
+                            }
+                            riding.out.withUnsafeMutableBufferPointer { out in
+                                Kernels.gemv(a: h.baseAddress!, b: recurrent, bias: bias, c: &riding.c, accumulate: accumulate,
+                                             backward: backward,
+                                             riding: RidingProjection(rows: rows, input: input.baseAddress!, kernel: kernel,
+                                                                      bias: projectionBias, output: out.baseAddress!,
+                                                                      panels: panels))
+                            }
+                        }
+                    }
+                    let shape = "n \(n) k \(k), projection \(projectedColumns) × \(features), panels \(panels)"
+                    XCTAssertEqual(riding.c, apart.c, "product, \(shape), accumulate \(accumulate) on \(path)")
+                    XCTAssertEqual(riding.out, apart.out, "projection, \(shape), bias \(biased) on \(path)")
+                    XCTAssertEqual(riding.out.filter { $0 == sentinel }.count, rows * (projectedColumns - columns.count), shape)
+                }
+            }
+        }
+    }
+
+    /// A recurrent layer at batch 1 on one thread (where the projection rides along) gives the
+    /// numbers of the same row in a batch of two (where it does not), bit for bit: every cell
+    /// kind, both directions, masks, sequence lengths around the blocks of riding rows and past
+    /// one chunk of projected steps, on every path.
+    func testBatchOneGivesTheBatchNumbersWithTheProjectionRiding() throws {
+        var generator = SeededGenerator(seed: 41)
+        func random(_ shape: [Int], scale: Float = 0.3) -> Tensor {
+            Tensor(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -scale...scale, using: &generator) })
+        }
+        RNNKitRuntime.setThreadCount(1)
+        let ridesBefore = RecurrentLoop.ridingRuns.load(ordering: .relaxed)
+        var runs = 0
+        try onEveryKernelPath { path in
+            for cell in [RecurrentLayer.Cell.lstm(unitForgetBias: true), .gru(resetAfter: true), .gru(resetAfter: false),
+                         .simpleRNN] {
+                for (steps, features, goBackwards, masked) in [(1, 7, false, false), (8, 40, true, false), (9, 7, false, true),
+                                                               (23, 40, true, true), (300, 5, false, false), (300, 5, true, true)] {
+                    let units = 32, width = cell.gateCount * units
+                    let options = RecurrentOptions(
+                        units: units, activation: .tanh, recurrentActivation: .sigmoid, useBias: true,
+                        returnSequences: true, returnState: true, goBackwards: goBackwards, stateful: false, unroll: false,
+                        zeroOutputForMask: masked, dropout: 0, recurrentDropout: 0)
+                    let layer = RecurrentLayer(cell: cell, options: options)
+                    let weights = ["kernel": random([features, width]), "recurrent_kernel": random([units, width]),
+                                   "bias": cell == .gru(resetAfter: true) ? random([2, width]) : random([width])]
+                    let pair = random([2, steps, features], scale: 1)
+                    let mask = masked ? (0..<2 * steps).map { $0 % 5 != 3 } : nil
+                    let alone = LayerValue(Tensor(shape: [1, steps, features], scalars: Array(pair.scalars.prefix(steps * features))),
+                                           mask: mask.map { Array($0.prefix(steps)) })
+                    let (batched, batchedCarry) = try layer.forward([LayerValue(pair, mask: mask)], weights: weights, carry: nil)
+                    let (single, singleCarry) = try layer.forward([alone], weights: weights, carry: nil)
+                    runs += 1
+                    let name = "\(cell) steps \(steps) features \(features) backwards \(goBackwards) masked \(masked) on \(path)"
+                    XCTAssertEqual(single[0].tensor.scalars, Array(batched[0].tensor.scalars.prefix(steps * units)), name)
+                    for (state, batchedState) in zip(single.dropFirst(), batched.dropFirst()) {
+                        XCTAssertEqual(state.tensor.scalars, Array(batchedState.tensor.scalars.prefix(units)), name)
+                    }
+                    XCTAssertEqual(singleCarry.lastOutput, Array(batchedCarry.lastOutput.prefix(units)), name)
+                    XCTAssertFalse(single[0].tensor.scalars.contains { !$0.isFinite }, name)
+                }
+            }
+        }
+        // Every batch-1 run on the AVX-512 path rode, and none on the others.
+        let rides = RecurrentLoop.ridingRuns.load(ordering: .relaxed) - ridesBefore
+        XCTAssertEqual(rides, runs / KernelPath.available.count * KernelPath.available.filter { $0 == .avx512 }.count)
+    }
+}

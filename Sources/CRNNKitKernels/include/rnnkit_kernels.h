@@ -67,6 +67,30 @@ enum {
 void rnnkit_gemm_packed(long m, long n, long k, const float *a, long lda, const float *packed, long panel_stride,
                         const float *bias, float *c, long ldc, int flags);
 
+/// A product that rides along a batch-1 recurrent product (`rnnkit_gemv_riding`): the panels
+/// [first_panel, last_panel) of out[rows, n] = bias + a[rows, k] · b, b packed by `rnnkit_pack`.
+typedef struct {
+    long rows, n, k;
+    const float *a;
+    long lda;
+    const float *packed;
+    long panel_stride;
+    const float *bias;  // [n], or NULL
+    float *out;
+    long ldo;
+    long first_panel, last_panel;
+} rnnkit_riding_projection;
+/// The rows of a riding projection that `rnnkit_gemv_riding` computes in the same pass as the
+/// recurrent product on this kernel path; 0 where it would only run them one after the other.
+long rnnkit_riding_rows(void);
+/// rnnkit_gemm_packed with m = 1 (one row a, lda unused), and `ride`'s panels as well: a batch-1
+/// time step reads the whole recurrent kernel from L2 and leaves the multiply units mostly idle,
+/// so the input projection of later steps, computed in the same pass over k, comes almost free.
+/// The same numbers as both products on their own, in the same order of k; with rows other than
+/// rnnkit_riding_rows(), they are computed one after the other.
+void rnnkit_gemv_riding(long n, long k, const float *a, const float *packed, long panel_stride, const float *bias,
+                        float *c, int flags, const rnnkit_riding_projection *ride);
+
 /// A part of a job that two threads share: `part` is 0 on the calling thread, 1 on the helper.
 typedef void (*rnnkit_part_function)(void *context, long part);
 /// Runs function(context, 0) here and function(context, 1) on a helper thread that the process

@@ -47,6 +47,28 @@ enum Kernels {
                            flags(accumulate: accumulate, backward: backward))
     }
 
+    /// Rows of an input projection that `gemv(a:b:bias:c:accumulate:backward:riding:)` computes in
+    /// the same pass as the product on this kernel path; 0 where it has no such pass.
+    static var ridingRows: Int { rnnkit_riding_rows() }
+
+    /// c[1, n] = (accumulate ? c : 0) + bias + a·b for one row a, on the calling thread (as `gemm`
+    /// with m = 1), and in the same pass over b the panels `riding.panels` of a projection of
+    /// later time steps: see `RidingProjection`. The same numbers as the two products apart.
+    static func gemv(a: UnsafePointer<Float>, b: PackedMatrix, bias: [Float]?, c: UnsafeMutablePointer<Float>,
+                     accumulate: Bool, backward: Bool, riding: RidingProjection) {
+        withPointer(to: bias) { bias in
+            withPointer(to: riding.bias) { ridingBias in
+                var ride = rnnkit_riding_projection(
+                    rows: riding.rows, n: riding.kernel.columns, k: riding.kernel.rows, a: riding.input,
+                    lda: riding.kernel.rows, packed: riding.kernel.storage, panel_stride: riding.kernel.panelStride,
+                    bias: ridingBias, out: riding.output, ldo: riding.kernel.columns,
+                    first_panel: riding.panels.lowerBound, last_panel: riding.panels.upperBound)
+                rnnkit_gemv_riding(b.columns, b.rows, a, b.storage, b.panelStride, bias, c,
+                                   flags(accumulate: accumulate, backward: backward), &ride)
+            }
+        }
+    }
+
     private static func flags(accumulate: Bool, backward: Bool) -> Int32 {
         Int32((accumulate ? RNNKIT_GEMM_ACCUMULATE : 0) | (backward ? RNNKIT_GEMM_BACKWARD : 0))
     }
@@ -61,6 +83,25 @@ enum Kernels {
             count = rows * kernel.columns
         }
     }
+}
+
+/// The input projection of some later time steps, bias + input·kernel ([rows, features] by
+/// [features, G·U], into `output` [rows, G·U]), of which a batch-1 recurrent product computes the
+/// panels `panels` (16 columns each) as it goes (`Kernels.gemv`): that product waits on L2 for
+/// the recurrent kernel with the multiply units mostly idle, and the projection gives them work.
+struct RidingProjection {
+    var rows: Int
+    var input: UnsafePointer<Float>
+    var kernel: PackedMatrix
+    var bias: [Float]?
+    var output: UnsafeMutablePointer<Float>
+    var panels: Range<Int>
+}
+
+/// The address of `values`' storage (nil for nil) while `body` runs.
+func withPointer<Result>(to values: [Float]?, _ body: (UnsafePointer<Float>?) -> Result) -> Result {
+    guard let values else { return body(nil) }
+    return values.withUnsafeBufferPointer { body($0.baseAddress) }
 }
 
 /// A [rows, columns] matrix in the panel layout of the packed product, made once when a layer's

@@ -215,6 +215,10 @@ struct RecurrentLoop {
     /// Runs whose units two threads shared, since the process started (for tests).
     static let unitSharingRuns = Atomic<Int>(0)
 
+    /// Runs whose input projection rode along the recurrent products, since the process started
+    /// (for tests).
+    static let ridingRuns = Atomic<Int>(0)
+
     /// Rows of one input projection: enough for the product to run at full speed, few enough
     /// that the gates stay in cache until their time steps use them.
     static let projectionRows = 256
@@ -245,6 +249,12 @@ struct RecurrentLoop {
                                                 count: stateSize)
         }
         var chunk = 0..<0  // the time steps whose gates are in `gates`
+        var chunkStart = 0  // the position at which `chunk` began
+        // At batch 1 on one thread, the input projection rides along the recurrent products (see
+        // `RidingProjection`), a block of `riders` steps at a time: each block's projection is
+        // computed during the steps of the block before it, a share of its panels per step.
+        let riders = batch == 1 && threads == 1 ? Kernels.ridingRows : 0
+        if riders > 0, case .separate = products { Self.ridingRuns.add(1, ordering: .relaxed) }
         for position in 0..<steps {
             let time = options.goBackwards ? steps - 1 - position : position
             if whole.mask != nil { previous.update(from: states, count: stateCount * stateSize) }
@@ -270,21 +280,52 @@ struct RecurrentLoop {
                 Kernels.gemm(m: batch, a: stackedInput, lda: features + units, b: stacked, bias: weights.inputBias,
                              c: gates, ldc: width, accumulate: false, backward: position % 2 == 1, threads: threads)
             case .separate(let input, let recurrentKernel):
-                if !chunk.contains(time) {
-                    chunk = timeChunk(at: position, steps: steps, length: stepsPerChunk)
-                    projectInputs(rows, times: chunk, of: whole, into: gates, timeMajor: timeMajor) {
-                        Kernels.gemm(m: $0, a: $1, lda: features, b: input, bias: weights.inputBias, c: gates,
-                                     ldc: width, accumulate: false, threads: threads)
+                // The time steps of the positions from `first` on, at most `count` of them, within the chunk.
+                func times(from first: Int, count: Int) -> Range<Int> {
+                    let end = min(first + count, chunkStart + chunk.count)
+                    return first < end ? timeChunk(at: first, steps: steps, length: end - first) : 0..<0
+                }
+                func project(_ times: Range<Int>) {
+                    projectInputs(rows, times: times, of: whole, timeMajor: timeMajor) {
+                        Kernels.gemm(m: $0, a: $1, lda: features, b: input, bias: weights.inputBias,
+                                     c: gates + (times.lowerBound - chunk.lowerBound) * batch * width, ldc: width,
+                                     accumulate: false, threads: threads)
                     }
                 }
+                // With riders, the chunk's positions go in blocks: a first one of 1 to `riders`
+                // steps, projected on its own, then blocks of `riders` steps, each projected
+                // during the block before it. Only the last block has nothing riding along.
+                func firstBlock() -> Int { (chunk.count - 1) % riders + 1 }
+                if !chunk.contains(time) {
+                    chunk = timeChunk(at: position, steps: steps, length: stepsPerChunk)
+                    chunkStart = position
+                    project(riders > 0 ? times(from: position, count: firstBlock()) : chunk)
+                }
                 stepGates = gates + (time - chunk.lowerBound) * batch * width
-                if keepsRecurrentApart {
-                    Kernels.gemm(m: batch, a: states, lda: units, b: recurrentKernel, bias: weights.recurrentBias,
-                                 c: recurrent, ldc: width, accumulate: false, backward: position % 2 == 1,
-                                 threads: threads)
+                var riding: RidingProjection?
+                if riders > 0 {
+                    let offset = position - chunkStart, first = firstBlock()
+                    let start = offset < first ? 0 : first + (offset - first) / riders * riders
+                    let block = start..<(offset < first ? first : start + riders)
+                    let next = times(from: chunkStart + block.upperBound, count: riders)
+                    if !next.isEmpty {
+                        let panels = (width + PackedMatrix.panelWidth - 1) / PackedMatrix.panelWidth
+                        let share = offset - block.lowerBound
+                        riding = RidingProjection(
+                            rows: riders, input: whole.input + (rows.lowerBound * steps + next.lowerBound) * features,
+                            kernel: input, bias: weights.inputBias,
+                            output: gates + (next.lowerBound - chunk.lowerBound) * width,
+                            panels: share * panels / block.count..<(share + 1) * panels / block.count)
+                    }
+                }
+                let (target, bias, accumulate) = keepsRecurrentApart
+                    ? (recurrent, weights.recurrentBias, false) : (stepGates, nil, true)
+                if let riding {
+                    Kernels.gemv(a: states, b: recurrentKernel, bias: bias, c: target, accumulate: accumulate,
+                                 backward: position % 2 == 1, riding: riding)
                 } else {
-                    Kernels.gemm(m: batch, a: states, lda: units, b: recurrentKernel, c: stepGates, ldc: width,
-                                 accumulate: true, backward: position % 2 == 1, threads: threads)
+                    Kernels.gemm(m: batch, a: states, lda: units, b: recurrentKernel, bias: bias, c: target, ldc: width,
+                                 accumulate: accumulate, backward: position % 2 == 1, threads: threads)
                 }
             }
             layer.step(StepBuffers(gates: stepGates, recurrent: recurrent, h: states, newH: states,
@@ -368,8 +409,7 @@ struct RecurrentLoop {
                         }
                         if !chunk.contains(time) {
                             chunk = timeChunk(at: position, steps: steps, length: stepsPerChunk)
-                            projectInputs(0..<batch, times: chunk, of: whole, into: gates,
-                                          timeMajor: timeMajor) { rows, a in
+                            projectInputs(0..<batch, times: chunk, of: whole, timeMajor: timeMajor) { rows, a in
                                 for range in columns {
                                     Kernels.gemm(m: rows, a: a, lda: features, b: inputKernel, columns: range,
                                                  bias: inputBias, c: gates, ldc: width, accumulate: false)
@@ -423,8 +463,7 @@ struct RecurrentLoop {
     /// by `product(rows of a, a)`. Several rows are first interleaved step by step in
     /// `timeMajor`; one row's steps already are.
     private func projectInputs(_ rows: Range<Int>, times: Range<Int>, of whole: Sequence,
-                               into gates: UnsafeMutablePointer<Float>, timeMajor: UnsafeMutablePointer<Float>,
-                               product: (Int, UnsafePointer<Float>) -> Void) {
+                               timeMajor: UnsafeMutablePointer<Float>, product: (Int, UnsafePointer<Float>) -> Void) {
         let steps = whole.steps, features = whole.features, batch = rows.count
         let first = whole.input + (rows.lowerBound * steps + times.lowerBound) * features
         if batch > 1 {
@@ -438,12 +477,6 @@ struct RecurrentLoop {
         }
         product(times.count * batch, batch > 1 ? UnsafePointer(timeMajor) : first)
     }
-}
-
-/// The address of `values`' storage (nil for nil) while `body` runs.
-private func withPointer<Result>(to values: [Float]?, _ body: (UnsafePointer<Float>?) -> Result) -> Result {
-    guard let values else { return body(nil) }
-    return values.withUnsafeBufferPointer { body($0.baseAddress) }
 }
 
 /// A recurrent layer's state between two chunks of a stream: its cell states, [S, B, U] one
