@@ -1,8 +1,8 @@
 import Foundation
 
 /// Keras 3's operation nodes and tf_keras's TFOpLambda layers (`TensorOperation`) as standard
-/// operators. As in the runtime, every value is float32 and booleans are 1 and 0: integer
-/// inputs are cast to float first, comparisons and logical functions cast their booleans back to
+/// operators. As in the runtime, every value is float32 and booleans are 1 and 0: integer and
+/// boolean inputs arrive cast to float (`ONNXGraphBuilder.floatInputs`), comparisons and logical functions cast their booleans back to
 /// float, and Cast to an integer dtype truncates toward zero (ONNX's Cast, as TensorFlow's) and
 /// returns to float. Keras does not propagate masks through operations, and neither does the export.
 extension ONNXGraphBuilder {
@@ -12,8 +12,7 @@ extension ONNXGraphBuilder {
         for argument in operation.arguments {
             switch argument {
             case .input:
-                let input = remaining.next()!
-                operands.append(input.elementType == .float ? input.name : asFloat(input.name))
+                operands.append(remaining.next()!.name)
             case .constant(let tensor):
                 operands.append(constant(tensor))
             }
@@ -141,10 +140,6 @@ extension ONNXGraphBuilder {
         case .bool: .bool
         }
         return type == .float ? x : asFloat(node("Cast", [x], attributes: [.int("to", Int64(type.rawValue))]))
-    }
-
-    private mutating func asFloat(_ x: String) -> String {
-        node("Cast", [x], attributes: [.int("to", Int64(Onnx_TensorProto.DataType.float.rawValue))])
     }
 
     /// Anything non-zero is true.
