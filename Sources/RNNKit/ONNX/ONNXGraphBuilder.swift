@@ -224,7 +224,7 @@ struct ONNXGraphBuilder {
             return [inputs[0]]
         case .activation(let activation):
             var value = inputs[0]
-            value.name = try self.activation(activation.activation, value.name, layer: name, className: kind.className)
+            value.name = self.activation(activation.activation, value.name)
             return [value]
         case .repeatVector(let repeatVector):
             let expanded = node("Unsqueeze", [inputs[0].name, ints([1])])
@@ -304,7 +304,7 @@ struct ONNXGraphBuilder {
             let axes: [Int64] = pooling.dataFormat == .channelsLast ? [1, 2] : [2, 3]
             return [ONNXValue(name: reduce("ReduceMax", inputs[0].name, axes: axes, keepDims: pooling.keepDims))]
         case .operation(let operation):
-            return [try self.operation(name, operation, inputs: inputs)]
+            return [self.operation(operation, inputs: inputs)]
         case .attention(let attention):
             return try self.attention(name, attention, kind: kind, inputs: inputs, weights: layer.weights)
         case .multiHeadAttention(let attention):
@@ -330,7 +330,7 @@ struct ONNXGraphBuilder {
         let tensors = try initializer(name, kind: kind, weights: weights)
         var output = node("MatMul", [input.name, tensors["kernel"]!])
         if let bias = tensors["bias"] { output = node("Add", [output, bias]) }
-        output = try activation(dense.activation, output, layer: name, className: kind.className)
+        output = activation(dense.activation, output)
         return ONNXValue(name: output, mask: input.mask)
     }
 
@@ -360,7 +360,7 @@ struct ONNXGraphBuilder {
     // MARK: - Activations
 
     /// A Keras activation as standard operators.
-    mutating func activation(_ activation: Activation, _ x: String, layer: String, className: String) throws -> String {
+    mutating func activation(_ activation: Activation, _ x: String) -> String {
         switch activation {
         case .linear: return x
         case .tanh: return node("Tanh", [x])
