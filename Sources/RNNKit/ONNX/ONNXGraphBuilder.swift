@@ -17,6 +17,8 @@ struct ONNXValue {
 struct ONNXGraphBuilder {
     let model: Model
     let opset: Int
+    /// The model's call order and shapes, resolved once for the whole export.
+    let analysis: GraphAnalysis
     /// The nodes of the graph being built (a Scan body's, while one is built: ONNXScan.swift).
     var nodes: [Onnx_NodeProto] = []
     private(set) var initializers: [Onnx_TensorProto] = []
@@ -28,11 +30,11 @@ struct ONNXGraphBuilder {
     init(model: Model, opset: Int) {
         self.model = model
         self.opset = opset
+        analysis = GraphAnalysis(model)
     }
 
     /// The whole graph: inputs, every layer call the outputs need, outputs.
     mutating func build() throws -> Onnx_GraphProto {
-        let analysis = GraphAnalysis(model)
         var graph = Onnx_GraphProto()
         graph.name = model.name
         for ref in model.inputs {

@@ -195,7 +195,7 @@ extension ONNXGraphBuilder {
     /// one step, which its inner layer sees.
     private func inputShapes(of layer: ModelLayer) throws -> [Shape] {
         guard let index = model.layerIndex(named: layer.name),
-              let shapes = GraphAnalysis(model).inputShapes(ofLayer: index, in: model) else {
+              let shapes = analysis.inputShapes(ofLayer: index, in: model) else {
             throw RNNKitError(.invalidModel, "the input shapes are unknown", location: layer.name)
         }
         guard case .timeDistributed? = layer.kind else { return shapes }
