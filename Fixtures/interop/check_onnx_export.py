@@ -242,6 +242,44 @@ OPERATIONS = [
 ]
 
 
+def against_rnnkit_at_opsets(rnnkit, folder, model, feeds, opsets, check=None):
+    """RNNKit JSON `model` (a dict), saved in `folder`, exported at each of `opsets` and run by ONNX
+    Runtime on `feeds`, every output compared with `rnnkit predict` of the same file, which
+    computes what Keras does. `check` may refuse an exported ModelProto (a reason, or None).
+    Returns (status, detail)."""
+    name = model["name"]
+    source = os.path.join(folder, f"{name}.json")
+    json.dump(model, open(source, "w"))
+    inputs, expected = os.path.join(folder, f"{name}_inputs.npz"), os.path.join(folder, f"{name}_expected.npz")
+    np.savez(inputs, **feeds)
+    done = subprocess.run([rnnkit, "predict", source, "--input", inputs, "--output", expected, "--format", "npz",
+                           "--force"], capture_output=True, text=True)
+    if done.returncode != 0:
+        return "FAIL", done.stderr.strip()
+    reference = np.load(expected)
+    worst = 0.0
+    for opset in opsets:
+        out = os.path.join(folder, f"{name}-{opset}.onnx")
+        done = convert(rnnkit, source, out, opset)
+        if done.returncode != 0:
+            return "FAIL", done.stderr.strip()
+        exported = onnx.load(out)
+        onnx.checker.check_model(exported, full_check=True)
+        refusal = check(exported) if check else None
+        if refusal:
+            return "FAIL", f"opset {opset}: {refusal}"
+        session = ort.InferenceSession(out, providers=["CPUExecutionProvider"])
+        for index, (output, output_name) in enumerate(zip(session.run(None, feeds), model["outputs"])):
+            wanted = reference[f"output_{index}"]
+            if output.shape != wanted.shape:
+                return "FAIL", f"opset {opset}, {output_name}: shape {output.shape}, rnnkit predict {wanted.shape}"
+            difference = float(np.max(np.abs(output.astype(np.float64) - wanted)))
+            if not difference <= TOLERANCE:
+                return "FAIL", f"opset {opset}, {output_name}: max abs diff {difference:.2e}"
+            worst = max(worst, difference)
+    return "pass", worst
+
+
 def every_operation(rnnkit, folder, opsets):
     """Every TensorOperation on its own (OPERATIONS, as RNNKit JSON), exported at each of `opsets`
     and compared with `rnnkit predict` of the same file, which computes what Keras does.
@@ -253,42 +291,17 @@ def every_operation(rnnkit, folder, opsets):
                        "config": {"operation": operation, "arguments": arguments, **config}})
     model = {"format": "rnnkit", "format_version": 1, "name": "operations", "inputs": ["x", "ids"],
              "outputs": [entry[0] for entry in OPERATIONS], "layers": layers}
-    source = os.path.join(folder, "operations.json")
-    json.dump(model, open(source, "w"))
     generator = np.random.default_rng(15)
     feeds = {"x": generator.normal(size=(2, 4, 3)).astype(np.float32),
              "ids": generator.integers(0, 4, size=(2, 4)).astype(np.int32)}
-    inputs, expected = os.path.join(folder, "operations_inputs.npz"), os.path.join(folder, "operations_expected.npz")
-    np.savez(inputs, **feeds)
-    done = subprocess.run([rnnkit, "predict", source, "--input", inputs, "--output", expected, "--format", "npz",
-                           "--force"], capture_output=True, text=True)
-    if done.returncode != 0:
-        return "FAIL", done.stderr.strip()
-    reference = np.load(expected)
-    worst = 0.0
-    for opset in opsets:
-        out = os.path.join(folder, f"operations-{opset}.onnx")
-        done = convert(rnnkit, source, out, opset)
-        if done.returncode != 0:
-            return "FAIL", done.stderr.strip()
-        onnx.checker.check_model(onnx.load(out), full_check=True)
-        session = ort.InferenceSession(out, providers=["CPUExecutionProvider"])
-        for index, (output, name) in enumerate(zip(session.run(None, feeds), model["outputs"])):
-            wanted = reference[f"output_{index}"]
-            if output.shape != wanted.shape:
-                return "FAIL", f"opset {opset}, {name}: shape {output.shape}, rnnkit predict {wanted.shape}"
-            difference = float(np.max(np.abs(output.astype(np.float64) - wanted)))
-            if not difference <= TOLERANCE:
-                return "FAIL", f"opset {opset}, {name}: max abs diff {difference:.2e}"
-            worst = max(worst, difference)
-    return "pass", worst
+    return against_rnnkit_at_opsets(rnnkit, folder, model, feeds, opsets)
 
 
 def boolean_input(rnnkit, folder, opsets):
     """A bool model input, which no fixture has, read by the layers that take it: an explicit
     `mask=` (a masked SimpleRNN), a Dense and an Embedding (which Keras cast to floats and ids)
-    and an operation, as RNNKit JSON, exported at each of `opsets` and compared with `rnnkit
-    predict` of the same file. Returns (status, detail)."""
+    and an operation, as RNNKit JSON, declared BOOL in the graph, exported at each of `opsets` and
+    compared with `rnnkit predict` of the same file. Returns (status, detail)."""
     def weights(shape, generator):
         return {"shape": list(shape), "data": generator.normal(size=shape).round(3).tolist()}
     generator = np.random.default_rng(16)
@@ -308,33 +321,12 @@ def boolean_input(rnnkit, folder, opsets):
     ]
     model = {"format": "rnnkit", "format_version": 1, "name": "boolean_input", "inputs": ["x", "flags"],
              "outputs": [layer["name"] for layer in layers[2:]], "layers": layers}
-    source = os.path.join(folder, "boolean_input.json")
-    json.dump(model, open(source, "w"))
     feeds = {"x": generator.normal(size=(3, 4, 3)).astype(np.float32), "flags": generator.random((3, 4)) < 0.6}
-    inputs, expected = os.path.join(folder, "boolean_inputs.npz"), os.path.join(folder, "boolean_expected.npz")
-    np.savez(inputs, **feeds)
-    done = subprocess.run([rnnkit, "predict", source, "--input", inputs, "--output", expected, "--format", "npz",
-                           "--force"], capture_output=True, text=True)
-    if done.returncode != 0:
-        return "FAIL", done.stderr.strip()
-    reference = np.load(expected)
-    worst = 0.0
-    for opset in opsets:
-        out = os.path.join(folder, f"boolean_input-{opset}.onnx")
-        done = convert(rnnkit, source, out, opset)
-        if done.returncode != 0:
-            return "FAIL", done.stderr.strip()
-        exported = onnx.load(out)
-        onnx.checker.check_model(exported, full_check=True)
-        if exported.graph.input[1].type.tensor_type.elem_type != onnx.TensorProto.BOOL:
-            return "FAIL", f"opset {opset}: input flags is not declared bool"
-        session = ort.InferenceSession(out, providers=["CPUExecutionProvider"])
-        for index, (output, name) in enumerate(zip(session.run(None, feeds), model["outputs"])):
-            difference = float(np.max(np.abs(output.astype(np.float64) - reference[f"output_{index}"])))
-            if not difference <= TOLERANCE:
-                return "FAIL", f"opset {opset}, {name}: max abs diff {difference:.2e}"
-            worst = max(worst, difference)
-    return "pass", worst
+
+    def declared_bool(exported):
+        flags = exported.graph.input[1]
+        return None if flags.type.tensor_type.elem_type == onnx.TensorProto.BOOL else "input flags is not declared bool"
+    return against_rnnkit_at_opsets(rnnkit, folder, model, feeds, opsets, check=declared_bool)
 
 
 def hidden_query_rows(rnnkit, folder):
