@@ -444,6 +444,17 @@ def build_nested_models(K):
     return K.Model(x, L.Dense(2)(head(encoder(x))))
 
 
+def build_nested_siamese(K):
+    L = K.layers
+    # One Functional encoder called on two inputs (a siamese pair): its layers run once per call
+    # with one weight set. The second call's output is also a model output of its own.
+    encoder_in = K.Input((5, 3))
+    encoder = K.Model(encoder_in, L.LSTM(3)(L.Dense(4, activation="tanh")(encoder_in)), name="encoder")
+    left, right = K.Input((5, 3)), K.Input((5, 3))
+    left_code, right_code = encoder(left), encoder(right)
+    return K.Model([left, right], [L.Dense(1, activation="sigmoid")(L.Subtract()([left_code, right_code])), right_code])
+
+
 def build_nested_in_sequential(K):
     L = K.layers
     # A nested Sequential and a nested Functional as layers of a Sequential model: the Embedding's
@@ -950,6 +961,10 @@ def seq2seq_attention_inputs(rng):
     return [floats(rng, 2, 5, 4, low=-2.0, high=2.0), floats(rng, 2, 4, 3, low=-2.0, high=2.0)]
 
 
+def siamese_inputs(rng):
+    return [floats(rng, 2, 5, 3), floats(rng, 2, 5, 3)]
+
+
 def seq2seq_inputs(rng):
     return [floats(rng, 2, 5, 4), floats(rng, 2, 4, 3)]
 
@@ -1140,6 +1155,11 @@ FIXTURES: List[Fixture] = [
             "Functional on (5,3): a nested Sequential 'encoder' (Dense(4) -> LSTM(3, seq)) -> a nested "
             "Functional 'head' (Dense(3, tanh) -> GRU(4)) -> Dense(2).",
             build_nested_models, float_inputs(2, 5, 3)),
+    Fixture("nested_siamese",
+            "Functional on two (5,3) inputs: one nested Functional 'encoder' (Dense(4, tanh) -> LSTM(3)) "
+            "called on both (shared weights) -> Subtract -> Dense(1, sigmoid) is output 0; the encoder's "
+            "second call is output 1.",
+            build_nested_siamese, siamese_inputs),
     Fixture("nested_in_sequential",
             "Sequential on int32 ids (6,): Embedding(20, 4, mask_zero=True) -> a nested Sequential 'encoder' "
             "(Dense(3, tanh) -> LSTM(3, seq)) -> a nested Functional 'head' (GRU(4, seq)) -> LSTM(2) -> "

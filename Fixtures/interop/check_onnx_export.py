@@ -22,8 +22,8 @@ message.
 
 What no fixture reaches is checked on derived models (RNNKit JSON of a fixture, edited, or written
 here) against `rnnkit predict`: LayerNormalization with rms_scaling, MultiHeadAttention query steps
-that see nothing (Keras 3's zero weights and tf_keras's uniform ones) and every operation RNNKit
-reads (OPERATIONS).
+that see nothing (Keras 3's zero weights and tf_keras's uniform ones), every operation RNNKit
+reads (OPERATIONS) and a bool model input.
 
 The exit status is 1 if anything fails or a refusal is unexpected or missing; the table goes to
 stdout and to Fixtures/interop/results-onnx.md (when all fixtures and sources are run).
@@ -242,6 +242,44 @@ OPERATIONS = [
 ]
 
 
+def against_rnnkit_at_opsets(rnnkit, folder, model, feeds, opsets, check=None):
+    """RNNKit JSON `model` (a dict), saved in `folder`, exported at each of `opsets` and run by ONNX
+    Runtime on `feeds`, every output compared with `rnnkit predict` of the same file, which
+    computes what Keras does. `check` may refuse an exported ModelProto (a reason, or None).
+    Returns (status, detail)."""
+    name = model["name"]
+    source = os.path.join(folder, f"{name}.json")
+    json.dump(model, open(source, "w"))
+    inputs, expected = os.path.join(folder, f"{name}_inputs.npz"), os.path.join(folder, f"{name}_expected.npz")
+    np.savez(inputs, **feeds)
+    done = subprocess.run([rnnkit, "predict", source, "--input", inputs, "--output", expected, "--format", "npz",
+                           "--force"], capture_output=True, text=True)
+    if done.returncode != 0:
+        return "FAIL", done.stderr.strip()
+    reference = np.load(expected)
+    worst = 0.0
+    for opset in opsets:
+        out = os.path.join(folder, f"{name}-{opset}.onnx")
+        done = convert(rnnkit, source, out, opset)
+        if done.returncode != 0:
+            return "FAIL", done.stderr.strip()
+        exported = onnx.load(out)
+        onnx.checker.check_model(exported, full_check=True)
+        refusal = check(exported) if check else None
+        if refusal:
+            return "FAIL", f"opset {opset}: {refusal}"
+        session = ort.InferenceSession(out, providers=["CPUExecutionProvider"])
+        for index, (output, output_name) in enumerate(zip(session.run(None, feeds), model["outputs"])):
+            wanted = reference[f"output_{index}"]
+            if output.shape != wanted.shape:
+                return "FAIL", f"opset {opset}, {output_name}: shape {output.shape}, rnnkit predict {wanted.shape}"
+            difference = float(np.max(np.abs(output.astype(np.float64) - wanted)))
+            if not difference <= TOLERANCE:
+                return "FAIL", f"opset {opset}, {output_name}: max abs diff {difference:.2e}"
+            worst = max(worst, difference)
+    return "pass", worst
+
+
 def every_operation(rnnkit, folder, opsets):
     """Every TensorOperation on its own (OPERATIONS, as RNNKit JSON), exported at each of `opsets`
     and compared with `rnnkit predict` of the same file, which computes what Keras does.
@@ -253,35 +291,42 @@ def every_operation(rnnkit, folder, opsets):
                        "config": {"operation": operation, "arguments": arguments, **config}})
     model = {"format": "rnnkit", "format_version": 1, "name": "operations", "inputs": ["x", "ids"],
              "outputs": [entry[0] for entry in OPERATIONS], "layers": layers}
-    source = os.path.join(folder, "operations.json")
-    json.dump(model, open(source, "w"))
     generator = np.random.default_rng(15)
     feeds = {"x": generator.normal(size=(2, 4, 3)).astype(np.float32),
              "ids": generator.integers(0, 4, size=(2, 4)).astype(np.int32)}
-    inputs, expected = os.path.join(folder, "operations_inputs.npz"), os.path.join(folder, "operations_expected.npz")
-    np.savez(inputs, **feeds)
-    done = subprocess.run([rnnkit, "predict", source, "--input", inputs, "--output", expected, "--format", "npz",
-                           "--force"], capture_output=True, text=True)
-    if done.returncode != 0:
-        return "FAIL", done.stderr.strip()
-    reference = np.load(expected)
-    worst = 0.0
-    for opset in opsets:
-        out = os.path.join(folder, f"operations-{opset}.onnx")
-        done = convert(rnnkit, source, out, opset)
-        if done.returncode != 0:
-            return "FAIL", done.stderr.strip()
-        onnx.checker.check_model(onnx.load(out), full_check=True)
-        session = ort.InferenceSession(out, providers=["CPUExecutionProvider"])
-        for index, (output, name) in enumerate(zip(session.run(None, feeds), model["outputs"])):
-            wanted = reference[f"output_{index}"]
-            if output.shape != wanted.shape:
-                return "FAIL", f"opset {opset}, {name}: shape {output.shape}, rnnkit predict {wanted.shape}"
-            difference = float(np.max(np.abs(output.astype(np.float64) - wanted)))
-            if not difference <= TOLERANCE:
-                return "FAIL", f"opset {opset}, {name}: max abs diff {difference:.2e}"
-            worst = max(worst, difference)
-    return "pass", worst
+    return against_rnnkit_at_opsets(rnnkit, folder, model, feeds, opsets)
+
+
+def boolean_input(rnnkit, folder, opsets):
+    """A bool model input, which no fixture has, read by the layers that take it: an explicit
+    `mask=` (a masked SimpleRNN), a Dense and an Embedding (which Keras cast to floats and ids)
+    and an operation, as RNNKit JSON, declared BOOL in the graph, exported at each of `opsets` and
+    compared with `rnnkit predict` of the same file. Returns (status, detail)."""
+    def weights(shape, generator):
+        return {"shape": list(shape), "data": generator.normal(size=shape).round(3).tolist()}
+    generator = np.random.default_rng(16)
+    layers = [
+        {"name": "x", "class_name": "InputLayer", "config": {"batch_shape": [None, 4, 3], "dtype": "float32"}},
+        {"name": "flags", "class_name": "InputLayer", "config": {"batch_shape": [None, 4], "dtype": "bool"}},
+        {"name": "simple_rnn", "class_name": "SimpleRNN", "config": {"units": 2, "return_sequences": True},
+         "inputs": ["x"], "mask": ["flags"],
+         "weights": {"kernel": weights((3, 2), generator), "recurrent_kernel": weights((2, 2), generator),
+                     "bias": weights((2,), generator)}},
+        {"name": "dense", "class_name": "Dense", "config": {"units": 2}, "inputs": ["flags"],
+         "weights": {"kernel": weights((4, 2), generator), "bias": weights((2,), generator)}},
+        {"name": "embedding", "class_name": "Embedding", "config": {"input_dim": 2, "output_dim": 3},
+         "inputs": ["flags"], "weights": {"embeddings": weights((2, 3), generator)}},
+        {"name": "multiply", "class_name": "Operation", "inputs": ["flags"],
+         "config": {"operation": "Multiply", "arguments": ["input", 2.5]}},
+    ]
+    model = {"format": "rnnkit", "format_version": 1, "name": "boolean_input", "inputs": ["x", "flags"],
+             "outputs": [layer["name"] for layer in layers[2:]], "layers": layers}
+    feeds = {"x": generator.normal(size=(3, 4, 3)).astype(np.float32), "flags": generator.random((3, 4)) < 0.6}
+
+    def declared_bool(exported):
+        flags = exported.graph.input[1]
+        return None if flags.type.tensor_type.elem_type == onnx.TensorProto.BOOL else "input flags is not declared bool"
+    return against_rnnkit_at_opsets(rnnkit, folder, model, feeds, opsets, check=declared_bool)
 
 
 def hidden_query_rows(rnnkit, folder):
@@ -397,6 +442,10 @@ def main():
          "changes, casts, fills, Where, Clip, Softmax and GetItem keys with ellipsis, negative steps and new "
          "axes) on its own, as RNNKit JSON with a float and an int32 input, against `rnnkit predict` of the same "
          f"file, at opset {args.opset or 'default (17)'} and {', '.join(map(str, also)) or 'no other'}: "),
+        ("boolean input", lambda: boolean_input(args.rnnkit, folder, [args.opset] + also),
+         "A bool model input, which no fixture has, declared BOOL and read by an explicit mask= (a masked "
+         "SimpleRNN), a Dense, an Embedding and an operation (as RNNKit JSON), against `rnnkit predict` of the "
+         f"same file, at opset {args.opset or 'default (17)'} and {', '.join(map(str, also)) or 'no other'}: "),
     ]
     for label, check, text in derived:
         status, detail = check()

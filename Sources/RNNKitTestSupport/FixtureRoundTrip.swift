@@ -23,11 +23,16 @@ extension FixtureFiles {
         return tensors
     }
 
+    /// The fixtures with a layer called more than once (a nested model's layers, once per call of
+    /// the model), which RNNKit's own formats, one call per layer, refuse.
+    public static let fixturesWithSharedLayers: Set = ["nested_siamese"]
+
     /// Writes every fixture (its `mainModel`, and its tf_keras `.h5` too when that holds classes the
     /// main file lacks) in every weight layout with `write`, reads it back with `read`, and checks: no
     /// errors and the original's warnings, the same layers, weights bit for bit, the same
     /// predictions (and so Keras's). `check` sees each written file for format-specific assertions. Layouts
-    /// PyTorch cannot express must be refused with the reason. Returns the files written.
+    /// PyTorch cannot express, and fixtures with shared layers, must be refused with the reason.
+    /// Returns the files written.
     @discardableResult
     public static func assertEveryFixtureRoundTrips(
         into directory: URL, fileExtension: String,
@@ -45,6 +50,13 @@ extension FixtureFiles {
                 for layout in WeightLayout.allCases {
                     let target = directory.appendingPathComponent("\(fixture.name)-\(writer)-\(layout).\(fileExtension)").path
                     let label = "\(fixture.name) \(source) \(layout)"
+                    if fixturesWithSharedLayers.contains(fixture.name) {
+                        XCTAssertThrowsError(try write(original, layout, target), label, file: file, line: line) { error in
+                            XCTAssertTrue("\(error)".contains("RNNKit JSON holds layers called once"), "\(label): \(error)",
+                                          file: file, line: line)
+                        }
+                        continue
+                    }
                     do {
                         try write(original, layout, target)
                     } catch let error as RNNKitError where layout == .pytorch {

@@ -267,6 +267,40 @@ final class ONNXExportTests: XCTestCase {
         XCTAssertEqual(proto.graph.output.map(\.name), ["dense", "expand_dims", "get_item_1", "get_item_2", "matmul", "softmax", "max"])
     }
 
+    /// A boolean model input is declared BOOL; a layer that computes on floats reads it cast to
+    /// 1 and 0 (as Keras casts it), Embedding as int64 ids, and an explicit `mask=` as it is.
+    /// ONNX Runtime's numbers: check_onnx_export.py (boolean input).
+    func testBooleanInputsAreDeclaredBoolAndCastWhereLayersNeedFloats() throws {
+        let model = try RNNKitJSON.read(JSONParser.parse(#"""
+            {"format": "rnnkit", "format_version": 1, "inputs": ["x", "flags"],
+             "outputs": ["simple_rnn", "dense", "embedding"], "layers": [
+              {"name": "x", "class_name": "InputLayer", "config": {"batch_shape": [null, 4, 3], "dtype": "float32"}},
+              {"name": "flags", "class_name": "InputLayer", "config": {"batch_shape": [null, 4], "dtype": "bool"}},
+              {"name": "simple_rnn", "class_name": "SimpleRNN", "config": {"units": 2}, "inputs": ["x"], "mask": ["flags"],
+               "weights": {"kernel": {"shape": [3, 2], "data": [[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]]},
+                           "recurrent_kernel": {"shape": [2, 2], "data": [[1, 0], [0, 1]]},
+                           "bias": {"shape": [2], "data": [0.01, 0.02]}}},
+              {"name": "dense", "class_name": "Dense", "config": {"units": 2}, "inputs": ["flags"],
+               "weights": {"kernel": {"shape": [4, 2], "data": [[1, 2], [3, 4], [5, 6], [7, 8]]},
+                           "bias": {"shape": [2], "data": [0.5, -0.5]}}},
+              {"name": "embedding", "class_name": "Embedding", "config": {"input_dim": 2, "output_dim": 2}, "inputs": ["flags"],
+               "weights": {"embeddings": {"shape": [2, 2], "data": [[0, 1], [2, 3]]}}}]}
+            """#), source: "flags.json").checked()
+        let proto = try ONNXExport.modelProto(model)
+        let bool = Int32(Onnx_TensorProto.DataType.bool.rawValue), float = Int32(Onnx_TensorProto.DataType.float.rawValue)
+        XCTAssertEqual(proto.graph.input.map(\.name), ["x", "flags"])
+        XCTAssertEqual(proto.graph.input.map(\.type.tensorType.elemType), [float, bool])
+        XCTAssertEqual(proto.graph.output.map(\.type.tensorType.elemType), [float, float, float])
+        let readers = proto.graph.node.filter { $0.input.contains("flags") }
+        let casts = try readers.filter { $0.opType == "Cast" }.map { try attribute("to", of: $0).i }
+        XCTAssertEqual(casts.sorted(), [Int64(Onnx_TensorProto.DataType.float.rawValue),
+                                        Int64(Onnx_TensorProto.DataType.int64.rawValue)])  // Dense's; Embedding's ids
+        XCTAssertEqual(readers.count, 3, "the mask reads the input itself: \(readers.map(\.opType))")
+        let asFloat = try XCTUnwrap(readers.first { try $0.opType == "Cast" && attribute("to", of: $0).i == Int64(float) })
+        XCTAssertTrue(proto.graph.node.contains { $0.opType == "MatMul" && $0.input[0] == asFloat.output[0] },
+                      "Dense multiplies the flags as floats")
+    }
+
     /// Keras's implicit masks reach attention as values: the value's hides columns of the
     /// scores, the query's zeroes Attention's outputs and hides MultiHeadAttention's rows, and the
     /// output keeps the query's mask. ONNX Runtime's numbers: check_onnx_export.py

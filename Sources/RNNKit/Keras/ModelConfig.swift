@@ -76,12 +76,13 @@ enum KerasModelConfig {
                     if previous == nil { try addImplicitInput(first: entry, firstName: nil) }
                     let nested = nestedModel(entry, className: className, pointer: entryPointer,
                                              sequentialInput: previous)
-                    if nested.outputs.count > 1 {
+                    let outputs = nested.callOutputs.first ?? []
+                    if outputs.count > 1 {
                         problems.append(Problem(.error, "\(nested.name) (\(entryPointer))", "a model in a Sequential "
-                                                + "model must have one output, it has \(nested.outputs.count)"))
+                                                + "model must have one output, it has \(outputs.count)"))
                     }
                     layers += nested.layers
-                    previous = nested.outputs.first ?? TensorRef(layer: nested.name)
+                    previous = outputs.first ?? TensorRef(layer: nested.name)
                     continue
                 }
                 var layer = layer(entry, pointer: entryPointer)
@@ -124,14 +125,14 @@ enum KerasModelConfig {
                 throw RNNKitError(.invalidModel, "Functional config has no 'layers' list", location: pointer)
             }
             var layers: [ModelLayer] = []
-            var nestedOutputs: [String: [TensorRef]] = [:]
+            var nestedModels: [String: (className: String, callOutputs: [[TensorRef]])] = [:]
             for (index, entry) in entries.enumerated() {
                 let layerPointer = "\(pointer)/layers/\(index)"
                 let className = entry["class_name"]?.stringValue ?? ""
                 if KerasModelConfig.isNestedModel(entry, className: className) {
                     let nested = nestedModel(entry, className: className, pointer: layerPointer, sequentialInput: nil)
                     layers += nested.layers
-                    nestedOutputs[nested.name] = nested.outputs
+                    nestedModels[nested.name] = (className, nested.callOutputs)
                     continue
                 }
                 if TensorOperation.isOperationEntry(entry, className: className) {
@@ -172,25 +173,29 @@ enum KerasModelConfig {
             for layer in layers where !seen.insert(layer.name).inserted {
                 problems.append(Problem(.error, layer.configPointer, "duplicate layer name '\(layer.name)'"))
             }
-            // A nested model's output, read by a later layer, is the flattened layer that makes it.
-            // The model has one call (see `nestedModel`), so its node index is not checked: tf_keras
-            // numbers that call 1, Keras 3 numbers it 0.
-            func flattened(_ reference: TensorRef) -> TensorRef {
-                guard let outputs = nestedOutputs[reference.layer], outputs.indices.contains(reference.index) else {
-                    return reference
-                }
-                return outputs[reference.index]
+            // A nested model's output, read by a later layer or listed in output_layers, is the
+            // flattened layer call that makes it. tf_keras numbers a model's calls from 1 (its node
+            // 0 is the model's own graph); Keras 3 from 0 in inbound nodes, but from 1 for a
+            // Functional (not a Sequential) in output_layers, as its loader reads them. A lone
+            // call's number is not checked.
+            func flattened(_ reference: TensorRef, inOutputLayers: Bool = false) -> TensorRef {
+                guard let nested = nestedModels[reference.layer] else { return reference }
+                let firstCall = major < 3 || (inOutputLayers && nested.className != "Sequential") ? 1 : 0
+                let call = nested.callOutputs.count == 1 ? 0 : reference.node - firstCall
+                guard nested.callOutputs.indices.contains(call), nested.callOutputs[call].indices.contains(reference.index)
+                else { return reference }
+                return nested.callOutputs[call][reference.index]
             }
             for index in layers.indices {
                 for node in layers[index].nodes.indices {
-                    layers[index].nodes[node].inputs = layers[index].nodes[node].inputs.map(flattened)
-                    layers[index].nodes[node].masks = layers[index].nodes[node].masks.map { $0.map(flattened) }
+                    layers[index].nodes[node].inputs = layers[index].nodes[node].inputs.map { flattened($0) }
+                    layers[index].nodes[node].masks = layers[index].nodes[node].masks.map { $0.map { flattened($0) } }
                 }
             }
             return Model(name: config["name"]?.stringValue ?? "functional", isSequential: false, layers: layers,
                          inputs: try references(config["input_layers"], pointer: pointer + "/input_layers"),
                          outputs: try references(config["output_layers"], pointer: pointer + "/output_layers")
-                             .map(flattened),
+                             .map { flattened($0, inOutputLayers: true) },
                          kerasVersion: "")
         }
 
@@ -198,17 +203,18 @@ enum KerasModelConfig {
         /// outer graph: named `<model>.<layer>` ('.' is valid in HDF5 group names, Keras layer
         /// names and RNNKit tensor names, which RNNKit matches by the longest layer name), its
         /// InputLayers replaced by the tensors the outer model calls it on: `sequentialInput` in a
-        /// Sequential model, its one inbound node in a Functional one. Also the tensors its
-        /// outputs became. Models it nests were flattened into it already and are flattened
-        /// further (`outer.inner.layer`). A model called more than once (shared weights) is
-        /// refused: its layers would need one weight set for several calls.
+        /// Sequential model, each of its inbound nodes in a Functional one. Also the tensors its
+        /// outputs became at each call. Models it nests were flattened into it already and are
+        /// flattened further (`outer.inner.layer`). A model called more than once (a siamese
+        /// encoder) keeps one weight set: each of its layers is called once per call of the model,
+        /// call c's nodes after call c − 1's, as a shared layer's are.
         ///
         /// A TimeDistributed wrapping a model (`className` TimeDistributed) is flattened the same
         /// way, each of the model's layers wrapped in a TimeDistributed of its own (applying the
         /// layers one after the other to every step is applying the model to every step); the
         /// layers are named after the TimeDistributed layer (`time_distributed.conv2d`).
         mutating func nestedModel(_ entry: JSONValue, className: String, pointer: String, sequentialInput: TensorRef?)
-            -> (name: String, layers: [ModelLayer], outputs: [TensorRef]) {
+            -> (name: String, layers: [ModelLayer], callOutputs: [[TensorRef]]) {
             let name = text(entry["name"], at: pointer + "/name")
                 ?? text(entry["config"]?["name"], at: pointer + "/config/name") ?? snakeCase(className)
             let distributed = className == TimeDistributed.className
@@ -216,19 +222,23 @@ enum KerasModelConfig {
                 ? (entry["config"]?["layer"] ?? .null, entry["config"]?["layer"]?["class_name"]?.stringValue ?? "",
                    pointer + "/config/layer")
                 : (entry, className, pointer)
-            func refusal(_ message: String, at location: String) -> (String, [ModelLayer], [TensorRef]) {
+            func refusal(_ message: String, at location: String) -> (String, [ModelLayer], [[TensorRef]]) {
                 problems.append(Problem(.error, "\(name) (\(location))", message))
                 return (name, [ModelLayer(name: name, className: className, kind: nil, configPointer: pointer)], [])
             }
             let calls = entry["inbound_nodes"]?.arrayValue ?? []
-            guard sequentialInput != nil || calls.count == 1 else {
-                return refusal("a nested model called \(calls.count) times is not supported (RNNKit flattens "
-                               + "nested models, so shared weights cannot be kept)", at: pointer + "/inbound_nodes")
+            guard sequentialInput != nil || !calls.isEmpty else {
+                return refusal("a nested model that is never called is not supported", at: pointer + "/inbound_nodes")
             }
-            let nested: Model, call: LayerNode
+            guard !distributed || calls.count <= 1 else {
+                return refusal("a TimeDistributed of a model called \(calls.count) times is not supported",
+                               at: pointer + "/inbound_nodes")
+            }
+            let nested: Model, callNodes: [LayerNode]
             do {
-                call = try sequentialInput.map { LayerNode(inputs: [$0]) }
-                    ?? node(calls[0], pointer: pointer + "/inbound_nodes/0", className: className).node
+                callNodes = try sequentialInput.map { [LayerNode(inputs: [$0])] } ?? calls.enumerated().map {
+                    try node($1, pointer: "\(pointer)/inbound_nodes/\($0)", className: className).node
+                }
                 var inner = Parser(major: major)
                 let config = modelEntry["config"] ?? .null
                 nested = modelClass == "Sequential" ? try inner.sequential(config, pointer: modelPointer + "/config")
@@ -239,23 +249,27 @@ enum KerasModelConfig {
             } catch {
                 return refusal("\(error)", at: pointer)
             }
-            guard nested.inputs.count == call.inputs.count else {
+            if let (index, call) = callNodes.enumerated().first(where: { $1.inputs.count != nested.inputs.count }) {
                 return refusal("the nested model takes \(nested.inputs.count) input(s), it is called on "
-                               + "\(call.inputs.count)", at: pointer + "/inbound_nodes/0")
+                               + "\(call.inputs.count)", at: "\(pointer)/inbound_nodes/\(index)")
             }
-            let outerInputs = Dictionary(zip(nested.inputs, call.inputs), uniquingKeysWith: { first, _ in first })
-            func outer(_ reference: TensorRef) -> TensorRef {
-                outerInputs[reference] ?? TensorRef(layer: name + "." + reference.layer, node: reference.node,
-                                                    index: reference.index)
+            let callsOfLayer = Dictionary(nested.layers.map { ($0.name, $0.nodes.count) }, uniquingKeysWith: { first, _ in first })
+            // A tensor of the nested model in the outer graph at call `call`: an input is what the
+            // call passes; a layer's node k is node call·n + k of its flattened layer (n: its calls
+            // within the model).
+            func outer(_ reference: TensorRef, call: Int) -> TensorRef {
+                if let position = nested.inputs.firstIndex(of: reference) { return callNodes[call].inputs[position] }
+                return TensorRef(layer: name + "." + reference.layer,
+                                 node: call * (callsOfLayer[reference.layer] ?? 1) + reference.node, index: reference.index)
             }
             if distributed, let deeper = nested.layers.first(where: { !$0.nesting.isEmpty }) {
                 return refusal("a model nested in the model a TimeDistributed wraps is not supported",
                                at: deeper.configPointer)
             }
-            let outputs = nested.outputs.map(outer)
+            let callOutputs = callNodes.indices.map { call in nested.outputs.map { outer($0, call: call) } }
             let trainable = flag(entry["config"]?["trainable"], at: pointer + "/config/trainable") ?? true
                 && (!distributed || flag(modelEntry["config"]?["trainable"], at: modelPointer + "/config/trainable") ?? true)
-            let origin = NestedOrigin(model: name, className: className, output: outputs.first ?? TensorRef(layer: name))
+            let origin = NestedOrigin(model: name, className: className, output: callOutputs[0].first ?? TensorRef(layer: name))
             let layers = nested.layers.filter { !$0.isInput }.map { layer in
                 var flat = layer
                 if distributed, let kind = layer.kind {
@@ -270,13 +284,19 @@ enum KerasModelConfig {
                 }
                 flat.name = name + "." + layer.name
                 flat.trainable = layer.trainable && trainable
-                flat.nodes = layer.nodes.map { LayerNode(inputs: $0.inputs.map(outer), masks: $0.masks.map { $0.map(outer) }) }
+                flat.nodes = callNodes.indices.flatMap { call in
+                    layer.nodes.map { node in
+                        LayerNode(inputs: node.inputs.map { outer($0, call: call) },
+                                  masks: node.masks.map { $0.map { outer($0, call: call) } })
+                    }
+                }
                 flat.nesting = [origin] + layer.nesting.map { deeper in
-                    NestedOrigin(model: name + "." + deeper.model, className: deeper.className, output: outer(deeper.output))
+                    NestedOrigin(model: name + "." + deeper.model, className: deeper.className,
+                                 output: outer(deeper.output, call: 0))
                 }
                 return flat
             }
-            return (name, layers, outputs)
+            return (name, layers, callOutputs)
         }
 
         /// A layer entry, decoded from its config with `callArguments` (from its inbound nodes) added.

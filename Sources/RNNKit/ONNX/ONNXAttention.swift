@@ -57,9 +57,9 @@ extension ONNXGraphBuilder {
         scores = node("Mul", [scores, scalar(1 / Float(attention.keyDim).squareRoot())])
         var hidden: [String] = []
         if inputs.count == 4 {
-            // attention_mask [B, Tq, Tv]: zero hides; the same for every head.
-            let mask = node("Cast", [inputs[3].name], attributes: [.int("to", Self.floatType)])
-            let zero = node("Cast", [node("Equal", [mask, scalar(0)])], attributes: [.int("to", Self.floatType)])
+            // attention_mask [B, Tq, Tv] (float, as every input but Embedding's): zero hides; the
+            // same for every head.
+            let zero = asFloat(node("Equal", [inputs[3].name, scalar(0)]))
             hidden.append(node("Unsqueeze", [zero, ints([1])]))
         }
         if attention.useCausalMask { hidden.append(causalHidden(query: inputs[0].name, value: inputs[1].name)) }
@@ -89,8 +89,6 @@ extension ONNXGraphBuilder {
         return attention.returnScores ? [attended, ONNXValue(name: attentionWeights)] : [attended]
     }
 
-    private static let floatType = Int64(Onnx_TensorProto.DataType.float.rawValue)
-
     /// The projection of `x` [B, T, D] by the einsum kernel `<prefix>/kernel` [D, heads, width]
     /// (seen as [D, heads·width]) plus its bias, as [B, heads, T, width].
     private mutating func headProjection(_ x: String, _ tensors: [String: String], _ prefix: String,
@@ -109,7 +107,7 @@ extension ONNXGraphBuilder {
     private mutating func causalHidden(query: String, value: String) -> String {
         let rows = node("Unsqueeze", [steps(of: query), ints([1])])
         let columns = node("Unsqueeze", [steps(of: value), ints([0])])
-        return node("Cast", [node("Greater", [columns, rows])], attributes: [.int("to", Self.floatType)])
+        return asFloat(node("Greater", [columns, rows]))
     }
 
     /// 0, 1, ..., T - 1 for the steps (axis 1) of `x`.
@@ -127,6 +125,6 @@ extension ONNXGraphBuilder {
     /// A Keras mask [B, T] (true: kept) as floats, 1 where a step is hidden, with size-1 `axes`
     /// inserted to broadcast against the scores.
     private mutating func hiddenSteps(_ mask: String, axes: [Int64]) -> String {
-        node("Unsqueeze", [node("Cast", [node("Not", [mask])], attributes: [.int("to", Self.floatType)]), ints(axes)])
+        node("Unsqueeze", [asFloat(node("Not", [mask])), ints(axes)])
     }
 }

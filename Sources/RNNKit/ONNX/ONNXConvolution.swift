@@ -11,7 +11,7 @@ extension ONNXGraphBuilder {
             builder.node("Conv", [x, tensors["weight"]!] + (tensors["bias"].map { [$0] } ?? []),
                          attributes: Self.windowAttributes(windows, dilations: true) + [.int("group", Int64(groups))])
         }
-        return ONNXValue(name: try self.activation(activation, output, layer: name, className: kind.className))
+        return ONNXValue(name: self.activation(activation, output))
     }
 
     /// A depthwise Conv in C groups, then for a separable layer a 1×1 Conv.
@@ -29,7 +29,7 @@ extension ONNXGraphBuilder {
             guard separable else { return depthwise }
             return builder.node("Conv", [depthwise, tensors["pointwise.weight"]!] + (tensors["pointwise.bias"].map { [$0] } ?? []))
         }
-        return ONNXValue(name: try activation(conv.activation, output, layer: name, className: kind.className))
+        return ONNXValue(name: activation(conv.activation, output))
     }
 
     /// MaxPool or AveragePool (whose default `count_include_pad=0` divides by the real cells, as

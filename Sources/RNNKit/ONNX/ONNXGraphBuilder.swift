@@ -7,7 +7,7 @@ struct ONNXValue {
     /// where Masking, Embedding(mask_zero) or an explicit `mask=` starts one; nil for none.
     var mask: String?
     var masked: Bool { mask != nil }
-    /// ONNX element type: float unless it is an integer model input.
+    /// ONNX element type: float unless it is an integer or boolean model input.
     var elementType: Onnx_TensorProto.DataType = .float
 }
 
@@ -17,6 +17,8 @@ struct ONNXValue {
 struct ONNXGraphBuilder {
     let model: Model
     let opset: Int
+    /// The model's call order and shapes, resolved once for the whole export.
+    let analysis: GraphAnalysis
     /// The nodes of the graph being built (a Scan body's, while one is built: ONNXScan.swift).
     var nodes: [Onnx_NodeProto] = []
     private(set) var initializers: [Onnx_TensorProto] = []
@@ -28,11 +30,11 @@ struct ONNXGraphBuilder {
     init(model: Model, opset: Int) {
         self.model = model
         self.opset = opset
+        analysis = GraphAnalysis(model)
     }
 
     /// The whole graph: inputs, every layer call the outputs need, outputs.
     mutating func build() throws -> Onnx_GraphProto {
-        let analysis = GraphAnalysis(model)
         var graph = Onnx_GraphProto()
         graph.name = model.name
         for ref in model.inputs {
@@ -64,6 +66,7 @@ struct ONNXGraphBuilder {
             }
             do {
                 try applyExplicitMasks(node.masks, to: &inputs, layer: layer.name)
+                inputs = floatInputs(inputs, of: kind)
                 for (index, output) in try emit(kind, layer: layer, inputs: inputs).enumerated() {
                     values[TensorRef(layer: layer.name, node: id.node, index: index)] = output
                 }
@@ -109,6 +112,14 @@ struct ONNXGraphBuilder {
         }
     }
 
+    /// Integer and boolean inputs as floats (booleans 1 and 0), as Keras casts them for a layer
+    /// that computes on floats and as the runtime holds them: every layer but Embedding, which
+    /// reads ids.
+    private mutating func floatInputs(_ inputs: [ONNXValue], of kind: LayerKind) -> [ONNXValue] {
+        if case .embedding = kind { return inputs }
+        return inputs.map { $0.elementType == .float ? $0 : ONNXValue(name: asFloat($0.name), mask: $0.mask) }
+    }
+
     /// Keras's output names: the layer's name, with `_<index>` where one layer gives several
     /// of the model's outputs (and `_<node>_<index>` for a shared layer's later calls). A graph
     /// value has one name: one that is `taken` (an input's) or given already (output 1 of layer
@@ -138,6 +149,7 @@ struct ONNXGraphBuilder {
         case "uint16": .uint16
         case "uint32": .uint32
         case "uint64": .uint64
+        case "bool": .bool
         default: .float
         }
     }
@@ -194,8 +206,9 @@ struct ONNXGraphBuilder {
             return [try self.dense(name, dense, kind: kind, input: inputs[0], weights: layer.weights)]
         case .embedding(let embedding):
             let table = try initializer(name, kind: kind, weights: layer.weights)["embeddings"]!
+            // Gather takes int32 or int64 indices; Keras casts any other ids to an integer too.
             var ids = inputs[0].name
-            if inputs[0].elementType == .float {
+            if ![.int32, .int64].contains(inputs[0].elementType) {
                 ids = node("Cast", [ids], attributes: [.int("to", Int64(Onnx_TensorProto.DataType.int64.rawValue))])
             }
             return [ONNXValue(name: node("Gather", [table, ids], attributes: [.int("axis", 0)]),
@@ -203,8 +216,7 @@ struct ONNXGraphBuilder {
         case .masking(let masking):
             // Keras multiplies each step by whether any feature differs from mask_value.
             let x = inputs[0].name
-            let equal = node("Cast", [node("Equal", [x, scalar(masking.maskValue)])],
-                             attributes: [.int("to", Int64(Onnx_TensorProto.DataType.float.rawValue))])
+            let equal = asFloat(node("Equal", [x, scalar(masking.maskValue)]))
             let allEqual = reduce("ReduceMin", equal, axes: [-1], keepDims: true)
             let keep = node("Sub", [scalar(1), allEqual])
             let mask = node("Cast", [node("Squeeze", [keep, ints([-1])])],
@@ -214,7 +226,7 @@ struct ONNXGraphBuilder {
             return [inputs[0]]
         case .activation(let activation):
             var value = inputs[0]
-            value.name = try self.activation(activation.activation, value.name, layer: name, className: kind.className)
+            value.name = self.activation(activation.activation, value.name)
             return [value]
         case .repeatVector(let repeatVector):
             let expanded = node("Unsqueeze", [inputs[0].name, ints([1])])
@@ -294,7 +306,7 @@ struct ONNXGraphBuilder {
             let axes: [Int64] = pooling.dataFormat == .channelsLast ? [1, 2] : [2, 3]
             return [ONNXValue(name: reduce("ReduceMax", inputs[0].name, axes: axes, keepDims: pooling.keepDims))]
         case .operation(let operation):
-            return [try self.operation(name, operation, inputs: inputs)]
+            return [self.operation(operation, inputs: inputs)]
         case .attention(let attention):
             return try self.attention(name, attention, kind: kind, inputs: inputs, weights: layer.weights)
         case .multiHeadAttention(let attention):
@@ -320,7 +332,7 @@ struct ONNXGraphBuilder {
         let tensors = try initializer(name, kind: kind, weights: weights)
         var output = node("MatMul", [input.name, tensors["kernel"]!])
         if let bias = tensors["bias"] { output = node("Add", [output, bias]) }
-        output = try activation(dense.activation, output, layer: name, className: kind.className)
+        output = activation(dense.activation, output)
         return ONNXValue(name: output, mask: input.mask)
     }
 
@@ -350,7 +362,7 @@ struct ONNXGraphBuilder {
     // MARK: - Activations
 
     /// A Keras activation as standard operators.
-    mutating func activation(_ activation: Activation, _ x: String, layer: String, className: String) throws -> String {
+    mutating func activation(_ activation: Activation, _ x: String) -> String {
         switch activation {
         case .linear: return x
         case .tanh: return node("Tanh", [x])
@@ -411,6 +423,11 @@ struct ONNXGraphBuilder {
         proto.attribute = attributes.map(\.proto)
         nodes.append(proto)
         return proto.output[0]
+    }
+
+    /// `x` cast to float32 (booleans 1 and 0, integers exact up to 2^24).
+    mutating func asFloat(_ x: String) -> String {
+        node("Cast", [x], attributes: [.int("to", Int64(Onnx_TensorProto.DataType.float.rawValue))])
     }
 
     /// A float32 scalar constant.

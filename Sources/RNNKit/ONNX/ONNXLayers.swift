@@ -125,8 +125,7 @@ extension ONNXGraphBuilder {
         let ones = node("Expand", [scalar(1), node("Shape", [sorted])])
         let position = node("CumSum", [ones, last])
         let bound = node("Div", [node("Sub", [cumulative, scalar(1)]), position])
-        let support = node("Cast", [node("Greater", [node("Sub", [sorted, bound]), scalar(0)])],
-                           attributes: [.int("to", Int64(Onnx_TensorProto.DataType.float.rawValue))])
+        let support = asFloat(node("Greater", [node("Sub", [sorted, bound]), scalar(0)]))
         let supportSum = node("ReduceSum", [node("Mul", [cumulative, support]), last], attributes: [.int("keepdims", 1)])
         let supportSize = node("ReduceSum", [support, last], attributes: [.int("keepdims", 1)])
         let tau = node("Div", [node("Sub", [supportSum, scalar(1)]), supportSize])
@@ -196,7 +195,7 @@ extension ONNXGraphBuilder {
     /// one step, which its inner layer sees.
     private func inputShapes(of layer: ModelLayer) throws -> [Shape] {
         guard let index = model.layerIndex(named: layer.name),
-              let shapes = GraphAnalysis(model).inputShapes(ofLayer: index, in: model) else {
+              let shapes = analysis.inputShapes(ofLayer: index, in: model) else {
             throw RNNKitError(.invalidModel, "the input shapes are unknown", location: layer.name)
         }
         guard case .timeDistributed? = layer.kind else { return shapes }

@@ -6,10 +6,7 @@ extension ONNXGraphBuilder {
     /// Embedding(mask_zero): a step is kept where its id is not 0. Compared as floats, which
     /// keeps every nonzero integer nonzero.
     mutating func nonZeroMask(_ ids: ONNXValue) -> String {
-        var values = ids.name
-        if ids.elementType != .float {
-            values = node("Cast", [values], attributes: [.int("to", Int64(Onnx_TensorProto.DataType.float.rawValue))])
-        }
+        let values = ids.elementType == .float ? ids.name : asFloat(ids.name)
         return node("Not", [node("Equal", [values, scalar(0)])])
     }
 
@@ -22,17 +19,16 @@ extension ONNXGraphBuilder {
     }
 
     /// A mask given to a call explicitly (`mask=`, Keras 3's operation nodes): nonzero is kept,
-    /// as the runtime reads it.
+    /// as the runtime reads it; a boolean model input is one already.
     mutating func explicitMask(_ value: ONNXValue) -> String {
-        node("Cast", [value.name], attributes: [.int("to", Int64(Onnx_TensorProto.DataType.bool.rawValue))])
+        guard value.elementType != .bool else { return value.name }
+        return node("Cast", [value.name], attributes: [.int("to", Int64(Onnx_TensorProto.DataType.bool.rawValue))])
     }
 
     /// GlobalAveragePooling1D over a masked [B, T, F] input: Keras averages only the kept steps,
     /// sum(x·m) / sum(m) over time (NaN for a row with none, as the runtime's 0/0).
     mutating func maskedAverage(_ x: String, mask: String, keepDims: Bool) -> ONNXValue {
-        let weights = node("Unsqueeze", [node("Cast", [mask], attributes: [
-            .int("to", Int64(Onnx_TensorProto.DataType.float.rawValue)),
-        ]), ints([-1])])
+        let weights = node("Unsqueeze", [asFloat(mask), ints([-1])])
         let keep = ONNXAttribute.int("keepdims", keepDims ? 1 : 0)
         let total = node("ReduceSum", [node("Mul", [x, weights]), ints([1])], attributes: [keep])
         let count = node("ReduceSum", [weights, ints([1])], attributes: [keep])

@@ -1,27 +1,26 @@
 import Foundation
 
 /// Keras 3's operation nodes and tf_keras's TFOpLambda layers (`TensorOperation`) as standard
-/// operators. As in the runtime, every value is float32 and booleans are 1 and 0: integer
-/// inputs are cast to float first, comparisons and logical functions cast their booleans back to
+/// operators. As in the runtime, every value is float32 and booleans are 1 and 0: integer and
+/// boolean inputs arrive cast to float (`ONNXGraphBuilder.floatInputs`), comparisons and logical functions cast their booleans back to
 /// float, and Cast to an integer dtype truncates toward zero (ONNX's Cast, as TensorFlow's) and
 /// returns to float. Keras does not propagate masks through operations, and neither does the export.
 extension ONNXGraphBuilder {
-    mutating func operation(_ name: String, _ operation: TensorOperation, inputs: [ONNXValue]) throws -> ONNXValue {
+    mutating func operation(_ operation: TensorOperation, inputs: [ONNXValue]) -> ONNXValue {
         var remaining = inputs.makeIterator()
         var operands: [String] = []
         for argument in operation.arguments {
             switch argument {
             case .input:
-                let input = remaining.next()!
-                operands.append(input.elementType == .float ? input.name : asFloat(input.name))
+                operands.append(remaining.next()!.name)
             case .constant(let tensor):
                 operands.append(constant(tensor))
             }
         }
-        return ONNXValue(name: try function(operation.function, operands, layer: name))
+        return ONNXValue(name: function(operation.function, operands))
     }
 
-    private mutating func function(_ function: OperationFunction, _ operands: [String], layer: String) throws -> String {
+    private mutating func function(_ function: OperationFunction, _ operands: [String]) -> String {
         let x = operands[0]
         switch function {
         case .compare(let comparison):
@@ -50,7 +49,7 @@ extension ONNXGraphBuilder {
         case .where:
             return node("Where", [asBool(x), operands[1], operands[2]])
         case .elementwise(let elementwise):
-            return try self.elementwise(elementwise, x, layer: layer)
+            return self.elementwise(elementwise, x)
         case .clip(let low, let high):
             return node("Clip", [x, scalar(low), scalar(high)])
         case .cast(let dtype):
@@ -101,8 +100,7 @@ extension ONNXGraphBuilder {
         }
     }
 
-    private mutating func elementwise(_ function: ElementwiseFunction, _ x: String, layer: String) throws -> String {
-        let className = function.kerasClassName
+    private mutating func elementwise(_ function: ElementwiseFunction, _ x: String) -> String {
         switch function {
         case .negative: return node("Neg", [x])
         case .absolute: return node("Abs", [x])
@@ -119,16 +117,16 @@ extension ONNXGraphBuilder {
             let cube = node("Mul", [node("Mul", [x, x]), x])
             let inner = node("Mul", [node("Add", [x, node("Mul", [cube, scalar(0.044715)])]), scalar(0.7978845608028654)])
             return node("Mul", [node("Mul", [x, scalar(0.5)]), node("Add", [node("Tanh", [inner]), scalar(1)])])
-        case .gelu(approximate: false): return try activation(.gelu, x, layer: layer, className: className)
-        case .tanh: return try activation(.tanh, x, layer: layer, className: className)
-        case .sigmoid: return try activation(.sigmoid, x, layer: layer, className: className)
-        case .relu: return try activation(.relu, x, layer: layer, className: className)
-        case .relu6: return try activation(.relu6, x, layer: layer, className: className)
-        case .softplus: return try activation(.softplus, x, layer: layer, className: className)
-        case .softsign: return try activation(.softsign, x, layer: layer, className: className)
-        case .silu: return try activation(.swish, x, layer: layer, className: className)
-        case .selu: return try activation(.selu, x, layer: layer, className: className)
-        case .hardSigmoid: return try activation(.hardSigmoid(keras2: false), x, layer: layer, className: className)
+        case .gelu(approximate: false): return activation(.gelu, x)
+        case .tanh: return activation(.tanh, x)
+        case .sigmoid: return activation(.sigmoid, x)
+        case .relu: return activation(.relu, x)
+        case .relu6: return activation(.relu6, x)
+        case .softplus: return activation(.softplus, x)
+        case .softsign: return activation(.softsign, x)
+        case .silu: return activation(.swish, x)
+        case .selu: return activation(.selu, x)
+        case .hardSigmoid: return activation(.hardSigmoid(keras2: false), x)
         }
     }
 
@@ -141,10 +139,6 @@ extension ONNXGraphBuilder {
         case .bool: .bool
         }
         return type == .float ? x : asFloat(node("Cast", [x], attributes: [.int("to", Int64(type.rawValue))]))
-    }
-
-    private mutating func asFloat(_ x: String) -> String {
-        node("Cast", [x], attributes: [.int("to", Int64(Onnx_TensorProto.DataType.float.rawValue))])
     }
 
     /// Anything non-zero is true.

@@ -36,11 +36,11 @@ extension ONNXGraphBuilder {
             var options = direction.options
             // As in Keras, a Bidirectional returning sequences outputs zeros at masked steps.
             if directions.count == 2 { options.zeroOutputForMask = options.returnSequences }
-            let run = try scan(direction, options: options, tensors: tensors,
+            let run = scan(direction, options: options, tensors: tensors,
                                prefix: directions.count == 2 ? (index == 0 ? "forward." : "backward.") : "",
                                input: inputs[0].name, mask: inputs[0].mask,
                                initialStates: Array(given[index * perDirection..<(index + 1) * perDirection]),
-                               reversedOutputs: index == 1, layer: name, className: kind.className)
+                               reversedOutputs: index == 1, layer: name)
             outputs.append(run.sequence ?? run.lastOutput)
             if options.returnState { states += run.states }
         }
@@ -62,10 +62,10 @@ extension ONNXGraphBuilder {
             var options = cell.options
             if !isLast { options.returnSequences = true }
             if index > 0 { options.goBackwards = false }
-            let run = try scan(cell, options: options, tensors: tensors, prefix: rnn.weightPrefix(index),
+            let run = scan(cell, options: options, tensors: tensors, prefix: rnn.weightPrefix(index),
                                input: sequence, mask: mask,
                                initialStates: given.isEmpty ? [] : Array(given[offset..<offset + count]),
-                               reversedOutputs: false, layer: name, className: kind.className)
+                               reversedOutputs: false, layer: name)
             offset += count
             states += run.states
             if index == 0 && cell.options.goBackwards, let reversing = mask {
@@ -83,7 +83,7 @@ extension ONNXGraphBuilder {
     /// backward direction, whose outputs the runtime reverses).
     mutating func scan(_ cell: RecurrentLayer, options: RecurrentOptions, tensors: [String: String], prefix: String,
                        input: String, mask: String?, initialStates: [String], reversedOutputs: Bool,
-                       layer: String, className: String) throws -> ScanRun {
+                       layer: String) -> ScanRun {
         let units = Int64(options.units), width = Int64(cell.cell.gateCount) * units
         var inputBias = tensors[prefix + "bias"], recurrentBias: String?
         if cell.hasRecurrentBias, let bias = inputBias {
@@ -101,9 +101,9 @@ extension ONNXGraphBuilder {
             : nil
         let loop = ScanLoop(options: options, stateCount: cell.cell.stateCount, stateShape: [nil, Int(units)],
                             gateShape: [nil, Int(width)], reversedOutputs: reversedOutputs, layer: layer)
-        return try scan(loop, gates: projected, mask: mask, initialStates: initialStates, zeros: zeros) { builder, gates, states in
-            try builder.cellStep(cell, options: options, gates: gates, states: states, weights: weights,
-                                 gruBlocks: gruBlocks, units: units, layer: layer, className: className)
+        return scan(loop, gates: projected, mask: mask, initialStates: initialStates, zeros: zeros) { builder, gates, states in
+            builder.cellStep(cell, options: options, gates: gates, states: states, weights: weights,
+                             gruBlocks: gruBlocks, units: units)
         }
     }
 
@@ -124,7 +124,7 @@ extension ONNXGraphBuilder {
     /// states)`, giving the new states. With a mask, a masked step keeps the states and outputs
     /// the previous output (or zeros with zero_output_for_mask), as RecurrentLoop does.
     fileprivate mutating func scan(_ loop: ScanLoop, gates: String, mask: String?, initialStates: [String], zeros: String,
-                               step: (inout ONNXGraphBuilder, String, [String]) throws -> [String]) throws -> ScanRun {
+                               step: (inout ONNXGraphBuilder, String, [String]) -> [String]) -> ScanRun {
         let options = loop.options, spatialAxes = loop.stateShape.count - 2
         var scanInputs = [gates]
         if let mask {  // [B, T, 1, ...]: each step's [B, 1, ...] broadcasts over a state
@@ -139,13 +139,7 @@ extension ONNXGraphBuilder {
         let stepGates = fresh("step_gates"), stepMask = mask == nil ? nil : fresh("step_mask")
         let outerNodes = nodes
         nodes = []
-        let next: [String]
-        do {
-            next = try step(&self, stepGates, states)
-        } catch {
-            nodes = outerNodes
-            throw error
-        }
+        let next = step(&self, stepGates, states)
         var outputs = next, stepOutput = next[0]
         if let stepMask, let lastOutput {
             outputs = zip(next, states).map { node("Where", [stepMask, $0, $1]) }
@@ -189,19 +183,15 @@ extension ONNXGraphBuilder {
 
     /// One step of the cell, as CellSteps.swift computes it; returns the new states (h, c).
     private mutating func cellStep(_ cell: RecurrentLayer, options: RecurrentOptions, gates: String, states: [String],
-                                   weights: StepWeights, gruBlocks: (String, String)?, units: Int64,
-                                   layer: String, className: String) throws -> [String] {
+                                   weights: StepWeights, gruBlocks: (String, String)?, units: Int64) -> [String] {
         let h = states[0]
-        func activate(_ activation: Activation, _ x: String) throws -> String {
-            try self.activation(activation, x, layer: layer, className: className)
-        }
         switch cell.cell {
         case .simpleRNN:
             // h' = φ(x·W + b + h·U)
-            return [try activate(options.activation, node("Add", [gates, node("MatMul", [h, weights.recurrent])]))]
+            return [activation(options.activation, node("Add", [gates, node("MatMul", [h, weights.recurrent])]))]
         case .lstm:
             let blocks = split(node("Add", [gates, node("MatMul", [h, weights.recurrent])]), count: 4, units: units)
-            return try lstmStep(blocks, c: states[1], options: options, layer: layer, className: className)
+            return lstmStep(blocks, c: states[1], options: options)
         case .gru:
             // z, r blocks; candidate φ(x_h + r·(h·R_h + b_h)) with reset_after, φ(x_h + (r·h)·R_h)
             // without; h' = z·h + (1 − z)·candidate.
@@ -209,18 +199,18 @@ extension ONNXGraphBuilder {
             let update: String, candidateInput: String
             if case let (gateKernel, candidateKernel)? = gruBlocks {
                 let recurrent = split(node("MatMul", [h, gateKernel]), count: 2, units: units)
-                update = try activate(options.recurrentActivation, node("Add", [x[0], recurrent[0]]))
-                let reset = try activate(options.recurrentActivation, node("Add", [x[1], recurrent[1]]))
+                update = activation(options.recurrentActivation, node("Add", [x[0], recurrent[0]]))
+                let reset = activation(options.recurrentActivation, node("Add", [x[1], recurrent[1]]))
                 candidateInput = node("Add", [x[2], node("MatMul", [node("Mul", [reset, h]), candidateKernel])])
             } else {
                 var product = node("MatMul", [h, weights.recurrent])
                 if let bias = weights.recurrentBias { product = node("Add", [product, bias]) }
                 let recurrent = split(product, count: 3, units: units)
-                update = try activate(options.recurrentActivation, node("Add", [x[0], recurrent[0]]))
-                let reset = try activate(options.recurrentActivation, node("Add", [x[1], recurrent[1]]))
+                update = activation(options.recurrentActivation, node("Add", [x[0], recurrent[0]]))
+                let reset = activation(options.recurrentActivation, node("Add", [x[1], recurrent[1]]))
                 candidateInput = node("Add", [x[2], node("Mul", [reset, recurrent[2]])])
             }
-            let candidate = try activate(options.activation, candidateInput)
+            let candidate = activation(options.activation, candidateInput)
             let kept = node("Mul", [update, h])
             return [node("Add", [kept, node("Mul", [node("Sub", [scalar(1), update]), candidate])])]
         }
@@ -228,17 +218,13 @@ extension ONNXGraphBuilder {
 
     /// The LSTM equations on the gate blocks i, f, c, o (their pre-activations): c' = f·c +
     /// i·φ(a_c), h' = o·φ(c'); returns [h', c'].
-    fileprivate mutating func lstmStep(_ blocks: [String], c: String, options: RecurrentOptions, layer: String,
-                                   className: String) throws -> [String] {
-        func activate(_ activation: Activation, _ x: String) throws -> String {
-            try self.activation(activation, x, layer: layer, className: className)
-        }
-        let input = try activate(options.recurrentActivation, blocks[0])
-        let forget = try activate(options.recurrentActivation, blocks[1])
-        let candidate = try activate(options.activation, blocks[2])
-        let output = try activate(options.recurrentActivation, blocks[3])
+    fileprivate mutating func lstmStep(_ blocks: [String], c: String, options: RecurrentOptions) -> [String] {
+        let input = activation(options.recurrentActivation, blocks[0])
+        let forget = activation(options.recurrentActivation, blocks[1])
+        let candidate = activation(options.activation, blocks[2])
+        let output = activation(options.recurrentActivation, blocks[3])
         let next = node("Add", [node("Mul", [forget, c]), node("Mul", [input, candidate])])
-        return [node("Mul", [output, try activate(options.activation, next)]), next]
+        return [node("Mul", [output, activation(options.activation, next)]), next]
     }
 
     /// `x` [B, count·units, ...] split into its `count` gate blocks along axis 1.
@@ -276,11 +262,11 @@ extension ONNXGraphBuilder {
         let loop = ScanLoop(options: layer.options, stateCount: 2, stateShape: [nil, layer.filters] + spatial,
                             gateShape: [nil, 4 * layer.filters] + spatial, reversedOutputs: false, layer: name)
         let recurrentWindows = layer.windows.map { Window1D(size: $0.size, stride: 1, padding: .same) }
-        let run = try scan(loop, gates: gates, mask: input.mask, initialStates: [], zeros: zeros) { builder, gates, states in
+        let run = scan(loop, gates: gates, mask: input.mask, initialStates: [], zeros: zeros) { builder, gates, states in
             let product = builder.node("Conv", [states[0], recurrent],
                                        attributes: Self.windowAttributes(recurrentWindows, dilations: true))
-            return try builder.lstmStep(builder.split(builder.node("Add", [gates, product]), count: 4, units: filters),
-                                        c: states[1], options: layer.options, layer: name, className: kind.className)
+            return builder.lstmStep(builder.split(builder.node("Add", [gates, product]), count: 4, units: filters),
+                                    c: states[1], options: layer.options)
         }
         // Channels last again: [B, F, spatial...] to [B, spatial..., F]; [B, T, F, ...] to [B, T, ..., F].
         let stateOrder = [0] + Array(2..<rank) + [1]
