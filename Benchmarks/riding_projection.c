@@ -73,7 +73,7 @@ static void sequential(const layer *l, float *gates, float *h, float *c) {
 
 /* The same loop as RNNKit runs it now: the first block of 1 to R steps projected on its own, then
  * each block of R steps' projection riding along the block before it (rnnkit_gemv_riding). */
-static void riding(const layer *l, float *gates, float *h, float *c) {
+static void riding(const layer *l, float *gates, float *h, float *c, float *riding_input) {
     long rows = rnnkit_riding_rows(), panels = (l->width + PANEL - 1) / PANEL;
     long first = (STEPS - 1) % rows + 1;
     rnnkit_gemm_packed(first, l->width, l->features, l->input, l->features, l->kernel, l->features * PANEL, l->bias,
@@ -84,9 +84,13 @@ static void riding(const layer *l, float *gates, float *h, float *c) {
         long next = start + length, share = t - start;
         int flags = RNNKIT_GEMM_ACCUMULATE | (t % 2 ? RNNKIT_GEMM_BACKWARD : 0);
         if (next < STEPS) {
-            rnnkit_riding_projection ride = {rows, l->width, l->features, l->input + next * l->features, l->features,
-                                             l->kernel, l->features * PANEL, l->bias, gates + next * l->width, l->width,
-                                             share * panels / length, (share + 1) * panels / length};
+            if (share == 0)  /* the next block's inputs, k-major */
+                for (long i = 0; i < rows; i++)
+                    for (long r = 0; r < l->features; r++)
+                        riding_input[r * rows + i] = l->input[(next + i) * l->features + r];
+            rnnkit_riding_projection ride = {l->width, l->features, riding_input, l->kernel, l->features * PANEL,
+                                             l->bias, gates + next * l->width, l->width, share * panels / length,
+                                             (share + 1) * panels / length};
             rnnkit_gemv_riding(l->width, l->units, h, l->recurrent, l->units * PANEL, 0, step, flags, &ride);
         } else {
             rnnkit_gemm_packed(1, l->width, l->units, h, l->units, l->recurrent, l->units * PANEL, 0, step, l->width,
@@ -108,6 +112,7 @@ int main(void) {
     for (unsigned s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         layer l = make_layer(shapes[s][0], shapes[s][1]);
         float *gates = floats(STEPS * l.width), *h = floats(l.units), *c = floats(l.units), *expected = floats(l.units);
+        float *riding_input = floats(RNNKIT_RIDING_ROWS * l.features);
         double best[2] = {1e30, 1e30};
         for (int run = 0; run < RUNS; run++) {
             for (int variant = 0; variant < 2; variant++) {
@@ -115,7 +120,7 @@ int main(void) {
                 memset(c, 0, (size_t)l.units * 4);
                 double start = now();
                 if (variant == 0) sequential(&l, gates, h, c);
-                else riding(&l, gates, h, c);
+                else riding(&l, gates, h, c, riding_input);
                 double seconds = now() - start;
                 if (seconds < best[variant]) best[variant] = seconds;
                 if (variant == 0) memcpy(expected, h, (size_t)l.units * 4);

@@ -15,7 +15,7 @@
 // that all three paths give the same numbers as each other (and as the FMA-using kernels that
 // computed Keras's outputs).
 
-enum { PANEL = 16, ROWS_PER_CHUNK = 96, MAX_ROWS = 12, MAX_RIDERS = 8 };
+enum { PANEL = 16, ROWS_PER_CHUNK = 96, MAX_ROWS = 12 };
 
 // The always-inlined helpers pass v16 by value only inside one path's function.
 #pragma clang diagnostic ignored "-Wpsabi"
@@ -114,7 +114,7 @@ RNNKIT_INLINE void block(const long rows, const long panels, long n, long column
 RNNKIT_INLINE void row_block(const long count, const long riders, long n, long column, long k, const float *a,
                              const float *panel, long stride, const float *bias, float *c, int accumulate,
                              const rnnkit_riding_projection *ride, long ride_panel) {
-    v16 sums[8], tile[MAX_RIDERS];
+    v16 sums[8], tile[RNNKIT_RIDING_ROWS];
     sums[0] = splat(0);  // read below even without panels (count 0: the riding panel alone)
     for (long p = 0; p < count; p++) {
         long start = column + p * PANEL;
@@ -149,7 +149,7 @@ RNNKIT_INLINE void row_block(const long count, const long riders, long n, long c
 #define RIDER_TERMS(r)                                                                  \
     do {                                                                                \
         v16 b = load16(ride_kernel + (r) * PANEL);                                      \
-        for (long i = 0; i < riders; i++) tile[i] = madd(tile[i], splat(ride->a[i * ride->lda + (r)]), b); \
+        for (long i = 0; i < riders; i++) tile[i] = madd(tile[i], splat(ride->a[(r) * riders + i]), b); \
     } while (0)
     long both = riders && ride_k < k ? ride_k : k, r = 0;
     for (; r < both; r++) {
@@ -262,40 +262,34 @@ RNNKIT_AVX2 static void gemm_avx2 GEMM_PARAMETERS { gemm_body(6, 1, 4, GEMM_ARGU
 #endif
 static void gemm_portable GEMM_PARAMETERS { gemm_body(2, 1, 2, GEMM_ARGUMENTS); }
 
-// The riding projection's rows on each path: AVX-512 has the registers for 4 recurrent and 8
-// riding accumulators; on AVX2 (16 registers of 8 floats) they would spill, so there the
-// projection runs on its own (RIDERS 0), as it does on the portable path.
-enum { RIDERS_AVX512 = 8 };
-
 long rnnkit_riding_rows(void) {
 #if defined(__x86_64__)
-    if (rnnkit_kernel_path() == RNNKIT_KERNEL_AVX512) return RIDERS_AVX512;
+    if (rnnkit_kernel_path() == RNNKIT_KERNEL_AVX512) return RNNKIT_RIDING_ROWS;
 #endif
     return 0;
 }
 
+// Every path computes the same riding projection, so that every path gives the same numbers;
+// only AVX-512 has the registers for it (4 recurrent and 8 riding accumulators), the others spill.
+#define RIDING_PARAMETERS (long n, long k, const float *a, const float *packed, long stride, const float *bias, \
+                           float *c, int flags, const rnnkit_riding_projection *ride)
+#define RIDING_ARGUMENTS n, k, a, packed, stride, bias, c, flags, ride
 #if defined(__x86_64__)
-RNNKIT_AVX512 static void gemv_riding_avx512(long n, long k, const float *a, const float *packed, long stride,
-                                             const float *bias, float *c, int flags,
-                                             const rnnkit_riding_projection *ride) {
-    gemv_body(4, RIDERS_AVX512, n, k, a, packed, stride, bias, c, flags, ride);
-}
+RNNKIT_AVX512 static void gemv_riding_avx512 RIDING_PARAMETERS { gemv_body(4, RNNKIT_RIDING_ROWS, RIDING_ARGUMENTS); }
+RNNKIT_AVX2 static void gemv_riding_avx2 RIDING_PARAMETERS { gemv_body(4, RNNKIT_RIDING_ROWS, RIDING_ARGUMENTS); }
 #endif
+static void gemv_riding_portable RIDING_PARAMETERS { gemv_body(2, RNNKIT_RIDING_ROWS, RIDING_ARGUMENTS); }
 
-void rnnkit_gemv_riding(long n, long k, const float *a, const float *packed, long panel_stride, const float *bias,
-                        float *c, int flags, const rnnkit_riding_projection *ride) {
+void rnnkit_gemv_riding RIDING_PARAMETERS {
     if (n <= 0) return;
 #if defined(__x86_64__)
-    if (ride->rows == RIDERS_AVX512 && rnnkit_kernel_path() == RNNKIT_KERNEL_AVX512)
-        return gemv_riding_avx512(n, k, a, packed, panel_stride, bias, c, flags, ride);
+    switch (rnnkit_kernel_path()) {
+    case RNNKIT_KERNEL_AVX512: gemv_riding_avx512(RIDING_ARGUMENTS); return;
+    case RNNKIT_KERNEL_AVX2: gemv_riding_avx2(RIDING_ARGUMENTS); return;
+    default: break;
+    }
 #endif
-    // The same numbers, one product after the other.
-    rnnkit_gemm_packed(1, n, k, a, k, packed, panel_stride, bias, c, n, flags);
-    long first = ride->first_panel * PANEL, last = ride->last_panel * PANEL < ride->n ? ride->last_panel * PANEL : ride->n;
-    if (first < last)
-        rnnkit_gemm_packed(ride->rows, last - first, ride->k, ride->a, ride->lda,
-                           ride->packed + ride->first_panel * ride->panel_stride, ride->panel_stride,
-                           ride->bias ? ride->bias + first : 0, ride->out + first, ride->ldo, 0);
+    gemv_riding_portable(RIDING_ARGUMENTS);
 }
 
 void rnnkit_gemm_packed GEMM_PARAMETERS {

@@ -217,15 +217,15 @@ final class KernelPathTests: XCTestCase {
 /// The input projection that rides along a batch-1 recurrent product (`Kernels.gemv`) and the
 /// recurrent loop that uses it.
 final class RidingProjectionTests: XCTestCase {
-    /// The product and the riding panels are the numbers of the two products apart, bit for bit,
-    /// on every path: shapes with partial panels, more or fewer projection rows than recurrent
+    /// The product and the riding panels (inputs given k-major) are the numbers of the two
+    /// products apart, bit for bit, on every path: shapes with partial panels, more or fewer projection rows than recurrent
     /// ones, more riding panels than the product has groups, both directions, with and without
     /// biases and accumulation. Columns outside the riding panels stay untouched.
     func testTheRidingProjectionGivesTheNumbersOfTheTwoProducts() {
         var generator = SeededGenerator(seed: 14)
         func random(_ count: Int) -> [Float] { (0..<count).map { _ in Float.random(in: -1...1, using: &generator) } }
         onEveryKernelPath { path in
-            let rows = Kernels.ridingRows > 0 ? Kernels.ridingRows : 8
+            let rows = RidingProjection.rows
             // (columns of the product, its k, projection columns, projection k, riding panels)
             for (n, k, projectedColumns, features, panels) in [(5, 9, 5, 3, 0..<1), (64, 16, 64, 64, 1..<3),
                                                                (200, 40, 200, 7, 0..<13), (48, 7, 48, 30, 2..<3),
@@ -233,6 +233,7 @@ final class RidingProjectionTests: XCTestCase {
                 let recurrent = PackedMatrix(Tensor(shape: [k, n], scalars: random(k * n)))
                 let kernel = PackedMatrix(Tensor(shape: [features, projectedColumns], scalars: random(features * projectedColumns)))
                 let h = random(k), input = random(rows * features), start = random(n)
+                let kMajor = (0..<features * rows).map { input[$0 % rows * features + $0 / rows] }
                 for (accumulate, backward, biased) in [(false, false, true), (true, true, false), (true, false, true)] {
                     let bias = biased ? random(n) : nil, projectionBias = biased ? random(projectedColumns) : nil
                     let sentinel = Float(7)
@@ -241,6 +242,7 @@ final class RidingProjectionTests: XCTestCase {
                     let columns = panels.lowerBound * 16..<min(panels.upperBound * 16, projectedColumns)
                     h.withUnsafeBufferPointer { h in
                         input.withUnsafeBufferPointer { input in
+                        kMajor.withUnsafeBufferPointer { kMajor in
                             Kernels.gemm(m: 1, a: h.baseAddress!, lda: k, b: recurrent, bias: bias, c: &apart.c, ldc: n,
                                          accumulate: accumulate, backward: backward, threads: 1)
                             withPointer(to: projectionBias) { projectionBias in
@@ -250,11 +252,11 @@ final class RidingProjectionTests: XCTestCase {
                             riding.out.withUnsafeMutableBufferPointer { out in
                                 Kernels.gemv(a: h.baseAddress!, b: recurrent, bias: bias, c: &riding.c, accumulate: accumulate,
                                              backward: backward,
-                                             riding: RidingProjection(rows: rows, input: input.baseAddress!, kernel: kernel,
+                                             riding: RidingProjection(input: kMajor.baseAddress!, kernel: kernel,
                                                                       bias: projectionBias, output: out.baseAddress!,
                                                                       panels: panels))
                             }
-                        }
+                        }}
                     }
                     let shape = "n \(n) k \(k), projection \(projectedColumns) × \(features), panels \(panels)"
                     XCTAssertEqual(riding.c, apart.c, "product, \(shape), accumulate \(accumulate) on \(path)")

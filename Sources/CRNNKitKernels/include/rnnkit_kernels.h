@@ -67,12 +67,14 @@ enum {
 void rnnkit_gemm_packed(long m, long n, long k, const float *a, long lda, const float *packed, long panel_stride,
                         const float *bias, float *c, long ldc, int flags);
 
-/// A product that rides along a batch-1 recurrent product (`rnnkit_gemv_riding`): the panels
-/// [first_panel, last_panel) of out[rows, n] = bias + a[rows, k] · b, b packed by `rnnkit_pack`.
+/// The rows of a projection that rides along a batch-1 recurrent product (`rnnkit_gemv_riding`).
+enum { RNNKIT_RIDING_ROWS = 8 };
+/// The panels [first_panel, last_panel) of out[RNNKIT_RIDING_ROWS, n] = bias + a · b, with b [k, n]
+/// packed by `rnnkit_pack` and a given k-major: a[r · RNNKIT_RIDING_ROWS + i] is row i's value r
+/// (so that the rows' values at r are adjacent).
 typedef struct {
-    long rows, n, k;
+    long n, k;
     const float *a;
-    long lda;
     const float *packed;
     long panel_stride;
     const float *bias;  // [n], or NULL
@@ -80,14 +82,13 @@ typedef struct {
     long ldo;
     long first_panel, last_panel;
 } rnnkit_riding_projection;
-/// The rows of a riding projection that `rnnkit_gemv_riding` computes in the same pass as the
-/// recurrent product on this kernel path; 0 where it would only run them one after the other.
+/// RNNKIT_RIDING_ROWS where riding pays on this kernel path (AVX-512), 0 where
+/// `rnnkit_gemv_riding` would only give the same numbers more slowly than the two products apart.
 long rnnkit_riding_rows(void);
-/// rnnkit_gemm_packed with m = 1 (one row a, lda unused), and `ride`'s panels as well: a batch-1
-/// time step reads the whole recurrent kernel from L2 and leaves the multiply units mostly idle,
-/// so the input projection of later steps, computed in the same pass over k, comes almost free.
-/// The same numbers as both products on their own, in the same order of k; with rows other than
-/// rnnkit_riding_rows(), they are computed one after the other.
+/// rnnkit_gemm_packed with m = 1 (one row a), and `ride`'s panels as well: a batch-1 time step
+/// reads the whole recurrent kernel from L2 and leaves the multiply units mostly idle, so the input
+/// projection of later steps, computed in the same pass, comes almost free. The same numbers as
+/// the two products apart (each sum from its bias, in order of k), on every path.
 void rnnkit_gemv_riding(long n, long k, const float *a, const float *packed, long panel_stride, const float *bias,
                         float *c, int flags, const rnnkit_riding_projection *ride);
 

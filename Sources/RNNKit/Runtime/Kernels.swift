@@ -48,7 +48,8 @@ enum Kernels {
     }
 
     /// Rows of an input projection that `gemv(a:b:bias:c:accumulate:backward:riding:)` computes in
-    /// the same pass as the product on this kernel path; 0 where it has no such pass.
+    /// the same pass as the product: `RidingProjection.rows` where that pays on this kernel path
+    /// (AVX-512), 0 where the two products apart are faster.
     static var ridingRows: Int { rnnkit_riding_rows() }
 
     /// c[1, n] = (accumulate ? c : 0) + bias + a·b for one row a, on the calling thread (as `gemm`
@@ -59,10 +60,9 @@ enum Kernels {
         withPointer(to: bias) { bias in
             withPointer(to: riding.bias) { ridingBias in
                 var ride = rnnkit_riding_projection(
-                    rows: riding.rows, n: riding.kernel.columns, k: riding.kernel.rows, a: riding.input,
-                    lda: riding.kernel.rows, packed: riding.kernel.storage, panel_stride: riding.kernel.panelStride,
-                    bias: ridingBias, out: riding.output, ldo: riding.kernel.columns,
-                    first_panel: riding.panels.lowerBound, last_panel: riding.panels.upperBound)
+                    n: riding.kernel.columns, k: riding.kernel.rows, a: riding.input, packed: riding.kernel.storage,
+                    panel_stride: riding.kernel.panelStride, bias: ridingBias, out: riding.output,
+                    ldo: riding.kernel.columns, first_panel: riding.panels.lowerBound, last_panel: riding.panels.upperBound)
                 rnnkit_gemv_riding(b.columns, b.rows, a, b.storage, b.panelStride, bias, c,
                                    flags(accumulate: accumulate, backward: backward), &ride)
             }
@@ -85,12 +85,13 @@ enum Kernels {
     }
 }
 
-/// The input projection of some later time steps, bias + input·kernel ([rows, features] by
+/// The input projection of `rows` later time steps, bias + input·kernel ([rows, features] by
 /// [features, G·U], into `output` [rows, G·U]), of which a batch-1 recurrent product computes the
 /// panels `panels` (16 columns each) as it goes (`Kernels.gemv`): that product waits on L2 for
 /// the recurrent kernel with the multiply units mostly idle, and the projection gives them work.
 struct RidingProjection {
-    var rows: Int
+    static let rows = Int(RNNKIT_RIDING_ROWS)
+    /// The input rows k-major, [features, rows]: the rows' values of one feature side by side.
     var input: UnsafePointer<Float>
     var kernel: PackedMatrix
     var bias: [Float]?

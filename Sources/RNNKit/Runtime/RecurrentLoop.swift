@@ -238,23 +238,25 @@ struct RecurrentLoop {
         // a mask), the chunk's inputs time-major (several rows), [x_t, h] (stacked product).
         let gateSize = stepsPerChunk * batch * width, previousSize = whole.mask == nil ? 0 : stateCount * stateSize
         let timeMajorSize = inputAndState == 0 && batch > 1 ? stepsPerChunk * batch * features : 0
+        // At batch 1 on one thread, the input projection rides along the recurrent products (see
+        // `RidingProjection`), a block of `riders` steps at a time: each block's projection is
+        // computed during the steps of the block before it, a share of its panels per step.
+        let riders = batch == 1 && threads == 1 ? Kernels.ridingRows : 0
         let buffer = UnsafeMutablePointer<Float>.allocateCacheAligned(
-            capacity: gateSize + batch * width + stateCount * stateSize + previousSize + timeMajorSize + inputAndState)
+            capacity: gateSize + batch * width + stateCount * stateSize + previousSize + timeMajorSize + inputAndState
+                + riders * features)
         defer { UnsafeMutableRawPointer(buffer).deallocate() }
         let gates = buffer, recurrent = gates + gateSize, states = recurrent + batch * width
         let previous = states + stateCount * stateSize, timeMajor = previous + previousSize
         let stackedInput = timeMajor + timeMajorSize
+        let ridingInput = stackedInput + inputAndState  // the riding block's inputs, k-major
         for state in 0..<stateCount {
             (states + state * stateSize).update(from: whole.states + state * whole.batch * units + rows.lowerBound * units,
                                                 count: stateSize)
         }
         var chunk = 0..<0  // the time steps whose gates are in `gates`
         var chunkStart = 0  // the position at which `chunk` began
-        // At batch 1 on one thread, the input projection rides along the recurrent products (see
-        // `RidingProjection`), a block of `riders` steps at a time: each block's projection is
-        // computed during the steps of the block before it, a share of its panels per step.
-        let riders = batch == 1 && threads == 1 ? Kernels.ridingRows : 0
-        if riders > 0, case .separate = products { Self.ridingRuns.add(1, ordering: .relaxed) }
+        if riders > 0 { Self.ridingRuns.add(1, ordering: .relaxed) }
         for position in 0..<steps {
             let time = options.goBackwards ? steps - 1 - position : position
             if whole.mask != nil { previous.update(from: states, count: stateCount * stateSize) }
@@ -311,9 +313,16 @@ struct RecurrentLoop {
                     if !next.isEmpty {
                         let panels = (width + PackedMatrix.panelWidth - 1) / PackedMatrix.panelWidth
                         let share = offset - block.lowerBound
+                        if share == 0 {  // the next block's inputs, k-major, for the steps of this one
+                            let nextInputs = whole.input + (rows.lowerBound * steps + next.lowerBound) * features
+                            for row in 0..<riders {
+                                for feature in 0..<features {
+                                    ridingInput[feature * riders + row] = nextInputs[row * features + feature]
+                                }
+                            }
+                        }
                         riding = RidingProjection(
-                            rows: riders, input: whole.input + (rows.lowerBound * steps + next.lowerBound) * features,
-                            kernel: input, bias: weights.inputBias,
+                            input: ridingInput, kernel: input, bias: weights.inputBias,
                             output: gates + (next.lowerBound - chunk.lowerBound) * width,
                             panels: share * panels / block.count..<(share + 1) * panels / block.count)
                     }
