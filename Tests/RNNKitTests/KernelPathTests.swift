@@ -184,10 +184,12 @@ final class KernelPathTests: XCTestCase {
             (.gru(resetAfter: false), .tanh, .sigmoid), (.simpleRNN, .tanh, .sigmoid), (.simpleRNN, .relu, .sigmoid),
         ]
         let sharedBefore = RecurrentLoop.unitSharingRuns.load(ordering: .relaxed)
+        let ridesBefore = RecurrentLoop.ridingRuns.load(ordering: .relaxed)
         try onEveryKernelPath { path in
             for (cell, activation, recurrentActivation) in cells {
-                for (units, batch, goBackwards, masked) in [(32, 1, false, false), (48, 2, true, true), (64, 3, false, true)] {
-                    let features = 7, steps = 9, width = cell.gateCount * units
+                for (units, batch, goBackwards, masked, steps) in [(32, 1, false, false, 9), (48, 2, true, true, 9),
+                                                                    (64, 3, false, true, 9), (32, 1, true, true, 30)] {
+                    let features = 7, width = cell.gateCount * units
                     let options = RecurrentOptions(
                         units: units, activation: activation, recurrentActivation: recurrentActivation, useBias: true,
                         returnSequences: true, returnState: true, goBackwards: goBackwards, stateful: false, unroll: false,
@@ -208,9 +210,12 @@ final class KernelPathTests: XCTestCase {
                 }
             }
         }
-        // Every cell but GRU without reset_after shared its units, in each of the three shapes.
+        // Every cell but GRU without reset_after shared its units, in each of the four shapes; at
+        // batch 1 on the AVX-512 path, the projection rode along (on one thread and on two).
         let shared = RecurrentLoop.unitSharingRuns.load(ordering: .relaxed) - sharedBefore
-        XCTAssertGreaterThanOrEqual(shared, 6 * 3 * KernelPath.available.count)
+        XCTAssertGreaterThanOrEqual(shared, 6 * 4 * KernelPath.available.count)
+        let rides = RecurrentLoop.ridingRuns.load(ordering: .relaxed) - ridesBefore
+        XCTAssertGreaterThanOrEqual(rides, KernelPath.available.contains(.avx512) ? 7 * 2 + 6 * 2 : 0)
     }
 }
 
@@ -250,11 +255,15 @@ final class RidingProjectionTests: XCTestCase {
                                              bias: projectionBias, c: &apart.out, ldc: projectedColumns, accumulate: false)
                             }
                             riding.out.withUnsafeMutableBufferPointer { out in
-                                Kernels.gemv(a: h.baseAddress!, b: recurrent, bias: bias, c: &riding.c, accumulate: accumulate,
-                                             backward: backward,
-                                             riding: RidingProjection(input: kMajor.baseAddress!, kernel: kernel,
-                                                                      bias: projectionBias, output: out.baseAddress!,
-                                                                      panels: panels))
+                                withPointer(to: bias) { bias in
+                                    withPointer(to: projectionBias) { projectionBias in
+                                        Kernels.gemv(a: h.baseAddress!, b: recurrent, columns: 0..<n, bias: bias, c: &riding.c,
+                                                     accumulate: accumulate, backward: backward,
+                                                     riding: RidingProjection(input: kMajor.baseAddress!, kernel: kernel,
+                                                                              bias: projectionBias, output: out.baseAddress!,
+                                                                              panels: panels))
+                                    }
+                                }
                             }
                         }}
                     }

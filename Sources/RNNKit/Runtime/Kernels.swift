@@ -52,21 +52,20 @@ enum Kernels {
     /// (AVX-512), 0 where the two products apart are faster.
     static var ridingRows: Int { rnnkit_riding_rows() }
 
-    /// c[1, n] = (accumulate ? c : 0) + bias + a·b for one row a, on the calling thread (as `gemm`
-    /// with m = 1), and in the same pass over b the panels `riding.panels` of a projection of
-    /// later time steps: see `RidingProjection`. The same numbers as the two products apart.
-    static func gemv(a: UnsafePointer<Float>, b: PackedMatrix, bias: [Float]?, c: UnsafeMutablePointer<Float>,
-                     accumulate: Bool, backward: Bool, riding: RidingProjection) {
-        withPointer(to: bias) { bias in
-            withPointer(to: riding.bias) { ridingBias in
-                var ride = rnnkit_riding_projection(
-                    n: riding.kernel.columns, k: riding.kernel.rows, a: riding.input, packed: riding.kernel.storage,
-                    panel_stride: riding.kernel.panelStride, bias: ridingBias, out: riding.output,
-                    ldo: riding.kernel.columns, first_panel: riding.panels.lowerBound, last_panel: riding.panels.upperBound)
-                rnnkit_gemv_riding(b.columns, b.rows, a, b.storage, b.panelStride, bias, c,
-                                   flags(accumulate: accumulate, backward: backward), &ride)
-            }
-        }
+    /// The columns `columns` (from a panel's start) of c[1, ·] = (accumulate ? c : 0) + bias + a·b
+    /// for one row a, on the calling thread (as `gemm` with m = 1), and in the same pass over b
+    /// the panels `riding.panels` of a projection of later time steps: see `RidingProjection`.
+    /// The same numbers as the two products apart. `bias` and `c` point at column 0.
+    static func gemv(a: UnsafePointer<Float>, b: PackedMatrix, columns: Range<Int>, bias: UnsafePointer<Float>?,
+                     c: UnsafeMutablePointer<Float>, accumulate: Bool, backward: Bool, riding: RidingProjection) {
+        precondition(columns.lowerBound % PackedMatrix.panelWidth == 0 && columns.upperBound <= b.columns)
+        var ride = rnnkit_riding_projection(
+            n: riding.kernel.columns, k: riding.kernel.rows, a: riding.input, packed: riding.kernel.storage,
+            panel_stride: riding.kernel.panelStride, bias: riding.bias, out: riding.output, ldo: riding.kernel.columns,
+            first_panel: riding.panels.lowerBound, last_panel: riding.panels.upperBound)
+        rnnkit_gemv_riding(columns.count, b.rows, a, b.storage + columns.lowerBound / PackedMatrix.panelWidth * b.panelStride,
+                           b.panelStride, bias.map { $0 + columns.lowerBound }, c + columns.lowerBound,
+                           flags(accumulate: accumulate, backward: backward), &ride)
     }
 
     private static func flags(accumulate: Bool, backward: Bool) -> Int32 {
@@ -94,7 +93,7 @@ struct RidingProjection {
     /// The input rows k-major, [features, rows]: the rows' values of one feature side by side.
     var input: UnsafePointer<Float>
     var kernel: PackedMatrix
-    var bias: [Float]?
+    var bias: UnsafePointer<Float>?
     var output: UnsafeMutablePointer<Float>
     var panels: Range<Int>
 }

@@ -197,6 +197,81 @@ struct RecurrentLoop {
             guard let mask else { return false }
             return !mask[row * steps + time]
         }
+
+        /// The inputs of `row` at `times` (RidingProjection.rows of them), k-major into `buffer`
+        /// (see `RidingProjection.input`).
+        func gather(row: Int, times: Range<Int>, into buffer: UnsafeMutablePointer<Float>) {
+            let first = input + (row * steps + times.lowerBound) * features, rows = times.count
+            for step in 0..<rows {
+                for feature in 0..<features { buffer[feature * rows + step] = first[step * features + feature] }
+            }
+        }
+    }
+
+    /// The time steps whose input projections a loop keeps in its gates buffer (time-major), and
+    /// with riding rows (see `RidingProjection`) the blocks they go in: a first block of 1 to
+    /// `riders` steps, projected when the chunk starts, then blocks of `riders` steps, each
+    /// projected during the steps of the block before it, a share of its panels per step. Only
+    /// the last block has nothing riding along.
+    private struct ProjectionChunk {
+        let steps: Int, length: Int, goBackwards: Bool, riders: Int
+        /// The chunk's time steps, in time order.
+        private var times = 0..<0
+        /// The position at which the chunk began.
+        private var start = 0
+
+        init(steps: Int, length: Int, goBackwards: Bool, riders: Int) {
+            (self.steps, self.length, self.goBackwards, self.riders) = (steps, length, goBackwards, riders)
+        }
+
+        /// The row of the gates buffer that holds `time`.
+        func row(of time: Int) -> Int { time - times.lowerBound }
+
+        /// When `time` is past this chunk, moves on to the one starting at `position` and returns
+        /// the time steps to project now: all of it, or its first block.
+        mutating func advance(to position: Int, time: Int) -> Range<Int>? {
+            guard !times.contains(time) else { return nil }
+            start = position
+            times = Self.times(from: position, count: length, steps: steps, goBackwards: goBackwards)
+            return riders > 0 ? self.times(from: position, count: firstBlock) : times
+        }
+
+        /// The block whose projection rides along the step at `position`, and which of the steps of
+        /// the current block that step is; nil when nothing rides.
+        func riding(at position: Int) -> RidingShare? {
+            guard riders > 0 else { return nil }
+            let offset = position - start, first = firstBlock
+            let block = offset < first ? 0..<first : (first + (offset - first) / riders * riders)..<(first + (offset - first) / riders * riders + riders)
+            let next = times(from: start + block.upperBound, count: riders)
+            return next.isEmpty ? nil : RidingShare(times: next, share: offset - block.lowerBound, shares: block.count)
+        }
+
+        private var firstBlock: Int { (times.count - 1) % riders + 1 }
+
+        /// The time steps of the positions from `first` on, at most `count` of them, within the chunk.
+        private func times(from first: Int, count: Int) -> Range<Int> {
+            let end = min(first + count, start + times.count)
+            return first < end ? Self.times(from: first, count: end - first, steps: steps, goBackwards: goBackwards) : 0..<0
+        }
+
+        /// The time steps (in time order) of `count` positions from `first` on.
+        private static func times(from first: Int, count: Int, steps: Int, goBackwards: Bool) -> Range<Int> {
+            let end = min(steps, first + count)
+            return goBackwards ? steps - end..<steps - first : first..<end
+        }
+    }
+
+    /// A block of riding rows (`times`) and the share of its panels one step computes.
+    private struct RidingShare {
+        var times: Range<Int>
+        var share: Int, shares: Int
+
+        /// This step's share of the panels of `columns` (which start at a panel).
+        func panels(of columns: Range<Int>) -> Range<Int> {
+            let width = PackedMatrix.panelWidth, first = columns.lowerBound / width
+            let count = (columns.count + width - 1) / width
+            return first + share * count / shares..<first + (share + 1) * count / shares
+        }
     }
 
     /// The products a run multiplies by. `separate`: x·kernel for a chunk of time steps at once,
@@ -238,9 +313,7 @@ struct RecurrentLoop {
         // a mask), the chunk's inputs time-major (several rows), [x_t, h] (stacked product).
         let gateSize = stepsPerChunk * batch * width, previousSize = whole.mask == nil ? 0 : stateCount * stateSize
         let timeMajorSize = inputAndState == 0 && batch > 1 ? stepsPerChunk * batch * features : 0
-        // At batch 1 on one thread, the input projection rides along the recurrent products (see
-        // `RidingProjection`), a block of `riders` steps at a time: each block's projection is
-        // computed during the steps of the block before it, a share of its panels per step.
+        // At batch 1 on one thread, the input projection rides along the recurrent products.
         let riders = batch == 1 && threads == 1 ? Kernels.ridingRows : 0
         let buffer = UnsafeMutablePointer<Float>.allocateCacheAligned(
             capacity: gateSize + batch * width + stateCount * stateSize + previousSize + timeMajorSize + inputAndState
@@ -254,8 +327,8 @@ struct RecurrentLoop {
             (states + state * stateSize).update(from: whole.states + state * whole.batch * units + rows.lowerBound * units,
                                                 count: stateSize)
         }
-        var chunk = 0..<0  // the time steps whose gates are in `gates`
-        var chunkStart = 0  // the position at which `chunk` began
+        var chunk = ProjectionChunk(steps: steps, length: stepsPerChunk, goBackwards: options.goBackwards,
+                                    riders: riders)
         if riders > 0 { Self.ridingRuns.add(1, ordering: .relaxed) }
         for position in 0..<steps {
             let time = options.goBackwards ? steps - 1 - position : position
@@ -282,56 +355,27 @@ struct RecurrentLoop {
                 Kernels.gemm(m: batch, a: stackedInput, lda: features + units, b: stacked, bias: weights.inputBias,
                              c: gates, ldc: width, accumulate: false, backward: position % 2 == 1, threads: threads)
             case .separate(let input, let recurrentKernel):
-                // The time steps of the positions from `first` on, at most `count` of them, within the chunk.
-                func times(from first: Int, count: Int) -> Range<Int> {
-                    let end = min(first + count, chunkStart + chunk.count)
-                    return first < end ? timeChunk(at: first, steps: steps, length: end - first) : 0..<0
-                }
-                func project(_ times: Range<Int>) {
+                if let times = chunk.advance(to: position, time: time) {
                     projectInputs(rows, times: times, of: whole, timeMajor: timeMajor) {
                         Kernels.gemm(m: $0, a: $1, lda: features, b: input, bias: weights.inputBias,
-                                     c: gates + (times.lowerBound - chunk.lowerBound) * batch * width, ldc: width,
+                                     c: gates + chunk.row(of: times.lowerBound) * batch * width, ldc: width,
                                      accumulate: false, threads: threads)
                     }
                 }
-                // With riders, the chunk's positions go in blocks: a first one of 1 to `riders`
-                // steps, projected on its own, then blocks of `riders` steps, each projected
-                // during the block before it. Only the last block has nothing riding along.
-                func firstBlock() -> Int { (chunk.count - 1) % riders + 1 }
-                if !chunk.contains(time) {
-                    chunk = timeChunk(at: position, steps: steps, length: stepsPerChunk)
-                    chunkStart = position
-                    project(riders > 0 ? times(from: position, count: firstBlock()) : chunk)
-                }
-                stepGates = gates + (time - chunk.lowerBound) * batch * width
-                var riding: RidingProjection?
-                if riders > 0 {
-                    let offset = position - chunkStart, first = firstBlock()
-                    let start = offset < first ? 0 : first + (offset - first) / riders * riders
-                    let block = start..<(offset < first ? first : start + riders)
-                    let next = times(from: chunkStart + block.upperBound, count: riders)
-                    if !next.isEmpty {
-                        let panels = (width + PackedMatrix.panelWidth - 1) / PackedMatrix.panelWidth
-                        let share = offset - block.lowerBound
-                        if share == 0 {  // the next block's inputs, k-major, for the steps of this one
-                            let nextInputs = whole.input + (rows.lowerBound * steps + next.lowerBound) * features
-                            for row in 0..<riders {
-                                for feature in 0..<features {
-                                    ridingInput[feature * riders + row] = nextInputs[row * features + feature]
-                                }
-                            }
-                        }
-                        riding = RidingProjection(
-                            input: ridingInput, kernel: input, bias: weights.inputBias,
-                            output: gates + (next.lowerBound - chunk.lowerBound) * width,
-                            panels: share * panels / block.count..<(share + 1) * panels / block.count)
-                    }
-                }
+                stepGates = gates + chunk.row(of: time) * batch * width
                 let (target, bias, accumulate) = keepsRecurrentApart
                     ? (recurrent, weights.recurrentBias, false) : (stepGates, nil, true)
-                if let riding {
-                    Kernels.gemv(a: states, b: recurrentKernel, bias: bias, c: target, accumulate: accumulate,
-                                 backward: position % 2 == 1, riding: riding)
+                if let ride = chunk.riding(at: position) {
+                    if ride.share == 0 { whole.gather(row: rows.lowerBound, times: ride.times, into: ridingInput) }
+                    withPointer(to: bias) { bias in
+                        withPointer(to: weights.inputBias) { inputBias in
+                            Kernels.gemv(a: states, b: recurrentKernel, columns: 0..<width, bias: bias, c: target,
+                                         accumulate: accumulate, backward: position % 2 == 1,
+                                         riding: RidingProjection(input: ridingInput, kernel: input, bias: inputBias,
+                                                                  output: gates + chunk.row(of: ride.times.lowerBound) * width,
+                                                                  panels: ride.panels(of: 0..<width)))
+                        }
+                    }
                 } else {
                     Kernels.gemm(m: batch, a: states, lda: units, b: recurrentKernel, bias: bias, c: target, ldc: width,
                                  accumulate: accumulate, backward: position % 2 == 1, threads: threads)
@@ -372,12 +416,6 @@ struct RecurrentLoop {
         }
     }
 
-    /// The time steps (in time order) whose inputs are projected together from `position` on.
-    private func timeChunk(at position: Int, steps: Int, length: Int) -> Range<Int> {
-        let end = min(steps, position + length)
-        return options.goBackwards ? steps - end..<steps - position : position..<end
-    }
-
     /// The whole batch on two threads, each running the units `0..<split` or `split..<U`: their
     /// columns of every gate (x·kernel and h·recurrent_kernel), their share of the cell step,
     /// masks and outputs. h alternates between two buffers, so that one barrier per step
@@ -405,8 +443,17 @@ struct RecurrentLoop {
                         capacity: whole.mask == nil ? 0 : (stateCount - 1) * stateSize)
                     let timeMajor = UnsafeMutablePointer<Float>.allocateCacheAligned(
                         capacity: batch > 1 ? stepsPerChunk * batch * features : 0)
-                    defer { [gates, recurrent, previous, timeMajor].forEach { UnsafeMutableRawPointer($0).deallocate() } }
-                    var chunk = 0..<0
+                    // At batch 1 the thread's share of the input projection rides along its products.
+                    let riders = batch == 1 ? Kernels.ridingRows : 0
+                    let ridingInput = UnsafeMutablePointer<Float>.allocateCacheAligned(capacity: riders * features)
+                    defer {
+                        [gates, recurrent, previous, timeMajor, ridingInput].forEach {
+                            UnsafeMutableRawPointer($0).deallocate()
+                        }
+                    }
+                    var chunk = ProjectionChunk(steps: steps, length: stepsPerChunk, goBackwards: options.goBackwards,
+                                                riders: riders)
+                    if riders > 0 && part == 0 { Self.ridingRuns.add(1, ordering: .relaxed) }
                     for position in 0..<steps {
                         let time = options.goBackwards ? steps - 1 - position : position
                         let h = hBuffers + position % 2 * stateSize, newH = hBuffers + (position + 1) % 2 * stateSize
@@ -416,26 +463,33 @@ struct RecurrentLoop {
                                     .update(from: cell + offset + share.lowerBound, count: share.count)
                             }
                         }
-                        if !chunk.contains(time) {
-                            chunk = timeChunk(at: position, steps: steps, length: stepsPerChunk)
-                            projectInputs(0..<batch, times: chunk, of: whole, timeMajor: timeMajor) { rows, a in
+                        if let times = chunk.advance(to: position, time: time) {
+                            projectInputs(0..<batch, times: times, of: whole, timeMajor: timeMajor) { rows, a in
                                 for range in columns {
                                     Kernels.gemm(m: rows, a: a, lda: features, b: inputKernel, columns: range,
-                                                 bias: inputBias, c: gates, ldc: width, accumulate: false)
+                                                 bias: inputBias, c: gates + chunk.row(of: times.lowerBound) * batch * width,
+                                                 ldc: width, accumulate: false)
                                 }
                             }
                         }
-                        let stepGates = gates + (time - chunk.lowerBound) * batch * width
+                        let stepGates = gates + chunk.row(of: time) * batch * width
                         let backward = position % 2 == 1  // see Kernels.gemm
+                        let ride = chunk.riding(at: position)
+                        if let ride, ride.share == 0 { whole.gather(row: 0, times: ride.times, into: ridingInput) }
                         for index in columns.indices {
                             let range = columns[backward ? columns.count - 1 - index : index]
-                            if keepsRecurrentApart {
-                                Kernels.gemm(m: batch, a: h, lda: units, b: recurrentKernel, columns: range,
-                                             bias: recurrentBias, c: recurrent, ldc: width, accumulate: false,
-                                             backward: backward)
+                            let (target, bias, accumulate) = keepsRecurrentApart
+                                ? (recurrent, recurrentBias, false) : (stepGates, nil, true)
+                            if let ride {
+                                Kernels.gemv(a: h, b: recurrentKernel, columns: range, bias: bias, c: target,
+                                             accumulate: accumulate, backward: backward,
+                                             riding: RidingProjection(
+                                                input: ridingInput, kernel: inputKernel, bias: inputBias,
+                                                output: gates + chunk.row(of: ride.times.lowerBound) * width,
+                                                panels: ride.panels(of: range)))
                             } else {
-                                Kernels.gemm(m: batch, a: h, lda: units, b: recurrentKernel, columns: range, bias: nil,
-                                             c: stepGates, ldc: width, accumulate: true, backward: backward)
+                                Kernels.gemm(m: batch, a: h, lda: units, b: recurrentKernel, columns: range, bias: bias,
+                                             c: target, ldc: width, accumulate: accumulate, backward: backward)
                             }
                         }
                         layer.step(StepBuffers(gates: stepGates, recurrent: recurrent, h: h, newH: newH, cell: cell,
