@@ -254,6 +254,18 @@ RNNKIT_INLINE void gemm_body(const long max_rows, const long max_panels, const l
                          const float *bias, float *c, long ldc, int flags)
 #define GEMM_ARGUMENTS m, n, k, a, lda, packed, stride, bias, c, ldc, flags
 
+// Calls prefix_avx512, prefix_avx2 or prefix_portable, by the kernel path in force.
+#if defined(__x86_64__)
+#define ON_KERNEL_PATH(prefix, arguments)                                 \
+    switch (rnnkit_kernel_path()) {                                       \
+    case RNNKIT_KERNEL_AVX512: prefix##_avx512 arguments; break;          \
+    case RNNKIT_KERNEL_AVX2: prefix##_avx2 arguments; break;              \
+    default: prefix##_portable arguments; break;                          \
+    }
+#else
+#define ON_KERNEL_PATH(prefix, arguments) prefix##_portable arguments
+#endif
+
 // Registers: AVX-512 has 32 of 16 floats (12 rows × 2 panels = 24 accumulators), AVX2 16 of 8
 // floats (6 rows × 1 panel = 12), the portable SSE baseline 16 of 4 floats (2 rows × 1 panel = 8).
 #if defined(__x86_64__)
@@ -282,24 +294,10 @@ static void gemv_riding_portable RIDING_PARAMETERS { gemv_body(2, RNNKIT_RIDING_
 
 void rnnkit_gemv_riding RIDING_PARAMETERS {
     if (n <= 0) return;
-#if defined(__x86_64__)
-    switch (rnnkit_kernel_path()) {
-    case RNNKIT_KERNEL_AVX512: gemv_riding_avx512(RIDING_ARGUMENTS); return;
-    case RNNKIT_KERNEL_AVX2: gemv_riding_avx2(RIDING_ARGUMENTS); return;
-    default: break;
-    }
-#endif
-    gemv_riding_portable(RIDING_ARGUMENTS);
+    ON_KERNEL_PATH(gemv_riding, (RIDING_ARGUMENTS));
 }
 
 void rnnkit_gemm_packed GEMM_PARAMETERS {
     if (m <= 0 || n <= 0) return;
-#if defined(__x86_64__)
-    switch (rnnkit_kernel_path()) {
-    case RNNKIT_KERNEL_AVX512: gemm_avx512(GEMM_ARGUMENTS); return;
-    case RNNKIT_KERNEL_AVX2: gemm_avx2(GEMM_ARGUMENTS); return;
-    default: break;
-    }
-#endif
-    gemm_portable(GEMM_ARGUMENTS);
+    ON_KERNEL_PATH(gemm, (GEMM_ARGUMENTS));
 }
