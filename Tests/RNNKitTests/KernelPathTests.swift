@@ -223,9 +223,10 @@ final class KernelPathTests: XCTestCase {
 /// recurrent loop that uses it.
 final class RidingProjectionTests: XCTestCase {
     /// The product and the riding panels (inputs given k-major) are the numbers of the two
-    /// products apart, bit for bit, on every path: shapes with partial panels, more or fewer projection rows than recurrent
-    /// ones, more riding panels than the product has groups, both directions, with and without
-    /// biases and accumulation. Columns outside the riding panels stay untouched.
+    /// products apart, bit for bit, on every path: partial panels, a projection with more or fewer
+    /// features than the product's k, more riding panels than the product has groups, both
+    /// directions, with and without biases and accumulation. Columns outside the riding panels stay
+    /// untouched.
     func testTheRidingProjectionGivesTheNumbersOfTheTwoProducts() {
         var generator = SeededGenerator(seed: 14)
         func random(_ count: Int) -> [Float] { (0..<count).map { _ in Float.random(in: -1...1, using: &generator) } }

@@ -63,9 +63,9 @@ enum Kernels {
             n: riding.kernel.columns, k: riding.kernel.rows, a: riding.input, packed: riding.kernel.storage,
             panel_stride: riding.kernel.panelStride, bias: riding.bias, out: riding.output, ldo: riding.kernel.columns,
             first_panel: riding.panels.lowerBound, last_panel: riding.panels.upperBound)
-        rnnkit_gemv_riding(columns.count, b.rows, a, b.storage + columns.lowerBound / PackedMatrix.panelWidth * b.panelStride,
-                           b.panelStride, bias.map { $0 + columns.lowerBound }, c + columns.lowerBound,
-                           flags(accumulate: accumulate, backward: backward), &ride)
+        let first = b.storage + columns.lowerBound / PackedMatrix.panelWidth * b.panelStride
+        rnnkit_gemv_riding(columns.count, b.rows, a, first, b.panelStride, bias.map { $0 + columns.lowerBound },
+                           c + columns.lowerBound, flags(accumulate: accumulate, backward: backward), &ride)
     }
 
     private static func flags(accumulate: Bool, backward: Bool) -> Int32 {

@@ -241,7 +241,8 @@ struct RecurrentLoop {
         func riding(at position: Int) -> RidingShare? {
             guard riders > 0 else { return nil }
             let offset = position - start, first = firstBlock
-            let block = offset < first ? 0..<first : (first + (offset - first) / riders * riders)..<(first + (offset - first) / riders * riders + riders)
+            let blockStart = offset < first ? 0 : first + (offset - first) / riders * riders
+            let block = blockStart..<(offset < first ? first : blockStart + riders)
             let next = times(from: start + block.upperBound, count: riders)
             return next.isEmpty ? nil : RidingShare(times: next, share: offset - block.lowerBound, shares: block.count)
         }
@@ -251,7 +252,8 @@ struct RecurrentLoop {
         /// The time steps of the positions from `first` on, at most `count` of them, within the chunk.
         private func times(from first: Int, count: Int) -> Range<Int> {
             let end = min(first + count, start + times.count)
-            return first < end ? Self.times(from: first, count: end - first, steps: steps, goBackwards: goBackwards) : 0..<0
+            guard first < end else { return 0..<0 }
+            return Self.times(from: first, count: end - first, steps: steps, goBackwards: goBackwards)
         }
 
         /// The time steps (in time order) of `count` positions from `first` on.
@@ -367,13 +369,13 @@ struct RecurrentLoop {
                     ? (recurrent, weights.recurrentBias, false) : (stepGates, nil, true)
                 if let ride = chunk.riding(at: position) {
                     if ride.share == 0 { whole.gather(row: rows.lowerBound, times: ride.times, into: ridingInput) }
+                    let output = gates + chunk.row(of: ride.times.lowerBound) * width
                     withPointer(to: bias) { bias in
                         withPointer(to: weights.inputBias) { inputBias in
                             Kernels.gemv(a: states, b: recurrentKernel, columns: 0..<width, bias: bias, c: target,
                                          accumulate: accumulate, backward: position % 2 == 1,
                                          riding: RidingProjection(input: ridingInput, kernel: input, bias: inputBias,
-                                                                  output: gates + chunk.row(of: ride.times.lowerBound) * width,
-                                                                  panels: ride.panels(of: 0..<width)))
+                                                                  output: output, panels: ride.panels(of: 0..<width)))
                         }
                     }
                 } else {
@@ -437,7 +439,8 @@ struct RecurrentLoop {
                 RNNKitRuntime.runPair { part in
                     let share = part == 0 ? 0..<split : split..<units
                     let columns = (0..<width / units).map { $0 * units + share.lowerBound..<$0 * units + share.upperBound }
-                    let gates = UnsafeMutablePointer<Float>.allocateCacheAligned(capacity: stepsPerChunk * batch * width)
+                    let gates = UnsafeMutablePointer<Float>.allocateCacheAligned(
+                        capacity: stepsPerChunk * batch * width)
                     let recurrent = UnsafeMutablePointer<Float>.allocateCacheAligned(capacity: batch * width)
                     let previous = UnsafeMutablePointer<Float>.allocateCacheAligned(
                         capacity: whole.mask == nil ? 0 : (stateCount - 1) * stateSize)
@@ -467,7 +470,8 @@ struct RecurrentLoop {
                             projectInputs(0..<batch, times: times, of: whole, timeMajor: timeMajor) { rows, a in
                                 for range in columns {
                                     Kernels.gemm(m: rows, a: a, lda: features, b: inputKernel, columns: range,
-                                                 bias: inputBias, c: gates + chunk.row(of: times.lowerBound) * batch * width,
+                                                 bias: inputBias,
+                                                 c: gates + chunk.row(of: times.lowerBound) * batch * width,
                                                  ldc: width, accumulate: false)
                                 }
                             }
