@@ -19,7 +19,6 @@ struct GraphAnalysis: Sendable {
                                       uniquingKeysWith: { first, _ in first })
         for (index, layer) in model.layers.enumerated() where layer.isInput {
             resolveInput(model, index: index, state: &state)
-            _ = layer
         }
         for output in model.outputs {
             visit(model, output, from: "/outputs", layerIndices: layerIndices, state: &state)
