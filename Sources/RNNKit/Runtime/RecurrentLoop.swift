@@ -480,17 +480,17 @@ struct RecurrentLoop {
                         let backward = position % 2 == 1  // see Kernels.gemm
                         let ride = chunk.riding(at: position)
                         if let ride, ride.share == 0 { whole.gather(row: 0, times: ride.times, into: ridingInput) }
+                        let ridingOutput = ride.map { gates + chunk.row(of: $0.times.lowerBound) * width }
+                        let (target, bias, accumulate) = keepsRecurrentApart
+                            ? (recurrent, recurrentBias, false) : (stepGates, nil, true)
                         for index in columns.indices {
                             let range = columns[backward ? columns.count - 1 - index : index]
-                            let (target, bias, accumulate) = keepsRecurrentApart
-                                ? (recurrent, recurrentBias, false) : (stepGates, nil, true)
-                            if let ride {
+                            if let ride, let ridingOutput {
                                 Kernels.gemv(a: h, b: recurrentKernel, columns: range, bias: bias, c: target,
                                              accumulate: accumulate, backward: backward,
-                                             riding: RidingProjection(
-                                                input: ridingInput, kernel: inputKernel, bias: inputBias,
-                                                output: gates + chunk.row(of: ride.times.lowerBound) * width,
-                                                panels: ride.panels(of: range)))
+                                             riding: RidingProjection(input: ridingInput, kernel: inputKernel,
+                                                                      bias: inputBias, output: ridingOutput,
+                                                                      panels: ride.panels(of: range)))
                             } else {
                                 Kernels.gemm(m: batch, a: h, lda: units, b: recurrentKernel, columns: range, bias: bias,
                                              c: target, ldc: width, accumulate: accumulate, backward: backward)
