@@ -95,6 +95,31 @@ final class NestedModelTests: XCTestCase {
         XCTAssertTrue(errors.contains { $0.description.contains("encoder") }, "\(errors)")
     }
 
+    /// A nested model that no node calls, and a TimeDistributed of a model called twice, are
+    /// refused by name and place.
+    func testANestedModelNeverCalledAndATimeDistributedModelCalledTwiceAreRefused() throws {
+        let text = #"""
+        {"class_name": "Functional", "config": {"name": "outer", "layers": [
+          {"class_name": "InputLayer", "name": "a", "config": {"batch_shape": [null, 4, 3], "name": "a"}, "inbound_nodes": []},
+          {"class_name": "InputLayer", "name": "b", "config": {"batch_shape": [null, 4, 3], "name": "b"}, "inbound_nodes": []},
+          {"class_name": "Sequential", "name": "unused", "config": {"name": "unused", "layers": [
+            {"class_name": "InputLayer", "config": {"batch_shape": [null, 3], "name": "y"}},
+            {"class_name": "Dense", "config": {"name": "e", "units": 2}}]}, "inbound_nodes": []},
+          {"class_name": "TimeDistributed", "name": "td", "config": {"name": "td", "layer": {"class_name": "Sequential",
+            "config": {"name": "steps", "layers": [
+              {"class_name": "InputLayer", "config": {"batch_shape": [null, 3], "name": "x"}},
+              {"class_name": "Dense", "config": {"name": "d", "units": 2}}]}}},
+           "inbound_nodes": [[["a", 0, 0, {}]], [["b", 0, 0, {}]]]}],
+          "input_layers": [["a", 0, 0], ["b", 0, 0]], "output_layers": [["a", 0, 0]]}}
+        """#
+        let model = try KerasModelConfig.parse(JSONParser.parse(text), kerasVersion: "2.21.0", source: "outer.json")
+        let errors = model.problems.filter { $0.severity == .error }.map(\.description)
+        XCTAssertTrue(errors.contains("error: unused (/config/layers/2/inbound_nodes): a nested model that is never "
+                                      + "called is not supported"), "\(errors)")
+        XCTAssertTrue(errors.contains("error: td (/config/layers/3/inbound_nodes): a TimeDistributed of a model "
+                                      + "called 2 times is not supported"), "\(errors)")
+    }
+
     func testModelsNestedInASequentialAreFlattenedInItsChain() throws {
         for file in ["keras3.keras", "keras3.h5", "tfkeras.h5"] {
             let model = try Model.load(contentsOf: FixtureFiles.path("nested_in_sequential/\(file)"))
