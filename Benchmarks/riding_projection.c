@@ -67,7 +67,7 @@ static void sequential(const layer *l, float *gates, float *h, float *c) {
         float *step = gates + t * l->width;
         rnnkit_gemm_packed(1, l->width, l->units, h, l->units, l->recurrent, l->units * PANEL, 0, step, l->width,
                            RNNKIT_GEMM_ACCUMULATE | (t % 2 ? RNNKIT_GEMM_BACKWARD : 0));
-        rnnkit_lstm_step(1, l->units, 0, l->units, step, h, c);
+        rnnkit_lstm_step(1, l->units, 0, l->units, step, h, c, 0);
     }
 }
 
@@ -96,7 +96,7 @@ static void riding(const layer *l, float *gates, float *h, float *c, float *ridi
             rnnkit_gemm_packed(1, l->width, l->units, h, l->units, l->recurrent, l->units * PANEL, 0, step, l->width,
                                flags);
         }
-        rnnkit_lstm_step(1, l->units, 0, l->units, step, h, c);
+        rnnkit_lstm_step(1, l->units, 0, l->units, step, h, c, 0);
     }
 }
 

@@ -132,51 +132,84 @@ RNNKIT_DISPATCH(rnnkit_tanh, tanh_body, (float *values, long count), (values, co
 // and with o = n_o/(2q_o) and tanh(c') = 2·n_c/q_c (k = 2 doubles q_c, which absorbs o's 2),
 //   h' = o·tanh(c') = n_o·n_c / (q_o·q_c):
 // two divisions per unit instead of five. Every Q lies in [1, 192) and every |n| ≤ 2Q, so the
-// denominators stay within [1, 1.4e7] and the numerators below 1.4e7·(1 + |c|): nothing
-// overflows for any cell state below 1e30. Products and divisions keep float's relative
-// precision, and the one sum adds the same two terms as f·c + i·g.
-RNNKIT_INLINE void lstm_unit(long units, long u, const float *restrict gates, float *restrict h, float *restrict c) {
+// denominators stay within [1, 1.4e7] and the numerators below 1.4e7·(1 + |c|), which overflows
+// for a cell state above about 2e31 (a huge initial state) where f·c + i·g does not. A sequence
+// that starts from such a state takes the `scaled` variant: a huge state is scaled down by 2^-64
+// for the sum and the cell back up, exact powers of two, so that the other states keep the same
+// bits. Products and divisions keep float's relative precision, and the one sum adds the same
+// two terms as f·c + i·g.
+typedef struct {
+    float down, up;
+} state_scale;
+RNNKIT_INLINE state_scale state_scale_of(const int scaled, float state) {
+    int huge = scaled && __builtin_fabsf(state) > 0x1p96f;
+    return (state_scale){huge ? 0x1p-64f : 1.0f, huge ? 0x1p64f : 1.0f};
+}
+int rnnkit_has_huge_state(const float *states, long count) {
+    unsigned int found = 0;
+    for (long i = 0; i < count; i++) {
+        unsigned int bits;
+        memcpy(&bits, states + i, sizeof bits);
+        found |= (bits & 0x7fffffffu) > 0x6f800000u;  // 2^96
+    }
+    return found != 0;
+}
+RNNKIT_INLINE void lstm_unit(const int scaled, long units, long u, const float *restrict gates, float *restrict h,
+                             float *restrict c) {
     tanh_fraction input = sigmoid_fraction_of(gates[u]), forget = sigmoid_fraction_of(gates[units + u]);
     tanh_fraction candidate = tanh_fraction_of(gates[2 * units + u]);
     tanh_fraction output = sigmoid_fraction_of(gates[3 * units + u]);
+    state_scale scale = state_scale_of(scaled, c[u]);
     float input_candidate_q = input.q * candidate.q;
-    float kept = sigmoid_numerator(forget) * c[u] * input_candidate_q;
-    float cell = (kept + sigmoid_numerator(input) * tanh_numerator(candidate) * forget.q)
-        / (2.0f * forget.q * input_candidate_q);
+    float kept = sigmoid_numerator(forget) * (c[u] * scale.down) * input_candidate_q;
+    float cell = (kept + sigmoid_numerator(input) * tanh_numerator(candidate) * forget.q * scale.down)
+        / (2.0f * forget.q * input_candidate_q) * scale.up;
     c[u] = cell;
     tanh_fraction activated = tanh_parts(cell, 1.0f, 2.0f);
     h[u] = sigmoid_numerator(output) * tanh_numerator(activated) / (output.q * activated.q);
 }
 RNNKIT_INLINE void lstm_step_body(long batch, long units, long first, long count, const float *restrict gates,
-                                  float *restrict h, float *restrict c) {
-    for (long row = 0; row < batch; row++, gates += 4 * units, h += units, c += units)
-        FOR_EACH_INDEX(u, first, count, lstm_unit(units, u, gates, h, c));
+                                  float *restrict h, float *restrict c, int huge_states) {
+    for (long row = 0; row < batch; row++, gates += 4 * units, h += units, c += units) {
+        if (huge_states)
+            FOR_EACH_INDEX(u, first, count, lstm_unit(1, units, u, gates, h, c));
+        else
+            FOR_EACH_INDEX(u, first, count, lstm_unit(0, units, u, gates, h, c));
+    }
 }
 RNNKIT_DISPATCH(rnnkit_lstm_step, lstm_step_body,
-                (long batch, long units, long first, long count, const float *gates, float *h, float *c),
-                (batch, units, first, count, gates, h, c))
+                (long batch, long units, long first, long count, const float *gates, float *h, float *c,
+                 int huge_states),
+                (batch, units, first, count, gates, h, c, huge_states))
 
 // The reset gate's value enters the candidate's input, so it takes its own division. With
 // z = n_z/(2q_z), 1 − z = m_z/(2q_z) and the candidate n_c/q_c,
 //   h' = z·h + (1 − z)·candidate = (n_z·h·q_c + m_z·n_c) / (2·q_z·q_c):
-// two divisions per unit instead of three (the ranges of the LSTM step, with |h| for |c|).
-RNNKIT_INLINE void gru_unit(long units, long u, const float *input, const float *recurrent, const float *h, float *h_out) {
+// two divisions per unit instead of three (the ranges of the LSTM step, with |h| for |c|, and
+// the same scaling of a huge state).
+RNNKIT_INLINE void gru_unit(const int scaled, long units, long u, const float *input, const float *recurrent,
+                            const float *h, float *h_out) {
     tanh_fraction update = sigmoid_fraction_of(input[u] + recurrent[u]);
     float reset = sigmoid_approx(input[units + u] + recurrent[units + u]);
     tanh_fraction candidate = tanh_fraction_of(input[2 * units + u] + reset * recurrent[2 * units + u]);
-    float kept = sigmoid_numerator(update) * h[u] * candidate.q;
-    h_out[u] = (kept + sigmoid_complement_numerator(update) * tanh_numerator(candidate))
-        / (2.0f * update.q * candidate.q);
+    state_scale scale = state_scale_of(scaled, h[u]);
+    float kept = sigmoid_numerator(update) * (h[u] * scale.down) * candidate.q;
+    h_out[u] = (kept + sigmoid_complement_numerator(update) * tanh_numerator(candidate) * scale.down)
+        / (2.0f * update.q * candidate.q) * scale.up;
 }
 RNNKIT_INLINE void gru_step_body(long batch, long units, long first, long count, const float *input,
-                                 const float *recurrent, const float *h, float *h_out) {
-    for (long row = 0; row < batch; row++, input += 3 * units, recurrent += 3 * units, h += units, h_out += units)
-        FOR_EACH_INDEX(u, first, count, gru_unit(units, u, input, recurrent, h, h_out));
+                                 const float *recurrent, const float *h, float *h_out, int huge_states) {
+    for (long row = 0; row < batch; row++, input += 3 * units, recurrent += 3 * units, h += units, h_out += units) {
+        if (huge_states)
+            FOR_EACH_INDEX(u, first, count, gru_unit(1, units, u, input, recurrent, h, h_out));
+        else
+            FOR_EACH_INDEX(u, first, count, gru_unit(0, units, u, input, recurrent, h, h_out));
+    }
 }
 RNNKIT_DISPATCH(rnnkit_gru_step, gru_step_body,
                 (long batch, long units, long first, long count, const float *input, const float *recurrent,
-                 const float *h, float *h_out),
-                (batch, units, first, count, input, recurrent, h, h_out))
+                 const float *h, float *h_out, int huge_states),
+                (batch, units, first, count, input, recurrent, h, h_out, huge_states))
 
 // Blocks of 1024 values are tested with a vectorisable reduction (an exponent of all ones is NaN
 // or infinity); only a block that has one is searched value by value.

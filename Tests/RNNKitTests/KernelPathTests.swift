@@ -101,11 +101,11 @@ final class KernelPathTests: XCTestCase {
             for (first, count) in [(0, units), (5, 70), (17, 16)] {
                 let message = "units \(first)..<\(first + count) on \(path), \(generator)"
                 var h = state, c = cell
-                rnnkit_lstm_step(batch, units, first, count, lstmGates, &h, &c)
+                rnnkit_lstm_step(batch, units, first, count, lstmGates, &h, &c, 0)
                 var gruOut = [Float](repeating: 42, count: batch * units), inPlace = gruState
-                rnnkit_gru_step(batch, units, first, count, gruInput, gruRecurrent, gruState, &gruOut)
+                rnnkit_gru_step(batch, units, first, count, gruInput, gruRecurrent, gruState, &gruOut, 0)
                 inPlace.withUnsafeMutableBufferPointer {
-                    rnnkit_gru_step(batch, units, first, count, gruInput, gruRecurrent, $0.baseAddress, $0.baseAddress)
+                    rnnkit_gru_step(batch, units, first, count, gruInput, gruRecurrent, $0.baseAddress, $0.baseAddress, 0)
                 }
                 for row in 0..<batch {
                     for unit in 0..<units {
@@ -132,6 +132,116 @@ final class KernelPathTests: XCTestCase {
                 XCTAssertLessThanOrEqual(worstGRU, 1e-6, "GRU step, \(message)")
             }
             print("KernelPathTests: steps on \(path): worst relative error LSTM \(worstLSTM), GRU \(worstGRU)")
+        }
+    }
+
+    /// States far beyond any a sequence reaches by itself (a huge initial state, up to float's
+    /// largest), where the fused steps' common denominators would overflow: on every path, with
+    /// `huge_states`, the LSTM and GRU steps stay within 1e-6 of the exact equations relative to
+    /// 1 + |state| and finite; the ordinary states beside them keep the bits they have without it.
+    /// `rnnkit_has_huge_state` draws the line at 2^96 and counts infinity and NaN in.
+    func testEveryPathStepsHugeStatesLikeTheEquations() {
+        var generator = SeededGenerator(seed: "huge states")
+        let units = 37, magnitudes: [Float] = [0.5, 3, 1e20, 0x1p96, 1e31, 1e35, 3e38]
+        let states = (0..<units).map { magnitudes[$0 % magnitudes.count] * ($0 % 2 == 0 ? 1 : -1) }
+        let lstmGates = (0..<4 * units).map { _ in Float.random(in: -10...10, using: &generator) }
+        let gruInput = (0..<3 * units).map { _ in Float.random(in: -10...10, using: &generator) }
+        let gruRecurrent = (0..<3 * units).map { _ in Float.random(in: -10...10, using: &generator) }
+        func sigmoid(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
+        XCTAssertEqual(rnnkit_has_huge_state([0x1p96, -0x1p96, 1, 0], 4), 0)
+        for huge: Float in [Float(0x1p96).nextUp, -1e31, .infinity, -.infinity, .nan] {
+            XCTAssertEqual(rnnkit_has_huge_state([1, huge, 2], 3), 1, "\(huge)")
+        }
+        onEveryKernelPath { path in
+            var h = [Float](repeating: 0, count: units), c = states, plainH = h, plainC = states
+            rnnkit_lstm_step(1, units, 0, units, lstmGates, &h, &c, 1)
+            rnnkit_lstm_step(1, units, 0, units, lstmGates, &plainH, &plainC, 0)
+            var gruOut = [Float](repeating: 0, count: units), plainGRU = gruOut
+            rnnkit_gru_step(1, units, 0, units, gruInput, gruRecurrent, states, &gruOut, 1)
+            rnnkit_gru_step(1, units, 0, units, gruInput, gruRecurrent, states, &plainGRU, 0)
+            for unit in 0..<units {
+                let state = Double(states[unit]), message = "unit \(unit), state \(state) on \(path)"
+                let gate = { (block: Int) in Double(lstmGates[block * units + unit]) }
+                let newCell = sigmoid(gate(1)) * state + sigmoid(gate(0)) * Foundation.tanh(gate(2))
+                XCTAssertLessThanOrEqual(abs(Double(c[unit]) - newCell) / (1 + abs(state)), 1e-6, message)
+                XCTAssertLessThanOrEqual(abs(Double(h[unit]) - sigmoid(gate(3)) * Foundation.tanh(newCell)), 1e-6, message)
+                let x = { (block: Int) in Double(gruInput[block * units + unit]) }
+                let r = { (block: Int) in Double(gruRecurrent[block * units + unit]) }
+                let update = sigmoid(x(0) + r(0)), reset = sigmoid(x(1) + r(1))
+                let newState = update * state + (1 - update) * Foundation.tanh(x(2) + reset * r(2))
+                XCTAssertLessThanOrEqual(abs(Double(gruOut[unit]) - newState) / (1 + abs(state) + abs(r(2))), 1e-6, message)
+                XCTAssertTrue(c[unit].isFinite && h[unit].isFinite && gruOut[unit].isFinite, message)
+                if abs(state) <= 0x1p96 {
+                    XCTAssertEqual([h[unit], c[unit], gruOut[unit]], [plainH[unit], plainC[unit], plainGRU[unit]], message)
+                }
+            }
+        }
+    }
+
+    /// An LSTM and a GRU started from huge states (a Dense layer's output can be one) give the
+    /// numbers of the equations in double precision, finite, within the steps' bound: 1e-6
+    /// relative to 1 + |the state a step starts from|. The LSTM over several steps (its huge cell
+    /// state stays huge); the GRU over one, since its gates' sigmoid is exact to 1e-7 absolute,
+    /// which a huge state multiplies into a state no longer huge but far from the exact one.
+    func testRecurrentLayersStartingFromHugeStatesFollowTheEquations() throws {
+        var generator = SeededGenerator(seed: "huge initial states")
+        let features = 3, units = 4
+        func random(_ count: Int, scale: Float) -> [Float] { (0..<count).map { _ in Float.random(in: -scale...scale, using: &generator) } }
+        func sigmoid(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
+        let input = random(6 * features, scale: 1), start: [Float] = [1e35, -3e37, 2e31, 0.5]
+        try onEveryKernelPath { path in
+            for (cell, steps) in [(RecurrentLayer.Cell.lstm(unitForgetBias: true), 6), (.gru(resetAfter: true), 1)] {
+                let width = cell.gateCount * units
+                let options = RecurrentOptions(
+                    units: units, activation: .tanh, recurrentActivation: .sigmoid, useBias: true,
+                    returnSequences: true, returnState: true, goBackwards: false, stateful: false, unroll: false,
+                    zeroOutputForMask: false, dropout: 0, recurrentDropout: 0)
+                let layer = RecurrentLayer(cell: cell, options: options)
+                let kernel = random(features * width, scale: 0.5), recurrent = random(units * width, scale: 0.5)
+                let bias = random(cell == .lstm(unitForgetBias: true) ? width : 2 * width, scale: 0.5)
+                let weights = ["kernel": Tensor(shape: [features, width], scalars: kernel),
+                               "recurrent_kernel": Tensor(shape: [units, width], scalars: recurrent),
+                               "bias": Tensor(shape: cell == .lstm(unitForgetBias: true) ? [width] : [2, width], scalars: bias)]
+                let small: [Float] = [0.1, -0.2, 0.3, 0.4]
+                let initial = cell == .lstm(unitForgetBias: true) ? [small, start] : [start]
+                let (outputs, _) = try layer.forward(
+                    [LayerValue(Tensor(shape: [1, steps, features], scalars: Array(input.prefix(steps * features))))]
+                        + initial.map { LayerValue(Tensor(shape: [1, units], scalars: $0)) },
+                    weights: weights, carry: nil)
+                // The equations in double precision, Keras's gate order (i, f, c, o; z, r, h).
+                var h = initial[0].map(Double.init), c = start.map(Double.init), sequence: [Double] = []
+                var scales: [Double] = []  // 1 + |the state each output's step started from|
+                for t in 0..<steps {
+                    scales += (0..<units).map { 1 + abs(cell == .lstm(unitForgetBias: true) ? c[$0] : h[$0]) }
+                    func product(_ column: Int, _ rows: [Double], _ matrix: [Float]) -> Double {
+                        rows.indices.reduce(0.0) { $0 + rows[$1] * Double(matrix[$1 * width + column]) }
+                    }
+                    let x = (0..<features).map { Double(input[t * features + $0]) }
+                    if cell == .lstm(unitForgetBias: true) {
+                        let z = (0..<width).map { product($0, x, kernel) + product($0, h, recurrent) + Double(bias[$0]) }
+                        c = (0..<units).map { sigmoid(z[units + $0]) * c[$0] + sigmoid(z[$0]) * Foundation.tanh(z[2 * units + $0]) }
+                        h = (0..<units).map { sigmoid(z[3 * units + $0]) * Foundation.tanh(c[$0]) }
+                    } else {
+                        let xz = (0..<width).map { product($0, x, kernel) + Double(bias[$0]) }
+                        let hz = (0..<width).map { product($0, h, recurrent) + Double(bias[width + $0]) }
+                        h = (0..<units).map { u in
+                            let update = sigmoid(xz[u] + hz[u]), reset = sigmoid(xz[units + u] + hz[units + u])
+                            return update * h[u] + (1 - update) * Foundation.tanh(xz[2 * units + u] + reset * hz[2 * units + u])
+                        }
+                    }
+                    sequence += h
+                }
+                let name = "\(cell) on \(path)"
+                let got = outputs[0].tensor.scalars + outputs.dropFirst().flatMap(\.tensor.scalars)
+                let lastScales = Array(scales.suffix(units))
+                let expected = sequence + (cell == .lstm(unitForgetBias: true) ? h + c : h)
+                scales += cell == .lstm(unitForgetBias: true) ? lastScales + lastScales : lastScales
+                XCTAssertEqual(got.count, expected.count, name)
+                for (index, (value, exact)) in zip(got, expected).enumerated() {
+                    XCTAssertTrue(value.isFinite, "\(name): value \(index) is \(value)")
+                    XCTAssertLessThanOrEqual(abs(Double(value) - exact) / scales[index], 1e-6, "\(name): value \(index)")
+                }
+            }
         }
     }
 

@@ -28,14 +28,21 @@ void rnnkit_tanh(float *values, long count);
 /// summed, biases added); updates h and c [batch, units] in place.
 /// Only the units [first, first + count) are computed (the other columns are not touched), so that
 /// two threads can each run a share of the units. Within 1e-6·(1 + |c|) of the exact equations.
-void rnnkit_lstm_step(long batch, long units, long first, long count, const float *gates, float *h, float *c);
+/// `huge_states`: whether some state may lie beyond 2^96 (see `rnnkit_has_huge_state`), which the
+/// step then scales; the other states give the same numbers either way.
+void rnnkit_lstm_step(long batch, long units, long first, long count, const float *gates, float *h, float *c,
+                      int huge_states);
 /// One GRU step (reset_after, sigmoid gates, tanh) for `batch` rows: input = x·kernel + input
 /// bias and recurrent = h·recurrent_kernel + recurrent bias, both [batch, 3·units] in blocks
 /// z, r, h; h_out = z·h + (1 − z)·candidate, h [batch, units] (h_out may be h). Only the units
 /// [first, first + count). Within 1e-6·(1 + |recurrent's h block|) of the exact equations (the
-/// reset gate's rounding is scaled by it).
+/// reset gate's rounding is scaled by it). `huge_states` as for `rnnkit_lstm_step`.
 void rnnkit_gru_step(long batch, long units, long first, long count, const float *input, const float *recurrent,
-                     const float *h, float *h_out);
+                     const float *h, float *h_out, int huge_states);
+/// Whether one of the states is beyond 2^96 (or infinite or NaN): the fused steps' common
+/// denominators would overflow from about 2e31 on without scaling it. A state grows by at most 1
+/// a step (|c'| ≤ |c| + 1, |h'| ≤ max(|h|, 1)), so the states a sequence starts from decide.
+int rnnkit_has_huge_state(const float *states, long count);
 
 /// The index of the first NaN or infinite value, or -1 when all are finite.
 long rnnkit_first_nonfinite(const float *values, long count);

@@ -39,7 +39,7 @@ extension RecurrentLayer {
         let units = buffers.unitCount, width = 4 * units, first = buffers.units.lowerBound, count = buffers.units.count
         let h = buffers.newH, c = buffers.cell
         guard !hasDefaultActivations else {
-            return rnnkit_lstm_step(buffers.batch, units, first, count, buffers.gates, h, c)
+            return rnnkit_lstm_step(buffers.batch, units, first, count, buffers.gates, h, c, buffers.hugeStates ? 1 : 0)
         }
         for row in 0..<buffers.batch {
             let block = buffers.gates + row * width
@@ -64,7 +64,7 @@ extension RecurrentLayer {
         let first = buffers.units.lowerBound, count = buffers.units.count
         let gates = buffers.gates, recurrent = buffers.recurrent, h = buffers.h, newH = buffers.newH
         if resetAfter && hasDefaultActivations {
-            return rnnkit_gru_step(batch, units, first, count, gates, recurrent, h, newH)
+            return rnnkit_gru_step(batch, units, first, count, gates, recurrent, h, newH, buffers.hugeStates ? 1 : 0)
         }
         precondition(resetAfter || buffers.units == 0..<units, "GRU without reset_after steps all units at once")
         for row in 0..<batch {

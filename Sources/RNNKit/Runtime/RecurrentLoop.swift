@@ -75,6 +75,9 @@ struct StepBuffers {
     var unitCount: Int
     /// The units this step computes: all, or one thread's share.
     var units: Range<Int>
+    /// Whether the sequence started from a state beyond 2^96, which the fused steps scale (see
+    /// `rnnkit_has_huge_state`); zero states (ConvLSTM's) never are.
+    var hugeStates = false
 }
 
 /// The sequence loop every recurrent layer shares: runs a cell's step over time, in either
@@ -156,6 +159,7 @@ struct RecurrentLoop {
         sequence.withUnsafeMutableBufferPointer { sequence in
             let whole = Sequence(input: input.baseAddress!, mask: mask, batch: batch, steps: steps,
                                  features: features, states: states.baseAddress!,
+                                 hugeStates: rnnkit_has_huge_state(states.baseAddress!, states.count) != 0,
                                  lastOutput: lastOutput.baseAddress!,
                                  sequence: options.returnSequences ? sequence.baseAddress : nil)
             if sharesUnits, case .separate(let inputKernel, let recurrentKernel) = products,
@@ -188,6 +192,8 @@ struct RecurrentLoop {
         var batch: Int, steps: Int, features: Int
         /// [S, B, U]: the initial states on entry, the final ones on return.
         var states: UnsafeMutablePointer<Float>
+        /// Whether an initial state is beyond 2^96 (`StepBuffers.hugeStates`).
+        var hugeStates: Bool
         /// [B, U].
         var lastOutput: UnsafeMutablePointer<Float>
         /// [B, T, U], nil unless returning sequences.
@@ -384,7 +390,8 @@ struct RecurrentLoop {
                 }
             }
             layer.step(StepBuffers(gates: stepGates, recurrent: recurrent, h: states, newH: states,
-                                   cell: states + stateSize, batch: batch, unitCount: units, units: 0..<units),
+                                   cell: states + stateSize, batch: batch, unitCount: units, units: 0..<units,
+                                   hugeStates: whole.hugeStates),
                        weights: weights)
             guard whole.mask != nil else {
                 // The output is h: the sequence takes it straight from the state, and the last
@@ -497,7 +504,8 @@ struct RecurrentLoop {
                             }
                         }
                         layer.step(StepBuffers(gates: stepGates, recurrent: recurrent, h: h, newH: newH, cell: cell,
-                                               batch: batch, unitCount: units, units: share), weights: weights)
+                                               batch: batch, unitCount: units, units: share,
+                                               hugeStates: whole.hugeStates), weights: weights)
                         for row in 0..<batch {
                             let offset = row * units + share.lowerBound
                             let output = whole.lastOutput + offset
