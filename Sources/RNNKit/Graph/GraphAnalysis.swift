@@ -57,7 +57,12 @@ struct GraphAnalysis: Sendable {
     private mutating func visit(_ model: Model, _ ref: TensorRef, from location: String,
                                 layerIndices: [String: Int], state: inout [NodeID: VisitState]) -> Shape? {
         guard let layerIndex = layerIndices[ref.layer] else {
-            problems.append(Problem(.error, location, "reference to unknown layer '\(ref.layer)'"))
+            // A nested model's calls were flattened into its layers' calls; what is left names one
+            // it does not make (numbered as in the file).
+            let isNestedModel = model.layers.contains { $0.nesting.contains { $0.model == ref.layer } }
+            problems.append(Problem(.error, location, isNestedModel
+                ? "reference to call \(ref.node), output \(ref.index) of nested model '\(ref.layer)', which it does not make"
+                : "reference to unknown layer '\(ref.layer)'"))
             return nil
         }
         let layer = model.layers[layerIndex]
