@@ -44,19 +44,11 @@ extension Activation {
         max(x, 0) + Foundation.log1p(Foundation.exp(-abs(x)))
     }
 
-    /// Applies the activation in place; the row-wise ones act on each row of `width` values.
+    /// Applies the activation in place; the row-wise ones act on each row of `width` values
+    /// (`apply(_:rows:width:)`: tanh and sigmoid through the vectorised kernels the cells use).
     func apply(to values: inout [Float], width: Int) {
-        guard self != .linear else { return }
-        guard let rowWise else {
-            for index in values.indices { values[index] = self(values[index]) }
-            return
-        }
-        guard width > 0 else { return }
-        for start in stride(from: 0, to: values.count, by: width) {
-            values.withUnsafeMutableBufferPointer { buffer in
-                rowWise.apply(to: UnsafeMutableBufferPointer(rebasing: buffer[start..<start + width]))
-            }
-        }
+        guard self != .linear, !values.isEmpty, width > 0 else { return }
+        values.withUnsafeMutableBufferPointer { apply($0.baseAddress!, rows: $0.count / width, width: width) }
     }
 }
 
