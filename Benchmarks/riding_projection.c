@@ -9,6 +9,8 @@
  * rnnkit_lstm_step), alternating direction as RNNKit does; the probe stops unless both give the
  * same bits. Shapes: the reference model's two LSTM(256) layers and the attention model's
  * LSTM(128), T = 100; best of 200 runs each, alternated. The riding path exists on AVX-512 only.
+ * A second table times one step's products alone (`kernel_alone`): how much of the riding
+ * multiply-adds' own time riding hides, for recurrent kernels that L2 holds and one as large as L2.
  *
  * Build and run from the repository's top:
  *   clang -O2 -ISources/CRNNKitKernels/include -ISources/CRNNKitKernels \
@@ -100,6 +102,45 @@ static void riding(const layer *l, float *gates, float *h, float *c, float *ridi
     }
 }
 
+/* One step's products alone, over and over, for a recurrent kernel of `k` rows by 1024 columns
+ * (4 KB a row): the recurrent product alone, the same with an eighth of a riding
+ * projection of `k` rows along, and that eighth as a product of its own (8 rows by 8 panels). The
+ * share of the riding multiply-adds' own time that riding hides is 1 - (riding - alone) / apart:
+ * it shows whether the loads leave the multiply units' time free, from a kernel that L2 holds
+ * (k = 64: 256 KB) to one as large as L2 (k = 256: 1 MB). Best of 30 trials, microseconds. */
+static void kernel_alone(long k) {
+    const long n = 1024, panels = n / PANEL;
+    float *recurrent = floats(rnnkit_packed_count(k, n)), *kernel = floats(rnnkit_packed_count(k, n));
+    float *h = floats(k), *c = floats(n), *a = floats(RNNKIT_RIDING_ROWS * k), *out = floats(RNNKIT_RIDING_ROWS * n);
+    float *rows = floats(RNNKIT_RIDING_ROWS * k), *apart = floats(RNNKIT_RIDING_ROWS * n);  /* row-major, for apart */
+    for (long i = 0; i < rnnkit_packed_count(k, n); i++) recurrent[i] = kernel[i] = (float)(i % 13) / 100.0f;
+    for (long i = 0; i < k; i++) h[i] = (float)(i % 7) / 10.0f;
+    for (long i = 0; i < RNNKIT_RIDING_ROWS * k; i++) a[i] = rows[i] = (float)(i % 5) / 10.0f;
+    long repeats = 20000000 / (k * n) + 1;
+    double best[3] = {1e30, 1e30, 1e30};
+    for (int trial = 0; trial < 30; trial++) {
+        for (int variant = 0; variant < 3; variant++) {
+            double start = now();
+            for (long r = 0; r < repeats; r++) {
+                int flags = r % 2 ? RNNKIT_GEMM_BACKWARD : 0;
+                long share = r % RNNKIT_RIDING_ROWS, first = share * panels / RNNKIT_RIDING_ROWS;
+                long last = (share + 1) * panels / RNNKIT_RIDING_ROWS;
+                rnnkit_riding_projection ride = {n, k, a, kernel, k * PANEL, 0, out, n, first, last};
+                if (variant == 0) rnnkit_gemm_packed(1, n, k, h, k, recurrent, k * PANEL, 0, c, n, flags);
+                else if (variant == 1) rnnkit_gemv_riding(n, k, h, recurrent, k * PANEL, 0, c, flags, &ride);
+                else  /* the same share as a product of its own */
+                    rnnkit_gemm_packed(RNNKIT_RIDING_ROWS, (last - first) * PANEL, k, rows, k, kernel + first * k * PANEL,
+                                       k * PANEL, 0, apart, n, 0);
+            }
+            double seconds = (now() - start) / repeats;
+            if (seconds < best[variant]) best[variant] = seconds;
+        }
+    }
+    printf("| %ld | %ld | %.2f | %.2f | %.2f | %.0f%% |\n", k, k * n * 4 / 1024, best[0] * 1e6, best[1] * 1e6,
+           best[2] * 1e6, 100 * (1 - (best[1] - best[0]) / best[2]));
+    free(recurrent); free(kernel); free(h); free(c); free(a); free(out); free(rows); free(apart);
+}
+
 int main(void) {
     const long shapes[][2] = {{64, 256}, {256, 256}, {64, 128}};  /* features, units */
     if (rnnkit_riding_rows() == 0) {
@@ -132,5 +173,10 @@ int main(void) {
         }
         printf("| %ld | %ld | %.3f | %.3f | %.2f |\n", l.features, l.units, best[0] * 1e3, best[1] * 1e3, best[1] / best[0]);
     }
+    printf("\nOne step's products alone, 1024 columns, best of 30 trials, us; hidden: the share of the riding\n"
+           "multiply-adds' own time (apart) that riding hides\n");
+    printf("| rows k | kernel KB | recurrent alone | with riding | riding share apart | hidden |\n"
+           "|---:|---:|---:|---:|---:|---:|\n");
+    for (long k = 64; k <= 256; k += 64) kernel_alone(k);
     return 0;
 }
