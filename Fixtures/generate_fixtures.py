@@ -49,6 +49,7 @@ absl.logging.set_verbosity(absl.logging.ERROR)  # e.g. "HDF5 format is legacy"
 RTOL, ATOL = 1e-5, 1e-6          # reload-vs-expected tolerance
 CROSS_ATOL = 1e-5                # Keras 3 vs tf_keras tolerance
 HARD_SIGMOID_MIN_DIFF = 1e-3     # hard_sigmoid fixtures must differ at least this much
+VERSIONS_MIN_DIFF = 1e-3         # so must fixtures that Keras 3 and tf_keras compute differently
 COUSIN_MIN_DIFF = 1e-3           # outputs must move this much when an activation is swapped
 
 
@@ -847,6 +848,26 @@ def build_masked_recurrent(K):
                        zeros] + list(apart))
 
 
+def build_initial_state_mask(K):
+    """Masked sequences into recurrent layers given initial_state, a decoder's pattern. Keras 3
+    fills a call's mask only when the call has one tensor argument: these calls run unmasked,
+    while their outputs still carry the mask to the layers after them. tf_keras applies it."""
+    L = K.layers
+    x, context = K.Input((6, 3), name="sequence"), K.Input((4,), name="context")
+    masked = L.Masking(0.0)(x)
+    h, c = L.Dense(4, activation="tanh", name="h0")(context), L.Dense(4, name="c0")(context)
+    decoded = L.LSTM(4, return_sequences=True, name="decoder")(masked, initial_state=[h, c])
+    after = L.GRU(3, name="after")(decoded)
+    g = L.Dense(3, name="g0")(context)
+    both = L.Bidirectional(L.GRU(3, return_sequences=True), name="bi")(masked, initial_state=[g, g])
+    simple = L.SimpleRNN(2, name="simple")(masked, initial_state=[L.Dense(2, name="s0")(context)])
+    return K.Model([x, context], [decoded, after, L.GlobalAveragePooling1D(name="pool")(both), simple])
+
+
+def masking_and_context_inputs(rng):
+    return masking_inputs(rng) + [floats(rng, 3, 4, low=-2.0, high=2.0)]
+
+
 def build_ops_graph(K):
     """Tensor operations between layers: Keras 3 operation nodes (keras.ops) or tf_keras
     TFOpLambda / SlicingOpLambda layers (tf functions), the same numbers either way."""
@@ -980,6 +1001,9 @@ class Fixture:
     build: Callable
     make_inputs: Callable
     uses_hard_sigmoid: bool = False
+    # Why Keras 3 and tf_keras compute the model differently, if they do: their outputs must then
+    # differ by VERSIONS_MIN_DIFF at least.
+    versions_differ: str = ""
     weight_scale: float = 0.5     # weights ~ uniform(-weight_scale, weight_scale)
     checks_activations: bool = False  # must tell every activation it uses from its cousins
     layer_weight_scales: dict = dataclasses.field(default_factory=dict)  # name -> scale
@@ -1311,6 +1335,17 @@ FIXTURES: List[Fixture] = [
             "Keras 2 and Keras 3 forms differ.",
             build_masked_recurrent, masking_inputs, uses_hard_sigmoid=True, weight_scale=0.8,
             keras3_h5_unloadable="refuses operation nodes"),
+    Fixture("initial_state_mask",
+            "Functional on a masked (6,3) sequence and a (4,) context: LSTM(4, seq) `decoder` given "
+            "initial_state [Dense(4, tanh), Dense(4)] of the context (output 0), GRU(3) `after` of it "
+            "(1); GlobalAveragePooling1D of Bidirectional(GRU(3, seq)) `bi` given initial_state [g, g] "
+            "(2); SimpleRNN(2) `simple` given a Dense(2) state (3). Row 0 has all-zero steps at t=2 "
+            "and t=5, row 1 at t=4,5.",
+            build_initial_state_mask, masking_and_context_inputs,
+            versions_differ="Keras 3 runs a call given initial_state without its mask (only a call of one "
+                            "tensor argument gets it), while the calls after it get the mask; tf_keras "
+                            "applies it to every call",
+            keras3_h5_unloadable="refuses operation nodes"),
     Fixture("ops_graph",
             "Functional on (5,3): LSTM(4, return_sequences=True) h; operations on it (Keras 3 keras.ops "
             "nodes, tf_keras TFOpLambda/SlicingOpLambda): h[:, -1, :], mean over time * 2 + 0.5, "
@@ -1515,6 +1550,9 @@ def generate_fixture(fx: Fixture, root: Path, failures: list) -> dict:
     if fx.uses_hard_sigmoid:
         if diff < HARD_SIGMOID_MIN_DIFF:
             failures.append(f"{fx.name}: Keras 3 and tf_keras outputs differ by only {diff:.3g}")
+    elif fx.versions_differ:
+        if diff < VERSIONS_MIN_DIFF:
+            failures.append(f"{fx.name}: Keras 3 and tf_keras outputs differ by only {diff:.3g}")
     elif diff > CROSS_ATOL:
         failures.append(f"{fx.name}: Keras 3 vs tf_keras outputs differ by {diff:.3g}")
 
@@ -1547,6 +1585,7 @@ def generate_fixture(fx: Fixture, root: Path, failures: list) -> dict:
         "inputs": len(inputs),
         "outputs": len(expected3),
         "uses_hard_sigmoid": fx.uses_hard_sigmoid,
+        **({"versions_differ": fx.versions_differ} if fx.versions_differ else {}),
         "seed": seed_for(fx.name),
         "weight_range": [-fx.weight_scale, fx.weight_scale],
         **({"layer_weight_ranges": {name: [-scale, scale] for name, scale in fx.layer_weight_scales.items()}}

@@ -40,7 +40,14 @@ final class KerasWriterTests: XCTestCase {
         XCTAssertEqual(written.outputs, source.outputs, what, file: file, line: line)
         XCTAssertEqual(written.isSequential, source.isSequential, what, file: file, line: line)
         for (writtenLayer, sourceLayer) in zip(written.layers, source.layers) {
-            XCTAssertEqual(writtenLayer.nodes, sourceLayer.nodes, "\(what): \(sourceLayer.name)", file: file, line: line)
+            // Keras 3 reads a call given initial states as `mask=None`; the writer let a Keras 2
+            // source's such call through only where no mask can reach it.
+            let sourceNodes = sourceLayer.nodes.map { node in
+                guard written.kerasMajorVersion >= 3, source.kerasMajorVersion < 3, sourceLayer.kind?.takesInitialStates == true,
+                      node.inputs.count > 1, node.masks.isEmpty else { return node }
+                return LayerNode(inputs: node.inputs, masks: [nil])
+            }
+            XCTAssertEqual(writtenLayer.nodes, sourceNodes, "\(what): \(sourceLayer.name)", file: file, line: line)
             XCTAssertEqual(Set(writtenLayer.weights.keys), Set(sourceLayer.weights.keys),
                            "\(what): \(sourceLayer.name)", file: file, line: line)
             for (name, tensor) in sourceLayer.weights {
@@ -103,10 +110,13 @@ final class KerasWriterTests: XCTestCase {
                         refusedOperations += 1
                         continue
                     } catch let error as RNNKitError {
-                        // Only a Keras 2 hard_sigmoid model may be refused, and only as .keras.
+                        // Only a Keras 2 model that Keras 3 would compute otherwise may be refused, and
+                        // only as .keras: hard_sigmoid, or initial_state given to a masked sequence.
                         XCTAssertEqual(format, "keras", "\(what): \(error)")
                         XCTAssertEqual(source.kerasMajorVersion, 2, "\(what): \(error)")
-                        XCTAssertTrue(error.message.contains("hard_sigmoid"), "\(what): \(error)")
+                        XCTAssertTrue(error.message.contains("hard_sigmoid")
+                                      || error.message.contains("given initial_state on a sequence that may carry a mask"),
+                                      "\(what): \(error)")
                         entry["refused"] = .string(error.description)
                         if weightsFile == nil { index.append(.object(entry)) }
                         refused += 1
@@ -156,11 +166,12 @@ final class KerasWriterTests: XCTestCase {
         print("KerasWriterTests: \(written) files written and read back, \(refused) refused, "
               + "worst max abs error vs Keras \(worst)")
         XCTAssertGreaterThanOrEqual(written, 155)
-        // Keras 2's hard_sigmoid as .keras: activations/ and masked_recurrent/ tfkeras.h5 and tfkeras.json.
-        XCTAssertEqual(refused, 4)
+        // As .keras, tfkeras.h5 and tfkeras.json of: activations/ and masked_recurrent/ (Keras 2's
+        // hard_sigmoid), initial_state_mask/ (initial_state given to a masked sequence).
+        XCTAssertEqual(refused, 6)
         // The three Keras 3 files of each fixture with operation nodes (ops_*, attention_masked,
-        // mha_masked, masked_recurrent) as .h5, which Keras 3 cannot read them from.
-        XCTAssertEqual(refusedOperations, 18)
+        // mha_masked, masked_recurrent, initial_state_mask) as .h5, which Keras 3 cannot read them from.
+        XCTAssertEqual(refusedOperations, 21)
     }
 
     // MARK: - Refusals
@@ -237,6 +248,44 @@ final class KerasWriterTests: XCTestCase {
         let keras3 = NumericDifference.between(outputs, try FixtureFiles.kerasOutputs(of: "activations", writer: "keras3"))
         XCTAssertNil(keras3.mismatch)
         XCTAssertGreaterThan(keras3.largest, 1e-3)
+    }
+
+    /// A Keras 2 model whose masked sequence goes to a layer given initial_state is refused as
+    /// .keras (Keras 3 would run that call unmasked); a tf_keras call passed `mask=None` runs
+    /// unmasked, as Keras 3's does, and keeps its `mask=None` through the legacy .h5 writer.
+    func testMasksOfCallsGivenInitialStatesKeepTheirMeaningAcrossKerasVersions() throws {
+        let source = try Model.load(contentsOf: FixtureFiles.path("initial_state_mask/tfkeras.h5"))
+        let archivePath = workDir.appendingPathComponent("masked.keras").path
+        XCTAssertThrowsError(try KerasArchiveModel.write(source, to: archivePath)) { error in
+            XCTAssertEqual((error as? RNNKitError)?.location, "decoder")
+            XCTAssertTrue("\(error)".contains("given initial_state on a sequence that may carry a mask"), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: archivePath))
+
+        // tf_keras writes `mask=None` into every entry of the call's node list.
+        let text = try String(contentsOfFile: FixtureFiles.path("initial_state_mask/tfkeras.json"), encoding: .utf8)
+            .replacingOccurrences(of: #"[["masking", 0, 0, {}], ["h0", 0, 0, {}], ["c0", 0, 0, {}]]"#,
+                                  with: #"[["masking", 0, 0, {"mask": null}], ["h0", 0, 0, {"mask": null}], "#
+                                      + #"["c0", 0, 0, {"mask": null}]]"#)
+        let jsonPath = workDir.appendingPathComponent("mask_none.json").path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: jsonPath))
+        let unmasked = try Model.load(contentsOf: jsonPath,
+                                      weights: FixtureFiles.path("initial_state_mask/tfkeras_weights.h5"))
+        XCTAssertEqual(unmasked.layers.first { $0.name == "decoder" }?.nodes.first?.masks, [nil])
+        let h5Path = workDir.appendingPathComponent("mask_none.h5").path
+        try LegacyKerasH5.write(unmasked, to: h5Path)
+        let reread = try Model.load(contentsOf: h5Path)
+        XCTAssertEqual(reread.layers.first { $0.name == "decoder" }?.nodes.first?.masks, [nil])
+        let inputs = try FixtureFiles.inputs(of: "initial_state_mask")
+        let keras3 = try FixtureFiles.kerasOutputs(of: "initial_state_mask", writer: "keras3")
+        let tfKeras = try FixtureFiles.kerasOutputs(of: "initial_state_mask", writer: "tfkeras")
+        for model in [unmasked, reread] {
+            let outputs = try Predictor(model).predict(inputs)
+            // The decoder as Keras 3 runs it (unmasked); the other calls as tf_keras does (masked).
+            assertClose([outputs[0]], [keras3[0]], "decoder")
+            assertClose([outputs[2], outputs[3]], [tfKeras[2], tfKeras[3]], "bi, simple")
+            XCTAssertGreaterThan(NumericDifference.between([outputs[0]], [tfKeras[0]]).largest, 1e-3)
+        }
     }
 
     func testKeras3HardSigmoidModelKeepsKeras3InBothFormats() throws {

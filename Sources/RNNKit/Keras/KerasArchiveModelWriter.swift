@@ -15,6 +15,7 @@ extension KerasArchiveModel {
                                                     : KerasWritePlan.defaultKeras3Version
         try plan.checkHardSigmoid(writtenMajor: kerasMajor(version), format: format,
                                   advice: "save it as a legacy .h5 file, which keeps its Keras 2 version")
+        try plan.checkMasksGivenInitialStates(format: format)
         let metadata: JSONValue = ["keras_version": .string(version), "date_saved": .string(dateText(date))]
         let config = try plan.keras3ModelConfig()
 

@@ -153,6 +153,41 @@ struct KerasWritePlan {
         return "float32"
     }
 
+    /// Refuses a Keras 2 model for a Keras 3 file when a call given initial states may see a mask:
+    /// tf_keras applies the mask a call's sequence carries, Keras 3 only to a call of one tensor
+    /// argument (and a Keras 2 graph has no mask tensor to pass it explicitly).
+    func checkMasksGivenInitialStates(format: String) throws {
+        guard model.kerasMajorVersion < 3 else { return }
+        for (index, layer) in model.layers.enumerated() where kind(index).takesInitialStates {
+            for node in layer.nodes where node.inputs.count > 1 && node.masks.isEmpty && mayCarryMask(node.inputs[0]) {
+                let source = model.kerasVersion.isEmpty ? "" : " (the model was read as Keras \(model.kerasVersion))"
+                throw RNNKitError(.invalidModel,
+                    "cannot write \(format): layer '\(layer.name)' is given initial_state on a sequence that may carry "
+                    + "a mask\(source), which Keras 3 would not apply to that call, so its outputs could change; "
+                    + "save it as a legacy .h5 file, which keeps its Keras 2 version", file: path, location: layer.name)
+            }
+        }
+    }
+
+    /// Whether a mask may reach `ref`: a Masking layer, an Embedding with mask_zero or a `mask=`
+    /// upstream (whether the layers between pass it on is not looked at).
+    func mayCarryMask(_ ref: TensorRef) -> Bool {
+        var seen = Set<String>(), pending = [ref.layer]
+        while let name = pending.popLast() {
+            guard seen.insert(name).inserted, let index = model.layerIndex(named: name) else { continue }
+            switch kind(index) {
+            case .masking: return true
+            case .embedding(let embedding) where embedding.maskZero: return true
+            default: break
+            }
+            for node in model.layers[index].nodes {
+                if node.masks.contains(where: { $0 != nil }) { return true }
+                pending += node.inputs.map(\.layer)
+            }
+        }
+        return false
+    }
+
     /// Whether some call passes tensors as keyword arguments (`initial_state`, MultiHeadAttention's
     /// `value`...), which Keras 2 node lists and Keras 3 read differently.
     var passesTensorKeywords: Bool {
@@ -354,7 +389,8 @@ struct KerasWritePlan {
             }
             return .object(operationEntry(operation, name: layer.name, node: node))
         }
-        if style == .keras2, layer.nodes.contains(where: { !$0.masks.isEmpty }) {
+        // `mask=None` (a call that runs unmasked) both Kerases hold; a mask tensor only .keras files.
+        if style == .keras2, layer.nodes.contains(where: { $0.masks.contains { $0 != nil } }) {
             throw RNNKitError(.invalidModel, "cannot write a Keras .h5 file: layer '\(layer.name)' is passed a mask "
                               + "explicitly, which only Keras 3 (.keras) files hold", file: path, location: layer.name)
         }
@@ -381,7 +417,9 @@ struct KerasWritePlan {
         if case .multiHeadAttention = kind(index) { return attentionNode(node, callArguments: callArguments, style: style) }
         switch style {
         case .keras2:
-            return .array(node.inputs.map { .array([.string($0.layer), .int($0.node), .int($0.index), .object(callArguments)]) })
+            var kwargs = callArguments
+            if !node.masks.isEmpty { kwargs["mask"] = .null }  // only `mask=None` gets here (functionalEntry)
+            return .array(node.inputs.map { .array([.string($0.layer), .int($0.node), .int($0.index), .object(kwargs)]) })
         case .keras3:
             let tensors = node.inputs.map(kerasTensor)
             var kwargs = callArguments

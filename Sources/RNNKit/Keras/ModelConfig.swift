@@ -166,6 +166,15 @@ enum KerasModelConfig {
                 var layer = layer(entry, pointer: layerPointer, callArguments: callArguments.first ?? JSONObject())
                 if let name = text(entry["name"], at: layerPointer + "/name") { layer.name = name }
                 layer.nodes = nodes
+                // Keras 3 fills a call's mask from its input only when the call has one tensor
+                // argument: a call given initial states runs unmasked unless it passes `mask=`
+                // (tf_keras applies the mask). Keras 3 files pass the mask on explicitly to the
+                // calls after it that use it.
+                if major >= 3, layer.kind?.takesInitialStates == true {
+                    for call in layer.nodes.indices where layer.nodes[call].inputs.count > 1 && layer.nodes[call].masks.isEmpty {
+                        layer.nodes[call].masks = [nil]
+                    }
+                }
                 problems += nodeErrors.map { Problem($0, at: layer.name) }
                 layers.append(layer)
             }
@@ -439,6 +448,8 @@ enum KerasModelConfig {
                 return (LayerNode(inputs: inputs), callArguments(kwargs))
             }
             var inputs: [TensorRef] = []
+            // `mask=None`: the call runs unmasked whatever its sequence carries.
+            let masks: [TensorRef?] = kwargs.map { $0["mask"]?.isNull == true } == true ? [nil] : []
             for (index, entry) in entries.enumerated() {  // Keras 2: [name, node, index, kwargs]
                 let entryPointer = "\(pointer)/\(index)"
                 inputs.append(try reference(entry, pointer: entryPointer))
@@ -447,7 +458,7 @@ enum KerasModelConfig {
                     inputs += try references(states, pointer: entryPointer + "/3/initial_state")
                 }
             }
-            return (LayerNode(inputs: inputs), callArguments(kwargs))
+            return (LayerNode(inputs: inputs, masks: masks), callArguments(kwargs))
         }
 
         /// Keras 3's `mask=` keyword: one tensor, or a list with one entry (a tensor or null) per input.
