@@ -14,7 +14,8 @@ tfkeras.h5), the format written (h5 or keras), or the reason RNNKit refused to w
 Each file is loaded with `keras.models.load_model` and `tf_keras.models.load_model`
 (compile=False), run on Fixtures/<fixture>/input_<i>.npy, and compared with
 Fixtures/<fixture>/expected_<source writer>_<i>.npy (the outputs of the Keras that made the
-source file). A row passes when the max abs difference is <= 1e-6.
+source file). A row passes when every output is within 1e-6 + 1e-5 x |expected| of it, the
+tolerance generate_fixtures.py holds Keras's own reloads to (outputs reach 6 in activations_more).
 
 Some failures are Keras's own, not the file's, and are reported as "expected" with the reason:
 - hard_sigmoid: Keras 3 always computes clip(x/6 + 0.5, 0, 1) and tf_keras always
@@ -44,11 +45,12 @@ import traceback
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # the math the fixtures were made with (generate_fixtures.py)
 
 import numpy as np  # noqa: E402
 import fixture_arrays  # noqa: E402 (the module beside this script)
 
-TOLERANCE = 1e-6
+ATOL, RTOL = 1e-6, 1e-5  # generate_fixtures.py's reload tolerance
 
 
 def load_loaders():
@@ -73,15 +75,18 @@ def predict(model, inputs):
     return [np.asarray(o) for o in outputs]
 
 
-def max_abs_diff(outputs, expected):
+def compare(outputs, expected):
+    """The max abs difference, and whether every value is within ATOL + RTOL x |expected|."""
     if len(outputs) != len(expected):
         raise ValueError(f"{len(outputs)} outputs, expected {len(expected)}")
-    worst = 0.0
+    worst, within = 0.0, True
     for output, want in zip(outputs, expected):
         if output.shape != want.shape:
             raise ValueError(f"output shape {output.shape}, expected {want.shape}")
-        worst = max(worst, float(np.max(np.abs(output.astype(np.float64) - want.astype(np.float64)))))
-    return worst
+        difference = np.abs(output.astype(np.float64) - want.astype(np.float64))
+        worst = max(worst, float(np.max(difference, initial=0.0)))
+        within = within and bool(np.all(difference <= ATOL + RTOL * np.abs(want.astype(np.float64))))
+    return worst, within
 
 
 def uses_hard_sigmoid(manifest, fixture):
@@ -132,22 +137,22 @@ def check(entries, manifest, fixtures_dir, loaders, folder):
         path = os.path.join(folder, entry["file"])
         file_major = int(str(entry.get("keras_version", "2")).split(".")[0] or 2)
         for loader, load in loaders.items():
-            diff, error = None, None
+            diff, within, error = None, False, None
             try:
                 model = load(path)
-                diff = max_abs_diff(predict(model, inputs), expected)
+                diff, within = compare(predict(model, inputs), expected)
             except Exception as exc:  # noqa: BLE001 - every failure is reported
                 error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:160]
                 if os.environ.get("RNNKIT_INTEROP_TRACEBACK"):
                     traceback.print_exc()
-            ok = error is None and diff <= TOLERANCE
+            ok = error is None and within
             note = ""
             if not ok:
                 reason = expected_reason(manifest, fixture, entry["file"], file_major, entry["format"], loader, error)
                 if reason:
                     note = "expected: " + reason + ("" if error is None else f" ({error[:70]})")
                 else:
-                    note = error or f"max abs diff {diff:.3g} > {TOLERANCE}"
+                    note = error or f"max abs diff {diff:.3g}, beyond {ATOL} + {RTOL} x |expected|"
             rows.append(dict(entry, loader=loader, diff=diff, ok=ok or note.startswith("expected"),
                              result="ok" if ok else ("load error" if error else "MISMATCH"), note=note))
     return rows
@@ -243,7 +248,7 @@ def main():
 
     loaders, versions = load_loaders()
     print(f"keras {versions['keras3']}, tf_keras {versions['tf_keras']}, numpy {np.__version__}, "
-          f"tolerance {TOLERANCE}")
+          f"tolerance {ATOL} + {RTOL} x |expected|")
     def selected(entries):
         return [e for e in entries if not args.fixture or e["fixture"] in args.fixture]
 
