@@ -1019,13 +1019,12 @@ def main(argv=None):
             for threads in (1, 2):
                 batches = [b for b, t in CONFIGS if t == threads]
                 common = ["--steps", str(steps), "--inputs", json.dumps(entry["inputs"]), "--batches", *map(str, batches)]
-                for peer, path in (("ort", onnx_path), ("tf", model_path)):
-                    if peer not in args.peers:
-                        continue
+
+                def time_worker(peer, path):
                     if path is None:  # no ONNX graph: the column says why
                         for b in batches:
                             rows[(name, b, threads)][peer] = unexportable[name]
-                        continue
+                        return
                     log(f"{prefix}{name}: {PEER_TITLES[peer]}, {threads} thread(s), batches {batches}")
                     try:
                         busy = wait_idle()
@@ -1036,7 +1035,10 @@ def main(argv=None):
                         notes.append(f"{name}, {threads} thread(s): {PEER_TITLES[peer]} failed: {error}")
                         for b in batches:
                             rows[(name, b, threads)][peer] = "error"
-                if "rnnkit" in args.peers and can_bench:
+
+                def time_rnnkit():
+                    if not can_bench:
+                        return
                     for batch in batches:
                         log(f"{prefix}{name}: RNNKit, {threads} thread(s), batch {batch}")
                         try:
@@ -1048,6 +1050,15 @@ def main(argv=None):
                         except (RuntimeError, ValueError, KeyError) as error:
                             notes.append(f"{name}, batch {batch}, {threads} thread(s): rnnkit bench failed: {error}")
                             rows[(name, batch, threads)]["rnnkit"] = "error"
+
+                # Each round starts with another peer, so that none always runs right after the
+                # same one (a peer that heats the cores, or leaves its threads spinning, slows the next).
+                timers = [("ort", lambda: time_worker("ort", onnx_path)), ("tf", lambda: time_worker("tf", model_path)),
+                          ("rnnkit", time_rnnkit)]
+                timers = [t for t in timers if t[0] in args.peers]
+                shift = round_index % len(timers) if timers else 0
+                for _, time_peer in timers[shift:] + timers[:shift]:
+                    time_peer()
     report["rows"] = list(rows.values())
     if read_rates and traffic:
         report["floor"] = {"read_rates": read_rates, "rows": batch1_floors(report, traffic, read_rates)}
@@ -1077,7 +1088,7 @@ def main(argv=None):
         notes.append(f"other processes used at most {worst:.0%} of the CPUs just before each measurement")
     notes.append(f"timing rule for every peer: {WARMUP_RUNS} warm-up runs, then at least {MIN_RUNS} runs and "
                  f"{MIN_SECONDS:g} s; inputs uniform(-1, 1)"
-                 + (f"; lowest median of {args.rounds} rounds" if args.rounds > 1 else "")
+                 + (f"; lowest median of {args.rounds} rounds, each starting with another peer" if args.rounds > 1 else "")
                  + f"; whole run took {time.time() - started:.0f} s")
     text = render(report)
     print(text)
