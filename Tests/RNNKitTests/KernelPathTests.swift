@@ -313,7 +313,8 @@ final class KernelPathTests: XCTestCase {
                     for threads in [1, 2] {
                         RNNKitRuntime.setThreadCount(threads)
                         let (outputs, carry) = try layer.forward([input], weights: weights, carry: nil)
-                        results.append(outputs.map(\.tensor) + [Tensor(shape: [carry.states.count], scalars: carry.states)])
+                        results.append(outputs.map(\.tensor) + [Tensor(shape: [carry.states.count], scalars: carry.states),
+                                                                  Tensor(shape: [carry.lastOutput.count], scalars: carry.lastOutput)])
                     }
                     XCTAssertEqual(results[0], results[1], "\(cell) \(activation) units \(units) batch \(batch) on \(path)")
                     XCTAssertFalse(results[0][0].scalars.contains { !$0.isFinite })

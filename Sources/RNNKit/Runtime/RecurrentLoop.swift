@@ -435,11 +435,16 @@ struct RecurrentLoop {
         let batch = whole.batch, steps = whole.steps, units = options.units, features = whole.features
         let width = weights.kernel.shape[1], stateSize = batch * units
         let stepsPerChunk = min(steps, max(1, Self.projectionRows / batch))
-        let hBuffers = UnsafeMutablePointer<Float>.allocate(capacity: 2 * stateSize)
-        defer { hBuffers.deallocate() }
+        // h in two buffers, and the other states (c), updated in place share by share, all from the
+        // start of a cache line: a line holding both threads' units would travel between the cores
+        // at every step (shares start at a panel, 16 floats, a line).
+        let otherStates = (stateCount - 1) * stateSize
+        let hBuffers = UnsafeMutablePointer<Float>.allocateCacheAligned(capacity: 2 * stateSize + otherStates)
+        defer { UnsafeMutableRawPointer(hBuffers).deallocate() }
         hBuffers.update(from: whole.states, count: stateSize)
         hBuffers.advanced(by: stateSize).update(from: whole.states, count: stateSize)
-        let cell = whole.states + stateSize  // the other states (c), updated in place share by share
+        let cell = hBuffers + 2 * stateSize
+        cell.update(from: whole.states + stateSize, count: otherStates)
         let barrier = SpinBarrier()
         let ran = withPointer(to: weights.inputBias) { inputBias in
             withPointer(to: weights.recurrentBias) { recurrentBias in
@@ -506,6 +511,17 @@ struct RecurrentLoop {
                         layer.step(StepBuffers(gates: stepGates, recurrent: recurrent, h: h, newH: newH, cell: cell,
                                                batch: batch, unitCount: units, units: share,
                                                hugeStates: whole.hugeStates), weights: weights)
+                        guard whole.mask != nil else {
+                            // The output is h: after the meeting, this thread sends its own share to the
+                            // sequence; the last output is written once, after the loop.
+                            barrier.wait(part: part)
+                            for row in 0..<batch {
+                                let offset = row * units + share.lowerBound
+                                whole.sequence?.advanced(by: (row * steps + position) * units + share.lowerBound)
+                                    .update(from: newH + offset, count: share.count)
+                            }
+                            continue
+                        }
                         for row in 0..<batch {
                             let offset = row * units + share.lowerBound
                             let output = whole.lastOutput + offset
@@ -529,6 +545,8 @@ struct RecurrentLoop {
         }
         if ran {
             whole.states.update(from: hBuffers + steps % 2 * stateSize, count: stateSize)
+            (whole.states + stateSize).update(from: cell, count: otherStates)
+            if whole.mask == nil && steps > 0 { whole.lastOutput.update(from: whole.states, count: stateSize) }
             Self.unitSharingRuns.add(1, ordering: .relaxed)
         }
         return ran
