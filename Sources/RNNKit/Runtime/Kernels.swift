@@ -47,7 +47,7 @@ enum Kernels {
                            flags(accumulate: accumulate, backward: backward))
     }
 
-    /// Rows of an input projection that `gemv(a:b:bias:c:accumulate:backward:riding:)` computes in
+    /// Rows of an input projection that `gemv(a:b:columns:bias:c:accumulate:backward:riding:)` computes in
     /// the same pass as the product: `RidingProjection.rows` where that pays on this kernel path
     /// (AVX-512), 0 where the two products apart are faster.
     static var ridingRows: Int { rnnkit_riding_rows() }
