@@ -28,6 +28,7 @@ static void *run(void *result) {
     vec acc[CHAINS];
     for (int i = 0; i < CHAINS; i++) acc[i] = SPLAT(1.0f + i * 1e-7f);
     vec scale = SPLAT(0.9999999f), shift = SPLAT(1e-7f);
+    __asm__ volatile("" : "+v"(scale), "+v"(shift));  /* unknown to the compiler: clang folds the loop otherwise */
     for (long n = 0; n < ROUNDS; n++)
         for (int i = 0; i < CHAINS; i++) acc[i] = FMA(acc[i], scale, shift);
     float sum = 0;

@@ -27,6 +27,9 @@ reference_lstm's batch-1 floor: every time step reads each recurrent kernel whol
 L2, at the rate Benchmarks/cache_read_rate.c measures (compiled with `cc -O2
 -march=native`); the input projections can run in the shadow of those reads. Also stated:
 the reads plus the projections at the fastest sgemm rate measured, one after the other.
+Its batch-32 ceiling: the products' FLOPs at the host's float32 multiply-add ceiling
+(Benchmarks/fma_peak.c, `cc -O3 -march=native`), and the share of that ceiling a ratio
+limit asks for.
 
 Usage:
     python3 Benchmarks/run_peers.py                       # everything; writes Benchmarks/results.md
@@ -48,7 +51,6 @@ import json
 import platform
 import re
 import shlex
-import shutil
 import statistics
 import subprocess
 import sys
@@ -57,6 +59,7 @@ from pathlib import Path
 
 import numpy as np
 
+from host_probes import CACHE_READ_FLAGS, FMA_PEAK_FLAGS, ProbeError, build, fma_peak, run_probe
 from model_inputs import sample_inputs
 
 HERE = Path(__file__).resolve().parent
@@ -71,13 +74,13 @@ RNNKIT_ONNX_GRAPH = {"cnn_lstm", "attention_seq2seq"}
 # time than): issue #12, the CNN-LSTM's convolution faster than its LSTM at batch 32.
 LAYER_CRITERIA = {"cnn_lstm": ("Conv1D", "LSTM")}
 LOAD_MODEL = "large_lstm"  # 100 MB of weights: only its load is timed
-# Models whose batch-1 floor is stated (issue #14): at batch 1 a time step multiplies one row by
-# each recurrent kernel, which it must read whole, from L2 when it does not fit L1.
+# Models whose batch-1 floor and batch-32 ceiling are stated (issue #14): at batch 1 a time step
+# multiplies one row by each recurrent kernel, which it must read whole, from L2 when it does not
+# fit L1; at batch 32 the products keep the multiply units busy.
 FLOOR_MODELS = {"reference_lstm"}
 # cache_read_rate.c's buffer per thread: bigger than L1 and well inside L2 (as half of an LSTM(256)
 # kernel is on two threads); and one inside L1, for contrast.
 L2_BUFFER_KIB, L1_BUFFER_KIB = 512, 16
-CACHE_READ_FLAGS = ["-O2", "-march=native"]  # the widest vectors the host has
 CONFIGS = [(1, 1), (1, 2), (32, 1), (32, 2)]  # (batch, threads)
 PEERS = ["rnnkit", "ort", "tf"]
 PEER_TITLES = {"rnnkit": "RNNKit", "ort": "ONNX Runtime", "tf": "TensorFlow"}
@@ -455,24 +458,47 @@ def cache_read_rates(wait_idle):
     """The host's read rates into registers (Benchmarks/cache_read_rate.c compiled with
     CACHE_READ_FLAGS, best of three runs): ({"compile", "vector_bits", "rates": [{"threads", "l2",
     "l1"} in GB/s, all threads together]}, None), or (None, why not)."""
-    compiler = shutil.which("cc")
-    if compiler is None:
-        return None, "no C compiler (`cc`): Benchmarks/cache_read_rate.c not run, no batch-1 floor stated"
-    binary = WORK_DIR / "cache_read_rate"
     measured = {"compile": shlex.join(["cc", *CACHE_READ_FLAGS]), "vector_bits": None, "rates": []}
     try:
-        run([compiler, *CACHE_READ_FLAGS, HERE / "cache_read_rate.c", "-o", binary, "-lpthread"])
+        binary = build("cache_read_rate.c", WORK_DIR, CACHE_READ_FLAGS)
         for threads in (1, 2):
             rate = {"threads": threads}
             for level, kib in (("l2", L2_BUFFER_KIB), ("l1", L1_BUFFER_KIB)):
                 wait_idle()
-                runs = [run([binary, threads, kib]).split() for _ in range(3)]
+                runs = [run_probe([binary, threads, kib]).split() for _ in range(3)]
                 rate[level] = max(float(gbps) for gbps, _ in runs)
                 measured["vector_bits"] = int(runs[0][1])
             measured["rates"].append(rate)
-    except (RuntimeError, ValueError, OSError) as error:
-        return None, f"Benchmarks/cache_read_rate.c failed, no batch-1 floor stated: {error}"
+    except (ProbeError, ValueError) as error:
+        return None, f"Benchmarks/cache_read_rate.c: {error}; no batch-1 floor stated"
     return measured, None
+
+
+def fma_ceilings(wait_idle):
+    """The host's float32 multiply-add ceiling on 1 and 2 threads (Benchmarks/fma_peak.c, best of
+    three runs): ({"compile", "rates": [{"threads", "gflops"}]}, None), or (None, why not)."""
+    try:
+        rates = [{"threads": threads, "gflops": fma_peak(threads, WORK_DIR, before_each=wait_idle)}
+                 for threads in (1, 2)]
+    except ProbeError as error:
+        return None, f"Benchmarks/fma_peak.c: {error}; no batch-32 ceiling stated"
+    return {"compile": shlex.join(["cc", *FMA_PEAK_FLAGS]), "rates": rates}, None
+
+
+def fma_gflops(report):
+    """{threads: GFLOP/s} of the FMA ceiling measured in this run ({} when none was)."""
+    return {rate["threads"]: rate["gflops"] for rate in (report.get("fma_ceiling") or {}).get("rates", [])}
+
+
+def ceiling_share(report, key, limit):
+    """The share of the host's FMA ceiling that the model's products alone would need to run at for
+    RNNKit / ORT to reach `limit` in the row `key` (model, batch, threads); None where not measured."""
+    gflops = fma_gflops(report)
+    row = next((r for r in report["rows"] if (r["model"], r["batch"], r["threads"]) == key), {})
+    ort = row.get("ort")
+    if not isinstance(ort, (int, float)) or ort <= 0 or key[2] not in gflops:
+        return None
+    return row["flops"] / (limit * ort * 1e6) / gflops[key[2]]
 
 
 def fastest_sgemm(report, threads):
@@ -717,8 +743,11 @@ def criteria(report):
         value = ratio(*key)
         below_floor = (f"; the limit is below the host's bandwidth floor (floor / ORT {floors[key]:.2f})"
                        if floors.get(key, 0) > limit else "")
+        share = ceiling_share(report, key, limit) if key[0] in FLOOR_MODELS and key[1] > 1 else None
+        needs = (f"; reaching the limit needs the products alone at {share:.0%} of the host's FMA ceiling"
+                 if share is not None else "")
         lines.append(f"| {label} | {'—' if value is None else f'{value:.2f}'} | ≤ {limit:g} | "
-                     f"{verdict(value, limit)}{below_floor} |")
+                     f"{verdict(value, limit)}{below_floor}{needs} |")
     for (model, (faster, slower)), threads in ((item, t) for item in LAYER_CRITERIA.items() for t in (1, 2)):
         layer_ms = {}  # each layer class's lowest median over the rounds
         for result in rows.get((model, 32, threads), {}).get("rnnkit_json", []):
@@ -795,6 +824,38 @@ def render_floor(report):
     return lines + [""]
 
 
+def render_ceiling(report):
+    """The batch-32 ceiling table: the FLOOR_MODELS' products at the host's FMA ceiling."""
+    ceiling, gflops = report["fma_ceiling"], fma_gflops(report)
+    lines = [f"Batch-32 ceiling: at batch 32 the products keep the multiply units busy, so their FLOPs at the "
+             f"host's float32 multiply-add ceiling bound any implementation that computes every product in "
+             f"float32. Benchmarks/fma_peak.c (`{ceiling['compile']}`) runs independent fused multiply-adds on "
+             f"registers alone: {gflops[1]:.0f} GFLOP/s on 1 thread, {gflops[2]:.0f} on 2. Products ms = the "
+             f"model's multiply-adds × 2 (as in the GFLOP/s table) / that ceiling, before any activation, copy "
+             f"or synchronisation. Needed share = the ceiling's share that the products alone would need for "
+             f"RNNKit / ORT ≤ 0.9.", "",
+             "| model | batch | threads | GFLOP | FMA ceiling GFLOP/s | products ms | ONNX Runtime ms | "
+             "products / ORT | RNNKit ms | RNNKit share of ceiling | ORT share of ceiling | needed share for 0.9 |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in report["rows"]:
+        key = (row["model"], row["batch"], row["threads"])
+        if row["model"] not in FLOOR_MODELS or row["batch"] == 1 or row["threads"] not in gflops:
+            continue
+        peak = gflops[row["threads"]]
+        products_ms = row["flops"] / (peak * 1e6)
+
+        def share(ms):
+            return f"{row['flops'] / (ms * 1e6) / peak:.0%}" if isinstance(ms, (int, float)) else "—"
+
+        needed = ceiling_share(report, key, 0.9)
+        lines.append(f"| {row['model']} (T={row['steps']}) | {row['batch']} | {row['threads']} | "
+                     f"{row['flops'] / 1e9:.2f} | {peak:.0f} | {products_ms:.2f} | {fmt_ms(row.get('ort'))} | "
+                     f"{fmt_ratio(products_ms, row.get('ort'))} | {fmt_ms(row.get('rnnkit'))} | "
+                     f"{share(row.get('rnnkit'))} | {share(row.get('ort'))} | "
+                     f"{'—' if needed is None else f'{needed:.0%}'} |")
+    return lines + [""]
+
+
 def render(report):
     lines = []
     m = report["machine"]
@@ -858,6 +919,8 @@ def render(report):
 
     if report.get("floor"):
         lines += render_floor(report)
+    if report.get("fma_ceiling"):
+        lines += render_ceiling(report)
 
     lines += ["The speed issue's criteria, from the tables above:", ""] + criteria(report) + [""]
 
@@ -949,6 +1012,10 @@ def main(argv=None):
     if FLOOR_MODELS & set(args.models):
         log("cache read rates (Benchmarks/cache_read_rate.c)")
         read_rates, why_not = cache_read_rates(wait_idle)
+        if why_not:
+            notes.append(why_not)
+        log("FMA ceiling (Benchmarks/fma_peak.c)")
+        report["fma_ceiling"], why_not = fma_ceilings(wait_idle)
         if why_not:
             notes.append(why_not)
 

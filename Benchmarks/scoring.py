@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from host_probes import ProbeError, fma_peak
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORK = ROOT / ".build" / "scoring"
@@ -182,21 +184,15 @@ def throughput_part(args, report):
     log(report[-1])
 
 
-def fma_peak(threads):
-    """The host's float32 FMA ceiling in GFLOP/s (Benchmarks/fma_peak.c, best of three runs)."""
-    binary = WORK / "fma_peak"
-    subprocess.run(["cc", "-O3", "-march=native", str(HERE / "fma_peak.c"), "-o", str(binary), "-lpthread"],
-                   check=True)
-    return max(float(subprocess.run([str(binary), str(threads)], capture_output=True, text=True,
-                                    check=True).stdout) for _ in range(3))
-
-
 def ceiling_note(args, model, rnnkit_seconds, keras_rate):
     """How the scoring rate compares with the host's arithmetic ceiling: a ratio to the Keras loop
     that would need more than the ceiling cannot be reached on this host."""
     from make_models import flops_per_sequence
     work = flops_per_sequence(model, args.window) * args.windows / 1e9
-    peak = fma_peak(args.threads)
+    try:
+        peak = fma_peak(args.threads, WORK)
+    except ProbeError as error:
+        return f"No FMA ceiling stated: {error}.\n"
     needed = work * 3 * keras_rate / args.windows
     return (f"Work: {work:.0f} GFLOP of products. RNNKit ran at {work / rnnkit_seconds:.0f} GFLOP/s, start-up, "
             f"load and CSV parsing included; this host's FMA ceiling on {args.threads} thread(s) is {peak:.0f} "
