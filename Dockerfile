@@ -6,7 +6,7 @@
 #       serve lstm=/models/keras3.keras --host 0.0.0.0
 FROM swift:6.3-noble AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libhdf5-dev libjson-c-dev pkg-config zlib1g-dev \
+        libhdf5-dev libjson-c-dev libdeflate-dev pkg-config zlib1g-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependencies first, so that a source change does not fetch them again.
@@ -19,9 +19,9 @@ RUN swift build -c release --product rnnkit --static-swift-stdlib \
     && cp "$(swift build -c release --show-bin-path)/rnnkit" /usr/local/bin/rnnkit
 
 FROM ubuntu:noble
-# The C libraries rnnkit links (HDF5 and json-c); the Swift runtime is linked statically.
+# The C libraries rnnkit links (HDF5, json-c, libdeflate and zlib); the Swift runtime is linked statically.
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libhdf5-103-1t64 libjson-c5 zlib1g ca-certificates \
+        libhdf5-103-1t64 libjson-c5 libdeflate0 zlib1g ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 rnnkit
 COPY --from=build /usr/local/bin/rnnkit /usr/local/bin/rnnkit

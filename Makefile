@@ -1,6 +1,6 @@
 # RNNKit: `make demo` and `make test` work on a fresh Debian machine with Swift installed.
 SWIFT ?= swift
-APT_PACKAGES := libhdf5-dev libjson-c-dev pkg-config graphviz
+APT_PACKAGES := libhdf5-dev libjson-c-dev libdeflate-dev pkg-config graphviz
 RNNKIT := .build/debug/rnnkit
 # make fuzz: seconds per libFuzzer target, and which target (hdf5, keras, json, tensors, onnx or all).
 SECONDS ?= 600

@@ -31,13 +31,16 @@ let package = Package(
         .systemLibrary(
             name: "CJSONC", path: "Sources/CJSONC", pkgConfig: "json-c",
             providers: [.apt(["libjson-c-dev"])]),
+        .systemLibrary(
+            name: "CLibDeflate", path: "Sources/CLibDeflate", pkgConfig: "libdeflate",
+            providers: [.apt(["libdeflate-dev"])]),
         // The runtime's kernels: the packed matrix product and the cell steps, in C with AVX2/FMA
         // variants picked at run time.
         .target(name: "CRNNKitKernels", path: "Sources/CRNNKitKernels"),
         .target(
             name: "RNNKit",
             dependencies: [
-                "CHDF5", "CJSONC", "CRNNKitKernels",
+                "CHDF5", "CJSONC", "CLibDeflate", "CRNNKitKernels",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]),

@@ -41,7 +41,7 @@ link_target() {
     local name=$1
     [ -n "${FUZZ_NO_BUILD:-}" ] && [ -x "$bin/$name" ] && return 0
     local cflags=() maps=() objects=()
-    for flag in $(pkg-config --cflags hdf5 json-c); do cflags+=(-Xcc "$flag"); done
+    for flag in $(pkg-config --cflags hdf5 json-c libdeflate); do cflags+=(-Xcc "$flag"); done
     # The C modules RNNKit imports: system-library targets, ZIPFoundation's zlib, generated maps.
     while IFS= read -r map; do maps+=(-Xcc "-fmodule-map-file=$map"); done < <(
         find Sources "$build"/checkouts/*/Sources -maxdepth 2 -name module.modulemap
@@ -64,7 +64,7 @@ link_target() {
     swiftc -sanitize=fuzzer,address -parse-as-library -g -O \
         -I "$products/Modules" "${maps[@]}" "${cflags[@]}" \
         Fuzz/Targets/Common.swift "Fuzz/Targets/$name.swift" ${sources[@]+"${sources[@]}"} "${objects[@]}" \
-        $(pkg-config --libs hdf5 json-c) -lz -o "$bin/$name" 2>&1 \
+        $(pkg-config --libs hdf5 json-c libdeflate) -lz -o "$bin/$name" 2>&1 \
         | { grep -v "Cannot export local symbol" || true; } >&2
 }
 
