@@ -198,12 +198,19 @@ final class FileSink {
 
     /// float32 scalars, little-endian whatever the machine.
     func writeLittleEndian(_ scalars: [Float]) throws {
-        #if _endian(little)
-        try scalars.withUnsafeBytes { try write($0) }
-        #else
-        try scalars.map { $0.bitPattern.littleEndian }.withUnsafeBytes { try write($0) }
-        #endif
+        try withLittleEndianBytes(of: scalars) { try write($0) }
     }
+}
+
+/// The bytes of `scalars` as float32 little-endian, as every format RNNKit writes stores them,
+/// while `body` runs: the array's own storage on a little-endian machine, no copy.
+func withLittleEndianBytes<Result>(of scalars: [Float], _ body: (UnsafeRawBufferPointer) throws -> Result)
+    rethrows -> Result {
+    #if _endian(little)
+    try scalars.withUnsafeBytes(body)
+    #else
+    try scalars.map { $0.bitPattern.littleEndian }.withUnsafeBytes(body)
+    #endif
 }
 
 enum AtomicFile {

@@ -479,7 +479,7 @@ struct ONNXGraphBuilder {
         proto.name = name
         proto.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
         proto.dims = tensor.shape.map(Int64.init)
-        proto.rawData = tensor.scalars.map(\.bitPattern.littleEndian).withUnsafeBufferPointer { Data(buffer: $0) }
+        proto.rawData = withLittleEndianBytes(of: tensor.scalars) { Data($0) }
         return proto
     }
 }

@@ -67,13 +67,7 @@ enum NPYFormat {
             return Data(header(shape: tensor.shape, descr: "|u1")) + Data(tensor.scalars.map { UInt8($0) })
         }
         var data = Data(header(shape: tensor.shape))
-        #if _endian(little)
-        tensor.scalars.withUnsafeBytes { data.append(contentsOf: $0) }
-        #else
-        for value in tensor.scalars {
-            withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) }
-        }
-        #endif
+        withLittleEndianBytes(of: tensor.scalars) { data.append(contentsOf: $0) }
         return data
     }
 }
