@@ -126,6 +126,6 @@ final class NPZModelTests: TemporaryFolderTestCase {
             NamedTensor(name: array.name, tensor: array.tensor,
                         elementType: array.name == NPZModel.modelEntry ? .uint8 : .float32)
         }
-        try NPZFormat.archive(typed, path: path).write(to: URL(fileURLWithPath: path))
+        try FileSink.write(to: path) { try NPZFormat.write(typed, to: $0) }
     }
 }

@@ -132,7 +132,8 @@ final class PinnedBytes: @unchecked Sendable {
 /// Bytes written to a file, retrying short writes; errors name the file.
 final class FileSink {
     private let fd: Int32
-    private let path: String
+    /// The file's name in errors.
+    let path: String
 
     private init(fd: Int32, path: String) {
         self.fd = fd

@@ -35,14 +35,14 @@ extension KerasArchiveModel {
             throw RNNKitError(error.kind, error.message, file: path,
                               location: KerasArchive.weightsEntry + (error.location ?? ""))
         }
-        guard let weights = FileManager.default.contents(atPath: weightsPath) else {
-            throw RNNKitError(.badUsage, "cannot read back the weights written to a temporary file", file: path)
+        let weights = try ReadableFile(path: weightsPath)
+        try FileSink.write(to: path) { sink in
+            var zip = ZipWriter(sink: sink, date: date)
+            try zip.addStored(KerasArchive.metadataEntry, Data(JSONWriter.string(metadata).utf8))
+            try zip.addStored(KerasArchive.configEntry, Data(JSONWriter.string(config).utf8))
+            try zip.addStored(KerasArchive.weightsEntry, from: weights)
+            try zip.finish()
         }
-        try ZipWriter.write(entries: [
-            (KerasArchive.metadataEntry, Data(JSONWriter.string(metadata).utf8)),
-            (KerasArchive.configEntry, Data(JSONWriter.string(config).utf8)),
-            (KerasArchive.weightsEntry, weights),
-        ], to: path)
     }
 
     /// Keras's `date_saved`: "2026-11-23@08:54:25" (local time).

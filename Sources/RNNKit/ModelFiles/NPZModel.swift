@@ -51,8 +51,8 @@ enum NPZModel {
         let modelArray = NamedTensor(name: modelEntry, tensor: Tensor(shape: [text.count], scalars: text.map(Float.init)),
                                      elementType: .uint8)
         let arrays = [modelArray] + tensors.map { NamedTensor(name: $0.name, tensor: $0.tensor) }
-        let archive = try NPZFormat.archive(arrays, path: path)
-        try FileSink.write(to: path) { sink in try sink.write(archive) }
+        try NPZFormat.checkNames(arrays, path: path)
+        try FileSink.write(to: path) { sink in try NPZFormat.write(arrays, to: sink) }
     }
 
     /// Whether `path` is a ZIP archive with a `__rnnkit_model__.npy` entry. Reads only the

@@ -56,14 +56,19 @@ enum NPZFormat {
         return (reader, entries)
     }
 
-    /// The bytes of an `.npz` archive holding `tensors` as stored `<name>.npy` entries, in order.
-    /// Names must be usable as entry names (and must read back).
-    static func archive(_ tensors: [NamedTensor], path: String) throws -> Data {
+    /// Refuses `tensors` whose names an `.npz` archive cannot hold as entry names that read back.
+    static func checkNames(_ tensors: [NamedTensor], path: String) throws {
         try TensorFile.checkUniqueNames(tensors, path: path)
         for tensor in tensors { try checkEntryName(tensor.name, path: path) }
-        let writer = try ZipWriter(for: path)
-        for tensor in tensors { try writer.addStored(tensor.name + ".npy", NPYFormat.encode(tensor)) }
-        return try writer.data()
+    }
+
+    /// Writes an `.npz` archive holding `tensors` as stored `<name>.npy` entries, in order, to
+    /// `sink` (one array's bytes in memory at a time). Checks the names first (`checkNames`).
+    static func write(_ tensors: [NamedTensor], to sink: FileSink) throws {
+        try checkNames(tensors, path: sink.path)
+        var zip = ZipWriter(sink: sink)
+        for tensor in tensors { try zip.addStored(tensor.name + ".npy", NPYFormat.encode(tensor)) }
+        try zip.finish()
     }
 
     /// Refuses names that `read` would refuse: empty, absolute, with a `..` component or a NUL.

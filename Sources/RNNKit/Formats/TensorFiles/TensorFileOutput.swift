@@ -88,8 +88,8 @@ extension TensorFile {
                 try sink.writeLittleEndian(tensor.scalars)
             }
         case .npz:
-            let data = try NPZFormat.archive(tensors, path: path)
-            return { sink in try sink.write(data) }
+            try NPZFormat.checkNames(tensors, path: path)
+            return { sink in try NPZFormat.write(tensors, to: sink) }
         case .json:
             try checkUniqueNames(tensors, path: path)
             let text = JSONWriter.string(jsonValue(tensors, nonFinite: nonFinite)) + "\n"
