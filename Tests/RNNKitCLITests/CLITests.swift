@@ -145,6 +145,19 @@ extension CLITests {
         }
     }
 
+    /// A JSON model's text is bounded by --max-bytes, and so is the tree parsing it would build (256
+    /// bytes a value), which for a list of small numbers is far larger than the text.
+    func testMaxBytesBoundsTheTreeOfAJSONModel() throws {
+        let path = try makeTemporaryDirectory().appendingPathComponent("model.json").path
+        let zeros = Array(repeating: "0", count: 1000).joined(separator: ",")
+        try #"{"format": "rnnkit", "weights": [\#(zeros)]}"#.write(toFile: path, atomically: false, encoding: .utf8)
+        // 2 KB of text and 1003 values: the object, its string, the list and 1000 zeros.
+        let run = try rnnkit("validate", path, "--max-bytes", "64K")
+        XCTAssertEqual(run.status, 2, run.stdout + run.stderr)
+        XCTAssertEqual(run.stderr, "rnnkit: error: \(path): JSON text of up to 1003 values, which would take about "
+                       + "256768 bytes parsed; the limit is 65536; --max-bytes raises the limit\n")
+    }
+
     func testMaxBytesBoundsPredictionInputs() throws {
         // A JSON data file is read whole: its text is bounded (300 / 32 = 9 bytes); the model's HDF5
         // reads are bounded by the file's own size. (An .npy is streamed a batch at a time.)

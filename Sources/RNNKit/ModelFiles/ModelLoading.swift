@@ -76,9 +76,9 @@ extension Model {
                 let text = try readText(path, limit: limits.maxBytes)
                 let json: JSONValue
                 do {
-                    json = try JSONParser.parse(text)
+                    json = try JSONParser.parse(text, maxTreeBytes: limits.maxBytes)
                 } catch let error as RNNKitError {
-                    throw RNNKitError(error.kind, error.message, file: path, location: error.location)
+                    throw error.inFile(path)
                 }
                 if RNNKitJSON.isRNNKitModel(json) {
                     try refuseSeparateWeights(weightsPath, for: path)

@@ -15,26 +15,44 @@ enum JSONParser {
     /// up front, and the conversion to `JSONValue` recurses once per level.
     static let depthLimit = 10_000
 
+    /// About the memory one parsed value takes, rounded up: json-c's object, the text json-c keeps
+    /// of a number, and RNNKit's `JSONValue` (measured: 100 bytes a one-digit number, and more than
+    /// 175 bytes a float32 written out in full, the weights of a JSON model). A hundred times the
+    /// two bytes of `0,`, so the text's length alone does not bound what parsing it allocates.
+    static let bytesPerValue = 256
+
     /// Parses `text`, which must be one JSON value, optionally surrounded by whitespace.
     ///
     /// Values may nest `maxDepth` levels deep, the top-level value being level 1 (as json-c counts:
     /// in `[[1]]` the 1 is on level 3); deeper nesting is an error, not a crash.
-    static func parse(_ text: String, maxDepth: Int = 256) throws -> JSONValue {
+    ///
+    /// A text whose values would take more than `maxTreeBytes` once parsed (`bytesPerValue` each)
+    /// is refused before any is: `ReadLimits.maxBytes`, the largest piece held in memory.
+    static func parse(_ text: String, maxDepth: Int = 256,
+                      maxTreeBytes: Int = ReadLimits.default.maxBytes) throws -> JSONValue {
         // A Swift string is valid UTF-8 already.
-        try parse(utf8: Array(text.utf8), maxDepth: maxDepth, validating: false)
+        try parse(utf8: Array(text.utf8), maxDepth: maxDepth, validating: false, maxTreeBytes: maxTreeBytes)
     }
 
-    /// Parses UTF-8 bytes as `parse(_:maxDepth:)` does; invalid UTF-8 is an error.
-    static func parse(bytes: [UInt8], maxDepth: Int = 256) throws -> JSONValue {
-        try parse(utf8: bytes, maxDepth: maxDepth, validating: true)
+    /// Parses UTF-8 bytes as `parse(_:maxDepth:maxTreeBytes:)` does; invalid UTF-8 is an error.
+    static func parse(bytes: [UInt8], maxDepth: Int = 256,
+                      maxTreeBytes: Int = ReadLimits.default.maxBytes) throws -> JSONValue {
+        try parse(utf8: bytes, maxDepth: maxDepth, validating: true, maxTreeBytes: maxTreeBytes)
     }
 
-    private static func parse(utf8 bytes: [UInt8], maxDepth: Int, validating: Bool) throws -> JSONValue {
+    private static func parse(utf8 bytes: [UInt8], maxDepth: Int, validating: Bool,
+                              maxTreeBytes: Int) throws -> JSONValue {
         guard (1...depthLimit).contains(maxDepth) else {
             throw RNNKitError(.badUsage, "JSON nesting limit \(maxDepth) is outside 1...\(depthLimit)")
         }
         guard bytes.count < Int32.max else {
             throw RNNKitError(.unreadable, "JSON text of \(bytes.count) bytes is too large")
+        }
+        let values = mostValues(in: bytes)
+        guard values <= maxTreeBytes / bytesPerValue else {
+            throw RNNKitError(.unreadable, "JSON text of up to \(values) values, which would take about "
+                + "\(values * bytesPerValue) bytes parsed; the limit is \(maxTreeBytes)")
+                .lifted(by: .byteLimit(maxTreeBytes))
         }
         guard let tokener = json_tokener_new_ex(Int32(maxDepth)) else {
             throw RNNKitError(.unreadable, "cannot start the JSON parser: out of memory")
@@ -63,6 +81,32 @@ enum JSONParser {
             throw syntaxError(in: bytes, at: extra, "unexpected text after the JSON value")
         }
         return try value(of: root)
+    }
+
+    /// At least the number of values `bytes` holds, counted without parsing: each value but a
+    /// container's first follows a comma, and each container adds one, so commas, opening
+    /// brackets and braces outside double-quoted strings, plus one. (Comments and single-quoted
+    /// strings, which json-c also takes, only raise the count.)
+    private static func mostValues(in bytes: [UInt8]) -> Int {
+        var count = 1, inString = false, escaped = false
+        for byte in bytes {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+            } else {
+                switch byte {
+                case UInt8(ascii: ","), UInt8(ascii: "["), UInt8(ascii: "{"): count += 1
+                case UInt8(ascii: "\""): inString = true
+                default: break
+                }
+            }
+        }
+        return count
     }
 
     /// Converts a json-c object; nil is json-c's JSON null.

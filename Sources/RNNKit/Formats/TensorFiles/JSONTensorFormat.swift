@@ -16,7 +16,7 @@ enum JSONTensorFormat {
         let bytes = try file.readAll(maxBytes: limits.maxJSONBytes, what: "JSON")
         let root: JSONValue
         do {
-            root = try JSONParser.parse(bytes: bytes, maxDepth: parserDepth(limits))
+            root = try JSONParser.parse(bytes: bytes, maxDepth: parserDepth(limits), maxTreeBytes: limits.maxBytes)
         } catch let error as RNNKitError {
             throw error.inFile(path)
         }

@@ -76,12 +76,13 @@ enum NDJSONFormat {
         let location = "line \(line)"
         let root: JSONValue
         do {
-            root = try JSONParser.parse(bytes: Array(bytes), maxDepth: JSONTensorFormat.parserDepth(limits))
+            root = try JSONParser.parse(bytes: Array(bytes), maxDepth: JSONTensorFormat.parserDepth(limits),
+                                        maxTreeBytes: limits.maxBytes)
         } catch var error as RNNKitError {
             error.message = error.message.replacingOccurrences(of: "invalid JSON at line 1, column",
                                                                with: "invalid JSON at column")
-            throw RNNKitError(.unreadable, error.message, file: path,
-                              location: location + (error.location.map { ", \($0)" } ?? ""))
+            error.location = location + (error.location.map { ", \($0)" } ?? "")
+            throw error.inFile(path)
         }
         func tensor(_ value: JSONValue, name: String, pointer: String) throws -> NamedTensor {
             do {
