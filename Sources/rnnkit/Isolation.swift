@@ -99,16 +99,19 @@ struct ReadingBounds {
     let seconds: Int
     /// Bytes of address space beyond what the process had before reading: 256 MiB plus 8 times
     /// the files' size (compression, and the copies a reader makes), at most twice --max-bytes
-    /// beyond that base.
+    /// beyond that base; plus, for a JSON file, the tree its values can make, at most --max-bytes
+    /// (the parser checks it before parsing; a value is at least 2 bytes of text).
     let memory: UInt64
 
     init(for model: ModelArguments) {
-        let size = model.files.reduce(UInt64(0)) { total, path in
+        func size(_ path: String) -> UInt64 {
             let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-            return total + min((attributes?[.size] as? UInt64) ?? 0, 1 << 50)
+            return min((attributes?[.size] as? UInt64) ?? 0, 1 << 50)
         }
-        seconds = 4 + Int(size / 10_000_000)
+        let total = model.files.reduce(UInt64(0)) { $0 + size($1) }
+        let json = model.files.filter { (try? ModelFileKind.detect($0)) == .json }.reduce(UInt64(0)) { $0 + size($1) }
+        seconds = 4 + Int(total / 10_000_000)
         let maxBytes = min(UInt64(max(0, model.maxBytes.value)), 1 << 60)
-        memory = 256 << 20 + min(size * 8, maxBytes * 2)
+        memory = 256 << 20 + min(total * 8, maxBytes * 2) + min(json / 2 * UInt64(ReadLimits.jsonBytesPerValue), maxBytes)
     }
 }

@@ -29,6 +29,13 @@ public struct ReadLimits: Sendable, Equatable {
     /// Most dimensions of one array (NumPy itself allows 64).
     public var maxRank: Int
 
+    /// The memory a parsed JSON value is counted at against `maxBytes`, before any is parsed:
+    /// json-c's object, the text json-c keeps of a number, and RNNKit's own tree, rounded up
+    /// (measured: 100 bytes a one-digit number, more than 175 a float32 written out in full, as
+    /// a JSON model's weights are). A hundred times the two bytes of `0,`, so a JSON text's length
+    /// alone does not bound what parsing it takes.
+    public static let jsonBytesPerValue = 256
+
     /// The defaults, except for what is given. `maxTotalBytes` left out is twice `maxBytes`,
     /// so `ReadLimits(maxBytes: n)` (the CLI's `--max-bytes n`) allows an archive two such pieces.
     public init(maxBytes: Int = 2 << 30, maxTotalBytes: Int? = nil, maxEntries: Int = 10_000,

@@ -15,11 +15,8 @@ enum JSONParser {
     /// up front, and the conversion to `JSONValue` recurses once per level.
     static let depthLimit = 10_000
 
-    /// About the memory one parsed value takes, rounded up: json-c's object, the text json-c keeps
-    /// of a number, and RNNKit's `JSONValue` (measured: 100 bytes a one-digit number, and more than
-    /// 175 bytes a float32 written out in full, the weights of a JSON model). A hundred times the
-    /// two bytes of `0,`, so the text's length alone does not bound what parsing it allocates.
-    static let bytesPerValue = 256
+    /// The memory one parsed value is counted at (`ReadLimits.jsonBytesPerValue`).
+    static let bytesPerValue = ReadLimits.jsonBytesPerValue
 
     /// Parses `text`, which must be one JSON value, optionally surrounded by whitespace.
     ///
