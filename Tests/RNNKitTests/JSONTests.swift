@@ -110,11 +110,11 @@ final class JSONTests: XCTestCase {
     }
 
     /// What a text's values take once parsed is bounded before parsing, not only the text's length:
-    /// `0,` is two bytes of text and about `bytesPerValue` of tree. Commas, brackets and escaped
+    /// `0,` is two bytes of text and about `ReadLimits.jsonBytesPerValue` of tree. Commas, brackets and escaped
     /// quotes inside strings are not values.
     func testTreeSizeIsBoundedBeforeParsing() throws {
         let nested = "[0,0,[0]]"  // five values: two lists and three numbers
-        let fits = 5 * JSONParser.bytesPerValue
+        let fits = 5 * ReadLimits.jsonBytesPerValue
         XCTAssertEqual(try JSONParser.parse(nested, maxTreeBytes: fits), [0, 0, [0]])
         XCTAssertThrowsError(try JSONParser.parse(bytes: Array(nested.utf8), maxTreeBytes: fits - 1)) { error in
             let error = error as? RNNKitError
@@ -123,7 +123,7 @@ final class JSONTests: XCTestCase {
             XCTAssertEqual(error?.liftedBy, .byteLimit(fits - 1))
         }
         let strings = #"["a,b,[c{", "\",\""]"#  // three values: a list and two strings
-        XCTAssertEqual(try JSONParser.parse(strings, maxTreeBytes: 3 * JSONParser.bytesPerValue), ["a,b,[c{", "\",\""])
+        XCTAssertEqual(try JSONParser.parse(strings, maxTreeBytes: 3 * ReadLimits.jsonBytesPerValue), ["a,b,[c{", "\",\""])
     }
 
     func testOutOfRangeIntegerIsAnErrorWithItsPointer() {

@@ -15,16 +15,14 @@ enum JSONParser {
     /// up front, and the conversion to `JSONValue` recurses once per level.
     static let depthLimit = 10_000
 
-    /// The memory one parsed value is counted at (`ReadLimits.jsonBytesPerValue`).
-    static let bytesPerValue = ReadLimits.jsonBytesPerValue
-
     /// Parses `text`, which must be one JSON value, optionally surrounded by whitespace.
     ///
     /// Values may nest `maxDepth` levels deep, the top-level value being level 1 (as json-c counts:
     /// in `[[1]]` the 1 is on level 3); deeper nesting is an error, not a crash.
     ///
-    /// A text whose values would take more than `maxTreeBytes` once parsed (`bytesPerValue` each)
-    /// is refused before any is: `ReadLimits.maxBytes`, the largest piece held in memory.
+    /// A text whose values would take more than `maxTreeBytes` once parsed (at
+    /// `ReadLimits.jsonBytesPerValue` each) is refused before any is: `ReadLimits.maxBytes`, the
+    /// largest piece held in memory.
     static func parse(_ text: String, maxDepth: Int = 256,
                       maxTreeBytes: Int = ReadLimits.default.maxBytes) throws -> JSONValue {
         // A Swift string is valid UTF-8 already.
@@ -46,6 +44,7 @@ enum JSONParser {
             throw RNNKitError(.unreadable, "JSON text of \(bytes.count) bytes is too large")
         }
         let values = mostValues(in: bytes)
+        let bytesPerValue = ReadLimits.jsonBytesPerValue
         guard values <= maxTreeBytes / bytesPerValue else {
             throw RNNKitError(.unreadable, "JSON text of up to \(values) values, which would take about "
                 + "\(values * bytesPerValue) bytes parsed; the limit is \(maxTreeBytes)")

@@ -63,9 +63,9 @@ enum NPZFormat {
     }
 
     /// Writes an `.npz` archive holding `tensors` as stored `<name>.npy` entries, in order, to
-    /// `sink` (one array's bytes in memory at a time). Checks the names first (`checkNames`).
+    /// `sink` (one array's bytes in memory at a time). Callers check the names first
+    /// (`checkNames`), before the file is made.
     static func write(_ tensors: [NamedTensor], to sink: FileSink) throws {
-        try checkNames(tensors, path: sink.path)
         var zip = ZipWriter(sink: sink)
         for tensor in tensors { try zip.addStored(tensor.name + ".npy", NPYFormat.encode(tensor)) }
         try zip.finish()
